@@ -76,3 +76,82 @@ export interface SloSpec {
   tpotMs?: { p99?: number; p90?: number; p50?: number };
   e2elMs?: { p99?: number; p90?: number; p50?: number };
 }
+
+/** How the simulator applies KV fusion (DESIGN.md "Fusion semantics", in the simulator). */
+export interface FusionConfig {
+  mode: 'bff' | 'cff';
+  threshold: number;
+  /** `tenant`: never fuse blocks of requests of different tenants. */
+  scope: 'global' | 'tenant';
+  /** CFF window, in chunks. */
+  window: number;
+  /** Model shared reads of fused blocks in the time model (default false: fusion only adds capacity). */
+  sharedReads: boolean;
+  /** The kvplan-fusion-profile/1 document to use; a parametric default when absent. */
+  profile: FusionProfile | null;
+}
+
+/** kvplan-fusion-profile/1 (DESIGN.md). libs/fusion produces it; libs/sim consumes it. */
+export interface FusionProfile {
+  format: 'kvplan-fusion-profile/1';
+  mode: 'bff' | 'cff';
+  source: 'synthetic' | 'kv-sample' | 'model' | 'parametric';
+  model: string | null;
+  numLayers: number;
+  /** Layer indices that fusion touches (others keep every block). */
+  fusedLayers: number[];
+  blockSize: number;
+  /** Measured points: surviving fraction per layer at a threshold and batch size (BFF) or window (CFF). */
+  points: Array<{ threshold: number; batchSize?: number; window?: number; survivingFraction: number[] }>;
+  /**
+   * Per-layer fitted parameters predicting the surviving fraction at any batch size and threshold.
+   * Model: a block of a new sequence finds a match among the m earlier blocks of the batch with
+   * probability 1 - exp(-m * p(threshold)); p per layer is logistic in the threshold:
+   * p(t) = pMax / (1 + exp((t - t0) / width)).
+   */
+  rateDistortion: { model: 'poisson-logistic/1'; layers: Array<{ layer: number; pMax: number; t0: number; width: number }> } | null;
+  accuracy: Array<{ threshold: number; metric: string; value: number; interval: [number, number] | null; how: string }> | null;
+}
+
+export type RouterPolicy = 'round-robin' | 'least-loaded';
+
+/** Coefficients of the step-time model (a calibration profile). See libs/sim/src/time/. */
+export interface TimeModelCoefficients {
+  name: string;
+  /** Fraction of peak memory bandwidth reached by weight and KV reads. */
+  memEfficiency: number;
+  /** Fraction of peak dense FLOP/s reached by linear layers. */
+  computeEfficiency: number;
+  /** Fraction of peak FLOP/s reached by attention. */
+  attentionEfficiency: number;
+  /** Fixed cost of one engine step (scheduler, launch), seconds. */
+  stepOverheadS: number;
+  /** Per layer per step, seconds. */
+  layerOverheadS: number;
+  /** Per request in the batch per step, seconds (sampling, bookkeeping). */
+  requestOverheadS: number;
+  /** Per prefilled token, seconds (tokenisation, input prep). */
+  prefillTokenOverheadS: number;
+  /** All-reduce latency per collective, seconds. */
+  allReduceLatencyS: number;
+  /** Time added to the first token outside the engine (HTTP, detokenise), seconds. */
+  frontendOverheadS: number;
+}
+
+/** A simulation spec with every default resolved and the workload materialised. */
+export interface ResolvedSpec {
+  model: ModelArch;
+  gpu: GpuSpec;
+  tensorParallel: number;
+  replicas: number;
+  router: RouterPolicy;
+  engine: EngineConfig & { numGpuBlocks: number };
+  workload: Workload;
+  fusion: FusionConfig | null;
+  slo: SloSpec | null;
+  cost: { gpuHourUsd: number } | null;
+  seed: number;
+  timeModel: TimeModelCoefficients;
+  /** Time-series resolution in seconds, or null for none. */
+  timeseriesResolutionS: number | null;
+}

@@ -1,0 +1,54 @@
+import { InputError } from '@kvplan/sim';
+import { parseArgs } from './args';
+import type { Command } from './command';
+import { processIo, type CliIo } from './io';
+import { commands } from './commands';
+
+function usage(): string {
+  const lines = ['Usage: kvplan <command> [options]', '', 'Commands:'];
+  for (const c of commands) lines.push(`  ${c.usage.padEnd(48)} ${c.summary}`);
+  lines.push('', 'Run `kvplan <command> --help` for its options.');
+  return lines.join('\n') + '\n';
+}
+
+function commandHelp(c: Command): string {
+  const lines = [`Usage: kvplan ${c.usage}`, '', c.summary, '', 'Options:'];
+  for (const [name, f] of Object.entries(c.flags)) lines.push(`  --${name.padEnd(24)} ${f.description}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Runs one CLI invocation in-process and returns its exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout(`${KVPLAN_VERSION}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`kvplan: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(commandHelp(command));
+    return 0;
+  }
+  try {
+    return await command.run(parseArgs(rest, command.flags), io);
+  } catch (err) {
+    if (err instanceof InputError) {
+      io.stderr(`kvplan ${name}: bad input\n${err.issues.map((i) => `  - ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n')}\n`);
+      return 2;
+    }
+    const e = err as Error;
+    io.stderr(`kvplan ${name}: internal error: ${e?.message ?? String(err)}\n`);
+    if (process.env.KVPLAN_DEBUG) io.stderr(`${e?.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+export const KVPLAN_VERSION = '0.1.0';

@@ -1,0 +1,3 @@
+export * from './types';
+export * from './core/errors';
+export { Rng } from './core/rng';
