@@ -1,1 +1,3 @@
-export {};
+export * from './queues';
+export * from './jobs';
+export * from './wire';
