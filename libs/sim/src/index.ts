@@ -1,3 +1,9 @@
 export * from './types';
 export * from './core/errors';
 export { Rng } from './core/rng';
+export { EventQueue } from './core/event-queue';
+export { StepTimeModel, dtypeBytes, type StepWork } from './time/step-time';
+export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
+export { simulate, runSimulation, type SimulationResult, type SimulationRun, type SimulateOptions } from './engine/simulation';
+export { summarize, summarizeWeighted, percentileSorted, type Summary } from './metrics/stats';
+export * from './workload';

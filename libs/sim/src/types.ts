@@ -130,8 +130,8 @@ export interface TimeModelCoefficients {
   layerOverheadS: number;
   /** Per request in the batch per step, seconds (sampling, bookkeeping). */
   requestOverheadS: number;
-  /** Per prefilled token, seconds (tokenisation, input prep). */
-  prefillTokenOverheadS: number;
+  /** Per token computed in the step, seconds (input preparation, sampling not covered by FLOPs). */
+  tokenOverheadS: number;
   /** All-reduce latency per collective, seconds. */
   allReduceLatencyS: number;
   /** Time added to the first token outside the engine (HTTP, detokenise), seconds. */

@@ -13,7 +13,7 @@ export const DEFAULT_TIME_MODEL: TimeModelCoefficients = {
   stepOverheadS: 0.004,
   layerOverheadS: 0.00002,
   requestOverheadS: 0.00002,
-  prefillTokenOverheadS: 0,
+  tokenOverheadS: 0,
   allReduceLatencyS: 0.00002,
   frontendOverheadS: 0.003,
 };

@@ -1,0 +1,327 @@
+import { StepTimeModel, type StepWork } from '../time/step-time';
+import { BlockPool } from './block-pool';
+import { GapRecorder } from './gap-recorder';
+import { ReqState, RequestTable } from './request-table';
+
+export interface ReplicaConfig {
+  blockSize: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  numGpuBlocks: number;
+  enablePrefixCaching: boolean;
+}
+
+/** Run-wide sinks the replicas report into. */
+export interface RunSinks {
+  gaps: GapRecorder;
+  /** Called when a request finishes (or fails), with the time. */
+  onFinish(r: number, now: number): void;
+}
+
+const KEY_STRIDE = 65536;
+
+/**
+ * One vLLM V1 engine: a waiting queue, a running list in admission order, a block pool, and the
+ * V1 scheduler's step: one token budget, running requests first (each gets what it still needs,
+ * up to the budget: one token when decoding, a chunk when prefilling), preemption by recompute
+ * of the newest running request when blocks run out, then waiting requests in order while
+ * budget, sequence slots and blocks last (none when something was preempted this step).
+ */
+export class Replica {
+  readonly pool: BlockPool;
+  private readonly cfg: ReplicaConfig;
+  private readonly reqs: RequestTable;
+  private readonly time: StepTimeModel;
+  private readonly sinks: RunSinks;
+
+  /** Waiting queue as a ring buffer (preempted requests go back to its front). */
+  private wq: Int32Array;
+  private wHead = 0;
+  private wLen = 0;
+  running: number[] = [];
+
+  // The step in flight.
+  private schedReq: Int32Array;
+  private schedNew: Int32Array;
+  private schedLen = 0;
+  busy = false;
+  stepStartS = 0;
+  private readonly work: StepWork = { numReqs: 0, newTokens: 0, numSampled: 0, attnPairs: 0, kvReadTokens: 0 };
+
+  // Statistics.
+  steps = 0;
+  batchSizeSum = 0;
+  usedBlockSeconds = 0;
+  preemptionCount = 0;
+
+  constructor(cfg: ReplicaConfig, reqs: RequestTable, time: StepTimeModel, sinks: RunSinks) {
+    this.cfg = cfg;
+    this.reqs = reqs;
+    this.time = time;
+    this.sinks = sinks;
+    this.pool = new BlockPool(cfg.numGpuBlocks);
+    this.wq = new Int32Array(1024);
+    this.schedReq = new Int32Array(cfg.maxNumSeqs + 1);
+    this.schedNew = new Int32Array(cfg.maxNumSeqs + 1);
+  }
+
+  get numWaiting(): number {
+    return this.wLen;
+  }
+
+  /** Requests this replica owns and has not finished: what least-loaded routing compares. */
+  get load(): number {
+    return this.wLen + this.running.length;
+  }
+
+  enqueue(r: number): void {
+    this.reqs.state[r] = ReqState.Waiting;
+    if (this.wLen === this.wq.length) this.growQueue();
+    this.wq[(this.wHead + this.wLen) % this.wq.length] = r;
+    this.wLen++;
+  }
+
+  private enqueueFront(r: number): void {
+    this.reqs.state[r] = ReqState.Waiting;
+    if (this.wLen === this.wq.length) this.growQueue();
+    this.wHead = (this.wHead - 1 + this.wq.length) % this.wq.length;
+    this.wq[this.wHead] = r;
+    this.wLen++;
+  }
+
+  private growQueue(): void {
+    const q = new Int32Array(this.wq.length * 2);
+    for (let i = 0; i < this.wLen; i++) q[i] = this.wq[(this.wHead + i) % this.wq.length];
+    this.wq = q;
+    this.wHead = 0;
+  }
+
+  private blocksHeld(r: number): number {
+    return this.reqs.ownBlocks[r] + (this.reqs.sharedKeys[r]?.length ?? 0);
+  }
+
+  /**
+   * Plans the next step at `now`. Returns its duration in seconds, or -1 when there is nothing
+   * to run (the replica goes idle).
+   */
+  startStep(now: number): number {
+    const reqs = this.reqs;
+    const cfg = this.cfg;
+    const bs = cfg.blockSize;
+    const w = this.work;
+    w.numReqs = w.newTokens = w.numSampled = w.attnPairs = w.kvReadTokens = 0;
+    this.schedLen = 0;
+    let budget = cfg.maxNumBatchedTokens;
+    let preempted = false;
+
+    // Running requests first, in admission order.
+    let i = 0;
+    while (i < this.running.length && budget > 0) {
+      const r = this.running[i];
+      const computed = reqs.numComputed[r];
+      const numNew = Math.min(reqs.numTokens(r) - computed, budget);
+      const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
+      let selfPreempted = false;
+      while (need > this.pool.freeCount) {
+        const victim = this.running.pop()!;
+        this.preempt(victim);
+        preempted = true;
+        if (victim === r) {
+          selfPreempted = true;
+          break;
+        }
+      }
+      if (selfPreempted) break;
+      if (need > 0) {
+        this.pool.allocate(need);
+        reqs.ownBlocks[r] += need;
+      }
+      this.registerShared(r, computed + numNew);
+      this.addToStep(r, computed, numNew);
+      budget -= numNew;
+      i++;
+    }
+
+    // Then waiting requests, unless something was preempted in this step.
+    if (!preempted) {
+      while (this.wLen > 0 && budget > 0 && this.running.length < cfg.maxNumSeqs) {
+        const r = this.wq[this.wHead];
+        if (!this.admit(r, budget)) break;
+        this.wHead = (this.wHead + 1) % this.wq.length;
+        this.wLen--;
+        reqs.state[r] = ReqState.Running;
+        this.running.push(r);
+        const computed = reqs.numComputed[r];
+        const numNew = Math.min(reqs.numTokens(r) - computed, budget);
+        this.addToStep(r, computed, numNew);
+        budget -= numNew;
+      }
+    }
+
+    if (this.schedLen === 0) {
+      this.busy = false;
+      // Nothing fits even alone: the head request can never run on this replica.
+      if (this.running.length === 0 && this.wLen > 0) {
+        const r = this.wq[this.wHead];
+        this.wHead = (this.wHead + 1) % this.wq.length;
+        this.wLen--;
+        reqs.state[r] = ReqState.Failed;
+        this.sinks.onFinish(r, now);
+        return this.startStep(now);
+      }
+      return -1;
+    }
+    const used = this.pool.usedCount;
+    const dt = this.time.stepTime(w);
+    this.busy = true;
+    this.stepStartS = now;
+    this.steps++;
+    this.batchSizeSum += w.numReqs;
+    this.usedBlockSeconds += used * dt;
+    return dt;
+  }
+
+  private addToStep(r: number, computed: number, numNew: number): void {
+    const w = this.work;
+    this.schedReq[this.schedLen] = r;
+    this.schedNew[this.schedLen] = numNew;
+    this.schedLen++;
+    w.numReqs++;
+    w.newTokens += numNew;
+    w.attnPairs += numNew * (computed + (numNew + 1) / 2);
+    w.kvReadTokens += computed;
+    if (computed + numNew === this.reqs.numTokens(r)) w.numSampled++;
+  }
+
+  /**
+   * Tries to admit waiting request r with `budget` tokens: prefix-cache hits, then blocks for
+   * its first chunk. Returns false (and changes nothing) when its blocks do not fit.
+   */
+  private admit(r: number, budget: number): boolean {
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    const numTokens = reqs.numTokens(r);
+    const maxHitBlocks = Math.floor((numTokens - 1) / bs);
+    let sharedHits = 0;
+    let ownHits = 0;
+    let hitsInFreeQueue = 0;
+    const g = reqs.workload.prefixGroup[r];
+    if (this.cfg.enablePrefixCaching) {
+      if (g >= 0) {
+        const sharedFull = Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), maxHitBlocks);
+        while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
+      }
+      const own = this.pool.ownCached(r);
+      if (own > 0 && sharedHits === reqs.sharedAtPreempt[r]) ownHits = Math.min(own, maxHitBlocks - sharedHits);
+      // Hits on blocks sitting in the free queue take those blocks out of it.
+      hitsInFreeQueue = ownHits;
+      for (let b = 0; b < sharedHits; b++) if (this.pool.isFree(g * KEY_STRIDE + b)) hitsInFreeQueue++;
+    }
+    const hitTokens = (sharedHits + ownHits) * bs;
+    const numNew = Math.min(numTokens - hitTokens, budget);
+    const need = Math.ceil((hitTokens + numNew) / bs) - sharedHits - ownHits;
+    if (need > this.pool.freeCount - hitsInFreeQueue) return false;
+
+    const keys: number[] | null = g >= 0 && this.cfg.enablePrefixCaching ? [] : null;
+    for (let b = 0; b < sharedHits; b++) {
+      const key = g * KEY_STRIDE + b;
+      this.pool.acquireCached(key);
+      keys!.push(key);
+    }
+    reqs.sharedKeys[r] = keys;
+    if (ownHits > 0) {
+      const took = this.pool.acquireOwn(r);
+      this.pool.releasePrivate(took - ownHits);
+    } else this.pool.forgetOwn(r);
+    reqs.ownBlocks[r] = ownHits;
+    reqs.numComputed[r] = hitTokens;
+    reqs.prefixHitTokens[r] += hitTokens;
+    this.pool.allocate(need);
+    reqs.ownBlocks[r] += need;
+    this.registerShared(r, hitTokens + numNew);
+    return true;
+  }
+
+  /** Turns r's freshly allocated blocks of its shared prefix into cached shared blocks. */
+  private registerShared(r: number, tokensAfterStep: number): void {
+    if (!this.cfg.enablePrefixCaching) return;
+    const reqs = this.reqs;
+    const keys = reqs.sharedKeys[r];
+    if (!keys) return;
+    const g = reqs.workload.prefixGroup[r];
+    const bs = this.cfg.blockSize;
+    const upto = Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), Math.floor(tokensAfterStep / bs));
+    // Only a contiguous run from the shared blocks already held can be shared (chained hashes).
+    while (keys.length < upto && reqs.ownBlocks[r] > 0) {
+      const key = g * KEY_STRIDE + keys.length;
+      if (!this.pool.register(key)) break;
+      keys.push(key);
+      reqs.ownBlocks[r]--;
+    }
+  }
+
+  /** Preemption by recompute: frees r's blocks (its full ones stay cached for its resume). */
+  private preempt(r: number): void {
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    const keys = reqs.sharedKeys[r];
+    const shared = keys?.length ?? 0;
+    if (this.cfg.enablePrefixCaching) {
+      const fullOwn = Math.max(0, Math.min(reqs.ownBlocks[r], Math.floor(reqs.numComputed[r] / bs) - shared));
+      this.pool.releasePrivate(reqs.ownBlocks[r] - fullOwn);
+      this.pool.releaseOwn(r, fullOwn);
+    } else this.pool.releasePrivate(reqs.ownBlocks[r]);
+    if (keys) for (let k = keys.length - 1; k >= 0; k--) this.pool.releaseShared(keys[k]);
+    reqs.sharedAtPreempt[r] = shared;
+    reqs.sharedKeys[r] = null;
+    reqs.ownBlocks[r] = 0;
+    reqs.numComputed[r] = 0;
+    reqs.preemptions[r]++;
+    this.preemptionCount++;
+    this.enqueueFront(r);
+  }
+
+  private release(r: number): void {
+    const reqs = this.reqs;
+    this.pool.forgetOwn(r);
+    this.pool.releasePrivate(reqs.ownBlocks[r]);
+    const keys = reqs.sharedKeys[r];
+    if (keys) for (let k = keys.length - 1; k >= 0; k--) this.pool.releaseShared(keys[k]);
+    reqs.sharedKeys[r] = null;
+    reqs.ownBlocks[r] = 0;
+  }
+
+  /** Applies the step in flight at its end time `now`: tokens computed, sampled, finished. */
+  endStep(now: number): void {
+    const reqs = this.reqs;
+    const out = reqs.workload.outputTokens;
+    const dt = now - this.stepStartS;
+    let sharedGap = 0;
+    let finished = 0;
+    for (let k = 0; k < this.schedLen; k++) {
+      const r = this.schedReq[k];
+      const computed = (reqs.numComputed[r] += this.schedNew[k]);
+      if (computed !== reqs.numTokens(r)) continue;
+      const produced = ++reqs.numOutput[r];
+      if (produced === 1) reqs.firstTokenS[r] = now;
+      else if (reqs.lastTokenS[r] === this.stepStartS) sharedGap++;
+      else this.sinks.gaps.add(now - reqs.lastTokenS[r], 1);
+      reqs.lastTokenS[r] = now;
+      if (produced >= out[r]) {
+        reqs.state[r] = ReqState.Done;
+        reqs.finishS[r] = now;
+        this.release(r);
+        finished++;
+      }
+    }
+    this.sinks.gaps.add(dt, sharedGap);
+    if (finished > 0) {
+      this.running = this.running.filter((r) => reqs.state[r] === ReqState.Running);
+      for (let k = 0; k < this.schedLen; k++) {
+        const r = this.schedReq[k];
+        if (reqs.state[r] === ReqState.Done) this.sinks.onFinish(r, now);
+      }
+    }
+    this.busy = false;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Workload } from '../types';
+
+/** Request lifecycle states. */
+export const enum ReqState {
+  Pending = 0,
+  Waiting = 1,
+  Running = 2,
+  Done = 3,
+  Failed = 4,
+}
+
+/**
+ * Per-request state of one run, as columns indexed by the workload row. Owned by the run; the
+ * replicas update it in place.
+ */
+export class RequestTable {
+  readonly n: number;
+  readonly workload: Workload;
+  readonly state: Uint8Array;
+  readonly replica: Int32Array;
+  readonly numComputed: Int32Array;
+  readonly numOutput: Int32Array;
+  /** Private blocks held (not shared through the prefix cache). */
+  readonly ownBlocks: Int32Array;
+  /** Shared prefix blocks held, by key, in block order (only for requests of a prefix group). */
+  readonly sharedKeys: (number[] | null)[];
+  /** Shared blocks held when last preempted (so a resume can re-hit its own blocks after them). */
+  readonly sharedAtPreempt: Int32Array;
+  readonly firstTokenS: Float64Array;
+  readonly lastTokenS: Float64Array;
+  readonly finishS: Float64Array;
+  readonly preemptions: Int32Array;
+  readonly prefixHitTokens: Int32Array;
+  /** Blocks-equivalent freed by fusion for this request (fractional: per-layer accounting). */
+  readonly fusedCredit: Float64Array;
+
+  constructor(workload: Workload) {
+    const n = workload.n;
+    this.n = n;
+    this.workload = workload;
+    this.state = new Uint8Array(n);
+    this.replica = new Int32Array(n).fill(-1);
+    this.numComputed = new Int32Array(n);
+    this.numOutput = new Int32Array(n);
+    this.ownBlocks = new Int32Array(n);
+    this.sharedKeys = new Array(n).fill(null);
+    this.sharedAtPreempt = new Int32Array(n);
+    this.firstTokenS = new Float64Array(n).fill(NaN);
+    this.lastTokenS = new Float64Array(n).fill(NaN);
+    this.finishS = new Float64Array(n).fill(NaN);
+    this.preemptions = new Int32Array(n);
+    this.prefixHitTokens = new Int32Array(n);
+    this.fusedCredit = new Float64Array(n);
+  }
+
+  /** Tokens known for the request: its prompt plus what it generated so far. */
+  numTokens(r: number): number {
+    return this.workload.inputTokens[r] + this.numOutput[r];
+  }
+}

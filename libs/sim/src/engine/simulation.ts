@@ -1,0 +1,283 @@
+import { EventQueue } from '../core/event-queue';
+import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
+import { StepTimeModel } from '../time/step-time';
+import type { ResolvedSpec } from '../types';
+import { GapRecorder } from './gap-recorder';
+import { Replica } from './replica';
+import { ReqState, RequestTable } from './request-table';
+
+export const KVPLAN_SIM_VERSION = '0.1.0';
+
+// Priorities at equal times: arrivals, then step ends, then step starts, so a step sees every
+// request that arrived at its start time.
+const EV_ARRIVAL = 0;
+const EV_STEP_END = 1;
+const EV_STEP_START = 2;
+
+/** DESIGN.md's simulation result: benchmark_serving's metric names plus kvplan's own fields. */
+type LatencyMetric = `${'mean' | 'median' | 'std' | 'p90' | 'p99'}_${'ttft' | 'tpot' | 'itl' | 'e2el'}_ms`;
+
+export type SimulationResult = SimulationResultBase & { [K in LatencyMetric]: number };
+
+interface SimulationResultBase {
+  duration: number;
+  completed: number;
+  failed: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  request_throughput: number;
+  request_goodput?: number;
+  output_throughput: number;
+  total_token_throughput: number;
+  preemptions: number;
+  kv_blocks_total: number;
+  kv_peak_used_blocks: number;
+  kv_mean_used_fraction: number;
+  mean_batch_size: number;
+  cost_per_million_output_tokens_usd?: number;
+  fusion: { blocks_freed: number; fused_fraction: number; overhead_s: number } | null;
+  timeseries?: { resolution_s: number; t: number[]; kv_used_blocks: number[]; running: number[]; waiting: number[] };
+  meta: { kvplan_version: string; seed: number; calibration_profile: string; replicas: number; gpus: number };
+}
+
+export interface SimulationRun {
+  result: SimulationResult;
+  requests: RequestTable;
+  spec: ResolvedSpec;
+}
+
+export interface SimulateOptions {
+  /** Called now and then with the fraction of requests finished. */
+  onProgress?: (fraction: number) => void;
+}
+
+/** Runs one simulation to completion. Deterministic: the same spec gives the same result. */
+export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): SimulationRun {
+  const w = spec.workload;
+  const reqs = new RequestTable(w);
+  const queue = new EventQueue();
+  const gaps = new GapRecorder();
+  const time = new StepTimeModel(spec.model, spec.gpu, {
+    tensorParallel: spec.tensorParallel,
+    weightDtype: spec.engine.weightDtype,
+    kvCacheDtype: spec.engine.kvCacheDtype,
+    coefficients: spec.timeModel,
+  });
+  const frontend = spec.timeModel.frontendOverheadS;
+  let finishedCount = 0;
+  let lastFinish = 0;
+  const progressEvery = Math.max(1, Math.floor(w.n / 100));
+  const sinks = {
+    gaps,
+    onFinish(_r: number, now: number) {
+      finishedCount++;
+      if (now > lastFinish) lastFinish = now;
+      if (opts.onProgress && finishedCount % progressEvery === 0) opts.onProgress(finishedCount / w.n);
+    },
+  };
+  const replicas: Replica[] = [];
+  for (let i = 0; i < spec.replicas; i++) {
+    replicas.push(
+      new Replica(
+        {
+          blockSize: spec.engine.blockSize,
+          maxNumSeqs: spec.engine.maxNumSeqs,
+          maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
+          numGpuBlocks: spec.engine.numGpuBlocks,
+          enablePrefixCaching: spec.engine.enablePrefixCaching,
+        },
+        reqs,
+        time,
+        sinks,
+      ),
+    );
+  }
+
+  // Time series state.
+  const res = spec.timeseriesResolutionS;
+  const ts = res ? { resolution_s: res, t: [] as number[], kv_used_blocks: [] as number[], running: [] as number[], waiting: [] as number[] } : undefined;
+  let nextSample = 0;
+  const sample = (now: number) => {
+    while (ts && now >= nextSample) {
+      let used = 0;
+      let running = 0;
+      let waiting = 0;
+      for (const rep of replicas) {
+        used += rep.pool.usedCount;
+        running += rep.running.length;
+        waiting += rep.numWaiting;
+      }
+      ts.t.push(nextSample);
+      ts.kv_used_blocks.push(used);
+      ts.running.push(running);
+      ts.waiting.push(waiting);
+      nextSample += res!;
+    }
+  };
+
+  let rr = 0;
+  const route = (): Replica => {
+    if (replicas.length === 1) return replicas[0];
+    if (spec.router === 'round-robin') return replicas[rr++ % replicas.length];
+    let best = replicas[0];
+    for (let i = 1; i < replicas.length; i++) if (replicas[i].load < best.load) best = replicas[i];
+    return best;
+  };
+  const startPending = new Uint8Array(replicas.length);
+  const start = (rep: Replica, index: number, now: number) => {
+    const dt = rep.startStep(now);
+    if (dt >= 0) queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
+  };
+  /** Starts the idle replica's next step after every event at this instant. */
+  const kick = (rep: Replica, index: number, now: number) => {
+    if (rep.busy || startPending[index]) return;
+    if (queue.peekTime() > now) start(rep, index, now);
+    else {
+      startPending[index] = 1;
+      queue.push(now, EV_STEP_START, EV_STEP_START, index);
+    }
+  };
+
+  if (w.n > 0) queue.push(w.arrivalS[0], EV_ARRIVAL, EV_ARRIVAL, 0);
+  const ev = { time: 0, kind: 0, target: 0 };
+  while (queue.pop(ev)) {
+    const now = ev.time;
+    sample(now);
+    if (ev.kind === EV_ARRIVAL) {
+      const r = ev.target;
+      if (r + 1 < w.n) queue.push(w.arrivalS[r + 1], EV_ARRIVAL, EV_ARRIVAL, r + 1);
+      if (w.inputTokens[r] + w.outputTokens[r] > spec.engine.maxModelLen) {
+        reqs.state[r] = ReqState.Failed;
+        sinks.onFinish(r, now);
+        continue;
+      }
+      const rep = route();
+      const index = replicas.indexOf(rep);
+      reqs.replica[r] = index;
+      rep.enqueue(r);
+      kick(rep, index, now);
+    } else if (ev.kind === EV_STEP_END) {
+      const rep = replicas[ev.target];
+      rep.endStep(now);
+      kick(rep, ev.target, now);
+    } else {
+      startPending[ev.target] = 0;
+      start(replicas[ev.target], ev.target, now);
+    }
+  }
+
+  const result = buildResult(spec, reqs, replicas, gaps, frontend, lastFinish, ts);
+  return { result, requests: reqs, spec };
+}
+
+/** Convenience: only the result document. */
+export function runSimulation(spec: ResolvedSpec, opts: SimulateOptions = {}): SimulationResult {
+  return simulate(spec, opts).result;
+}
+
+function buildResult(
+  spec: ResolvedSpec,
+  reqs: RequestTable,
+  replicas: Replica[],
+  gaps: GapRecorder,
+  frontend: number,
+  lastFinish: number,
+  timeseries: SimulationResult['timeseries'],
+): SimulationResult {
+  const w = spec.workload;
+  const ttft: number[] = [];
+  const tpot: number[] = [];
+  const e2el: number[] = [];
+  let completed = 0;
+  let failed = 0;
+  let inTok = 0;
+  let outTok = 0;
+  let good = 0;
+  const slo = spec.slo;
+  const sloTtft = slo?.ttftMs ? sloValue(slo.ttftMs) : Infinity;
+  const sloTpot = slo?.tpotMs ? sloValue(slo.tpotMs) : Infinity;
+  const sloE2e = slo?.e2elMs ? sloValue(slo.e2elMs) : Infinity;
+  for (let r = 0; r < reqs.n; r++) {
+    if (reqs.state[r] !== ReqState.Done) {
+      failed++;
+      continue;
+    }
+    completed++;
+    inTok += w.inputTokens[r];
+    outTok += reqs.numOutput[r];
+    const t = (reqs.firstTokenS[r] - w.arrivalS[r] + frontend) * 1000;
+    const e = (reqs.finishS[r] - w.arrivalS[r] + frontend) * 1000;
+    ttft.push(t);
+    e2el.push(e);
+    let tp = 0;
+    if (reqs.numOutput[r] > 1) {
+      tp = (e - t) / (reqs.numOutput[r] - 1);
+      tpot.push(tp);
+    }
+    if (t <= sloTtft && tp <= sloTpot && e <= sloE2e) good++;
+  }
+  const first = w.n > 0 ? w.arrivalS[0] : 0;
+  const duration = Math.max(lastFinish - first, 1e-9);
+  const itl = summarizeWeighted(gaps.values.map((v) => v * 1000), gaps.weights, gaps.length);
+  let steps = 0;
+  let batch = 0;
+  let usedBlockSeconds = 0;
+  let peak = 0;
+  let preemptions = 0;
+  for (const rep of replicas) {
+    steps += rep.steps;
+    batch += rep.batchSizeSum;
+    usedBlockSeconds += rep.usedBlockSeconds;
+    peak = Math.max(peak, rep.pool.peakUsed());
+    preemptions += rep.preemptionCount;
+  }
+  const blocksTotal = spec.engine.numGpuBlocks * spec.replicas;
+  const gpus = spec.replicas * spec.tensorParallel;
+  const out: SimulationResult = {
+    duration,
+    completed,
+    failed,
+    total_input_tokens: inTok,
+    total_output_tokens: outTok,
+    request_throughput: completed / duration,
+    ...(slo ? { request_goodput: good / duration } : {}),
+    output_throughput: outTok / duration,
+    total_token_throughput: (inTok + outTok) / duration,
+    ...metricBlock('ttft', summarize(Float64Array.from(ttft))),
+    ...metricBlock('tpot', summarize(Float64Array.from(tpot))),
+    ...metricBlock('itl', itl),
+    ...metricBlock('e2el', summarize(Float64Array.from(e2el))),
+    preemptions,
+    kv_blocks_total: blocksTotal,
+    kv_peak_used_blocks: peak,
+    kv_mean_used_fraction: usedBlockSeconds / (spec.engine.numGpuBlocks * duration * spec.replicas),
+    mean_batch_size: steps > 0 ? batch / steps : 0,
+    ...(spec.cost && outTok > 0
+      ? { cost_per_million_output_tokens_usd: (spec.cost.gpuHourUsd * gpus * (duration / 3600)) / (outTok / 1e6) }
+      : {}),
+    fusion: null,
+    ...(timeseries ? { timeseries } : {}),
+    meta: {
+      kvplan_version: KVPLAN_SIM_VERSION,
+      seed: spec.seed,
+      calibration_profile: spec.timeModel.name,
+      replicas: spec.replicas,
+      gpus,
+    },
+  } as SimulationResult;
+  return out;
+}
+
+function sloValue(s: { p99?: number; p90?: number; p50?: number }): number {
+  return s.p99 ?? s.p90 ?? s.p50 ?? Infinity;
+}
+
+function metricBlock(name: string, s: Summary): Record<string, number> {
+  return {
+    [`mean_${name}_ms`]: s.mean,
+    [`median_${name}_ms`]: s.median,
+    [`std_${name}_ms`]: s.std,
+    [`p90_${name}_ms`]: s.p90,
+    [`p99_${name}_ms`]: s.p99,
+  };
+}

@@ -1,0 +1,80 @@
+/** Summary statistics as vLLM's benchmark_serving computes them (numpy: population std, linear percentiles). */
+export interface Summary {
+  mean: number;
+  median: number;
+  std: number;
+  p90: number;
+  p99: number;
+}
+
+const EMPTY: Summary = { mean: 0, median: 0, std: 0, p90: 0, p99: 0 };
+
+/** numpy.percentile with linear interpolation on an ascending-sorted array. */
+export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const pos = (q / 100) * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function summarize(values: Float64Array): Summary {
+  const n = values.length;
+  if (n === 0) return { ...EMPTY };
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i];
+  const mean = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (sorted[i] - mean) ** 2;
+  return {
+    mean,
+    median: percentileSorted(sorted, 50),
+    std: Math.sqrt(ss / n),
+    p90: percentileSorted(sorted, 90),
+    p99: percentileSorted(sorted, 99),
+  };
+}
+
+/**
+ * The same statistics over a multiset given as (value, weight) pairs with integer weights:
+ * identical to summarize() on the expanded list, without expanding it.
+ */
+export function summarizeWeighted(values: Float64Array, weights: Float64Array, length: number): Summary {
+  let total = 0;
+  let sum = 0;
+  for (let i = 0; i < length; i++) {
+    total += weights[i];
+    sum += values[i] * weights[i];
+  }
+  if (total === 0) return { ...EMPTY };
+  const mean = sum / total;
+  let ss = 0;
+  for (let i = 0; i < length; i++) ss += weights[i] * (values[i] - mean) ** 2;
+  const order = new Uint32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  order.sort((a, b) => values[a] - values[b]);
+  // Value at 0-based rank k of the expanded sorted list.
+  const cum = new Float64Array(length);
+  let c = 0;
+  for (let i = 0; i < length; i++) cum[i] = c += weights[order[i]];
+  const at = (k: number): number => {
+    let lo = 0;
+    let hi = length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] > k) hi = mid;
+      else lo = mid + 1;
+    }
+    return values[order[lo]];
+  };
+  const pct = (q: number): number => {
+    const pos = (q / 100) * (total - 1);
+    const lo = Math.floor(pos);
+    const a = at(lo);
+    const b = at(Math.min(lo + 1, total - 1));
+    return a + (b - a) * (pos - lo);
+  };
+  return { mean, median: pct(50), std: Math.sqrt(ss / total), p90: pct(90), p99: pct(99) };
+}
