@@ -1,0 +1,82 @@
+import type { DataSource, Repository } from 'typeorm';
+import { KvSampleEntity } from '../entities/kv-sample.entity';
+import { TraceEntity } from '../entities/trace.entity';
+import type { Page, PageQuery } from './paging';
+
+/** Metadata rows of uploaded files (the files themselves live on the storage volume). */
+class UploadRepository<E extends TraceEntity | KvSampleEntity> {
+  protected readonly repo: Repository<E>;
+
+  constructor(dataSource: DataSource, entity: new () => E) {
+    this.repo = dataSource.getRepository(entity);
+  }
+
+  insert(row: Omit<E, 'createdAt' | 'workspace'>): Promise<E> {
+    return this.repo.save(this.repo.create(row as unknown as E));
+  }
+
+  get(workspaceId: string, id: string): Promise<E | null> {
+    return this.repo
+      .createQueryBuilder('u')
+      .where('u.id = :id AND u.workspace_id = :ws', { id, ws: workspaceId })
+      .getOne();
+  }
+
+  async list(workspaceId: string, q: PageQuery): Promise<Page<E>> {
+    const [items, total] = await this.repo
+      .createQueryBuilder('u')
+      .where('u.workspace_id = :ws', { ws: workspaceId })
+      .orderBy('u.created_at', 'DESC')
+      .addOrderBy('u.id', 'DESC')
+      .take(q.limit)
+      .skip(q.offset)
+      .getManyAndCount();
+    return { items, total, limit: q.limit, offset: q.offset };
+  }
+
+  /** Deletes the row; returns it (so the caller removes the file), or null when absent. */
+  async delete(workspaceId: string, id: string): Promise<E | null> {
+    const row = await this.get(workspaceId, id);
+    if (!row) return null;
+    await this.repo
+      .createQueryBuilder()
+      .delete()
+      .where('id = :id AND workspace_id = :ws', { id, ws: workspaceId })
+      .execute();
+    return row;
+  }
+
+  /** Rows older than `days` days in workspaces with that retention (for the retention sweep). */
+  olderThan(workspaceId: string, days: number): Promise<E[]> {
+    return this.repo
+      .createQueryBuilder('u')
+      .where('u.workspace_id = :ws AND u.created_at < now() - make_interval(days => :days)', {
+        ws: workspaceId,
+        days,
+      })
+      .getMany();
+  }
+}
+
+export class TraceRepository extends UploadRepository<TraceEntity> {
+  constructor(dataSource: DataSource) {
+    super(dataSource, TraceEntity);
+  }
+}
+
+export class KvSampleRepository extends UploadRepository<KvSampleEntity> {
+  constructor(dataSource: DataSource) {
+    super(dataSource, KvSampleEntity);
+  }
+
+  forWorkload(workspaceId: string, workloadProfileId: string): Promise<KvSampleEntity[]> {
+    return this.repo
+      .createQueryBuilder('k')
+      .where('k.workspace_id = :ws AND k.workload_profile_id = :wp', {
+        ws: workspaceId,
+        wp: workloadProfileId,
+      })
+      .orderBy('k.created_at', 'ASC')
+      .getMany();
+  }
+}

@@ -1,0 +1,2 @@
+export { MIGRATIONS } from './migrations';
+export { migrate, migrationDataSource, recreateDatabase, testDatabaseUrl } from './database';

@@ -1,0 +1,4 @@
+import { Initial1795744045833 } from './1795744045833-Initial';
+
+/** Every migration, oldest first. A landed migration is never edited: add a new one. */
+export const MIGRATIONS = [Initial1795744045833];
