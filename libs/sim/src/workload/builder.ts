@@ -29,7 +29,7 @@ export class WorkloadBuilder {
   prefixTokens: Int32Array;
   tenant: Int32Array;
   stage: Int32Array | null;
-  readonly requestIds: string[] | null;
+  requestIds: string[] | null;
   readonly tenants = new NameTable();
   readonly prefixGroups = new NameTable();
 
@@ -67,6 +67,18 @@ export class WorkloadBuilder {
     if (this.stage) this.stage[i] = stage;
     if (this.requestIds) this.requestIds.push(requestId ?? String(i));
     return i;
+  }
+
+  /** Adds the request-id column if absent; earlier rows get their row index as id. */
+  enableRequestIds(): void {
+    if (this.requestIds) return;
+    this.requestIds = Array.from({ length: this.n }, (_, i) => String(i));
+  }
+
+  /** Adds the stage column if absent; earlier rows get -1 (none). */
+  enableStage(): void {
+    if (this.stage) return;
+    this.stage = new Int32Array(this.cap).fill(-1);
   }
 
   private grow(cap: number): void {

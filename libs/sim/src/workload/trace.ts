@@ -353,6 +353,9 @@ function readKvplanJsonl(text: string, issues: FileIssues): Workload | null {
       });
     }
     for (let k = 0; k <= C_STAGE; k++) row[k] = obj[KVPLAN_COLUMNS[k]];
+    // Keys may first appear on a later line: add those columns then.
+    if (row[C_ID] !== undefined) b.enableRequestIds();
+    if (row[C_STAGE] !== undefined) b.enableStage();
     addKvplanRow(b, row, line, issues);
   });
   return b ? (b as WorkloadBuilder).build() : null;
