@@ -1,0 +1,97 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { IssueCollector } from '../core/errors';
+import { BUILTIN_TIME_MODELS, DEFAULT_TIME_MODEL } from '../time/profiles';
+import type { TimeModelCoefficients } from '../types';
+import { checkKeys, isObj, num, show } from './fields';
+
+export const GPU_PROFILE_FORMAT = 'kvplan-gpu-profile/1';
+
+/** A saved calibration (what `kvplan calibrate` writes). */
+export interface GpuProfileFile {
+  format: typeof GPU_PROFILE_FORMAT;
+  gpu: string;
+  coefficients: TimeModelCoefficients;
+}
+
+/** The numeric coefficient names, taken from the default model so this follows the type. */
+function coefficientKeys(): string[] {
+  return Object.keys(DEFAULT_TIME_MODEL).filter((k) => k !== 'name');
+}
+
+/**
+ * Validates TimeModelCoefficients: every numeric coefficient present, finite and >= 0 (the
+ * efficiencies > 0), no unknown key; `name` optional (defaults to `fallbackName`).
+ */
+export function validateCoefficients(
+  raw: unknown,
+  where: string,
+  issues: IssueCollector,
+  fallbackName: string,
+): TimeModelCoefficients | null {
+  if (!isObj(raw)) {
+    issues.add(where, `expected an object of time-model coefficients, got ${show(raw)}`);
+    return null;
+  }
+  const before = issues.issues.length;
+  const keys = coefficientKeys();
+  checkKeys(raw, ['name', ...keys], where, issues);
+  if (raw.name !== undefined && typeof raw.name !== 'string')
+    issues.add(`${where}.name`, `expected a string, got ${show(raw.name)}`);
+  const out: Record<string, number | string> = {
+    name: typeof raw.name === 'string' ? raw.name : fallbackName,
+  };
+  for (const k of keys) {
+    const v = num(raw[k], `${where}.${k}`, issues, { min: 0, above: /efficiency/i.test(k) });
+    if (v !== undefined) out[k] = v;
+  }
+  return issues.issues.length > before ? null : (out as unknown as TimeModelCoefficients);
+}
+
+/**
+ * The spec's `calibration`: absent -> DEFAULT_TIME_MODEL; a name in BUILTIN_TIME_MODELS; or a
+ * path (relative to baseDir) to a kvplan-gpu-profile/1 JSON file.
+ */
+export function resolveTimeModelInto(
+  value: unknown,
+  baseDir: string,
+  where: string,
+  issues: IssueCollector,
+): TimeModelCoefficients | null {
+  if (value === undefined || value === null) return DEFAULT_TIME_MODEL;
+  const builtins = Object.keys(BUILTIN_TIME_MODELS);
+  if (typeof value !== 'string' || value.trim() === '') {
+    issues.add(
+      where,
+      `expected a built-in profile name (${builtins.join(', ')}) or a path to a ${GPU_PROFILE_FORMAT} JSON file, got ${show(value)}`,
+    );
+    return null;
+  }
+  if (Object.prototype.hasOwnProperty.call(BUILTIN_TIME_MODELS, value)) return BUILTIN_TIME_MODELS[value];
+  const full = path.resolve(baseDir, value);
+  if (!fs.existsSync(full)) {
+    issues.add(
+      where,
+      `${JSON.stringify(value)} is neither a built-in profile (${builtins.join(', ')}) nor an existing file`,
+    );
+    return null;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(full, 'utf8'));
+  } catch (err) {
+    issues.add(where, `cannot read ${value} as JSON: ${(err as Error).message}`);
+    return null;
+  }
+  const fw = `${where} (${value})`;
+  if (!isObj(raw)) {
+    issues.add(fw, `expected a ${GPU_PROFILE_FORMAT} object, got ${show(raw)}`);
+    return null;
+  }
+  checkKeys(raw, ['format', 'gpu', 'coefficients'], fw, issues);
+  if (raw.format !== GPU_PROFILE_FORMAT)
+    issues.add(`${fw}.format`, `expected "${GPU_PROFILE_FORMAT}", got ${show(raw.format)}`);
+  if (typeof raw.gpu !== 'string')
+    issues.add(`${fw}.gpu`, `expected the GPU the profile was fitted on, got ${show(raw.gpu)}`);
+  return validateCoefficients(raw.coefficients, `${fw}.coefficients`, issues, path.basename(value, '.json'));
+}

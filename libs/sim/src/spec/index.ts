@@ -1,0 +1,19 @@
+export {
+  ENGINE_KEYS,
+  FUSION_KEYS,
+  MAX_BLOCK_SIZE,
+  ROUTERS,
+  SPEC_KEYS,
+  defaultEngineLimits,
+  parseSimulationSpec,
+  resolveSimulationSpec,
+  tensorParallelProblem,
+  type SpecOptions,
+} from './spec';
+export { FUSION_PROFILE_FORMAT, loadFusionProfile, validateFusionProfile } from './fusion-profile';
+export {
+  GPU_PROFILE_FORMAT,
+  resolveTimeModelInto,
+  validateCoefficients,
+  type GpuProfileFile,
+} from './calibration';

@@ -1,0 +1,404 @@
+import * as YAML from 'yaml';
+import { InputError, IssueCollector } from '../core/errors';
+import { isA100, resolveGpuInto } from '../hardware/gpus';
+import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
+import { deriveKvCapacity } from '../model/memory';
+import { resolveModelInto } from '../model/resolve';
+import type {
+  EngineConfig,
+  FusionConfig,
+  GpuSpec,
+  ModelArch,
+  ResolvedSpec,
+  RouterPolicy,
+  SloSpec,
+  Workload,
+} from '../types';
+import { loadWorkload } from '../workload';
+import { resolveTimeModelInto } from './calibration';
+import { checkKeys, isObj, num, optBool, optEnum, optNum, optSection, show, type Obj } from './fields';
+import { loadFusionProfile } from './fusion-profile';
+
+export const SPEC_KEYS = [
+  'model',
+  'gpu',
+  'tensorParallel',
+  'replicas',
+  'router',
+  'engine',
+  'workload',
+  'fusion',
+  'slo',
+  'cost',
+  'seed',
+  'calibration',
+  'timeseries',
+] as const;
+export const ENGINE_KEYS = [
+  'blockSize',
+  'maxNumSeqs',
+  'maxNumBatchedTokens',
+  'maxModelLen',
+  'gpuMemoryUtilization',
+  'numGpuBlocks',
+  'enablePrefixCaching',
+  'kvCacheDtype',
+  'weightDtype',
+] as const;
+export const FUSION_KEYS = ['mode', 'threshold', 'scope', 'window', 'sharedReads', 'profile'] as const;
+export const ROUTERS: readonly RouterPolicy[] = ['round-robin', 'least-loaded'];
+/** Largest KV block size accepted: vLLM's CUDA attention backends take powers of two up to 256. */
+export const MAX_BLOCK_SIZE = 256;
+/** Requests over maxModelLen listed one by one before the rest are only counted. */
+const MAX_LISTED_REQUESTS = 20;
+
+export interface SpecOptions {
+  /** The spec's file name, for YAML syntax errors (`spec.yaml:12`). */
+  fileName?: string;
+  /** Directory that relative paths in the spec (model config, trace, profiles) are resolved against. */
+  baseDir: string;
+}
+
+/**
+ * vLLM V1's engine limits for the OpenAI API server by GPU class: 1024 sequences and 8192
+ * batched tokens on GPUs of 70 GiB or more other than the A100, else 256 and 2048.
+ */
+export function defaultEngineLimits(gpu: GpuSpec): { maxNumSeqs: number; maxNumBatchedTokens: number } {
+  return gpu.memoryGiB >= 70 && !isA100(gpu)
+    ? { maxNumSeqs: 1024, maxNumBatchedTokens: 8192 }
+    : { maxNumSeqs: 256, maxNumBatchedTokens: 2048 };
+}
+
+/** Tensor-parallel degree problems for `model` (vLLM's rules), or null when it is fine. */
+export function tensorParallelProblem(model: ModelArch, tp: number): string | null {
+  if (model.numHeads % tp !== 0) return `${tp} does not divide the model's ${model.numHeads} attention heads`;
+  if (tp <= model.numKvHeads ? model.numKvHeads % tp !== 0 : tp % model.numKvHeads !== 0)
+    return `${tp} neither divides the model's ${model.numKvHeads} KV heads nor is a multiple of them`;
+  return null;
+}
+
+/** Parses a YAML or JSON simulation spec and resolves it (see resolveSimulationSpec). */
+export function parseSimulationSpec(text: string, opts: SpecOptions & { fileName: string }): ResolvedSpec {
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new InputError(
+      doc.errors.map((e) => ({
+        path: e.linePos ? `${opts.fileName}:${e.linePos[0].line}` : opts.fileName,
+        message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const obj: unknown = doc.toJS({ maxAliasCount: 1000 });
+  return resolveSimulationSpec(obj, opts);
+}
+
+/**
+ * Validates an already-parsed simulation spec (DESIGN.md "Simulation spec"), fills every default,
+ * resolves the model, GPU, KV capacity, calibration and fusion profile, and materialises the
+ * workload. Every problem found anywhere is thrown together in one InputError.
+ */
+export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): ResolvedSpec {
+  const issues = new IssueCollector();
+  if (!isObj(raw)) {
+    throw new InputError([
+      {
+        path: opts.fileName ?? '',
+        message: `expected a spec object with at least model, gpu and workload, got ${show(raw)}`,
+      },
+    ]);
+  }
+  checkKeys(raw, SPEC_KEYS, '', issues);
+
+  let model: ModelArch | null = null;
+  if (raw.model === undefined)
+    issues.add('model', 'required: a model preset, a path to a config.json, or config keys inline');
+  else model = resolveModelInto(raw.model, { baseDir: opts.baseDir, path: 'model' }, issues);
+
+  let gpu: GpuSpec | null = null;
+  if (raw.gpu === undefined) issues.add('gpu', 'required: a GPU preset id or an inline GPU object');
+  else gpu = resolveGpuInto(raw.gpu, { baseDir: opts.baseDir, path: 'gpu' }, issues);
+
+  const tensorParallel = optNum(
+    raw.tensorParallel,
+    'tensorParallel',
+    issues,
+    { integer: true, min: 1, max: 1024 },
+    1,
+  );
+  let tpOk = tensorParallel !== undefined;
+  if (model && tensorParallel !== undefined) {
+    const problem = tensorParallelProblem(model, tensorParallel);
+    if (problem) issues.add('tensorParallel', problem);
+    tpOk = problem === null;
+  }
+  const replicas = optNum(raw.replicas, 'replicas', issues, { integer: true, min: 1, max: 100_000 }, 1);
+  const router = optEnum(raw.router, 'router', issues, ROUTERS, 'least-loaded');
+  const seed = optNum(raw.seed, 'seed', issues, { integer: true, min: 0 }, 1);
+
+  const engineIn = optSection(raw.engine, 'engine', issues, `{${ENGINE_KEYS.join(', ')}}`);
+  const engine = engineIn === undefined ? null : resolveEngine(engineIn ?? {}, model, gpu, issues);
+
+  // KV capacity: only when everything it depends on is valid.
+  let numGpuBlocks: number | null = null;
+  if (model && gpu && engine && tensorParallel !== undefined && tpOk) {
+    try {
+      numGpuBlocks = deriveKvCapacity({ model, gpu, engine, tensorParallel }).numGpuBlocks;
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      for (const i of err.issues) issues.add(i.path, i.message);
+    }
+    if (numGpuBlocks !== null && numGpuBlocks * engine.blockSize < engine.maxModelLen) {
+      const tokens = numGpuBlocks * engine.blockSize;
+      issues.add(
+        'engine.maxModelLen',
+        `${engine.maxModelLen}${engineIn?.maxModelLen === undefined ? ` (the model's default)` : ''} is more than the ` +
+          `${tokens} tokens the KV cache holds (${numGpuBlocks} blocks of ${engine.blockSize}); vLLM refuses to start: ` +
+          `set engine.maxModelLen to at most ${tokens}, or give the KV cache more memory`,
+      );
+    }
+  }
+
+  let workload: Workload | null = null;
+  if (raw.workload === undefined)
+    issues.add(
+      'workload',
+      'required: {trace: PATH} or a generator {arrival, numRequests, inputTokens, outputTokens}',
+    );
+  else {
+    try {
+      workload = loadWorkload(raw.workload, { baseDir: opts.baseDir, seed: seed ?? 1, path: 'workload' });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      for (const i of err.issues) issues.add(i.path, i.message);
+    }
+  }
+  if (workload && engine) checkRequestLengths(workload, engine.maxModelLen, issues);
+
+  const fusion = resolveFusion(raw.fusion, opts.baseDir, issues);
+  const slo = resolveSlo(raw.slo, issues);
+  const cost = resolveCost(raw.cost, issues);
+  const timeModel = resolveTimeModelInto(raw.calibration, opts.baseDir, 'calibration', issues);
+  const ts = optSection(raw.timeseries, 'timeseries', issues, '{resolutionS}');
+  let timeseriesResolutionS: number | null = null;
+  if (ts) {
+    checkKeys(ts, ['resolutionS'], 'timeseries', issues);
+    timeseriesResolutionS =
+      num(ts.resolutionS, 'timeseries.resolutionS', issues, { min: 0, above: true }) ?? null;
+  }
+
+  issues.throwIfAny();
+  return {
+    model: model as ModelArch,
+    gpu: gpu as GpuSpec,
+    tensorParallel: tensorParallel as number,
+    replicas: replicas as number,
+    router: router as RouterPolicy,
+    engine: { ...(engine as EngineConfig), numGpuBlocks: numGpuBlocks as number },
+    workload: workload as Workload,
+    fusion,
+    slo,
+    cost,
+    seed: seed as number,
+    timeModel: timeModel as ResolvedSpec['timeModel'],
+    timeseriesResolutionS,
+  };
+}
+
+/** Validates `engine` and fills vLLM V1's defaults; null after reporting issues. */
+function resolveEngine(
+  e: Obj,
+  model: ModelArch | null,
+  gpu: GpuSpec | null,
+  issues: IssueCollector,
+): EngineConfig | null {
+  const before = issues.issues.length;
+  checkKeys(e, ENGINE_KEYS, 'engine', issues);
+  const limits = gpu ? defaultEngineLimits(gpu) : { maxNumSeqs: 256, maxNumBatchedTokens: 2048 };
+
+  const blockSize = optNum(
+    e.blockSize,
+    'engine.blockSize',
+    issues,
+    { integer: true, min: 1, max: MAX_BLOCK_SIZE },
+    16,
+  );
+  if (blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0)
+    issues.add(
+      'engine.blockSize',
+      `expected a power of two from 1 to ${MAX_BLOCK_SIZE} (vLLM's block sizes), got ${blockSize}`,
+    );
+  const maxNumSeqs = optNum(
+    e.maxNumSeqs,
+    'engine.maxNumSeqs',
+    issues,
+    { integer: true, min: 1 },
+    limits.maxNumSeqs,
+  );
+  const maxNumBatchedTokens = optNum(
+    e.maxNumBatchedTokens,
+    'engine.maxNumBatchedTokens',
+    issues,
+    { integer: true, min: 1 },
+    limits.maxNumBatchedTokens,
+  );
+  if (maxNumSeqs !== undefined && maxNumBatchedTokens !== undefined && maxNumBatchedTokens < maxNumSeqs)
+    issues.add(
+      'engine.maxNumBatchedTokens',
+      `${maxNumBatchedTokens} is less than engine.maxNumSeqs ${maxNumSeqs}; vLLM requires maxNumBatchedTokens >= maxNumSeqs`,
+    );
+
+  let maxModelLen: number | undefined;
+  if (e.maxModelLen === undefined) maxModelLen = model?.maxPositionEmbeddings;
+  else {
+    maxModelLen = num(e.maxModelLen, 'engine.maxModelLen', issues, { integer: true, min: 1 });
+    if (maxModelLen !== undefined && model && maxModelLen > model.maxPositionEmbeddings) {
+      issues.add(
+        'engine.maxModelLen',
+        `${maxModelLen} is more than the model's max_position_embeddings ${model.maxPositionEmbeddings}`,
+      );
+    }
+  }
+
+  const gpuMemoryUtilization = optNum(
+    e.gpuMemoryUtilization,
+    'engine.gpuMemoryUtilization',
+    issues,
+    { min: 0, above: true, max: 1 },
+    0.9,
+  );
+  if (e.gpuMemoryUtilization !== undefined && gpuMemoryUtilization === undefined)
+    issues.issues[issues.issues.length - 1].message =
+      `expected a fraction in (0, 1], got ${show(e.gpuMemoryUtilization)}`;
+  const numGpuBlocks =
+    e.numGpuBlocks === undefined || e.numGpuBlocks === null
+      ? undefined
+      : num(e.numGpuBlocks, 'engine.numGpuBlocks', issues, { integer: true, min: 1 });
+  const enablePrefixCaching = optBool(e.enablePrefixCaching, 'engine.enablePrefixCaching', issues, true);
+
+  let kvCacheDtype: EngineConfig['kvCacheDtype'] | null = 'auto';
+  if (e.kvCacheDtype !== undefined) {
+    kvCacheDtype = typeof e.kvCacheDtype === 'string' ? parseKvCacheDtype(e.kvCacheDtype) : null;
+    if (!kvCacheDtype)
+      issues.add(
+        'engine.kvCacheDtype',
+        `expected one of ${KV_DTYPE_SPELLINGS.join(', ')}, got ${show(e.kvCacheDtype)}`,
+      );
+  }
+  let weightDtype = model?.dtype ?? null;
+  if (e.weightDtype !== undefined) {
+    weightDtype = typeof e.weightDtype === 'string' ? parseDtype(e.weightDtype) : null;
+    if (!weightDtype)
+      issues.add(
+        'engine.weightDtype',
+        `expected one of ${DTYPE_SPELLINGS.join(', ')}, got ${show(e.weightDtype)}`,
+      );
+  }
+
+  if (issues.issues.length > before || !model || maxModelLen === undefined || !kvCacheDtype || !weightDtype)
+    return null;
+  const out: EngineConfig = {
+    blockSize: blockSize as number,
+    maxNumSeqs: maxNumSeqs as number,
+    maxNumBatchedTokens: maxNumBatchedTokens as number,
+    maxModelLen,
+    gpuMemoryUtilization: gpuMemoryUtilization as number,
+    enablePrefixCaching: enablePrefixCaching as boolean,
+    kvCacheDtype,
+    weightDtype,
+  };
+  if (numGpuBlocks !== undefined) out.numGpuBlocks = numGpuBlocks;
+  return out;
+}
+
+/** vLLM rejects a request whose prompt plus requested output exceeds maxModelLen. */
+function checkRequestLengths(w: Workload, maxModelLen: number, issues: IssueCollector): void {
+  let over = 0;
+  for (let i = 0; i < w.n; i++) {
+    const total = w.inputTokens[i] + w.outputTokens[i];
+    if (total <= maxModelLen) continue;
+    over++;
+    if (over <= MAX_LISTED_REQUESTS) {
+      const id = w.requestIds ? ` (request_id ${JSON.stringify(w.requestIds[i])})` : '';
+      issues.add(
+        'workload',
+        `request ${i}${id} (index in arrival order) needs ${w.inputTokens[i]} input + ${w.outputTokens[i]} output = ${total} tokens, ` +
+          `more than engine.maxModelLen ${maxModelLen}`,
+      );
+    }
+  }
+  if (over > MAX_LISTED_REQUESTS)
+    issues.add(
+      'workload',
+      `and ${over - MAX_LISTED_REQUESTS} more requests longer than engine.maxModelLen ${maxModelLen} (${over} of ${w.n} in all)`,
+    );
+}
+
+function resolveFusion(v: unknown, baseDir: string, issues: IssueCollector): FusionConfig | null {
+  const f = optSection(v, 'fusion', issues, `{${FUSION_KEYS.join(', ')}}`);
+  if (!f) return null;
+  const before = issues.issues.length;
+  checkKeys(f, FUSION_KEYS, 'fusion', issues);
+  const mode = optEnum(f.mode, 'fusion.mode', issues, ['bff', 'cff'] as const, 'bff');
+  const threshold = optNum(f.threshold, 'fusion.threshold', issues, { min: -1, max: 1 }, 0.7);
+  const scope = optEnum(f.scope, 'fusion.scope', issues, ['global', 'tenant'] as const, 'global');
+  const window = optNum(f.window, 'fusion.window', issues, { integer: true, min: 1 }, 4);
+  const sharedReads = optBool(f.sharedReads, 'fusion.sharedReads', issues, false);
+  let profile: FusionConfig['profile'] = null;
+  if (f.profile !== undefined && f.profile !== null) {
+    if (typeof f.profile !== 'string' || f.profile.trim() === '')
+      issues.add(
+        'fusion.profile',
+        `expected a path to a kvplan-fusion-profile/1 JSON file, got ${show(f.profile)}`,
+      );
+    else {
+      profile = loadFusionProfile(f.profile, baseDir, 'fusion.profile', issues);
+      if (profile && mode && profile.mode !== mode)
+        issues.add(
+          'fusion.profile',
+          `the profile was measured for mode ${profile.mode}, but fusion.mode is ${mode}`,
+        );
+    }
+  }
+  if (issues.issues.length > before) return null;
+  return {
+    mode: mode as FusionConfig['mode'],
+    threshold: threshold as number,
+    scope: scope as FusionConfig['scope'],
+    window: window as number,
+    sharedReads: sharedReads as boolean,
+    profile,
+  };
+}
+
+function resolveSlo(v: unknown, issues: IssueCollector): SloSpec | null {
+  const s = optSection(v, 'slo', issues, '{ttftMs, tpotMs, e2elMs}');
+  if (!s) return null;
+  const before = issues.issues.length;
+  const metrics = ['ttftMs', 'tpotMs', 'e2elMs'] as const;
+  checkKeys(s, metrics, 'slo', issues);
+  const out: SloSpec = {};
+  for (const m of metrics) {
+    const t = optSection(s[m], `slo.${m}`, issues, '{p99, p90, p50}');
+    if (!t) continue;
+    checkKeys(t, ['p99', 'p90', 'p50'], `slo.${m}`, issues);
+    const target: NonNullable<SloSpec[typeof m]> = {};
+    for (const p of ['p99', 'p90', 'p50'] as const) {
+      if (t[p] === undefined) continue;
+      const x = num(t[p], `slo.${m}.${p}`, issues, { min: 0, above: true });
+      if (x !== undefined) target[p] = x;
+    }
+    if (Object.keys(t).length === 0)
+      issues.add(`slo.${m}`, 'give at least one of p99, p90, p50 (milliseconds)');
+    out[m] = target;
+  }
+  if (Object.keys(s).length === 0) issues.add('slo', 'give at least one of ttftMs, tpotMs, e2elMs');
+  return issues.issues.length > before ? null : out;
+}
+
+function resolveCost(v: unknown, issues: IssueCollector): { gpuHourUsd: number } | null {
+  const c = optSection(v, 'cost', issues, '{gpuHourUsd}');
+  if (!c) return null;
+  checkKeys(c, ['gpuHourUsd'], 'cost', issues);
+  const gpuHourUsd = num(c.gpuHourUsd, 'cost.gpuHourUsd', issues, { min: 0, above: true });
+  return gpuHourUsd === undefined ? null : { gpuHourUsd };
+}
