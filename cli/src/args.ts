@@ -24,7 +24,8 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
   const issues: InputIssue[] = [];
   const positionals: string[] = [];
   const flags: Record<string, FlagValue> = {};
-  for (const [name, spec] of Object.entries(specs)) if (spec.default !== undefined) flags[name] = spec.default;
+  for (const [name, spec] of Object.entries(specs))
+    if (spec.default !== undefined) flags[name] = spec.default;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -35,14 +36,19 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
     const eq = arg.indexOf('=');
     let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    let spec = specs[name];
+    const spec = specs[name];
     if (!spec && name.startsWith('no-') && specs[name.slice(3)]?.type === 'boolean' && raw === undefined) {
       name = name.slice(3);
       flags[name] = false;
       continue;
     }
     if (!spec) {
-      issues.push({ path: `--${name}`, message: `unknown option (known: ${Object.keys(specs).map((k) => '--' + k).join(', ')})` });
+      issues.push({
+        path: `--${name}`,
+        message: `unknown option (known: ${Object.keys(specs)
+          .map((k) => '--' + k)
+          .join(', ')})`,
+      });
       continue;
     }
     if (spec.type === 'boolean') {
@@ -60,7 +66,8 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
       i++;
     }
     const value = convert(raw, spec.type);
-    if (typeof value === 'object' && value !== null && 'error' in value) issues.push({ path: `--${name}`, message: value.error });
+    if (typeof value === 'object' && value !== null && 'error' in value)
+      issues.push({ path: `--${name}`, message: value.error });
     else flags[name] = value;
   }
   if (issues.length) throw new InputError(issues);
@@ -72,7 +79,10 @@ function convert(raw: string, type: FlagType): FlagValue | { error: string } {
   const parts = raw.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   const bad = parts.filter((p, k) => p === '' || !Number.isFinite(nums[k]));
-  if (bad.length) return { error: `expected ${type === 'numbers' ? 'a number or a comma list of numbers' : 'a number'}, got "${raw}"` };
+  if (bad.length)
+    return {
+      error: `expected ${type === 'numbers' ? 'a number or a comma list of numbers' : 'a number'}, got "${raw}"`,
+    };
   if (type === 'numbers') return nums;
   if (nums.length !== 1) return { error: `expected one number, got "${raw}"` };
   if (type === 'integer' && !Number.isInteger(nums[0])) return { error: `expected an integer, got "${raw}"` };

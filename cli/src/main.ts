@@ -41,7 +41,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return await command.run(parseArgs(rest, command.flags), io);
   } catch (err) {
     if (err instanceof InputError) {
-      io.stderr(`kvplan ${name}: bad input\n${err.issues.map((i) => `  - ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n')}\n`);
+      io.stderr(
+        `kvplan ${name}: bad input\n${err.issues.map((i) => `  - ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n')}\n`,
+      );
       return 2;
     }
     const e = err as Error;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../src/core/event-queue';
 import { Rng } from '../src/core/rng';
 import { simulate } from '../src/engine/simulation';
-import { FIXED_STEP, specOf, workloadOf, type Row } from './helpers';
+import { FIXED_STEP, specOf, workloadOf, type Row, type SpecOverrides } from './helpers';
 
-const fixed = (rows: Row[], engine: Parameters<typeof specOf>[1]['engine'] = {}) =>
+const fixed = (rows: Row[], engine: SpecOverrides['engine'] = {}) =>
   simulate(specOf(workloadOf(rows), { timeModel: FIXED_STEP(1), engine }));
 
 describe('V1 scheduler on hand-computed cases (every step takes 1 s)', () => {

@@ -68,7 +68,11 @@ export function workloadOf(rows: Row[]): Workload {
   };
 }
 
-export function specOf(workload: Workload, over: Partial<ResolvedSpec> & { engine?: Partial<ResolvedSpec['engine']> } = {}): ResolvedSpec {
+export type SpecOverrides = Partial<Omit<ResolvedSpec, 'engine'>> & {
+  engine?: Partial<ResolvedSpec['engine']>;
+};
+
+export function specOf(workload: Workload, over: SpecOverrides = {}): ResolvedSpec {
   const { engine, ...rest } = over;
   return {
     model: LLAMA_8B,

@@ -46,7 +46,13 @@ export class Replica {
   private schedLen = 0;
   busy = false;
   stepStartS = 0;
-  private readonly work: StepWork = { numReqs: 0, newTokens: 0, numSampled: 0, attnPairs: 0, kvReadTokens: 0 };
+  private readonly work: StepWork = {
+    numReqs: 0,
+    newTokens: 0,
+    numSampled: 0,
+    attnPairs: 0,
+    kvReadTokens: 0,
+  };
 
   // Statistics.
   steps = 0;
@@ -212,7 +218,8 @@ export class Replica {
         while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
       }
       const own = this.pool.ownCached(r);
-      if (own > 0 && sharedHits === reqs.sharedAtPreempt[r]) ownHits = Math.min(own, maxHitBlocks - sharedHits);
+      if (own > 0 && sharedHits === reqs.sharedAtPreempt[r])
+        ownHits = Math.min(own, maxHitBlocks - sharedHits);
       // Hits on blocks sitting in the free queue take those blocks out of it.
       hitsInFreeQueue = ownHits;
       for (let b = 0; b < sharedHits; b++) if (this.pool.isFree(g * KEY_STRIDE + b)) hitsInFreeQueue++;

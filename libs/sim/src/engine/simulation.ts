@@ -36,7 +36,13 @@ interface SimulationResultBase {
   mean_batch_size: number;
   cost_per_million_output_tokens_usd?: number;
   fusion: { blocks_freed: number; fused_fraction: number; overhead_s: number } | null;
-  timeseries?: { resolution_s: number; t: number[]; kv_used_blocks: number[]; running: number[]; waiting: number[] };
+  timeseries?: {
+    resolution_s: number;
+    t: number[];
+    kv_used_blocks: number[];
+    running: number[];
+    waiting: number[];
+  };
   meta: { kvplan_version: string; seed: number; calibration_profile: string; replicas: number; gpus: number };
 }
 
@@ -95,7 +101,15 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
 
   // Time series state.
   const res = spec.timeseriesResolutionS;
-  const ts = res ? { resolution_s: res, t: [] as number[], kv_used_blocks: [] as number[], running: [] as number[], waiting: [] as number[] } : undefined;
+  const ts = res
+    ? {
+        resolution_s: res,
+        t: [] as number[],
+        kv_used_blocks: [] as number[],
+        running: [] as number[],
+        waiting: [] as number[],
+      }
+    : undefined;
   let nextSample = 0;
   const sample = (now: number) => {
     while (ts && now >= nextSample) {
@@ -218,7 +232,11 @@ function buildResult(
   }
   const first = w.n > 0 ? w.arrivalS[0] : 0;
   const duration = Math.max(lastFinish - first, 1e-9);
-  const itl = summarizeWeighted(gaps.values.map((v) => v * 1000), gaps.weights, gaps.length);
+  const itl = summarizeWeighted(
+    gaps.values.map((v) => v * 1000),
+    gaps.weights,
+    gaps.length,
+  );
   let steps = 0;
   let batch = 0;
   let usedBlockSeconds = 0;
@@ -253,7 +271,10 @@ function buildResult(
     kv_mean_used_fraction: usedBlockSeconds / (spec.engine.numGpuBlocks * duration * spec.replicas),
     mean_batch_size: steps > 0 ? batch / steps : 0,
     ...(spec.cost && outTok > 0
-      ? { cost_per_million_output_tokens_usd: (spec.cost.gpuHourUsd * gpus * (duration / 3600)) / (outTok / 1e6) }
+      ? {
+          cost_per_million_output_tokens_usd:
+            (spec.cost.gpuHourUsd * gpus * (duration / 3600)) / (outTok / 1e6),
+        }
       : {}),
     fusion: null,
     ...(timeseries ? { timeseries } : {}),

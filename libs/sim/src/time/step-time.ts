@@ -63,7 +63,12 @@ export class StepTimeModel {
   constructor(
     model: ModelArch,
     gpu: GpuSpec,
-    opts: { tensorParallel: number; weightDtype: Dtype; kvCacheDtype: string; coefficients: TimeModelCoefficients },
+    opts: {
+      tensorParallel: number;
+      weightDtype: Dtype;
+      kvCacheDtype: string;
+      coefficients: TimeModelCoefficients;
+    },
   ) {
     const c = opts.coefficients;
     this.c = c;
@@ -88,7 +93,8 @@ export class StepTimeModel {
       (2 * L * (attnParams + mlpDense + routerParams + model.expertsPerToken * expertParams)) / tp;
     this.lmHeadFlopsPerSample = (2 * lmHead) / tp;
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
-    const kvBytes = opts.kvCacheDtype === 'auto' ? dtypeBytes(model.dtype) : dtypeBytes(opts.kvCacheDtype as Dtype);
+    const kvBytes =
+      opts.kvCacheDtype === 'auto' ? dtypeBytes(model.dtype) : dtypeBytes(opts.kvCacheDtype as Dtype);
     const kvHeadsPerGpu = Math.max(1, Math.ceil(model.numKvHeads / tp));
     this.kvBytesPerTokenPerGpu = 2 * L * kvHeadsPerGpu * d * kvBytes;
     this.actBytesPerToken = h * 2;

@@ -1,0 +1,237 @@
+import { simulate } from '../engine/simulation';
+import { ReqState } from '../engine/request-table';
+import type { SimulationResult } from '../engine/simulation';
+import type { ResolvedSpec, SloSpec, Workload } from '../types';
+
+/** What one probe at an offered request rate found. */
+export interface Probe {
+  rate: number;
+  meets: boolean;
+  stable: boolean;
+  /** Which SLO terms failed, e.g. `p99_ttft_ms 812 > 500`. */
+  violations: string[];
+  result: SimulationResult;
+}
+
+/** The workload's mean offered rate (requests per second over its arrival span). */
+export function offeredRate(w: Workload): number {
+  if (w.n < 2) return 1;
+  const span = w.arrivalS[w.n - 1] - w.arrivalS[0];
+  return span > 0 ? (w.n - 1) / span : Infinity;
+}
+
+/** The same requests with arrival times compressed or stretched to a new mean rate. */
+export function atRate(w: Workload, rate: number): Workload {
+  const k = offeredRate(w) / rate;
+  const t0 = w.arrivalS[0] ?? 0;
+  const arrivalS = new Float64Array(w.n);
+  for (let i = 0; i < w.n; i++) arrivalS[i] = t0 + (w.arrivalS[i] - t0) * k;
+  return { ...w, arrivalS };
+}
+
+const SLO_TERMS: Array<[keyof SloSpec, string]> = [
+  ['ttftMs', 'ttft'],
+  ['tpotMs', 'tpot'],
+  ['e2elMs', 'e2el'],
+];
+
+/** Checks a result against percentile SLOs; returns the violated terms. */
+export function sloViolations(r: SimulationResult, slo: SloSpec): string[] {
+  const out: string[] = [];
+  for (const [key, metric] of SLO_TERMS) {
+    const s = slo[key];
+    if (!s) continue;
+    for (const [pk, name] of [
+      ['p99', 'p99'],
+      ['p90', 'p90'],
+      ['p50', 'median'],
+    ] as const) {
+      const limit = s[pk];
+      if (limit === undefined) continue;
+      const v = (r as unknown as Record<string, number>)[`${name}_${metric}_ms`];
+      if (!(v <= limit)) out.push(`${name}_${metric}_ms ${v.toFixed(1)} > ${limit}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A run is stable when its queue does not grow without bound: the mean TTFT of the last quarter
+ * of arrivals is no more than twice (plus half a second) that of the second quarter, and every
+ * request completed. An overloaded deployment fails this however long the run.
+ */
+export function isStable(spec: ResolvedSpec, run: ReturnType<typeof simulate>): boolean {
+  const q = run.requests;
+  const w = spec.workload;
+  const n = w.n;
+  if (n < 8) return run.result.failed === 0;
+  const meanTtft = (from: number, to: number) => {
+    let s = 0;
+    let c = 0;
+    for (let r = from; r < to; r++)
+      if (q.state[r] === ReqState.Done) {
+        s += q.firstTokenS[r] - w.arrivalS[r];
+        c++;
+      }
+    return c ? s / c : Infinity;
+  };
+  const q2 = meanTtft(Math.floor(n / 4), Math.floor(n / 2));
+  const q4 = meanTtft(Math.floor((3 * n) / 4), n);
+  return run.result.failed === 0 && q4 <= Math.max(2 * q2, q2 + 0.5);
+}
+
+export interface GoodputTarget {
+  /** Fraction of requests that must meet every SLO term individually (benchmark_serving goodput). */
+  minGoodputFraction?: number;
+}
+
+/** Simulates the spec at `rate` and judges it against the SLOs. */
+export function probeRate(spec: ResolvedSpec, rate: number, slo: SloSpec, target: GoodputTarget = {}): Probe {
+  const s: ResolvedSpec = { ...spec, slo, workload: atRate(spec.workload, rate) };
+  const run = simulate(s);
+  const stable = isStable(s, run);
+  const violations = target.minGoodputFraction !== undefined ? [] : sloViolations(run.result, slo);
+  if (target.minGoodputFraction !== undefined) {
+    const frac = (run.result.request_goodput ?? 0) / Math.max(run.result.request_throughput, 1e-12);
+    if (frac < target.minGoodputFraction)
+      violations.push(`goodput fraction ${frac.toFixed(3)} < ${target.minGoodputFraction}`);
+  }
+  if (!stable) violations.push('queue grows: the deployment cannot keep up with this rate');
+  return { rate, meets: stable && violations.length === 0, stable, violations, result: run.result };
+}
+
+export interface MaxRateResult {
+  /** Highest rate found that meets the SLOs (0 when even the lowest probe fails). */
+  maxRate: number;
+  /** The probe at maxRate, or null. */
+  atMax: Probe | null;
+  /** The lowest failing rate found. */
+  firstFailing: Probe | null;
+  probes: Array<Pick<Probe, 'rate' | 'meets' | 'stable' | 'violations'>>;
+}
+
+/**
+ * Highest request rate meeting the SLOs, by bracketing (doubling from the spec's own rate) then
+ * bisection to `relTolerance`. Assumes meeting the SLOs is monotone in the rate, which queueing
+ * makes true up to simulation noise.
+ */
+export function searchMaxRate(
+  spec: ResolvedSpec,
+  slo: SloSpec,
+  opts: { relTolerance?: number; maxProbes?: number; start?: number } & GoodputTarget = {},
+): MaxRateResult {
+  const tol = opts.relTolerance ?? 0.02;
+  const maxProbes = opts.maxProbes ?? 24;
+  const probes: Probe[] = [];
+  const probe = (rate: number) => {
+    const p = probeRate(spec, rate, slo, opts);
+    probes.push(p);
+    return p;
+  };
+  let rate = opts.start ?? Math.min(offeredRate(spec.workload), 1e6);
+  let lo: Probe | null = null;
+  let hi: Probe | null = null;
+  let p = probe(rate);
+  if (p.meets) {
+    lo = p;
+    while (probes.length < maxProbes) {
+      rate *= 2;
+      p = probe(rate);
+      if (!p.meets) {
+        hi = p;
+        break;
+      }
+      lo = p;
+    }
+  } else {
+    hi = p;
+    while (probes.length < maxProbes && rate > 1e-3) {
+      rate /= 2;
+      p = probe(rate);
+      if (p.meets) {
+        lo = p;
+        break;
+      }
+      hi = p;
+    }
+  }
+  while (lo && hi && probes.length < maxProbes && (hi.rate - lo.rate) / lo.rate > tol) {
+    p = probe(Math.sqrt(lo.rate * hi.rate));
+    if (p.meets) lo = p;
+    else hi = p;
+  }
+  return {
+    maxRate: lo?.rate ?? 0,
+    atMax: lo,
+    firstFailing: hi,
+    probes: probes.map(({ rate: r, meets, stable, violations }) => ({ rate: r, meets, stable, violations })),
+  };
+}
+
+/** Fewest replicas that serve `rate` within the SLOs (null when maxReplicas is not enough). */
+export function searchMinReplicas(
+  spec: ResolvedSpec,
+  rate: number,
+  slo: SloSpec,
+  opts: { maxReplicas?: number } & GoodputTarget = {},
+): { replicas: number; gpus: number; probe: Probe } | null {
+  const maxReplicas = opts.maxReplicas ?? 256;
+  const test = (n: number) => probeRate({ ...spec, replicas: n }, rate, slo, opts);
+  let lo = 0;
+  let hi = 1;
+  let hiProbe = test(1);
+  while (!hiProbe.meets) {
+    if (hi >= maxReplicas) return null;
+    lo = hi;
+    hi = Math.min(hi * 2, maxReplicas);
+    hiProbe = test(hi);
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    const p = test(mid);
+    if (p.meets) {
+      hi = mid;
+      hiProbe = p;
+    } else lo = mid;
+  }
+  return { replicas: hi, gpus: hi * spec.tensorParallel, probe: hiProbe };
+}
+
+/** One configuration of a sweep and what it can serve. */
+export interface SweepPoint {
+  label: string;
+  gpu: string;
+  tensorParallel: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  fusionThreshold: number | null;
+  maxRatePerReplica: number;
+  maxRatePerGpu: number;
+  outputTokensPerSecondPerGpu: number;
+  costPerMillionOutputTokensUsd: number | null;
+  /** Replicas (and GPUs) for the target rate, when one was given. */
+  replicasForTarget: number | null;
+  gpusForTarget: number | null;
+  pareto: boolean;
+}
+
+/**
+ * Marks the Pareto front: a point is dominated when another serves at least as many requests per
+ * GPU, costs no more per million tokens, and fuses no more aggressively (a higher threshold is
+ * safer for accuracy), and is strictly better in one of them.
+ */
+export function markPareto(points: SweepPoint[]): SweepPoint[] {
+  const safety = (p: SweepPoint) => p.fusionThreshold ?? 2;
+  const cost = (p: SweepPoint) => p.costPerMillionOutputTokensUsd ?? 0;
+  for (const p of points) {
+    p.pareto = !points.some(
+      (q) =>
+        q !== p &&
+        q.maxRatePerGpu >= p.maxRatePerGpu &&
+        cost(q) <= cost(p) &&
+        safety(q) >= safety(p) &&
+        (q.maxRatePerGpu > p.maxRatePerGpu || cost(q) < cost(p) || safety(q) > safety(p)),
+    );
+  }
+  return points;
+}
