@@ -79,12 +79,12 @@ export function tensorParallelProblem(model: ModelArch, tp: number): string | nu
 
 /** Parses a YAML or JSON simulation spec and resolves it (see resolveSimulationSpec). */
 export function parseSimulationSpec(text: string, opts: SpecOptions & { fileName: string }): ResolvedSpec {
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
     throw new InputError(
       doc.errors.map((e) => ({
         path: e.linePos ? `${opts.fileName}:${e.linePos[0].line}` : opts.fileName,
-        message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`,
+        message: `not valid YAML/JSON: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     );
   }
