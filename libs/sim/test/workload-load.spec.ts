@@ -145,6 +145,13 @@ describe('loadWorkload', () => {
     ]);
   });
 
+  it('takes stages without an arrival section (Poisson by default)', () => {
+    const w = loadWorkload({ stages: [{ rate: 20, durationS: 5 }], inputTokens: 1, outputTokens: 1 }, ctx);
+    expect(w.n).toBeGreaterThan(50);
+    expect(w.arrivalS[w.n - 1]).toBeLessThan(5);
+    expect(Array.from(w.stage!).every((s) => s === 0)).toBe(true);
+  });
+
   it('validates stages and refuses a rate beside them', () => {
     expect(
       issuesOf(() =>

@@ -55,7 +55,8 @@ export type ArrivalProcess = 'poisson' | 'gamma' | 'constant';
  * `tenants: {count}`: each request belongs to one of `count` tenants uniformly at random.
  */
 export interface GeneratorSpec {
-  arrival: { process?: ArrivalProcess; rate?: number; burstiness?: number };
+  /** Optional when `stages` are given (the process then defaults to poisson). */
+  arrival?: { process?: ArrivalProcess; rate?: number; burstiness?: number };
   stages?: Array<{ rate: number; durationS: number }>;
   numRequests?: number;
   inputTokens: LengthDist;
@@ -121,9 +122,9 @@ export function generateWorkload(
   const groupRng = new Rng(streamSeed(seed, 'prefixGroups'));
   const tenantRng = new Rng(streamSeed(seed, 'tenants'));
 
-  const proc = spec.arrival.process ?? 'poisson';
-  const burstiness = spec.arrival.burstiness ?? 1;
-  const stages = spec.stages ?? [{ rate: spec.arrival.rate!, durationS: Infinity }];
+  const proc = spec.arrival?.process ?? 'poisson';
+  const burstiness = spec.arrival?.burstiness ?? 1;
+  const stages = spec.stages ?? [{ rate: spec.arrival!.rate!, durationS: Infinity }];
   const limit = spec.numRequests ?? MAX_GENERATED_REQUESTS;
 
   const gap = (rate: number): number => {

@@ -460,6 +460,8 @@ function readAzureCsv(text: string, issues: FileIssues): Workload | null {
  */
 export function parseTimestamp(s: string | undefined): { sec: number; frac: number } | null {
   if (s === undefined) return null;
+  const fast = parseTimestampFast(s);
+  if (fast) return fast;
   const m =
     /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$/.exec(s);
   if (!m) return null;
@@ -480,6 +482,51 @@ export function parseTimestamp(s: string | undefined): { sec: number; frac: numb
     sec -= sign * (+digits.slice(0, 2) * 3600 + +digits.slice(2) * 60);
   }
   return { sec, frac };
+}
+
+let cachedDate = '';
+let cachedDays = 0;
+
+/**
+ * The common case, `YYYY-MM-DD hh:mm:ss[.fffffff]` with nothing around it, read digit by digit
+ * (a trace's rows share a date, so its day number is cached). Null sends the caller to the
+ * general parser, which also reports what is wrong.
+ */
+function parseTimestampFast(s: string): { sec: number; frac: number } | null {
+  const n = s.length;
+  if (n < 19 || s.charCodeAt(10) !== 32 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
+  if (n > 19 && s.charCodeAt(19) !== 46) return null;
+  const h = twoDigits(s, 11);
+  const mi = twoDigits(s, 14);
+  const se = twoDigits(s, 17);
+  if (h < 0 || mi < 0 || se < 0 || h > 23 || mi > 59 || se > 60) return null;
+  let fracInt = 0;
+  let scale = 1;
+  for (let k = 20; k < n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return null;
+    fracInt = fracInt * 10 + c;
+    scale *= 10;
+  }
+  if (n === 20 || scale > 1e15) return null;
+  const date = s.slice(0, 10);
+  if (date !== cachedDate) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+    if (!m) return null;
+    const year = +m[1];
+    const month = +m[2];
+    const day = +m[3];
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+    cachedDays = daysFromCivil(year, month, day);
+    cachedDate = date;
+  }
+  return { sec: cachedDays * 86400 + h * 3600 + mi * 60 + se, frac: fracInt / scale };
+}
+
+function twoDigits(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
 }
 
 function isLeap(y: number): boolean {

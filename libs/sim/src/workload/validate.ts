@@ -179,7 +179,9 @@ export function validateGenerator(
   const arrival: GeneratorSpec['arrival'] = {};
   const aw = `${where}.arrival`;
   if (spec.arrival === undefined) {
-    issues.add(aw, 'is required: {process: poisson|gamma|constant, rate, burstiness?}');
+    // With stages every rate is given there; the process then defaults to poisson.
+    if (spec.stages === undefined)
+      issues.add(aw, 'is required: {process: poisson|gamma|constant, rate, burstiness?}');
   } else if (!isObj(spec.arrival)) {
     issues.add(
       aw,
