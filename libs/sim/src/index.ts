@@ -4,7 +4,13 @@ export { Rng } from './core/rng';
 export { EventQueue } from './core/event-queue';
 export { StepTimeModel, dtypeBytes, type StepWork } from './time/step-time';
 export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
-export { simulate, runSimulation, type SimulationResult, type SimulationRun, type SimulateOptions } from './engine/simulation';
+export {
+  simulate,
+  runSimulation,
+  type SimulationResult,
+  type SimulationRun,
+  type SimulateOptions,
+} from './engine/simulation';
 export { summarize, summarizeWeighted, percentileSorted, type Summary } from './metrics/stats';
 export * from './workload';
 export * from './model';
@@ -13,3 +19,4 @@ export { nelderMead } from './calibration/nelder-mead';
 export * from './calibration/calibrate';
 export * from './capacity/search';
 export * from './spec';
+export { FusionModel, parametricFusionProfile } from './engine/fusion';

@@ -1,5 +1,6 @@
 import { StepTimeModel, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
+import type { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
 import { ReqState, RequestTable } from './request-table';
 
@@ -52,16 +53,30 @@ export class Replica {
     numSampled: 0,
     attnPairs: 0,
     kvReadTokens: 0,
+    extraFlops: 0,
   };
+  private readonly fusion: FusionModel | null;
+  private fusionCarry = 0;
+  private pendingFusionFlops = 0;
 
   // Statistics.
   steps = 0;
   batchSizeSum = 0;
   usedBlockSeconds = 0;
   preemptionCount = 0;
+  fusionBlocksFreed = 0;
+  fusionBlocksSeen = 0;
+  fusionOverheadS = 0;
 
-  constructor(cfg: ReplicaConfig, reqs: RequestTable, time: StepTimeModel, sinks: RunSinks) {
+  constructor(
+    cfg: ReplicaConfig,
+    reqs: RequestTable,
+    time: StepTimeModel,
+    sinks: RunSinks,
+    fusion: FusionModel | null = null,
+  ) {
     this.cfg = cfg;
+    this.fusion = fusion;
     this.reqs = reqs;
     this.time = time;
     this.sinks = sinks;
@@ -102,8 +117,9 @@ export class Replica {
     this.wHead = 0;
   }
 
+  /** Blocks in r's block table: private, shared by prefix, and fused onto other requests' blocks. */
   private blocksHeld(r: number): number {
-    return this.reqs.ownBlocks[r] + (this.reqs.sharedKeys[r]?.length ?? 0);
+    return this.reqs.ownBlocks[r] + (this.reqs.sharedKeys[r]?.length ?? 0) + this.reqs.fusedAway[r];
   }
 
   /**
@@ -116,6 +132,7 @@ export class Replica {
     const bs = cfg.blockSize;
     const w = this.work;
     w.numReqs = w.newTokens = w.numSampled = w.attnPairs = w.kvReadTokens = 0;
+    w.extraFlops = this.pendingFusionFlops;
     this.schedLen = 0;
     let budget = cfg.maxNumBatchedTokens;
     let preempted = false;
@@ -179,6 +196,10 @@ export class Replica {
     }
     const used = this.pool.usedCount;
     const dt = this.time.stepTime(w);
+    if (w.extraFlops > 0) {
+      this.fusionOverheadS += this.time.flopsTime(w.extraFlops);
+      this.pendingFusionFlops = 0;
+    }
     this.busy = true;
     this.stepStartS = now;
     this.steps++;
@@ -195,7 +216,10 @@ export class Replica {
     w.numReqs++;
     w.newTokens += numNew;
     w.attnPairs += numNew * (computed + (numNew + 1) / 2);
-    w.kvReadTokens += computed;
+    // With shared reads, blocks fused onto others are read once for all of their users.
+    w.kvReadTokens += this.fusion?.config.sharedReads
+      ? computed - this.reqs.fusedAway[r] * this.cfg.blockSize
+      : computed;
     if (computed + numNew === this.reqs.numTokens(r)) w.numSampled++;
   }
 
@@ -267,9 +291,33 @@ export class Replica {
     }
   }
 
+  /**
+   * Fusion is reference-counted: blocks that other running requests were fused onto stay
+   * allocated when this request leaves; they pass to those requests.
+   */
+  private settleFusion(x: number): void {
+    const reqs = this.reqs;
+    const owes = reqs.owes[x];
+    if (owes) {
+      for (let i = 0; i < owes.length; i += 3) {
+        const r = owes[i];
+        if (reqs.state[r] !== ReqState.Running || reqs.residency[r] !== owes[i + 2]) continue;
+        const k = Math.min(owes[i + 1], reqs.ownBlocks[x], reqs.fusedAway[r]);
+        reqs.ownBlocks[x] -= k;
+        reqs.ownBlocks[r] += k;
+        reqs.fusedAway[r] -= k;
+      }
+      reqs.owes[x] = null;
+    }
+    reqs.fusedAway[x] = 0;
+    reqs.fusedFlag[x] = 0;
+    reqs.residency[x]++;
+  }
+
   /** Preemption by recompute: frees r's blocks (its full ones stay cached for its resume). */
   private preempt(r: number): void {
     const reqs = this.reqs;
+    this.settleFusion(r);
     const bs = this.cfg.blockSize;
     const keys = reqs.sharedKeys[r];
     const shared = keys?.length ?? 0;
@@ -290,12 +338,81 @@ export class Replica {
 
   private release(r: number): void {
     const reqs = this.reqs;
+    this.settleFusion(r);
     this.pool.forgetOwn(r);
     this.pool.releasePrivate(reqs.ownBlocks[r]);
     const keys = reqs.sharedKeys[r];
     if (keys) for (let k = keys.length - 1; k >= 0; k--) this.pool.releaseShared(keys[k]);
     reqs.sharedKeys[r] = null;
     reqs.ownBlocks[r] = 0;
+  }
+
+  /**
+   * KV fusion at r's prefill-to-decode transition. BFF: r's full private blocks are compared with
+   * the full blocks of every other decoding request (of its tenant, with `scope: tenant`); the
+   * expected matches are freed now and owed by the requests they were fused onto. CFF: r's prompt
+   * chunks are fused with each other within windows.
+   */
+  private fuse(r: number): void {
+    const fusion = this.fusion!;
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    reqs.fusedFlag[r] = 1;
+    const blocks = Math.max(0, Math.floor(reqs.numComputed[r] / bs) - (reqs.sharedKeys[r]?.length ?? 0));
+    if (blocks === 0) return;
+    this.fusionBlocksSeen += blocks;
+    let freed: number;
+    const partners: number[] = [];
+    const partnerBlocks: number[] = [];
+    let candidates = 0;
+    if (fusion.config.mode === 'bff') {
+      const tenantScope = fusion.config.scope === 'tenant';
+      const tenant = reqs.workload.tenant[r];
+      for (const p of this.running) {
+        if (p === r || reqs.fusedFlag[p] === 0) continue;
+        if (tenantScope && reqs.workload.tenant[p] !== tenant) continue;
+        const b = Math.floor(reqs.numComputed[p] / bs);
+        if (b === 0) continue;
+        partners.push(p);
+        partnerBlocks.push(b);
+        candidates += b;
+      }
+      freed = fusion.bffFreed(blocks, candidates);
+      this.pendingFusionFlops += fusion.similarityFlops(blocks, candidates);
+    } else {
+      const chunkBlocks = Math.max(1, Math.floor(this.cfg.maxNumBatchedTokens / bs));
+      freed = fusion.cffFreed(blocks, chunkBlocks);
+      this.pendingFusionFlops += fusion.similarityFlops(
+        blocks,
+        (chunkBlocks * (fusion.config.window - 1)) / 2,
+      );
+    }
+    const total = freed + this.fusionCarry;
+    const k = Math.min(Math.floor(total), reqs.ownBlocks[r]);
+    this.fusionCarry = total - Math.floor(total);
+    if (k <= 0) return;
+    reqs.ownBlocks[r] -= k;
+    reqs.fusedAway[r] += k;
+    this.pool.releasePrivate(k);
+    this.fusionBlocksFreed += k;
+    if (partners.length === 0) return;
+    // The representatives: split k over the partners in proportion to their blocks (largest remainder).
+    const shares = partnerBlocks.map((b) => (k * b) / candidates);
+    const whole = shares.map(Math.floor);
+    let left = k - whole.reduce((a, b) => a + b, 0);
+    const byRemainder = shares
+      .map((v, i) => i)
+      .sort((a, b) => shares[b] - whole[b] - (shares[a] - whole[a]) || a - b);
+    for (const i of byRemainder) {
+      if (left <= 0) break;
+      whole[i]++;
+      left--;
+    }
+    for (let i = 0; i < partners.length; i++) {
+      if (whole[i] === 0) continue;
+      const p = partners[i];
+      (reqs.owes[p] ??= []).push(r, whole[i], reqs.residency[r]);
+    }
   }
 
   /** Applies the step in flight at its end time `now`: tokens computed, sampled, finished. */
@@ -309,6 +426,7 @@ export class Replica {
       const r = this.schedReq[k];
       const computed = (reqs.numComputed[r] += this.schedNew[k]);
       if (computed !== reqs.numTokens(r)) continue;
+      if (this.fusion && reqs.fusedFlag[r] === 0) this.fuse(r);
       const produced = ++reqs.numOutput[r];
       if (produced === 1) reqs.firstTokenS[r] = now;
       else if (reqs.lastTokenS[r] === this.stepStartS) sharedGap++;

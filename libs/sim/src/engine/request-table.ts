@@ -31,8 +31,14 @@ export class RequestTable {
   readonly finishS: Float64Array;
   readonly preemptions: Int32Array;
   readonly prefixHitTokens: Int32Array;
-  /** Blocks-equivalent freed by fusion for this request (fractional: per-layer accounting). */
-  readonly fusedCredit: Float64Array;
+  /** Blocks this request's block table maps onto other requests' blocks through fusion. */
+  readonly fusedAway: Int32Array;
+  /** 1 once the request fused in its current residency (reset by preemption). */
+  readonly fusedFlag: Uint8Array;
+  /** Increments at every preemption and finish: tells stale fusion debts from live ones. */
+  readonly residency: Int32Array;
+  /** Blocks this request holds on behalf of requests fused onto it: flat triples (request, blocks, residency). */
+  readonly owes: (number[] | null)[];
 
   constructor(workload: Workload) {
     const n = workload.n;
@@ -50,7 +56,10 @@ export class RequestTable {
     this.finishS = new Float64Array(n).fill(NaN);
     this.preemptions = new Int32Array(n);
     this.prefixHitTokens = new Int32Array(n);
-    this.fusedCredit = new Float64Array(n);
+    this.fusedAway = new Int32Array(n);
+    this.fusedFlag = new Uint8Array(n);
+    this.residency = new Int32Array(n);
+    this.owes = new Array(n).fill(null);
   }
 
   /** Tokens known for the request: its prompt plus what it generated so far. */

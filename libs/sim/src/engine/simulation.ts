@@ -2,6 +2,7 @@ import { EventQueue } from '../core/event-queue';
 import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
 import { StepTimeModel } from '../time/step-time';
 import type { ResolvedSpec } from '../types';
+import { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
 import { Replica } from './replica';
 import { ReqState, RequestTable } from './request-table';
@@ -50,6 +51,8 @@ export interface SimulationRun {
   result: SimulationResult;
   requests: RequestTable;
   spec: ResolvedSpec;
+  /** Blocks still allocated per replica at the end (0 unless a block leaked). */
+  leakedBlocks: number[];
 }
 
 export interface SimulateOptions {
@@ -81,6 +84,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       if (opts.onProgress && finishedCount % progressEvery === 0) opts.onProgress(finishedCount / w.n);
     },
   };
+  const fusion = spec.fusion ? new FusionModel(spec.fusion, spec.model, spec.engine.blockSize) : null;
   const replicas: Replica[] = [];
   for (let i = 0; i < spec.replicas; i++) {
     replicas.push(
@@ -95,6 +99,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
         reqs,
         time,
         sinks,
+        fusion,
       ),
     );
   }
@@ -181,7 +186,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   }
 
   const result = buildResult(spec, reqs, replicas, gaps, frontend, lastFinish, ts);
-  return { result, requests: reqs, spec };
+  return { result, requests: reqs, spec, leakedBlocks: replicas.map((r) => r.pool.usedCount) };
 }
 
 /** Convenience: only the result document. */
@@ -276,7 +281,7 @@ function buildResult(
             (spec.cost.gpuHourUsd * gpus * (duration / 3600)) / (outTok / 1e6),
         }
       : {}),
-    fusion: null,
+    fusion: spec.fusion ? fusionSummary(replicas) : null,
     ...(timeseries ? { timeseries } : {}),
     meta: {
       kvplan_version: KVPLAN_SIM_VERSION,
@@ -287,6 +292,18 @@ function buildResult(
     },
   } as SimulationResult;
   return out;
+}
+
+function fusionSummary(replicas: Replica[]): NonNullable<SimulationResult['fusion']> {
+  let freed = 0;
+  let seen = 0;
+  let overhead = 0;
+  for (const rep of replicas) {
+    freed += rep.fusionBlocksFreed;
+    seen += rep.fusionBlocksSeen;
+    overhead += rep.fusionOverheadS;
+  }
+  return { blocks_freed: freed, fused_fraction: seen > 0 ? freed / seen : 0, overhead_s: overhead };
 }
 
 function sloValue(s: { p99?: number; p90?: number; p50?: number }): number {

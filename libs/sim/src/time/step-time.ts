@@ -30,10 +30,12 @@ export interface StepWork {
   attnPairs: number;
   /** Sum over requests of context after the step: KV tokens read. */
   kvReadTokens: number;
+  /** FLOPs outside the model (KV-fusion similarity search), on the tensor cores. */
+  extraFlops: number;
 }
 
 export function emptyStepWork(): StepWork {
-  return { numReqs: 0, newTokens: 0, numSampled: 0, attnPairs: 0, kvReadTokens: 0 };
+  return { numReqs: 0, newTokens: 0, numSampled: 0, attnPairs: 0, kvReadTokens: 0, extraFlops: 0 };
 }
 
 /**
@@ -104,6 +106,11 @@ export class StepTimeModel {
     this.interconnect = gpu.interconnectGBps * 1e9;
   }
 
+  /** Seconds that `flops` of extra matrix work take. */
+  flopsTime(flops: number): number {
+    return flops / (this.peakFlops * this.c.computeEfficiency);
+  }
+
   /** Seconds one step takes. */
   stepTime(w: StepWork): number {
     const c = this.c;
@@ -138,7 +145,8 @@ export class StepTimeModel {
       w.newTokens * c.tokenOverheadS +
       linear +
       attention +
-      comm
+      comm +
+      this.flopsTime(w.extraFlops)
     );
   }
 }
