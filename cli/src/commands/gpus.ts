@@ -1,0 +1,54 @@
+import { defaultEngineLimits, listGpuPresets, type GpuSpec } from '@kvplan/sim';
+import type { Command } from '../command';
+import { renderTable } from './models';
+
+/** One GPU as `kvplan gpus --json` prints it: the preset plus vLLM's engine defaults for its class. */
+export function describeGpu(g: GpuSpec) {
+  return { ...g, engineDefaults: defaultEngineLimits(g) };
+}
+
+export const gpusCommand: Command = {
+  name: 'gpus',
+  usage: 'gpus [--json]',
+  summary: 'List the GPU presets (datasheet memory, bandwidth, dense TFLOP/s, interconnect)',
+  flags: {
+    json: { type: 'boolean', description: 'print one JSON document' },
+  },
+  async run(args, io) {
+    const gpus = listGpuPresets();
+    if (args.flags.json) {
+      io.stdout(JSON.stringify({ gpus: gpus.map(describeGpu) }, null, 2) + '\n');
+      return 0;
+    }
+    const rows = gpus.map((g) => {
+      const d = defaultEngineLimits(g);
+      return [
+        g.id,
+        g.name,
+        g.memoryGiB,
+        g.memoryBandwidthGBps,
+        g.bf16Tflops,
+        g.fp8Tflops,
+        g.interconnectGBps,
+        `${d.maxNumSeqs}/${d.maxNumBatchedTokens}`,
+      ];
+    });
+    io.stdout(
+      renderTable(
+        [
+          'id',
+          'name',
+          'memory_GiB',
+          'bandwidth_GB/s',
+          'bf16_TFLOPs',
+          'fp8_TFLOPs',
+          'link_GB/s',
+          'seqs/tokens',
+        ],
+        rows,
+      ) +
+        '\nTFLOP/s are dense (no sparsity). memory_GiB is what CUDA programs can use. A100: no FP8 units, FP8 = BF16 rate.\n',
+    );
+    return 0;
+  },
+};
