@@ -1,0 +1,98 @@
+import { FlowProducer, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  JOB_NAMES,
+  PAYLOAD_VERSION,
+  QUEUES,
+  capacityPointJobId,
+  type CapacityPlanPayload,
+  type FusionProfilePayload,
+  type QueueName,
+  type SimulateCapacityPointPayload,
+  type SimulateProjectionPayload,
+} from '@kvplan/contracts';
+
+/** Retries for transient failures (database or Redis hiccups); bad payloads fail at once. */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
+/** The producer side of the queues. Every job id is the run id (the `jobs` row id). */
+export class JobQueues {
+  readonly queues: Record<QueueName, Queue>;
+  private readonly flows: FlowProducer;
+
+  constructor(connection: Redis, prefix: string) {
+    const opts = { connection, prefix };
+    this.queues = {
+      [QUEUES.simulate]: new Queue(QUEUES.simulate, opts),
+      [QUEUES.capacity]: new Queue(QUEUES.capacity, opts),
+      [QUEUES.fusion]: new Queue(QUEUES.fusion, opts),
+    };
+    this.flows = new FlowProducer(opts);
+  }
+
+  async enqueueProjection(p: Omit<SimulateProjectionPayload, 'v'>): Promise<void> {
+    const data: SimulateProjectionPayload = { v: PAYLOAD_VERSION, ...p };
+    await this.queues.simulate.add(JOB_NAMES.simulateProjection, data, {
+      ...DEFAULT_JOB_OPTIONS,
+      jobId: p.runId,
+    });
+  }
+
+  async enqueueFusionProfile(p: Omit<FusionProfilePayload, 'v'>): Promise<void> {
+    const data: FusionProfilePayload = { v: PAYLOAD_VERSION, ...p };
+    await this.queues.fusion.add(JOB_NAMES.fusionProfile, data, { ...DEFAULT_JOB_OPTIONS, jobId: p.runId });
+  }
+
+  /**
+   * A capacity sweep as a BullMQ flow: one `simulate.capacity-point` child per point (any worker
+   * may take them), the `capacity.plan` parent runs once they all finished and aggregates.
+   */
+  async enqueueCapacityPlan(p: Omit<CapacityPlanPayload, 'v'>, numPoints: number): Promise<void> {
+    const parent: CapacityPlanPayload = { v: PAYLOAD_VERSION, ...p };
+    await this.flows.add({
+      name: JOB_NAMES.capacityPlan,
+      queueName: QUEUES.capacity,
+      data: parent,
+      opts: { ...DEFAULT_JOB_OPTIONS, jobId: p.runId },
+      children: Array.from({ length: numPoints }, (_, pointIndex) => {
+        const child: SimulateCapacityPointPayload = {
+          v: PAYLOAD_VERSION,
+          workspaceId: p.workspaceId,
+          runId: p.runId,
+          capacityPlanId: p.capacityPlanId,
+          pointIndex,
+        };
+        return {
+          name: JOB_NAMES.simulateCapacityPoint,
+          queueName: QUEUES.simulate,
+          data: child,
+          opts: { ...DEFAULT_JOB_OPTIONS, jobId: capacityPointJobId(p.runId, pointIndex) },
+        };
+      }),
+    });
+  }
+
+  async counts(): Promise<Record<QueueName, Record<string, number>>> {
+    const out = {} as Record<QueueName, Record<string, number>>;
+    for (const [name, q] of Object.entries(this.queues) as Array<[QueueName, Queue]>) {
+      out[name] = await q.getJobCounts(
+        'waiting',
+        'active',
+        'delayed',
+        'failed',
+        'completed',
+        'waiting-children',
+      );
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...Object.values(this.queues).map((q) => q.close()), this.flows.close()]);
+  }
+}

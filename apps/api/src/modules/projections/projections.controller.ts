@@ -1,0 +1,101 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { JobRepository, ProjectionRepository } from '@kvplan/db';
+import { Auth, RequireRole, type AuthContext } from '../../common/auth';
+import { PageQueryDto } from '../../common/paging.dto';
+import { InputIssuesException } from '../../common/validation';
+import { PROBE_WORKLOAD, specIssues } from '../../common/sim-port';
+import { JobQueues } from '../../infra/job-queues';
+import { SpecsService } from '../specs/specs.service';
+import { composeSpec } from './compose';
+import { CreateProjectionDto, ExportQueryDto, jobBody, projectionBody, resultCsv } from './projections.dto';
+import { SpecLoader } from './spec-loader.service';
+
+const uuid = new ParseUUIDPipe();
+
+@ApiTags('projections')
+@ApiBearerAuth()
+@Controller('projections')
+export class ProjectionsController {
+  constructor(
+    private readonly loader: SpecLoader,
+    private readonly specs: SpecsService,
+    private readonly projections: ProjectionRepository,
+    private readonly jobs: JobRepository,
+    private readonly queues: JobQueues,
+  ) {}
+
+  /** Queues a projection; answers 202 with the projection and its job. */
+  @Post()
+  @HttpCode(202)
+  @RequireRole('planner')
+  async create(@Auth() auth: AuthContext, @Body() dto: CreateProjectionDto) {
+    const parts = await this.loader.load(auth.workspaceId, dto);
+    const spec = composeSpec({ ...parts, threshold: dto.threshold, seed: dto.seed, slo: dto.slo });
+    // Checks deployment, fusion and SLO sections now (cheaply, with a one-request workload); the
+    // stored workload was checked when saved and is materialised by the worker.
+    const issues = specIssues({ ...spec, workload: PROBE_WORKLOAD }, this.specs.probeDir);
+    if (issues.length) throw new InputIssuesException(issues);
+    const { projection, job } = await this.projections.createWithJob(auth.workspaceId, {
+      workloadProfileId: parts.profile.id,
+      deploymentId: parts.deployment.id,
+      fusionConfigId: parts.fusionConfig?.id ?? null,
+      spec,
+    });
+    try {
+      await this.queues.enqueueProjection({
+        workspaceId: auth.workspaceId,
+        runId: job.id,
+        projectionId: projection.id,
+      });
+    } catch (err) {
+      await this.jobs.markFailed(job.id, `could not queue: ${(err as Error).message}`);
+      throw new ServiceUnavailableException('the job queue is unavailable; try again');
+    }
+    return projectionBody(projection, job);
+  }
+
+  @Get()
+  async list(@Auth() auth: AuthContext, @Query() q: PageQueryDto) {
+    const p = await this.projections.list(auth.workspaceId, { limit: q.limit, offset: q.offset });
+    return { ...p, items: p.items.map((x) => projectionBody(x)) };
+  }
+
+  @Get(':id')
+  async get(@Auth() auth: AuthContext, @Param('id', uuid) id: string) {
+    const p = await this.projections.get(auth.workspaceId, id);
+    if (!p) throw SpecsService.notFound('projection');
+    return projectionBody(p);
+  }
+
+  @Get(':id/export')
+  @Header('cache-control', 'no-store')
+  async export(
+    @Auth() auth: AuthContext,
+    @Param('id', uuid) id: string,
+    @Query() q: ExportQueryDto,
+    @Res({ passthrough: true }) reply: { header(k: string, v: string): unknown },
+  ) {
+    const p = await this.projections.get(auth.workspaceId, id);
+    if (!p) throw SpecsService.notFound('projection');
+    const name = `projection-${p.id}.${q.format}`;
+    reply.header('content-disposition', `attachment; filename="${name}"`);
+    if (q.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8');
+      return resultCsv(p.result);
+    }
+    return { ...projectionBody(p), job: p.job ? jobBody(p.job) : null };
+  }
+}
