@@ -7,7 +7,7 @@ import { checkKeys, isObj, num, show } from './fields';
 
 export const GPU_PROFILE_FORMAT = 'kvplan-gpu-profile/1';
 
-/** A saved calibration (what `kvplan calibrate` writes). */
+/** A saved calibration (what `kvplan calibrate` writes); further top-level keys are allowed and ignored. */
 export interface GpuProfileFile {
   format: typeof GPU_PROFILE_FORMAT;
   gpu: string;
@@ -88,7 +88,8 @@ export function resolveTimeModelInto(
     issues.add(fw, `expected a ${GPU_PROFILE_FORMAT} object, got ${show(raw)}`);
     return null;
   }
-  checkKeys(raw, ['format', 'gpu', 'coefficients'], fw, issues);
+  // Other top-level keys (fit statistics, provenance) are the writer's business and ignored;
+  // the coefficients themselves are checked strictly.
   if (raw.format !== GPU_PROFILE_FORMAT)
     issues.add(`${fw}.format`, `expected "${GPU_PROFILE_FORMAT}", got ${show(raw.format)}`);
   if (typeof raw.gpu !== 'string')
