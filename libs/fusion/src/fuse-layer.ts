@@ -1,0 +1,445 @@
+import { AttentionProbe, type AttentionError, type QuerySource } from './attention';
+import { blockDim, fullBlocks, type KvLayer, type KvSampleInfo } from './kv-types';
+import type { ResolvedFusionOptions } from './options';
+import { applyRope, ropeInverseFrequencies } from './rope';
+import {
+  DenseFinder,
+  emptyStats,
+  newHistogram,
+  SketchFinder,
+  type SearchStats,
+  type SimilarityHistogram,
+} from './search';
+import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { dot, unitRows } from './vec';
+
+/** Which full blocks take part in fusion and how they are grouped into trees. */
+export interface ItemPlan {
+  /** Per item: its sequence and block. Items of one leaf are contiguous, leaves in tree order. */
+  seqOf: Int32Array;
+  blockOf: Int32Array;
+  trees: TreeSpec[];
+  /** Full blocks of the layer (fused or not). */
+  totalBlocks: number;
+  /** Blocks per leaf (BFF: mean full blocks per sequence; CFF: blocks per chunk). */
+  blocksPerLeaf: number;
+}
+
+/**
+ * BFF: one tree whose leaves are the sequences (all their full blocks). CFF: per sequence,
+ * chunks of chunkTokens tokens grouped in disjoint windows of `window` chunks, one tree per
+ * window; chunks past the last full window (and partial chunks) are not fused.
+ */
+export function planItems(
+  info: KvSampleInfo,
+  o: Pick<ResolvedFusionOptions, 'mode' | 'chunkTokens' | 'window'>,
+): ItemPlan {
+  const full = fullBlocks(info);
+  const seq: number[] = [];
+  const blk: number[] = [];
+  const trees: TreeSpec[] = [];
+  const totalBlocks = full.reduce((a, b) => a + b, 0);
+  if (o.mode === 'bff') {
+    const leaves: Array<[number, number]> = [];
+    for (let i = 0; i < info.numSeqs; i++) {
+      const start = seq.length;
+      for (let j = 0; j < full[i]; j++) {
+        seq.push(i);
+        blk.push(j);
+      }
+      leaves.push([start, seq.length]);
+    }
+    trees.push({ leaves });
+    return {
+      seqOf: Int32Array.from(seq),
+      blockOf: Int32Array.from(blk),
+      trees,
+      totalBlocks,
+      blocksPerLeaf: info.numSeqs ? totalBlocks / info.numSeqs : 0,
+    };
+  }
+  const perChunk = o.chunkTokens / info.blockSize;
+  for (let i = 0; i < info.numSeqs; i++) {
+    const chunks = Math.floor(full[i] / perChunk);
+    const windows = Math.floor(chunks / o.window);
+    for (let w = 0; w < windows; w++) {
+      const leaves: Array<[number, number]> = [];
+      for (let c = 0; c < o.window; c++) {
+        const start = seq.length;
+        const b0 = (w * o.window + c) * perChunk;
+        for (let j = b0; j < b0 + perChunk; j++) {
+          seq.push(i);
+          blk.push(j);
+        }
+        leaves.push([start, seq.length]);
+      }
+      trees.push({ leaves });
+    }
+  }
+  return {
+    seqOf: Int32Array.from(seq),
+    blockOf: Int32Array.from(blk),
+    trees,
+    totalBlocks,
+    blocksPerLeaf: perChunk,
+  };
+}
+
+export interface LayerDistortion {
+  /** ||K' - K|| / ||K|| over the layer's full blocks. */
+  keyRelL2: number;
+  valueRelL2: number;
+  /** Lowest cosine between a block and its reconstruction (1 when nothing fused). */
+  keyWorstCos: number;
+  valueWorstCos: number;
+  /** Attention-output error, or null when not computed. */
+  attention: AttentionError | null;
+}
+
+/** Survivors of the merge nodes of one size (number of leaves), summed over nodes. */
+export interface NodePoint {
+  leaves: number;
+  nodes: number;
+  blocks: number;
+  surviving: number;
+}
+
+export interface LayerThresholdResult {
+  threshold: number;
+  totalBlocks: number;
+  survivingBlocks: number;
+  /** Blocks that took part in fusion (CFF: those inside full windows). */
+  candidateBlocks: number;
+  distortion: LayerDistortion | null;
+  /**
+   * For every block slot (sequence s, block j at s * maxBlocks + j): the slot of the block it now
+   * maps to (itself when not fused); -1 for slots that are not full blocks. Null unless kept.
+   */
+  representative: Int32Array | null;
+  /** Reconstructed keys and values, in the layer's layout. Null unless kept. */
+  key: Float32Array | null;
+  value: Float32Array | null;
+  points: NodePoint[];
+  search: SearchStats;
+  seconds: number | null;
+}
+
+export interface LayerFusionResult {
+  layer: number;
+  fused: boolean;
+  totalBlocks: number;
+  querySource: QuerySource | null;
+  thresholds: LayerThresholdResult[];
+  /** Cosines of all cross-leaf pairs of original blocks (dense search only). */
+  similarity: SimilarityHistogram | null;
+  search: SearchStats;
+  seconds: number | null;
+}
+
+function addStats(a: SearchStats, b: SearchStats): SearchStats {
+  const sum = (x: number | null, y: number | null): number | null =>
+    x === null && y === null ? null : (x ?? 0) + (y ?? 0);
+  return {
+    denseFlops: a.denseFlops + b.denseFlops,
+    denseSeconds: sum(a.denseSeconds, b.denseSeconds),
+    sketchFlops: a.sketchFlops + b.sketchFlops,
+    sketchSeconds: sum(a.sketchSeconds, b.sketchSeconds),
+    candidates: a.candidates + b.candidates,
+    pairsFound: a.pairsFound + b.pairsFound,
+    pairsTrue: sum(a.pairsTrue, b.pairsTrue),
+    pairsTrueFound: sum(a.pairsTrueFound, b.pairsTrueFound),
+  };
+}
+
+function diffStats(after: SearchStats, before: SearchStats): SearchStats {
+  const neg: SearchStats = {
+    denseFlops: -before.denseFlops,
+    denseSeconds: before.denseSeconds === null ? null : -before.denseSeconds,
+    sketchFlops: -before.sketchFlops,
+    sketchSeconds: before.sketchSeconds === null ? null : -before.sketchSeconds,
+    candidates: -before.candidates,
+    pairsFound: -before.pairsFound,
+    pairsTrue: before.pairsTrue === null ? null : -before.pairsTrue,
+    pairsTrueFound: before.pairsTrueFound === null ? null : -before.pairsTrueFound,
+  };
+  return addStats(after, neg);
+}
+
+function identityMapping(info: KvSampleInfo): Int32Array {
+  const full = fullBlocks(info);
+  const rep = new Int32Array(info.numSeqs * info.maxBlocks).fill(-1);
+  for (let i = 0; i < info.numSeqs; i++)
+    for (let j = 0; j < full[i]; j++) rep[i * info.maxBlocks + j] = i * info.maxBlocks + j;
+  return rep;
+}
+
+/**
+ * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
+ * what it did. The similarity work is shared across thresholds where the tree allows it.
+ */
+export function fuseLayer(
+  layer: KvLayer,
+  info: KvSampleInfo,
+  o: ResolvedFusionOptions,
+  plan: ItemPlan = planItems(info, o),
+): LayerFusionResult {
+  const clock = o.clock;
+  const t0 = clock ? clock() : 0;
+  const D = blockDim(info);
+  const fused = o.fused.includes(layer.layer);
+  if (!fused) {
+    return {
+      layer: layer.layer,
+      fused: false,
+      totalBlocks: plan.totalBlocks,
+      querySource: null,
+      thresholds: o.thresholds.map((threshold) => ({
+        threshold,
+        totalBlocks: plan.totalBlocks,
+        survivingBlocks: plan.totalBlocks,
+        candidateBlocks: 0,
+        distortion: null,
+        representative: o.keepMapping ? identityMapping(info) : null,
+        key: o.keepReconstruction ? layer.key : null,
+        value: o.keepReconstruction ? layer.value : null,
+        points: [],
+        search: emptyStats(),
+        seconds: null,
+      })),
+      similarity: null,
+      search: emptyStats(),
+      seconds: null,
+    };
+  }
+
+  // Items: the full blocks in tree order, as unit directions and norms (keys compared with RoPE
+  // removed when asked).
+  const N = plan.seqOf.length;
+  const slotOff = (m: number): number => (plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]) * D;
+  let compareKeys = layer.key;
+  let inv: Float64Array | null = null;
+  if (o.removeRope) {
+    inv = ropeInverseFrequencies(info.headDim, info.rope.theta!, info.rope.scaling);
+    compareKeys = layer.key.slice();
+    applyRope(compareKeys, info, inv, -1);
+  }
+  const gather = (src: Float32Array): Float32Array => {
+    const out = new Float32Array(N * D);
+    for (let m = 0; m < N; m++) out.set(src.subarray(slotOff(m), slotOff(m) + D), m * D);
+    return out;
+  };
+  const store: ItemStore = {
+    N,
+    D,
+    keyDir: gather(compareKeys),
+    valDir: gather(layer.value),
+    keyNorm: new Float32Array(N),
+    valNorm: new Float32Array(N),
+  };
+  unitRows(store.keyDir, N, D, store.keyDir, store.keyNorm);
+  unitRows(store.valDir, N, D, store.valDir, store.valNorm);
+  let tenant: Int32Array | null = null;
+  if (o.scope === 'tenant' && info.tenants) {
+    const ids = new Map<string, number>();
+    tenant = new Int32Array(N);
+    for (let m = 0; m < N; m++) {
+      const name = info.tenants[plan.seqOf[m]];
+      if (!ids.has(name)) ids.set(name, ids.size);
+      tenant[m] = ids.get(name)!;
+    }
+  }
+
+  let cachePairs = 0;
+  for (const tr of plan.trees) {
+    const n = tr.leaves.length ? tr.leaves[tr.leaves.length - 1][1] - tr.leaves[0][0] : 0;
+    cachePairs += (n * n) / 2;
+  }
+  const histogram = o.search === 'dense' && cachePairs <= o.maxCacheFloats ? newHistogram() : null;
+  const finder: PairFinder & { stats: SearchStats } =
+    o.search === 'dense'
+      ? new DenseFinder(store, { cache: cachePairs <= o.maxCacheFloats, histogram, clock })
+      : new SketchFinder(store, {
+          dim: o.sketchDim,
+          margin: o.sketchMarginResolved,
+          seed: o.sketchSeed + layer.layer,
+          measureRecall: o.measureRecall,
+          clock,
+        });
+  const probe = o.attention
+    ? new AttentionProbe(layer, info, { topK: o.topK, proxyQueries: o.proxyQueries })
+    : null;
+  const results: LayerThresholdResult[] = [];
+  try {
+    for (const t of o.thresholds) {
+      const ts = clock ? clock() : 0;
+      const before = { ...finder.stats };
+      const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant }, finder);
+      const search = diffStats(finder.stats, before);
+
+      // Rebuild every block of a cluster that changed: its cluster's direction times its own norm
+      // (or, keeping the representative, the head block itself).
+      const key = layer.key.slice();
+      const value = layer.value.slice();
+      const changedSeqs = new Set<number>();
+      const heads = new Map<number, (typeof run.clusters)[number]>();
+      // A left vector whose matches all mapped to later left vectors keeps size 1 but has a new
+      // direction (the mean it formed), so it is rebuilt too.
+      for (const c of run.clusters) if (c.size > 1 || !c.pristine) heads.set(c.head, c);
+      let kErr2 = 0;
+      let vErr2 = 0;
+      let kWorst = 1;
+      let vWorst = 1;
+      for (let m = 0; m < N; m++) {
+        const c = heads.get(run.rep[m]);
+        if (!c) continue;
+        if (o.merge === 'keep-representative' && m === c.head) continue;
+        const off = slotOff(m);
+        const h = c.head;
+        if (o.merge === 'keep-representative') {
+          if (inv) {
+            const hn = store.keyNorm[h];
+            for (let d = 0; d < D; d++) key[off + d] = store.keyDir[h * D + d] * hn;
+          } else key.set(layer.key.subarray(slotOff(h), slotOff(h) + D), off);
+          value.set(layer.value.subarray(slotOff(h), slotOff(h) + D), off);
+        } else {
+          const kn = store.keyNorm[m];
+          const vn = store.valNorm[m];
+          for (let d = 0; d < D; d++) {
+            key[off + d] = c.dir[d] * kn;
+            value[off + d] = c.vdir[d] * vn;
+          }
+        }
+        if (inv) ropeBlock(key, info, inv, plan.seqOf[m], plan.blockOf[m], D);
+        changedSeqs.add(plan.seqOf[m]);
+        const e = blockErrors(layer.key, key, off, D);
+        const f = blockErrors(layer.value, value, off, D);
+        kErr2 += e.err2;
+        vErr2 += f.err2;
+        kWorst = Math.min(kWorst, e.cos);
+        vWorst = Math.min(vWorst, f.cos);
+      }
+      let kRef2 = 0;
+      let vRef2 = 0;
+      for (let m = 0; m < N; m++) {
+        kRef2 += store.keyNorm[m] * store.keyNorm[m];
+        vRef2 += store.valNorm[m] * store.valNorm[m];
+      }
+      // Full blocks outside the trees (CFF tails) count in the reference norms too.
+      if (N < plan.totalBlocks) {
+        const inItems = new Set<number>();
+        for (let m = 0; m < N; m++) inItems.add(plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]);
+        const full = fullBlocks(info);
+        for (let i = 0; i < info.numSeqs; i++)
+          for (let j = 0; j < full[i]; j++) {
+            const s = i * info.maxBlocks + j;
+            if (inItems.has(s)) continue;
+            kRef2 += dot(layer.key, s * D, layer.key, s * D, D);
+            vRef2 += dot(layer.value, s * D, layer.value, s * D, D);
+          }
+      }
+      const attention = probe ? probe.evaluate(key, value, changedSeqs) : null;
+
+      let representative: Int32Array | null = null;
+      if (o.keepMapping) {
+        representative = identityMapping(info);
+        for (let m = 0; m < N; m++) {
+          const r = run.rep[m];
+          representative[plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]] =
+            plan.seqOf[r] * info.maxBlocks + plan.blockOf[r];
+        }
+      }
+      const byLeaves = new Map<number, NodePoint>();
+      for (const n of run.nodes) {
+        if (n.leaves < 2) continue;
+        const p = byLeaves.get(n.leaves) ?? { leaves: n.leaves, nodes: 0, blocks: 0, surviving: 0 };
+        p.nodes++;
+        p.blocks += n.items;
+        p.surviving += n.survivors;
+        byLeaves.set(n.leaves, p);
+      }
+      results.push({
+        threshold: t,
+        totalBlocks: plan.totalBlocks,
+        survivingBlocks: plan.totalBlocks - run.fusedAway,
+        candidateBlocks: N,
+        distortion: {
+          keyRelL2: kRef2 > 0 ? Math.sqrt(kErr2 / kRef2) : 0,
+          valueRelL2: vRef2 > 0 ? Math.sqrt(vErr2 / vRef2) : 0,
+          keyWorstCos: kWorst,
+          valueWorstCos: vWorst,
+          attention,
+        },
+        representative,
+        key: o.keepReconstruction ? key : null,
+        value: o.keepReconstruction ? value : null,
+        points: [...byLeaves.values()].sort((a, b) => a.leaves - b.leaves),
+        search,
+        seconds: clock ? (clock() - ts) / 1000 : null,
+      });
+    }
+  } finally {
+    finder.dispose();
+  }
+  return {
+    layer: layer.layer,
+    fused: true,
+    totalBlocks: plan.totalBlocks,
+    querySource: probe ? probe.querySource : null,
+    thresholds: results,
+    similarity: histogram,
+    search: results.reduce((acc, r) => addStats(acc, r.search), emptyStats()),
+    seconds: clock ? (clock() - t0) / 1000 : null,
+  };
+}
+
+function blockErrors(
+  orig: Float32Array,
+  rec: Float32Array,
+  off: number,
+  D: number,
+): { err2: number; cos: number } {
+  let e = 0;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let d = 0; d < D; d++) {
+    const a = orig[off + d];
+    const b = rec[off + d];
+    e += (a - b) * (a - b);
+    ab += a * b;
+    aa += a * a;
+    bb += b * b;
+  }
+  const cos = aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : aa === bb ? 1 : 0;
+  return { err2: e, cos };
+}
+
+/** Re-applies RoPE to one block (seq, block) of a layer buffer, at that block's own positions. */
+function ropeBlock(
+  buf: Float32Array,
+  info: KvSampleInfo,
+  inv: Float64Array,
+  seq: number,
+  block: number,
+  D: number,
+): void {
+  const { blockSize: bs, numKvHeads: H, headDim: hd } = info;
+  const half = hd / 2;
+  const p0 = (info.positions?.[seq] ?? 0) + block * bs;
+  const off = (seq * info.maxBlocks + block) * D;
+  for (let t = 0; t < bs; t++) {
+    const p = p0 + t;
+    for (let k = 0; k < half; k++) {
+      const a = p * inv[k];
+      const c = Math.cos(a);
+      const s = Math.sin(a);
+      for (let h = 0; h < H; h++) {
+        const o = off + (t * H + h) * hd;
+        const x = buf[o + k];
+        const y = buf[o + k + half];
+        buf[o + k] = x * c - y * s;
+        buf[o + k + half] = y * c + x * s;
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+export * from './errors';
+export * from './dtype';
+export * from './kv-types';
+export {
+  KV_FORMAT,
+  KvFileReader,
+  openKvSample,
+  writeKvSample,
+  kvMetadata,
+  type WriteKvOptions,
+} from './kv-file';
+export { FusionRng } from './prng';
+export {
+  DEFAULT_SYNTH_OPTIONS,
+  SyntheticKvSample,
+  synthesizeKvSample,
+  validateSynthOptions,
+  type SynthOptions,
+} from './synth';
+export { ropeInverseFrequencies, applyRope } from './rope';
+export {
+  DEFAULT_FUSION_OPTIONS,
+  resolveFusionOptions,
+  type FusionOptions,
+  type ResolvedFusionOptions,
+} from './options';
+export {
+  runTrees,
+  type Cluster,
+  type ItemStore,
+  type MergeNode,
+  type MergeRule,
+  type NodeCount,
+  type PairFinder,
+  type TreeRunResult,
+  type TreeSpec,
+} from './tree';
+export { DenseFinder, SketchFinder, type SearchStats, type SimilarityHistogram } from './search';
+export { AttentionProbe, type AttentionError, type AttentionOptions, type QuerySource } from './attention';
+export {
+  fuseLayer,
+  planItems,
+  type ItemPlan,
+  type LayerDistortion,
+  type LayerFusionResult,
+  type LayerThresholdResult,
+  type NodePoint,
+} from './fuse-layer';
+export {
+  analyzeFusion,
+  toFuseJson,
+  type AnalyzeHooks,
+  type DistortionSummary,
+  type FusionAnalysis,
+  type FuseJsonDocument,
+  type ThresholdSummary,
+} from './analyze';
+export { matmulABt } from './tf-ops';
+export {
+  selectTfBackend,
+  TF_BACKEND_CHOICES,
+  type SelectTfBackendOptions,
+  type SelectedTfBackend,
+  type TfBackendChoice,
+} from './backend';

@@ -1,0 +1,307 @@
+import * as tf from '@tensorflow/tfjs';
+import { matmulABt, sliceMatmulABt } from './tf-ops';
+import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
+import { FusionRng } from './prng';
+import { dot } from './vec';
+
+/** Counters of the similarity work, for the speed and recall reports. */
+export interface SearchStats {
+  /** Multiply-adds x 2 spent in dense similarity matmuls. */
+  denseFlops: number;
+  /** Seconds in dense similarity matmuls (null without an injected clock). */
+  denseSeconds: number | null;
+  sketchFlops: number;
+  sketchSeconds: number | null;
+  /** Candidate pairs the sketch proposed and that were checked exactly. */
+  candidates: number;
+  /** Pairs above threshold found. */
+  pairsFound: number;
+  /** With recall measurement: above-threshold pairs of the exact search over the same survivors. */
+  pairsTrue: number | null;
+  /** Of those, found by the sketch. */
+  pairsTrueFound: number | null;
+}
+
+export function emptyStats(): SearchStats {
+  return {
+    denseFlops: 0,
+    denseSeconds: null,
+    sketchFlops: 0,
+    sketchSeconds: null,
+    candidates: 0,
+    pairsFound: 0,
+    pairsTrue: null,
+    pairsTrueFound: null,
+  };
+}
+
+/** Histogram of cosines over [-1, 1]. */
+export interface SimilarityHistogram {
+  bins: number;
+  /** counts[k]: cosines in [-1 + k w, -1 + (k + 1) w), w = 2 / bins (the last bin includes 1). */
+  counts: number[];
+  total: number;
+}
+
+export function newHistogram(bins = 400): SimilarityHistogram {
+  return { bins, counts: new Array<number>(bins).fill(0), total: 0 };
+}
+
+function addToHistogram(h: SimilarityHistogram, values: Float32Array): void {
+  const scale = h.bins / 2;
+  for (let i = 0; i < values.length; i++) {
+    let k = Math.floor((values[i] + 1) * scale);
+    if (k < 0) k = 0;
+    else if (k >= h.bins) k = h.bins - 1;
+    h.counts[k]++;
+  }
+  h.total += values.length;
+}
+
+function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
+  if (!clock) return [f(), 0];
+  const t0 = clock();
+  const r = f();
+  return [r, (clock() - t0) / 1000];
+}
+
+function packDirs(cs: Cluster[], idx: number[] | null, D: number): Float32Array {
+  const n = idx ? idx.length : cs.length;
+  const out = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) out.set(cs[idx ? idx[r] : r].dir, r * D);
+  return out;
+}
+
+function collect(sims: Float32Array, nL: number, nR: number, t: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  const buf: number[] = [];
+  for (let a = 0; a < nL; a++) {
+    buf.length = 0;
+    const o = a * nR;
+    for (let b = 0; b < nR; b++) if (sims[o + b] > t) buf.push(b);
+    out.push(Int32Array.from(buf));
+  }
+  return out;
+}
+
+export interface DenseFinderOptions {
+  /**
+   * Keep, per merge node, the cosines between the node's original (unfused) vectors, so that a
+   * threshold sweep computes them once: survivors still equal to an original vector read them
+   * from the cache, only fused vectors are compared anew.
+   */
+  cache: boolean;
+  histogram: SimilarityHistogram | null;
+  clock: (() => number) | null;
+}
+
+/** Exact dense search: tfjs matmuls of unit vectors. */
+export class DenseFinder implements PairFinder {
+  readonly stats: SearchStats = emptyStats();
+  private u: tf.Tensor2D | null = null;
+  private readonly cache = new Map<number, Float32Array>();
+
+  constructor(
+    private readonly store: ItemStore,
+    private readonly opts: DenseFinderOptions,
+  ) {
+    if (opts.clock) this.stats.denseSeconds = 0;
+  }
+
+  find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
+    return collect(this.similarities(node, left, right), left.length, right.length, t);
+  }
+
+  /** Cosines of every left cluster with every right cluster (nL x nR, row-major). */
+  similarities(node: MergeNode, left: Cluster[], right: Cluster[]): Float32Array {
+    const D = this.store.D;
+    const nL = left.length;
+    const nR = right.length;
+    if (!this.opts.cache) return this.explicit(left, null, right, null);
+    let c = this.cache.get(node.key);
+    if (!c) {
+      if (!this.u) this.u = tf.tensor2d(this.store.keyDir, [this.store.N, D]);
+      const u = this.u;
+      const [sims, s] = timed(this.opts.clock, () =>
+        sliceMatmulABt(u, node.leftStart, node.leftEnd, node.rightStart, node.rightEnd),
+      );
+      this.account((node.leftEnd - node.leftStart) * (node.rightEnd - node.rightStart) * D * 2, s);
+      if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
+      c = sims;
+      this.cache.set(node.key, c);
+    }
+    const nRo = node.rightEnd - node.rightStart;
+    const out = new Float32Array(nL * nR);
+    const ml: number[] = [];
+    const pl: number[] = [];
+    const mr: number[] = [];
+    left.forEach((x, i) => (x.pristine ? pl : ml).push(i));
+    right.forEach((x, i) => {
+      if (!x.pristine) mr.push(i);
+    });
+    for (const a of pl) {
+      const row = (left[a].head - node.leftStart) * nRo;
+      for (let b = 0; b < nR; b++)
+        if (right[b].pristine) out[a * nR + b] = c[row + right[b].head - node.rightStart];
+    }
+    if (ml.length) {
+      const s = this.explicit(left, ml, right, null);
+      for (let k = 0; k < ml.length; k++) out.set(s.subarray(k * nR, k * nR + nR), ml[k] * nR);
+    }
+    if (mr.length && pl.length) {
+      const s = this.explicit(left, pl, right, mr);
+      for (let k = 0; k < pl.length; k++)
+        for (let j = 0; j < mr.length; j++) out[pl[k] * nR + mr[j]] = s[k * mr.length + j];
+    }
+    return out;
+  }
+
+  private explicit(
+    left: Cluster[],
+    li: number[] | null,
+    right: Cluster[],
+    ri: number[] | null,
+  ): Float32Array {
+    const D = this.store.D;
+    const a = packDirs(left, li, D);
+    const b = packDirs(right, ri, D);
+    const m = a.length / D;
+    const n = b.length / D;
+    const [sims, s] = timed(this.opts.clock, () => matmulABt(a, m, b, n, D));
+    this.account(m * n * D * 2, s);
+    return sims;
+  }
+
+  private account(flops: number, seconds: number): void {
+    this.stats.denseFlops += flops;
+    if (this.stats.denseSeconds !== null) this.stats.denseSeconds += seconds;
+  }
+
+  dispose(): void {
+    this.u?.dispose();
+    this.u = null;
+    this.cache.clear();
+  }
+}
+
+export interface SketchFinderOptions {
+  /** Sketch width (count sketch buckets). */
+  dim: number;
+  /** Candidates: sketch cosine > threshold - margin. */
+  margin: number;
+  seed: number;
+  /** Also run the exact search over the same survivors and count what the sketch missed. */
+  measureRecall: boolean;
+  clock: (() => number) | null;
+}
+
+/**
+ * Sub-quadratic candidate search: a count sketch (each coordinate hashed to one of `dim`
+ * buckets with a random sign; linear, O(D) per vector) estimates cosines cheaply; pairs whose
+ * estimate exceeds threshold - margin are checked with the exact cosine.
+ */
+export class SketchFinder implements PairFinder {
+  readonly stats: SearchStats = emptyStats();
+  private readonly bucket: Int32Array;
+  private readonly sign: Float32Array;
+  private readonly itemSketch: Float32Array;
+  private readonly itemDone: Uint8Array;
+
+  constructor(
+    private readonly store: ItemStore,
+    private readonly opts: SketchFinderOptions,
+  ) {
+    const { D, N } = store;
+    const rng = new FusionRng(opts.seed);
+    this.bucket = new Int32Array(D);
+    this.sign = new Float32Array(D);
+    for (let d = 0; d < D; d++) {
+      this.bucket[d] = rng.uint32() % opts.dim;
+      this.sign[d] = rng.uint32() & 1 ? 1 : -1;
+    }
+    this.itemSketch = new Float32Array(N * opts.dim);
+    this.itemDone = new Uint8Array(N);
+    if (opts.clock) this.stats.sketchSeconds = 0;
+    if (opts.measureRecall) {
+      this.stats.pairsTrue = 0;
+      this.stats.pairsTrueFound = 0;
+      if (opts.clock) this.stats.denseSeconds = 0;
+    }
+  }
+
+  private sketchInto(v: Float32Array, out: Float32Array, off: number): void {
+    const k = this.opts.dim;
+    for (let d = 0; d < v.length; d++) out[off + this.bucket[d]] += this.sign[d] * v[d];
+    let s = 0;
+    for (let j = 0; j < k; j++) s += out[off + j] * out[off + j];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < k; j++) out[off + j] *= inv;
+  }
+
+  private sketchOf(c: Cluster): Float32Array {
+    const k = this.opts.dim;
+    if (c.pristine) {
+      if (!this.itemDone[c.head]) {
+        this.sketchInto(c.dir, this.itemSketch, c.head * k);
+        this.itemDone[c.head] = 1;
+      }
+      return this.itemSketch.subarray(c.head * k, c.head * k + k);
+    }
+    if (!c.sketch) {
+      c.sketch = new Float32Array(k);
+      this.sketchInto(c.dir, c.sketch, 0);
+    }
+    return c.sketch;
+  }
+
+  find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
+    const k = this.opts.dim;
+    const D = this.store.D;
+    const nL = left.length;
+    const nR = right.length;
+    const clock = this.opts.clock;
+    const [est, s1] = timed(clock, () => {
+      const a = new Float32Array(nL * k);
+      const b = new Float32Array(nR * k);
+      left.forEach((c, i) => a.set(this.sketchOf(c), i * k));
+      right.forEach((c, i) => b.set(this.sketchOf(c), i * k));
+      return matmulABt(a, nL, b, nR, k);
+    });
+    this.stats.sketchFlops += nL * nR * k * 2;
+    const cut = t - this.opts.margin;
+    const out: Int32Array[] = [];
+    const [, s2] = timed(clock, () => {
+      const buf: number[] = [];
+      for (let a = 0; a < nL; a++) {
+        buf.length = 0;
+        const ca = left[a].dir;
+        for (let b = 0; b < nR; b++) {
+          if (est[a * nR + b] <= cut) continue;
+          this.stats.candidates++;
+          if (dot(ca, 0, right[b].dir, 0, D) > t) buf.push(b);
+        }
+        this.stats.pairsFound += buf.length;
+        out.push(Int32Array.from(buf));
+      }
+    });
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
+    if (this.opts.measureRecall) {
+      const [sims, s3] = timed(clock, () =>
+        matmulABt(packDirs(left, null, D), nL, packDirs(right, null, D), nR, D),
+      );
+      this.stats.denseFlops += nL * nR * D * 2;
+      if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;
+      const truth = collect(sims, nL, nR, t);
+      for (let a = 0; a < nL; a++) {
+        this.stats.pairsTrue! += truth[a].length;
+        const found = new Set(out[a]);
+        for (const b of truth[a]) if (found.has(b)) this.stats.pairsTrueFound!++;
+      }
+    }
+    return out;
+  }
+
+  dispose(): void {
+    // No tensors held between calls.
+  }
+}
