@@ -16,54 +16,87 @@ import type { Command } from '../command';
 
 function readRaw(file: string, cwd: string): { raw: Record<string, unknown>; baseDir: string } {
   const full = path.resolve(cwd, file);
-  if (!fs.existsSync(full) || !fs.statSync(full).isFile()) throw new InputError([{ path: 'SPEC', message: `no such file: ${file}` }]);
+  if (!fs.existsSync(full) || !fs.statSync(full).isFile())
+    throw new InputError([{ path: 'SPEC', message: `no such file: ${file}` }]);
   let raw: unknown;
   try {
-    raw = /\.json$/i.test(full) ? JSON.parse(fs.readFileSync(full, 'utf8')) : YAML.parse(fs.readFileSync(full, 'utf8'));
+    raw = /\.json$/i.test(full)
+      ? JSON.parse(fs.readFileSync(full, 'utf8'))
+      : YAML.parse(fs.readFileSync(full, 'utf8'));
   } catch (err) {
     throw new InputError([{ path: file, message: `cannot parse: ${(err as Error).message}` }]);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError([{ path: file, message: 'expected a mapping at the top level' }]);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InputError([{ path: file, message: 'expected a mapping at the top level' }]);
   return { raw: raw as Record<string, unknown>, baseDir: path.dirname(full) };
 }
 
 const list = (v: unknown): string[] | undefined =>
-  typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-const nums = (v: unknown): number[] | undefined => (Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+const nums = (v: unknown): number[] | undefined =>
+  Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : undefined;
 
 export const capacityCommand: Command = {
   name: 'capacity',
   usage: 'capacity SPEC [--target-rate R] [--sweep-* ...] [--json]',
-  summary: 'Highest rate under the SLOs, fewest GPUs for a rate, and a Pareto sweep over GPUs, TP, engine knobs and fusion',
+  summary:
+    'Highest rate under the SLOs, fewest GPUs for a rate, and a Pareto sweep over GPUs, TP, engine knobs and fusion',
   flags: {
     json: { type: 'boolean', description: 'print one JSON document' },
-    'target-rate': { type: 'number', description: 'find the fewest replicas (GPUs) that serve this many requests/s' },
-    goodput: { type: 'number', description: 'judge by goodput: this fraction of requests must meet every SLO term' },
-    tolerance: { type: 'number', description: 'relative precision of the highest rate (default 0.02)', default: 0.02 },
+    'target-rate': {
+      type: 'number',
+      description: 'find the fewest replicas (GPUs) that serve this many requests/s',
+    },
+    goodput: {
+      type: 'number',
+      description: 'judge by goodput: this fraction of requests must meet every SLO term',
+    },
+    tolerance: {
+      type: 'number',
+      description: 'relative precision of the highest rate (default 0.02)',
+      default: 0.02,
+    },
     'sweep-gpus': { type: 'string', description: 'comma list of GPU presets to sweep' },
     'sweep-tp': { type: 'numbers', description: 'tensor-parallel degrees to sweep' },
     'sweep-max-num-seqs': { type: 'numbers', description: 'maxNumSeqs values to sweep' },
     'sweep-batched-tokens': { type: 'numbers', description: 'maxNumBatchedTokens values to sweep' },
-    'sweep-thresholds': { type: 'numbers', description: 'fusion thresholds to sweep (no fusion is always included)' },
+    'sweep-thresholds': {
+      type: 'numbers',
+      description: 'fusion thresholds to sweep (no fusion is always included)',
+    },
   },
   async run(args, io) {
     const [file] = args.positionals;
     const issues: InputIssue[] = [];
     if (!file) issues.push({ path: 'SPEC', message: 'expected a spec file' });
     const tol = args.flags.tolerance as number;
-    if (!(tol > 0 && tol < 1)) issues.push({ path: '--tolerance', message: `expected a number in (0, 1), got ${tol}` });
+    if (!(tol > 0 && tol < 1))
+      issues.push({ path: '--tolerance', message: `expected a number in (0, 1), got ${tol}` });
     const goodput = args.flags.goodput as number | undefined;
     if (goodput !== undefined && !(goodput > 0 && goodput <= 1))
       issues.push({ path: '--goodput', message: `expected a fraction in (0, 1], got ${goodput}` });
     const target = args.flags['target-rate'] as number | undefined;
-    if (target !== undefined && !(target > 0)) issues.push({ path: '--target-rate', message: `expected a positive rate, got ${target}` });
+    if (target !== undefined && !(target > 0))
+      issues.push({ path: '--target-rate', message: `expected a positive rate, got ${target}` });
     for (const t of nums(args.flags['sweep-thresholds']) ?? [])
-      if (!(t >= -1 && t <= 1)) issues.push({ path: '--sweep-thresholds', message: `expected thresholds in [-1, 1], got ${t}` });
+      if (!(t >= -1 && t <= 1))
+        issues.push({ path: '--sweep-thresholds', message: `expected thresholds in [-1, 1], got ${t}` });
     if (issues.length) throw new InputError(issues);
 
     const { raw, baseDir } = readRaw(file, io.cwd);
     const base = resolveSimulationSpec(raw, { fileName: file, baseDir });
-    if (!base.slo) throw new InputError([{ path: 'slo', message: 'capacity planning needs SLOs: add slo: {ttftMs: {p99: ...}, ...} to the spec' }]);
+    if (!base.slo)
+      throw new InputError([
+        {
+          path: 'slo',
+          message: 'capacity planning needs SLOs: add slo: {ttftMs: {p99: ...}, ...} to the spec',
+        },
+      ]);
     const slo: SloSpec = base.slo;
     const opts = { relTolerance: tol, ...(goodput !== undefined ? { minGoodputFraction: goodput } : {}) };
 
@@ -103,10 +136,14 @@ export const capacityCommand: Command = {
       if (args.flags.json) io.stdout(JSON.stringify(doc, null, 2) + '\n');
       else {
         io.stdout(`${base.model.id} on ${base.tensorParallel} x ${base.gpu.name} per replica\n`);
-        io.stdout(`highest rate meeting the SLOs: ${point.maxRatePerReplica.toFixed(2)} req/s per replica (${point.maxRatePerGpu.toFixed(2)} per GPU)\n`);
+        io.stdout(
+          `highest rate meeting the SLOs: ${point.maxRatePerReplica.toFixed(2)} req/s per replica (${point.maxRatePerGpu.toFixed(2)} per GPU)\n`,
+        );
         if (doc.limitingTerms.length) io.stdout(`limited by: ${doc.limitingTerms.join('; ')}\n`);
         if (point.costPerMillionOutputTokensUsd !== null)
-          io.stdout(`cost at that rate: $${point.costPerMillionOutputTokensUsd.toFixed(3)} per million output tokens\n`);
+          io.stdout(
+            `cost at that rate: $${point.costPerMillionOutputTokensUsd.toFixed(3)} per million output tokens\n`,
+          );
         if (target !== undefined)
           io.stdout(
             point.replicasForTarget === null
@@ -124,7 +161,11 @@ export const capacityCommand: Command = {
         for (const s of seqs ?? [undefined])
           for (const b of batched ?? [undefined])
             for (const t of [null, ...(thresholds ?? [])]) {
-              const engine = { ...((raw.engine as object) ?? {}), ...(s ? { maxNumSeqs: s } : {}), ...(b ? { maxNumBatchedTokens: b } : {}) };
+              const engine = {
+                ...((raw.engine as object) ?? {}),
+                ...(s ? { maxNumSeqs: s } : {}),
+                ...(b ? { maxNumBatchedTokens: b } : {}),
+              };
               const fusionRaw = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
               const variant: Record<string, unknown> = { ...raw, gpu, tensorParallel: tp, engine };
               if (fusionRaw) variant.fusion = fusionRaw;

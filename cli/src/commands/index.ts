@@ -1,8 +1,17 @@
 import type { Command } from '../command';
+import { calibrateCommand } from './calibrate';
 import { capacityCommand } from './capacity';
+import { compareCommand } from './compare';
 import { simulateCommand } from './simulate';
 import { modelsCommand } from './models';
 import { gpusCommand } from './gpus';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
-export const commands: Command[] = [simulateCommand, capacityCommand, modelsCommand, gpusCommand];
+export const commands: Command[] = [
+  simulateCommand,
+  capacityCommand,
+  compareCommand,
+  calibrateCommand,
+  modelsCommand,
+  gpusCommand,
+];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import {
   InputError,
+  parseSimulationSpec,
   resolveSimulationSpec,
   simulate,
   type ResolvedSpec,
@@ -24,6 +25,12 @@ export function loadSpec(
   if (!fs.existsSync(full) || !fs.statSync(full).isFile())
     throw new InputError([{ path: 'SPEC', message: `no such file: ${file}` }]);
   const text = fs.readFileSync(full, 'utf8');
+  // Without a seed override the spec library parses the text itself, naming file:line on a syntax error.
+  if (over.seed === undefined) {
+    const spec = parseSimulationSpec(text, { fileName: file, baseDir: path.dirname(full) });
+    if (over.timeseriesS !== undefined) spec.timeseriesResolutionS = over.timeseriesS;
+    return spec;
+  }
   let obj: unknown;
   try {
     obj = /\.json$/i.test(full) ? JSON.parse(text) : YAML.parse(text);
