@@ -52,6 +52,16 @@ export class JobRepository {
     return (res.affected ?? 0) > 0;
   }
 
+  /** A parent whose children started: running, without counting an attempt (no-op otherwise). */
+  async markStartedIfQueued(id: string): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'running', startedAt: () => 'COALESCE(started_at, now())' })
+      .where("id = :id AND status = 'queued'", { id })
+      .execute();
+  }
+
   async setProgress(id: string, progress: number): Promise<void> {
     await this.repo
       .createQueryBuilder()

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
+import { CapacityPlanRepository, JobRepository } from '@kvplan/db';
+import { SimRunner } from '../sim/sim-runner';
+import { applyPoint, capacityAnswer, compact, type Slo } from './results';
+import { PermanentJobError, tracked } from './tracking';
+
+/** `simulate.capacity-point`: one point of a sweep (a child of the plan's flow). */
+@Injectable()
+export class CapacityPointHandler {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly plans: CapacityPlanRepository,
+    private readonly runner: SimRunner,
+  ) {}
+
+  async handle(job: Job): Promise<string> {
+    const p = parsePayload(JOB_NAMES.simulateCapacityPoint, job.data);
+    // The child has no row of its own (p.runId is the plan's): its final failure fails the plan.
+    return tracked(job, p.runId, this.jobs, async () => {
+      const plan = await this.plans.getById(p.capacityPlanId);
+      if (!plan || plan.workspaceId !== p.workspaceId)
+        throw new PermanentJobError(`capacity plan ${p.capacityPlanId} not found`);
+      const point = plan.points[p.pointIndex];
+      if (!point) throw new PermanentJobError(`capacity plan has no point ${p.pointIndex}`);
+      await this.jobs.markStartedIfQueued(plan.jobId);
+      const result = await this.runner.run(
+        applyPoint(plan.spec, point),
+        (f) => void job.updateProgress(f).catch(() => undefined),
+      );
+      const wrote = await this.plans.savePoint(plan.id, p.pointIndex, compact(result));
+      const done = (await this.plans.listPoints(plan.id)).length;
+      await this.jobs.setProgress(plan.jobId, (0.95 * done) / plan.points.length);
+      return wrote ? 'stored' : 'already stored';
+    });
+  }
+}
+
+/** `capacity.plan`: runs after every point finished; aggregates them into the plan's answer. */
+@Injectable()
+export class CapacityPlanHandler {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly plans: CapacityPlanRepository,
+  ) {}
+
+  async handle(job: Job): Promise<string> {
+    const p = parsePayload(JOB_NAMES.capacityPlan, job.data);
+    return tracked(job, p.runId, this.jobs, async () => {
+      if (!(await this.jobs.markRunning(p.runId))) return 'already finished';
+      const plan = await this.plans.getById(p.capacityPlanId);
+      if (!plan || plan.workspaceId !== p.workspaceId)
+        throw new PermanentJobError(`capacity plan ${p.capacityPlanId} not found`);
+      if (plan.result) {
+        await this.jobs.markSucceeded(p.runId);
+        return 'already stored';
+      }
+      const stored = await this.plans.listPoints(plan.id);
+      if (stored.length < plan.points.length)
+        throw new Error(`only ${stored.length} of ${plan.points.length} points stored`);
+      const outcomes = stored.map((s) => ({
+        index: s.pointIndex,
+        point: plan.points[s.pointIndex],
+        result: s.result,
+      }));
+      const tp = typeof plan.spec.tensorParallel === 'number' ? plan.spec.tensorParallel : 1;
+      const answer = capacityAnswer(plan.mode, outcomes, plan.slo as Slo | null, tp);
+      return (await this.plans.saveResult(plan.id, p.runId, answer)) ? 'stored' : 'already stored';
+    });
+  }
+}

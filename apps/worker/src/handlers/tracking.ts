@@ -1,0 +1,66 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { PayloadError } from '@kvplan/contracts';
+import { InputError } from '@kvplan/sim';
+import type { JobRepository } from '@kvplan/db';
+
+/** A job that cannot succeed however often it is retried (missing rows, a bad spec). */
+export class PermanentJobError extends Error {}
+
+/** Errors that must not be retried: BullMQ's UnrecoverableError fails the job at once. */
+export function isPermanent(err: unknown): boolean {
+  return (
+    err instanceof PayloadError ||
+    err instanceof InputError ||
+    err instanceof PermanentJobError ||
+    err instanceof UnrecoverableError
+  );
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof InputError) return `bad input: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Runs `work` for a BullMQ job whose status row is `rowId`, and on failure writes the row:
+ * `failed` on a permanent error or the last attempt, else back to `queued` (BullMQ retries with
+ * backoff). Permanent errors are rethrown as UnrecoverableError so BullMQ does not retry them.
+ */
+export async function tracked<T>(
+  job: Job,
+  rowId: string,
+  jobs: JobRepository,
+  work: () => Promise<T>,
+  onFinalFailure?: (text: string) => Promise<void>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const text = errorText(err);
+    const permanent = isPermanent(err);
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (permanent || last) {
+      await jobs.markFailed(rowId, text).catch(() => undefined);
+      await onFinalFailure?.(text).catch(() => undefined);
+    } else await jobs.markRetrying(rowId, text).catch(() => undefined);
+    throw permanent && !(err instanceof UnrecoverableError) ? new UnrecoverableError(text) : err;
+  }
+}
+
+/** Progress to BullMQ and the jobs row, at most every `everyMs` (and always at the end). */
+export function progressReporter(
+  job: Job,
+  rowId: string,
+  jobs: JobRepository,
+  everyMs = 300,
+): (fraction: number) => void {
+  let last = 0;
+  return (fraction: number) => {
+    const now = Date.now();
+    if (fraction < 1 && now - last < everyMs) return;
+    last = now;
+    const p = Math.round(Math.max(0, Math.min(1, fraction)) * 1000) / 1000;
+    void job.updateProgress(p).catch(() => undefined);
+    void jobs.setProgress(rowId, p).catch(() => undefined);
+  };
+}

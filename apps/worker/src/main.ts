@@ -1,0 +1,39 @@
+// The worker's entry point: `npm start -w apps/worker`. No HTTP server; SIGTERM/SIGINT finish
+// the running jobs, then exit.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { WorkerConfigError, loadWorkerConfig, type WorkerConfig } from './config';
+import { WorkerModule } from './worker.module';
+
+async function main(): Promise<void> {
+  let config: WorkerConfig;
+  try {
+    config = loadWorkerConfig(process.env);
+  } catch (err) {
+    if (err instanceof WorkerConfigError) {
+      process.stderr.write(`kvplan worker: refusing to start: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : [
+            'error',
+            'warn',
+            ...(config.logLevel === 'error' || config.logLevel === 'warn' ? [] : (['log'] as const)),
+            ...(config.logLevel === 'debug' ? (['debug'] as const) : []),
+          ],
+  });
+  app.enableShutdownHooks();
+  process.stdout.write(`kvplan worker consuming ${config.queues.join(', ')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `kvplan worker: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

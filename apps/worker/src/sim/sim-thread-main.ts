@@ -1,0 +1,19 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { InputError, resolveSimulationSpec, runSimulation } from '@kvplan/sim';
+import type { SimThreadInput, SimThreadMessage } from './sim-runner';
+
+// Runs inside a worker thread: the simulation is synchronous CPU work, and here it cannot delay
+// the main thread's BullMQ lock renewals.
+function post(msg: SimThreadMessage): void {
+  parentPort!.postMessage(msg);
+}
+
+const input = workerData as SimThreadInput;
+try {
+  const resolved = resolveSimulationSpec(input.spec, { fileName: 'spec', baseDir: input.baseDir });
+  const result = runSimulation(resolved, { onProgress: (fraction) => post({ type: 'progress', fraction }) });
+  post({ type: 'result', result: result as unknown as Record<string, unknown> });
+} catch (err) {
+  if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
+  else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+}

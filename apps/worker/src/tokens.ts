@@ -1,0 +1,1 @@
+export const WORKER_CONFIG = 'KVPLAN_WORKER_CONFIG';

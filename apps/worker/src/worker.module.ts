@@ -1,0 +1,72 @@
+import * as path from 'node:path';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  CapacityPlanRepository,
+  FusionProfileRepository,
+  JobRepository,
+  ProjectionRepository,
+  dataSourceOptions,
+} from '@kvplan/db';
+import type { WorkerConfig } from './config';
+import { CapacityPlanHandler, CapacityPointHandler } from './handlers/capacity.handlers';
+import {
+  FusionProfileBuilder,
+  FusionProfileHandler,
+  UnavailableFusionProfileBuilder,
+} from './handlers/fusion-profile.handler';
+import { SimulateProjectionHandler } from './handlers/simulate-projection.handler';
+import { CapacityProcessor, FusionProcessor, SimulateProcessor } from './processors/processors';
+import { SimRunner, ThreadSimRunner } from './sim/sim-runner';
+import { WORKER_CONFIG } from './tokens';
+
+const REPOSITORIES = [CapacityPlanRepository, FusionProfileRepository, JobRepository, ProjectionRepository];
+
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}
+
+export interface WorkerOverrides {
+  runner?: SimRunner;
+}
+
+/** The worker: the same libs as the api, a second entry point with no HTTP server. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig, overrides: WorkerOverrides = {}): DynamicModule {
+    return {
+      module: WorkerModule,
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        {
+          provide: DataSource,
+          useFactory: () =>
+            new DataSource(
+              dataSourceOptions({ url: config.databaseUrl, applicationName: 'kvplan-worker', poolSize: 5 }),
+            ).initialize(),
+        },
+        ...REPOSITORIES.map((R) => ({
+          provide: R,
+          useFactory: (ds: DataSource) => new R(ds),
+          inject: [DataSource],
+        })),
+        {
+          provide: SimRunner,
+          useValue: overrides.runner ?? new ThreadSimRunner(path.resolve(config.storageDir)),
+        },
+        { provide: FusionProfileBuilder, useClass: UnavailableFusionProfileBuilder },
+        SimulateProjectionHandler,
+        CapacityPointHandler,
+        CapacityPlanHandler,
+        FusionProfileHandler,
+        SimulateProcessor,
+        CapacityProcessor,
+        FusionProcessor,
+        DataSourceCloser,
+      ],
+    };
+  }
+}
