@@ -30,6 +30,8 @@ export interface SynthOptions {
   /** Mean fraction of a sequence's blocks taken from its template. */
   templateFraction: number;
   numTopics: number;
+  /** A templated block's template weight is uniform in [minFidelity, 1] (the rest is its own content). */
+  minFidelity: number;
   nearDuplicateRate: number;
   /** Per-element noise scale (relative to the template component, 1.0). */
   noise: number;
@@ -58,8 +60,9 @@ export const DEFAULT_SYNTH_OPTIONS: SynthOptions = {
   numQueries: 0,
   numHeads: null,
   numTemplates: 4,
-  templateFraction: 0.6,
+  templateFraction: 0.7,
   numTopics: 8,
+  minFidelity: 0.7,
   nearDuplicateRate: 0.05,
   noise: 0.35,
   drift: 0.3,
@@ -99,7 +102,7 @@ export function validateSynthOptions(o: SynthOptions): FusionIssueCollector {
       `expected a positive multiple of numKvHeads (${o.numKvHeads}), got ${o.numHeads}`,
     );
   }
-  for (const k of ['templateFraction', 'nearDuplicateRate'] as const) {
+  for (const k of ['templateFraction', 'nearDuplicateRate', 'minFidelity'] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) c.add(`synth.${k}`, `expected a number in [0, 1], got ${o[k]}`);
   }
   for (const k of ['noise', 'drift'] as const)
@@ -126,6 +129,8 @@ interface SeqPlan {
   dupOf: Int32Array;
   /** Per block norm scale. */
   scale: Float32Array;
+  /** Per block weight of the template in a templated block. */
+  fidelity: Float32Array;
 }
 
 /**
@@ -154,9 +159,11 @@ export class SyntheticKvSample implements KvSource {
       const tf = Math.min(1, Math.max(0, o.templateFraction * (0.5 + rng.next())));
       const dupOf = new Int32Array(o.blocksPerSeq).fill(-1);
       const scale = new Float32Array(o.blocksPerSeq);
+      const fidelity = new Float32Array(o.blocksPerSeq);
       for (let j = 0; j < o.blocksPerSeq; j++) {
         if (i > 0 && rng.next() < o.nearDuplicateRate) dupOf[j] = rng.int(0, i - 1);
         scale[j] = Math.exp(0.2 * rng.normal());
+        fidelity[j] = o.minFidelity + (1 - o.minFidelity) * rng.next();
       }
       this.plans.push({
         template: rng.int(0, o.numTemplates - 1),
@@ -165,6 +172,7 @@ export class SyntheticKvSample implements KvSource {
         offset: rng.int(0, 2),
         dupOf,
         scale,
+        fidelity,
       });
     }
     const numHeads = o.numQueries > 0 ? (o.numHeads ?? 4 * o.numKvHeads) : null;
@@ -248,15 +256,18 @@ export class SyntheticKvSample implements KvSource {
           rng.addFastNoise(out, 1e-3, off, D);
         } else {
           const templated = j < plan.templateBlocks;
-          // Unique content and noise are both i.i.d.: one draw with the combined scale.
-          rng.addFastNoise(out, templated ? noise : Math.sqrt(1 + noise * noise), off, D);
+          // A templated block is fidelity x the template's block plus sqrt(1 - fidelity^2) x
+          // content of its own (unit scale either way). Own content and noise are both i.i.d.:
+          // one draw with the combined scale.
+          const fid = templated ? plan.fidelity[j] : 0;
+          rng.addFastNoise(out, Math.sqrt(1 - fid * fid + noise * noise), off, D);
           const tpl = templated ? templates[plan.template][j + plan.offset] : null;
           const topic = topics[plan.topic];
           const angle = ((j + plan.offset) * o.blockSize) / o.driftPeriodTokens;
           const ca = Math.cos(angle);
           const sa = Math.sin(angle);
           for (let d = 0; d < D; d++) {
-            out[off + d] += mean[d] + topic[d] + ca * driftA[d] + sa * driftB[d] + (tpl ? tpl[d] : 0);
+            out[off + d] += mean[d] + topic[d] + ca * driftA[d] + sa * driftB[d] + (tpl ? fid * tpl[d] : 0);
           }
           const s = plan.scale[j];
           for (let d = 0; d < D; d++) out[off + d] *= s;

@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import {
+  analyzeFusion,
+  AttentionProbe,
+  fuseLayer,
+  matmulABt,
+  resolveFusionOptions,
+  synthesizeKvSample,
+  toFuseJson,
+} from '../src';
+
+const shape = { blockSize: 16, numKvHeads: 2, headDim: 64 };
+
+describe('sketch search', () => {
+  it('agrees with the dense search: recall >= 99.5 % of above-threshold pairs, compression within 0.5 %', () => {
+    const sample = synthesizeKvSample({ ...shape, numSeqs: 24, blocksPerSeq: 16, numLayers: 5, seed: 3 });
+    const layer = sample.readLayer(2);
+    const thresholds = [0.6, 0.7, 0.8];
+    const dense = fuseLayer(
+      layer,
+      sample.info,
+      resolveFusionOptions({ thresholds, attention: false }, sample.info),
+    );
+    const sketch = fuseLayer(
+      layer,
+      sample.info,
+      resolveFusionOptions(
+        { thresholds, attention: false, search: 'sketch', measureRecall: true },
+        sample.info,
+      ),
+    );
+    thresholds.forEach((t, k) => {
+      const d = dense.thresholds[k];
+      const s = sketch.thresholds[k];
+      expect(s.search.pairsTrue!).toBeGreaterThan(0);
+      expect(s.search.pairsTrueFound! / s.search.pairsTrue!).toBeGreaterThanOrEqual(0.995);
+      const cd = d.totalBlocks / d.survivingBlocks;
+      const cs = s.totalBlocks / s.survivingBlocks;
+      expect(Math.abs(cs - cd) / cd).toBeLessThanOrEqual(0.005);
+    });
+    // Something fused, and the sketch checked far fewer pairs than all of them.
+    expect(dense.thresholds[1].survivingBlocks).toBeLessThan(dense.thresholds[1].totalBlocks * 0.8);
+    const allPairs = (384 * 384) / 2;
+    expect(sketch.thresholds[1].search.candidates).toBeLessThan(allPairs / 3);
+  });
+});
+
+describe('RoPE removal', () => {
+  it('comparing with RoPE removed recovers the similarity of un-rotated keys', () => {
+    const opts = { ...shape, numSeqs: 8, blocksPerSeq: 8, numLayers: 3, seed: 9, drift: 0 };
+    const plain = synthesizeKvSample(opts);
+    const roped = synthesizeKvSample({ ...opts, ropeTheta: 10000 });
+    expect(roped.info.rope).toMatchObject({ state: 'applied', theta: 10000 });
+    const o = (info: typeof plain.info, removeRope: boolean) =>
+      resolveFusionOptions({ thresholds: [0.7], fusedLayers: [1], removeRope, attention: false }, info);
+    const a = fuseLayer(plain.readLayer(1), plain.info, o(plain.info, false)).thresholds[0];
+    const b = fuseLayer(roped.readLayer(1), roped.info, o(roped.info, true)).thresholds[0];
+    const c = fuseLayer(roped.readLayer(1), roped.info, o(roped.info, false)).thresholds[0];
+    expect(b.survivingBlocks).toBe(a.survivingBlocks);
+    expect(b.distortion!.keyRelL2).toBeCloseTo(a.distortion!.keyRelL2, 4);
+    expect(c.survivingBlocks).toBeGreaterThan(a.survivingBlocks);
+    expect(() => o(plain.info, true)).toThrow(/no RoPE to remove/);
+  });
+});
+
+describe('tensor leaks', () => {
+  it('matmulABt, fuseLayer (dense and sketch), AttentionProbe and analyzeFusion leave no tensors', async () => {
+    const sample = synthesizeKvSample({
+      ...shape,
+      numSeqs: 6,
+      blocksPerSeq: 4,
+      numLayers: 5,
+      numQueries: 2,
+      seed: 4,
+    });
+    const before = tf.memory().numTensors;
+    const m = matmulABt(new Float32Array([1, 2, 3, 4]), 2, new Float32Array([1, 0, 0, 1, 1, 1]), 3, 2);
+    expect(Array.from(m)).toEqual([1, 2, 3, 3, 4, 7]);
+    const layer = sample.readLayer(2);
+    for (const search of ['dense', 'sketch'] as const) {
+      fuseLayer(
+        layer,
+        sample.info,
+        resolveFusionOptions({ thresholds: [0.6, 0.8], search, measureRecall: true }, sample.info),
+      );
+    }
+    const probe = new AttentionProbe(layer, sample.info, { topK: 4, proxyQueries: 2 });
+    probe.evaluate(layer.key, layer.value, new Set([0, 1]));
+    const a = await analyzeFusion(sample, { thresholds: [0.7] });
+    expect(toFuseJson(a).thresholds).toHaveLength(1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
