@@ -1,24 +1,19 @@
 import type { TimeModelCoefficients } from '../types';
+import fitted from './default-profile.json';
 
 /**
- * The default step-time coefficients. Fitted on part of the measured vLLM runs (see
- * calibration/ and the README's calibration table); a user's own `kvplan calibrate` output
- * replaces them per GPU.
+ * The default step-time coefficients: fitted by `calibration/fit.ts` on the "fit" half of the
+ * measured vLLM runs (H100 SXM Llama-2 7B/70B, RTX 4090 Llama-3.1-8B, RTX PRO 6000 Qwen3-32B);
+ * the README's calibration table gives the error on the held-out runs. `frontendOverheadS` is the
+ * client-side delay of an HTTP benchmark client (those runs timed TTFT at the client). A user's
+ * own `kvplan calibrate` output replaces these per GPU.
  */
-export const DEFAULT_TIME_MODEL: TimeModelCoefficients = {
-  name: 'default',
-  memEfficiency: 0.8,
-  computeEfficiency: 0.6,
-  attentionEfficiency: 0.4,
-  stepOverheadS: 0.004,
-  layerOverheadS: 0.00002,
-  requestOverheadS: 0.00002,
-  tokenOverheadS: 0,
-  allReduceLatencyS: 0.00002,
-  frontendOverheadS: 0.003,
-};
+export const DEFAULT_TIME_MODEL: TimeModelCoefficients = fitted;
 
 /** Built-in calibration profiles by name (the spec's `calibration` key). */
 export const BUILTIN_TIME_MODELS: Record<string, TimeModelCoefficients> = {
   default: DEFAULT_TIME_MODEL,
+  [fitted.name]: DEFAULT_TIME_MODEL,
+  /** Engine-side timing (no HTTP client in front): the same fit without the front-end delay. */
+  'engine-side': { ...DEFAULT_TIME_MODEL, name: 'engine-side', frontendOverheadS: 0 },
 };

@@ -1,0 +1,132 @@
+/**
+ * npm run bench:sim — simulator speed (issue: Speed). Prints a table and writes
+ * bench/results/sim.json.
+ *  (a) the Azure conversation trace (../shared/data beside the repository, else a generated trace
+ *      of the same size) replayed ten times back to back, Llama-3.1-8B on one h100-sxm, default
+ *      engine settings: in-process and as a whole `kvplan simulate` process;
+ *  (b) one million requests, Poisson 15 req/s, prompts uniform 128-2048, outputs 64-1024, same
+ *      deployment, in-process.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseSimulationSpec, readTraceFile, simulate, workloadToCsv, type Workload } from '@kvplan/sim';
+
+const root = path.resolve(__dirname, '..');
+const azure = path.resolve(root, '..', 'shared', 'data', 'azure-llm-2023', 'AzureLLMInferenceTrace_conv.csv');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bench-'));
+
+function concat(w: Workload, times: number): Workload {
+  const span = w.arrivalS[w.n - 1] - w.arrivalS[0] + 1;
+  const n = w.n * times;
+  const rep = <T extends Float64Array | Int32Array>(a: T, C: new (n: number) => T, shift = false): T => {
+    const out = new C(n);
+    for (let k = 0; k < times; k++)
+      for (let i = 0; i < w.n; i++) out[k * w.n + i] = shift ? a[i] + k * span : a[i];
+    return out;
+  };
+  return {
+    ...w,
+    n,
+    arrivalS: rep(w.arrivalS, Float64Array, true),
+    inputTokens: rep(w.inputTokens, Int32Array),
+    outputTokens: rep(w.outputTokens, Int32Array),
+    prefixGroup: new Int32Array(n).fill(-1),
+    prefixTokens: new Int32Array(n),
+    tenant: new Int32Array(n).fill(-1),
+    requestIds: undefined,
+    stage: undefined,
+  };
+}
+
+function baseTrace(): { workload: Workload; source: string } {
+  if (fs.existsSync(azure))
+    return { workload: readTraceFile(azure), source: 'Azure LLM 2023 conversation trace' };
+  const spec = parseSimulationSpec(
+    `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload:\n  arrival: { process: poisson, rate: 5.53 }\n  numRequests: 19366\n  inputTokens: { lognormal: { median: 1020, sigma: 0.9, max: 8000 } }\n  outputTokens: { lognormal: { median: 130, sigma: 0.9, max: 2000 } }\n`,
+    { fileName: 'generated.yaml', baseDir: tmp },
+  );
+  return { workload: spec.workload, source: 'generated stand-in of the same size (shared data absent)' };
+}
+
+const rows: Array<Record<string, string | number>> = [];
+
+// (a) in-process
+const { workload: trace, source } = baseTrace();
+const ten = concat(trace, 10);
+const traceFile = path.join(tmp, 'azure-conv-x10.csv');
+fs.writeFileSync(traceFile, workloadToCsv(ten));
+const specFile = path.join(tmp, 'a.yaml');
+fs.writeFileSync(
+  specFile,
+  `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload: { trace: ${path.basename(traceFile)} }\n`,
+);
+const specA = parseSimulationSpec(fs.readFileSync(specFile, 'utf8'), { fileName: 'a.yaml', baseDir: tmp });
+let t0 = performance.now();
+const runA = simulate(specA);
+const wallA = (performance.now() - t0) / 1000;
+const simA = runA.result.duration;
+rows.push({
+  case: '(a) Azure conv x10, in-process',
+  requests: ten.n,
+  wall_s: +wallA.toFixed(2),
+  simulated_s: +simA.toFixed(0),
+  sim_s_per_wall_s: Math.round(simA / wallA),
+  requests_per_wall_s: Math.round(ten.n / wallA),
+  peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+});
+
+// (a) whole process: `kvplan simulate` reading the trace file, start-up included.
+t0 = performance.now();
+const child = spawnSync(
+  '/usr/bin/time',
+  ['-f', '%M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
+  {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  },
+);
+const wallP = (performance.now() - t0) / 1000;
+if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
+const rssKb = Number(child.stderr.trim().split('\n').pop());
+rows.push({
+  case: '(a) Azure conv x10, whole process',
+  requests: ten.n,
+  wall_s: +wallP.toFixed(2),
+  simulated_s: +simA.toFixed(0),
+  sim_s_per_wall_s: Math.round(simA / wallP),
+  requests_per_wall_s: Math.round(ten.n / wallP),
+  peak_rss_mib: Math.round(rssKb / 1024),
+});
+
+// (b) one million requests
+const specB = parseSimulationSpec(
+  `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload:\n  arrival: { process: poisson, rate: 15 }\n  numRequests: 1000000\n  inputTokens: { uniform: [128, 2048] }\n  outputTokens: { uniform: [64, 1024] }\n`,
+  { fileName: 'b.yaml', baseDir: tmp },
+);
+t0 = performance.now();
+const runB = simulate(specB);
+const wallB = (performance.now() - t0) / 1000;
+rows.push({
+  case: '(b) 1M requests Poisson 15/s, in-process',
+  requests: specB.workload.n,
+  wall_s: +wallB.toFixed(2),
+  simulated_s: +runB.result.duration.toFixed(0),
+  sim_s_per_wall_s: Math.round(runB.result.duration / wallB),
+  requests_per_wall_s: Math.round(specB.workload.n / wallB),
+  peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+});
+
+console.table(rows);
+const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+console.log(`machine: ${machine}; trace: ${source}`);
+console.log(
+  `(b) outcome: mean batch ${runB.result.mean_batch_size.toFixed(0)}, preemptions ${runB.result.preemptions}, p99 TTFT ${(runB.result.p99_ttft_ms / 1000).toFixed(1)} s`,
+);
+fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+fs.writeFileSync(
+  path.join(root, 'bench/results/sim.json'),
+  JSON.stringify({ machine, trace: source, rows }, null, 2) + '\n',
+);
+fs.rmSync(tmp, { recursive: true, force: true });
