@@ -36,7 +36,11 @@ export function toErrorResponse(err: unknown): ErrorBody {
     if (typeof res === 'object' && res !== null) {
       const r = res as Record<string, unknown>;
       const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message ?? err.message);
-      const body: ErrorBody = { statusCode: status, error: String(r.error ?? STATUS_CODES[status] ?? 'Error'), message };
+      const body: ErrorBody = {
+        statusCode: status,
+        error: String(r.error ?? STATUS_CODES[status] ?? 'Error'),
+        message,
+      };
       if (Array.isArray(r.issues)) body.issues = r.issues as ErrorBody['issues'];
       return body;
     }

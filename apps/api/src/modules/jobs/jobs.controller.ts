@@ -3,12 +3,17 @@ import {
   Controller,
   Get,
   Inject,
+  Injectable,
   Param,
   ParseUUIDPipe,
   Post,
   Query,
+  Req,
   Sse,
   UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
   type MessageEvent,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
@@ -24,6 +29,40 @@ import { jobBody } from '../projections/projections.dto';
 import { SpecsService } from '../specs/specs.service';
 
 const uuid = new ParseUUIDPipe();
+
+interface StreamGrant {
+  jobId: string;
+  workspaceId: string;
+}
+
+const streamTokenKey = (prefix: string, token: string) => `${prefix}:stream-token:${token}`;
+
+/**
+ * Redeems a stream token (single use) before the SSE response starts, so a bad token gets a
+ * plain 401 instead of an event stream.
+ */
+@Injectable()
+export class StreamTokenGuard implements CanActivate {
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<{
+      query: Record<string, unknown>;
+      params: Record<string, string>;
+      streamGrant?: StreamGrant;
+    }>();
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    const raw = token ? await this.redis.getdel(streamTokenKey(this.config.queuePrefix, token)) : null;
+    const grant = raw ? (JSON.parse(raw) as StreamGrant) : null;
+    if (!grant || grant.jobId !== req.params.id)
+      throw new UnauthorizedException('unknown, used or expired stream token');
+    req.streamGrant = grant;
+    return true;
+  }
+}
 
 export class StreamQueryDto {
   @IsString()
@@ -71,11 +110,13 @@ export class JobsController {
 
   @Sse(':id/events')
   @Public()
-  async events(@Param('id', uuid) id: string, @Query() q: StreamQueryDto): Promise<Observable<MessageEvent>> {
-    const raw = await this.redis.getdel(this.tokenKey(q.token));
-    const grant = raw ? (JSON.parse(raw) as { jobId: string; workspaceId: string }) : null;
-    if (!grant || grant.jobId !== id)
-      throw new UnauthorizedException('unknown, used or expired stream token');
+  @UseGuards(StreamTokenGuard)
+  events(
+    @Param('id', uuid) id: string,
+    @Query() _q: StreamQueryDto,
+    @Req() req: { streamGrant: StreamGrant },
+  ): Observable<MessageEvent> {
+    const grant = req.streamGrant;
     const toEvent = (j: JobEntity): JobProgressEvent => ({
       jobId: j.id,
       status: j.status,
@@ -94,6 +135,6 @@ export class JobsController {
   }
 
   private tokenKey(token: string): string {
-    return `${this.config.queuePrefix}:stream-token:${token}`;
+    return streamTokenKey(this.config.queuePrefix, token);
   }
 }
