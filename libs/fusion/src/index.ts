@@ -63,3 +63,18 @@ export {
   type SelectedTfBackend,
   type TfBackendChoice,
 } from './backend';
+export {
+  fitRateDistortion,
+  fitRateDistortionPoints,
+  fitSimilarityLogistic,
+  matchProbability,
+  predictSurvivingFraction,
+  rdPointsFromAnalysis,
+  type CappedPoissonLogisticLayer,
+  type HeldOutError,
+  type PoissonLogisticLayer,
+  type PredictionError,
+  type RateDistortionFit,
+  type RdPoint,
+} from './rate-distortion';
+export { buildFusionProfile, type BuildProfileOptions, type FusionProfile } from './profile';

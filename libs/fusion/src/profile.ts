@@ -1,0 +1,128 @@
+import type { FusionAnalysis } from './analyze';
+import { fitRateDistortion, rdPointsFromAnalysis, type RateDistortionFit } from './rate-distortion';
+
+/**
+ * kvplan-fusion-profile/1 (DESIGN.md "Fusion profile"): what libs/fusion produces and libs/sim
+ * consumes. Declared here structurally identical to libs/sim's FusionProfile (the two libs are
+ * leaves and do not import each other); the JSON is the same.
+ */
+export interface FusionProfile {
+  format: 'kvplan-fusion-profile/1';
+  mode: 'bff' | 'cff';
+  source: 'synthetic' | 'kv-sample' | 'model' | 'parametric';
+  model: string | null;
+  numLayers: number;
+  /** Layer indices that fusion touches (others keep every block). */
+  fusedLayers: number[];
+  blockSize: number;
+  /** Measured points: surviving fraction per layer at a threshold and batch size (BFF) or window (CFF). */
+  points: Array<{ threshold: number; batchSize?: number; window?: number; survivingFraction: number[] }>;
+  /**
+   * Per-layer fitted parameters predicting the surviving fraction at any batch size and threshold.
+   * Model: a block of a new sequence finds a match among the m earlier blocks of the batch with
+   * probability 1 - exp(-m * p(threshold)); p per layer is logistic in the threshold:
+   * p(t) = pMax / (1 + exp((t - t0) / width)).
+   */
+  rateDistortion: {
+    model: 'poisson-logistic/1';
+    layers: Array<{ layer: number; pMax: number; t0: number; width: number }>;
+  } | null;
+  accuracy: Array<{
+    threshold: number;
+    metric: string;
+    value: number;
+    interval: [number, number] | null;
+    how: string;
+  }> | null;
+}
+
+export interface BuildProfileOptions {
+  /** Default: `synthetic` for a synthetic sample, else `kv-sample`. */
+  source?: 'synthetic' | 'kv-sample' | 'model';
+  /** Default: the sample's model metadata. */
+  model?: string | null;
+  /** A fit already computed (else fitted here). */
+  fit?: RateDistortionFit;
+}
+
+const r6 = (x: number): number => Number(x.toPrecision(6));
+
+/**
+ * The fusion profile of an analysis: every measured point (each subtree size of the tree is a
+ * measured batch size in BFF, a measured window in CFF), the fitted rate-distortion model, and
+ * the accuracy proxies per threshold (attention-output error and top-k overlap, with how they
+ * were measured).
+ */
+export function buildFusionProfile(a: FusionAnalysis, opts: BuildProfileOptions = {}): FusionProfile {
+  const info = a.info;
+  const mode = a.options.mode;
+  const fused = a.layers.filter((l) => l.fused).map((l) => l.layer);
+  const pts = rdPointsFromAnalysis(a);
+  const points: FusionProfile['points'] = [];
+  for (const t of a.options.thresholds) {
+    const sizes = [...new Set(pts.filter((p) => p.threshold === t).map((p) => p.leaves))].sort(
+      (x, y) => x - y,
+    );
+    for (const B of sizes) {
+      const frac = Array.from({ length: info.numLayers }, (_, l) => {
+        const p = pts.find((q) => q.layer === l && q.threshold === t && q.leaves === B);
+        return p ? r6(p.survivingFraction) : 1;
+      });
+      points.push(
+        mode === 'bff'
+          ? { threshold: t, batchSize: B, survivingFraction: frac }
+          : { threshold: t, window: B, survivingFraction: frac },
+      );
+    }
+  }
+  const fit = fused.length ? (opts.fit ?? fitRateDistortion(a, pts)) : null;
+  const source = opts.source ?? (info.synthetic ? 'synthetic' : 'kv-sample');
+  const accuracy: NonNullable<FusionProfile['accuracy']> = [];
+  a.thresholds.forEach((s) => {
+    const d = s.distortion;
+    if (!d || d.attentionRelError === null) return;
+    const queries =
+      d.querySource === 'file'
+        ? "the sample's own attention queries"
+        : "each sequence's last keys as proxy queries";
+    const where = `${info.synthetic ? 'synthetic' : 'KV'} sample${info.file ? ` ${info.file.split(/[\\/]/).pop()}` : ''}, ${info.numSeqs} sequences, ${mode.toUpperCase()}`;
+    accuracy.push({
+      threshold: s.threshold,
+      metric: 'attention-output-rel-error',
+      value: r6(d.attentionRelError),
+      interval: d.attentionRelErrorInterval
+        ? [r6(d.attentionRelErrorInterval[0]), r6(d.attentionRelErrorInterval[1])]
+        : null,
+      how: `attention-error proxy: relative L2 error of softmax(qK^T/sqrt(d))V with fused vs original KV, ${queries}; mean over fused layers; 95 % interval over sequences; ${where}`,
+    });
+    accuracy.push({
+      threshold: s.threshold,
+      metric: `top${d.topK}-attention-overlap`,
+      value: r6(d.topKOverlap ?? 1),
+      interval: null,
+      how: `attention-error proxy: overlap of the top-${d.topK} attended positions, fused vs original KV, ${queries}; mean over fused layers; ${where}`,
+    });
+  });
+  return {
+    format: 'kvplan-fusion-profile/1',
+    mode,
+    source,
+    model: opts.model !== undefined ? opts.model : info.model,
+    numLayers: info.numLayers,
+    fusedLayers: fused,
+    blockSize: info.blockSize,
+    points,
+    rateDistortion: fit
+      ? {
+          model: 'poisson-logistic/1',
+          layers: fit.layers.map((l) => ({
+            layer: l.layer,
+            pMax: r6(l.pMax),
+            t0: r6(l.t0),
+            width: r6(l.width),
+          })),
+        }
+      : null,
+    accuracy: accuracy.length ? accuracy : null,
+  };
+}
