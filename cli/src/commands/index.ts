@@ -5,6 +5,7 @@ import { compareCommand } from './compare';
 import { simulateCommand } from './simulate';
 import { modelsCommand } from './models';
 import { gpusCommand } from './gpus';
+import { adminCommand } from './admin';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
 export const commands: Command[] = [
@@ -14,4 +15,5 @@ export const commands: Command[] = [
   calibrateCommand,
   modelsCommand,
   gpusCommand,
+  adminCommand,
 ];
