@@ -137,29 +137,40 @@ export class Replica {
     let budget = cfg.maxNumBatchedTokens;
     let preempted = false;
 
-    // Running requests first, in admission order.
+    // Running requests first, in admission order. (Hot loop: columns in locals.)
+    const numComputed = reqs.numComputed;
+    const numOutput = reqs.numOutput;
+    const inputTokens = reqs.workload.inputTokens;
+    const prefixTokens = reqs.workload.prefixTokens;
+    const ownBlocks = reqs.ownBlocks;
+    const fusedAway = reqs.fusedAway;
+    const sharedKeys = reqs.sharedKeys;
+    const running = this.running;
     let i = 0;
-    while (i < this.running.length && budget > 0) {
-      const r = this.running[i];
-      const computed = reqs.numComputed[r];
-      const numNew = Math.min(reqs.numTokens(r) - computed, budget);
-      const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
-      let selfPreempted = false;
-      while (need > this.pool.freeCount) {
-        const victim = this.running.pop()!;
-        this.preempt(victim);
-        preempted = true;
-        if (victim === r) {
-          selfPreempted = true;
-          break;
-        }
-      }
-      if (selfPreempted) break;
+    while (i < running.length && budget > 0) {
+      const r = running[i];
+      const computed = numComputed[r];
+      const remaining = inputTokens[r] + numOutput[r] - computed;
+      const numNew = remaining < budget ? remaining : budget;
+      const keys = sharedKeys[r];
+      const held = ownBlocks[r] + fusedAway[r] + (keys === null ? 0 : keys.length);
+      const need = Math.ceil((computed + numNew) / bs) - held;
       if (need > 0) {
+        let selfPreempted = false;
+        while (need > this.pool.freeCount) {
+          const victim = running.pop()!;
+          this.preempt(victim);
+          preempted = true;
+          if (victim === r) {
+            selfPreempted = true;
+            break;
+          }
+        }
+        if (selfPreempted) break;
         this.pool.allocate(need);
-        reqs.ownBlocks[r] += need;
+        ownBlocks[r] += need;
       }
-      this.registerShared(r, computed + numNew);
+      if (keys !== null && computed < prefixTokens[r]) this.registerShared(r, computed + numNew);
       this.addToStep(r, computed, numNew);
       budget -= numNew;
       i++;
@@ -419,19 +430,27 @@ export class Replica {
   endStep(now: number): void {
     const reqs = this.reqs;
     const out = reqs.workload.outputTokens;
-    const dt = now - this.stepStartS;
+    const inputTokens = reqs.workload.inputTokens;
+    const numComputed = reqs.numComputed;
+    const numOutput = reqs.numOutput;
+    const lastTokenS = reqs.lastTokenS;
+    const fusedFlag = reqs.fusedFlag;
+    const schedReq = this.schedReq;
+    const schedNew = this.schedNew;
+    const start = this.stepStartS;
+    const dt = now - start;
     let sharedGap = 0;
     let finished = 0;
     for (let k = 0; k < this.schedLen; k++) {
-      const r = this.schedReq[k];
-      const computed = (reqs.numComputed[r] += this.schedNew[k]);
-      if (computed !== reqs.numTokens(r)) continue;
-      if (this.fusion && reqs.fusedFlag[r] === 0) this.fuse(r);
-      const produced = ++reqs.numOutput[r];
+      const r = schedReq[k];
+      const computed = (numComputed[r] += schedNew[k]);
+      if (computed !== inputTokens[r] + numOutput[r]) continue;
+      if (this.fusion !== null && fusedFlag[r] === 0) this.fuse(r);
+      const produced = ++numOutput[r];
       if (produced === 1) reqs.firstTokenS[r] = now;
-      else if (reqs.lastTokenS[r] === this.stepStartS) sharedGap++;
-      else this.sinks.gaps.add(now - reqs.lastTokenS[r], 1);
-      reqs.lastTokenS[r] = now;
+      else if (lastTokenS[r] === start) sharedGap++;
+      else this.sinks.gaps.add(now - lastTokenS[r], 1);
+      lastTokenS[r] = now;
       if (produced >= out[r]) {
         reqs.state[r] = ReqState.Done;
         reqs.finishS[r] = now;
