@@ -1,0 +1,50 @@
+# One image per role, from the same sources (see docker-compose.yml).
+# The apps run their TypeScript through SWC (@swc-node/register), which emits the decorator
+# metadata Nest and TypeORM read; there is no separate build step.
+FROM node:20.20-bookworm-slim AS app
+WORKDIR /app
+ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false
+COPY package.json package-lock.json ./
+COPY libs/contracts/package.json libs/contracts/
+COPY libs/db/package.json libs/db/
+COPY libs/sim/package.json libs/sim/
+COPY libs/fusion/package.json libs/fusion/
+COPY apps/api/package.json apps/api/
+COPY apps/worker/package.json apps/worker/
+COPY migrations/package.json migrations/
+COPY cli/package.json cli/
+# tfjs-node(-gpu) are optional: their install may fail without their native library; the CPU
+# images do not need them.
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.json ./
+COPY libs libs
+COPY apps apps
+COPY migrations migrations
+COPY cli cli
+RUN mkdir -p /data/storage && chown node:node /data/storage
+USER node
+
+FROM app AS api
+WORKDIR /app/apps/api
+EXPOSE 3000
+CMD ["node", "-r", "@swc-node/register", "src/main.ts"]
+
+FROM app AS worker
+WORKDIR /app/apps/worker
+CMD ["node", "-r", "@swc-node/register", "src/main.ts"]
+
+# GPU worker: CUDA 11.8 + cuDNN 8 runtime for @tensorflow/tfjs-node-gpu (libtensorflow 2.9).
+FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04 AS worker-gpu
+COPY --from=app /usr/local/bin/node /usr/local/bin/node
+COPY --from=app /usr/local/lib/node_modules /usr/local/lib/node_modules
+RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && groupadd -r node && useradd -r -g node -m node
+WORKDIR /app
+COPY --from=app --chown=node:node /app /app
+# Here the optional native package must install: run its install script (downloads libtensorflow).
+RUN npm rebuild @tensorflow/tfjs-node-gpu --foreground-scripts
+RUN mkdir -p /data/storage && chown node:node /data/storage
+USER node
+WORKDIR /app/apps/worker
+ENV KVPLAN_TFJS_BACKEND=tensorflow
+CMD ["node", "-r", "@swc-node/register", "src/main.ts"]
