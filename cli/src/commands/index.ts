@@ -5,6 +5,8 @@ import { compareCommand } from './compare';
 import { simulateCommand } from './simulate';
 import { modelsCommand } from './models';
 import { gpusCommand } from './gpus';
+import { fuseCommand } from './fuse';
+import { kvCommand } from './kv';
 import { adminCommand } from './admin';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
@@ -15,5 +17,7 @@ export const commands: Command[] = [
   calibrateCommand,
   modelsCommand,
   gpusCommand,
+  fuseCommand,
+  kvCommand,
   adminCommand,
 ];
