@@ -1,16 +1,10 @@
-import * as sim from '@kvplan/sim';
-import { InputError, IssueCollector, validateWorkloadSpec, type InputIssue } from '@kvplan/sim';
-
-type Resolve = (obj: unknown, opts: { fileName?: string; baseDir: string }) => unknown;
-
-/**
- * The one place the api calls the simulator's spec resolver (pure and cheap when the workload is
- * tiny). Looked up at run time so the api builds while @kvplan/sim's index does not export it yet.
- */
-export function specResolver(): Resolve | null {
-  const fn = (sim as unknown as { resolveSimulationSpec?: Resolve }).resolveSimulationSpec;
-  return typeof fn === 'function' ? fn : null;
-}
+import {
+  InputError,
+  IssueCollector,
+  resolveSimulationSpec,
+  validateWorkloadSpec,
+  type InputIssue,
+} from '@kvplan/sim';
 
 /** A one-request workload: lets the resolver check a deployment or fusion section alone, cheaply. */
 export const PROBE_WORKLOAD = {
@@ -22,10 +16,8 @@ export const PROBE_WORKLOAD = {
 
 /** Resolves a spec, returning its issues instead of throwing (other errors propagate). */
 export function specIssues(spec: Record<string, unknown>, baseDir: string): InputIssue[] {
-  const resolve = specResolver();
-  if (!resolve) return [];
   try {
-    resolve(spec, { fileName: 'spec', baseDir });
+    resolveSimulationSpec(spec, { fileName: 'spec', baseDir });
     return [];
   } catch (err) {
     if (err instanceof InputError) return err.issues;
