@@ -2,6 +2,7 @@ import type { Command } from '../command';
 import { calibrateCommand } from './calibrate';
 import { capacityCommand } from './capacity';
 import { compareCommand } from './compare';
+import { planCommand } from './plan';
 import { simulateCommand } from './simulate';
 import { modelsCommand } from './models';
 import { gpusCommand } from './gpus';
@@ -10,7 +11,7 @@ import { kvCommand } from './kv';
 import { adminCommand } from './admin';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
-export const commands: Command[] = [
+export const commands: Command[] = [planCommand, 
   simulateCommand,
   capacityCommand,
   compareCommand,

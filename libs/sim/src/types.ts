@@ -109,8 +109,21 @@ export interface FusionProfile {
    * probability 1 - exp(-m * p(threshold)); p per layer is logistic in the threshold:
    * p(t) = pMax / (1 + exp((t - t0) / width)).
    */
-  rateDistortion: { model: 'poisson-logistic/1'; layers: Array<{ layer: number; pMax: number; t0: number; width: number }> } | null;
-  accuracy: Array<{ threshold: number; metric: string; value: number; interval: [number, number] | null; how: string }> | null;
+  rateDistortion: {
+    model: 'poisson-logistic/1';
+    /**
+     * `cap` (optional, default 1): the fraction of a layer's blocks that can fuse at all; the rest
+     * never match. With it, a block matches with probability cap x (1 - exp(-m p(t) / cap)).
+     */
+    layers: Array<{ layer: number; pMax: number; t0: number; width: number; cap?: number }>;
+  } | null;
+  accuracy: Array<{
+    threshold: number;
+    metric: string;
+    value: number;
+    interval: [number, number] | null;
+    how: string;
+  }> | null;
 }
 
 export type RouterPolicy = 'round-robin' | 'least-loaded';

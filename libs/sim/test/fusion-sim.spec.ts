@@ -92,3 +92,21 @@ describe('fusion in the simulator', () => {
     expect(simulate(specOf(short, { engine, fusion: cff })).result.fusion!.blocks_freed).toBe(0);
   });
 });
+
+describe('capped rate-distortion layers', () => {
+  it('never fuses more than the cap of a layer, however many candidates', () => {
+    const profile = parametricFusionProfile(LLAMA_8B, 'bff', 16);
+    const capped = {
+      ...profile,
+      rateDistortion: {
+        ...profile.rateDistortion!,
+        layers: profile.rateDistortion!.layers.map((l) => ({ ...l, cap: 0.3 })),
+      },
+    };
+    const m = new FusionModel(fusion({ threshold: 0.6, profile: capped }), LLAMA_8B, 16);
+    expect(m.bffFreed(32, 1e9)).toBeCloseTo((32 * 0.3 * 28) / 32, 6);
+    expect(m.bffFreed(32, 100)).toBeLessThan(
+      new FusionModel(fusion({ threshold: 0.6 }), LLAMA_8B, 16).bffFreed(32, 100),
+    );
+  });
+});

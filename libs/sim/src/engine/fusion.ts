@@ -1,6 +1,6 @@
 import type { FusionConfig, FusionProfile, ModelArch } from '../types';
 
-type LayerFit = { layer: number; pMax: number; t0: number; width: number };
+type LayerFit = { layer: number; pMax: number; t0: number; width: number; cap?: number };
 
 /**
  * The parametric profile used until a measured one is given: on every layer but the first two
@@ -47,6 +47,7 @@ function matchProbability(f: LayerFit, t: number): number {
 export class FusionModel {
   readonly config: FusionConfig;
   private readonly probs: number[];
+  private readonly caps: number[];
   private readonly numLayers: number;
   /** FLOPs of one block-to-block key similarity on one layer (a dot product of the block vector). */
   readonly flopsPerPairPerLayer: number;
@@ -57,6 +58,7 @@ export class FusionModel {
     this.numLayers = profile.numLayers || model.numLayers;
     const fits = profile.rateDistortion?.layers ?? [];
     this.probs = fits.map((f) => matchProbability(f, config.threshold));
+    this.caps = fits.map((f) => (f.cap !== undefined && f.cap > 0 && f.cap <= 1 ? f.cap : 1));
     this.flopsPerPairPerLayer = 2 * blockSize * model.numKvHeads * model.headDim;
   }
 
@@ -69,7 +71,7 @@ export class FusionModel {
   bffFreed(blocks: number, candidates: number): number {
     if (blocks <= 0 || candidates <= 0) return 0;
     let matched = 0;
-    for (const p of this.probs) matched += 1 - Math.exp(-candidates * p);
+    for (let i = 0; i < this.probs.length; i++) matched += this.matchShare(i, candidates);
     return (blocks * matched) / this.numLayers;
   }
 
@@ -82,9 +84,15 @@ export class FusionModel {
     const windows = Math.floor(fullBlocks / (chunkBlocks * window));
     if (windows === 0 || chunkBlocks <= 0) return 0;
     let perWindow = 0;
-    for (const p of this.probs)
-      for (let j = 1; j < window; j++) perWindow += chunkBlocks * (1 - Math.exp(-j * chunkBlocks * p));
+    for (let i = 0; i < this.probs.length; i++)
+      for (let j = 1; j < window; j++) perWindow += chunkBlocks * this.matchShare(i, j * chunkBlocks);
     return (windows * perWindow) / this.numLayers;
+  }
+
+  /** Probability that a block of layer i finds a match among `candidates` blocks. */
+  private matchShare(i: number, candidates: number): number {
+    const cap = this.caps[i];
+    return cap * (1 - Math.exp((-candidates * this.probs[i]) / cap));
   }
 
   /** FLOPs of comparing `blocks` blocks with `candidates` others on every fused layer. */
