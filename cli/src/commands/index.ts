@@ -11,7 +11,8 @@ import { kvCommand } from './kv';
 import { adminCommand } from './admin';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
-export const commands: Command[] = [planCommand, 
+export const commands: Command[] = [
+  planCommand,
   simulateCommand,
   capacityCommand,
   compareCommand,
