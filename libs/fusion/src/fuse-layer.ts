@@ -122,6 +122,8 @@ export interface LayerThresholdResult {
   points: NodePoint[];
   search: SearchStats;
   seconds: number | null;
+  /** With a clock: seconds in the tree merge (search included), the rebuild and error sums, and the attention probe. */
+  phases: { merge: number; rebuild: number; attention: number } | null;
 }
 
 export interface LayerFusionResult {
@@ -134,6 +136,8 @@ export interface LayerFusionResult {
   similarity: SimilarityHistogram | null;
   search: SearchStats;
   seconds: number | null;
+  /** With a clock: seconds preparing the items (gather, unit vectors, RoPE) and the attention reference. */
+  prepareSeconds: number | null;
 }
 
 function addStats(a: SearchStats, b: SearchStats): SearchStats {
@@ -205,10 +209,12 @@ export function fuseLayer(
         points: [],
         search: emptyStats(),
         seconds: null,
+        phases: null,
       })),
       similarity: null,
       search: emptyStats(),
       seconds: null,
+      prepareSeconds: null,
     };
   }
 
@@ -268,12 +274,14 @@ export function fuseLayer(
   const probe = o.attention
     ? new AttentionProbe(layer, info, { topK: o.topK, proxyQueries: o.proxyQueries })
     : null;
+  const tPrepared = clock ? clock() : 0;
   const results: LayerThresholdResult[] = [];
   try {
     for (const t of o.thresholds) {
       const ts = clock ? clock() : 0;
       const before = { ...finder.stats };
       const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant }, finder);
+      const tMerged = clock ? clock() : 0;
       const search = diffStats(finder.stats, before);
 
       // Rebuild every block of a cluster that changed: its cluster's direction times its own norm
@@ -337,7 +345,9 @@ export function fuseLayer(
             vRef2 += dot(layer.value, s * D, layer.value, s * D, D);
           }
       }
+      const tRebuilt = clock ? clock() : 0;
       const attention = probe ? probe.evaluate(key, value, changedSeqs) : null;
+      const tAttended = clock ? clock() : 0;
 
       let representative: Int32Array | null = null;
       if (o.keepMapping) {
@@ -375,6 +385,13 @@ export function fuseLayer(
         points: [...byLeaves.values()].sort((a, b) => a.leaves - b.leaves),
         search,
         seconds: clock ? (clock() - ts) / 1000 : null,
+        phases: clock
+          ? {
+              merge: (tMerged - ts) / 1000,
+              rebuild: (tRebuilt - tMerged) / 1000,
+              attention: (tAttended - tRebuilt) / 1000,
+            }
+          : null,
       });
     }
   } finally {
@@ -389,6 +406,7 @@ export function fuseLayer(
     similarity: histogram,
     search: results.reduce((acc, r) => addStats(acc, r.search), emptyStats()),
     seconds: clock ? (clock() - t0) / 1000 : null,
+    prepareSeconds: clock ? (tPrepared - t0) / 1000 : null,
   };
 }
 

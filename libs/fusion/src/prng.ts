@@ -65,6 +65,23 @@ export class FusionRng {
   }
 
   /**
+   * Adds standard-normal noise times `scale`, two draws per 32-bit word from a fixed table of
+   * 65,536 normal samples (sorted, rescaled to unit variance): several times faster than
+   * Box-Muller, for the bulk noise of large synthetic samples.
+   */
+  addTableNoise(out: Float32Array, scale: number, offset = 0, length = out.length - offset): void {
+    const t = normalTable();
+    const end = offset + length;
+    let i = offset;
+    for (; i + 1 < end; i += 2) {
+      const u = this.uint32();
+      out[i] += scale * t[u & 0xffff];
+      out[i + 1] += scale * t[u >>> 16];
+    }
+    if (i < end) out[i] += scale * t[this.uint32() & 0xffff];
+  }
+
+  /**
    * Adds cheap zero-mean, unit-variance noise (sum of three uniforms, rescaled) times `scale`:
    * much faster than Box-Muller, for the bulk noise of synthetic samples.
    */
@@ -75,4 +92,22 @@ export class FusionRng {
       out[offset + i] += k * (s / 4294967296 - 1.5);
     }
   }
+}
+
+let table: Float32Array | null = null;
+function normalTable(): Float32Array {
+  if (!table) {
+    const rng = new FusionRng(0x7a81);
+    const xs = new Float64Array(65536);
+    for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
+    xs.sort();
+    let m = 0;
+    for (const x of xs) m += x;
+    m /= xs.length;
+    let v = 0;
+    for (const x of xs) v += (x - m) * (x - m);
+    const sd = Math.sqrt(v / xs.length);
+    table = Float32Array.from(xs, (x) => (x - m) / sd);
+  }
+  return table;
 }

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { matmulABt, sliceMatmulABt } from './tf-ops';
+import { matmulAB, matmulABt, transposeRows } from './tf-ops';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { FusionRng } from './prng';
 import { dot } from './vec';
@@ -72,6 +71,17 @@ function packDirs(cs: Cluster[], idx: number[] | null, D: number): Float32Array 
   return out;
 }
 
+/** The directions of the clusters, transposed (D x n). */
+function packDirsT(cs: Cluster[], idx: number[] | null, D: number): Float32Array {
+  const n = idx ? idx.length : cs.length;
+  const out = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) {
+    const v = cs[idx ? idx[r] : r].dir;
+    for (let d = 0; d < D; d++) out[d * n + r] = v[d];
+  }
+  return out;
+}
+
 function collect(sims: Float32Array, nL: number, nR: number, t: number): Int32Array[] {
   const out: Int32Array[] = [];
   const buf: number[] = [];
@@ -98,7 +108,8 @@ export interface DenseFinderOptions {
 /** Exact dense search: tfjs matmuls of unit vectors. */
 export class DenseFinder implements PairFinder {
   readonly stats: SearchStats = emptyStats();
-  private u: tf.Tensor2D | null = null;
+  /** All unit key directions transposed (D x N), built once per layer for the cache. */
+  private ut: Float32Array | null = null;
   private readonly cache = new Map<number, Float32Array>();
 
   constructor(
@@ -120,11 +131,17 @@ export class DenseFinder implements PairFinder {
     if (!this.opts.cache) return this.explicit(left, null, right, null);
     let c = this.cache.get(node.key);
     if (!c) {
-      if (!this.u) this.u = tf.tensor2d(this.store.keyDir, [this.store.N, D]);
-      const u = this.u;
-      const [sims, s] = timed(this.opts.clock, () =>
-        sliceMatmulABt(u, node.leftStart, node.leftEnd, node.rightStart, node.rightEnd),
-      );
+      const N = this.store.N;
+      const [sims, s] = timed(this.opts.clock, () => {
+        if (!this.ut) this.ut = transposeRows(this.store.keyDir, N, D);
+        const ut = this.ut;
+        const n = node.rightEnd - node.rightStart;
+        const bt = new Float32Array(D * n);
+        for (let d = 0; d < D; d++)
+          bt.set(ut.subarray(d * N + node.rightStart, d * N + node.rightEnd), d * n);
+        const a = this.store.keyDir.subarray(node.leftStart * D, node.leftEnd * D);
+        return matmulAB(a, node.leftEnd - node.leftStart, bt, n, D);
+      });
       this.account((node.leftEnd - node.leftStart) * (node.rightEnd - node.rightStart) * D * 2, s);
       if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
       c = sims;
@@ -163,11 +180,11 @@ export class DenseFinder implements PairFinder {
     ri: number[] | null,
   ): Float32Array {
     const D = this.store.D;
-    const a = packDirs(left, li, D);
-    const b = packDirs(right, ri, D);
-    const m = a.length / D;
-    const n = b.length / D;
-    const [sims, s] = timed(this.opts.clock, () => matmulABt(a, m, b, n, D));
+    const m = li ? li.length : left.length;
+    const n = ri ? ri.length : right.length;
+    const [sims, s] = timed(this.opts.clock, () =>
+      matmulAB(packDirs(left, li, D), m, packDirsT(right, ri, D), n, D),
+    );
     this.account(m * n * D * 2, s);
     return sims;
   }
@@ -178,8 +195,7 @@ export class DenseFinder implements PairFinder {
   }
 
   dispose(): void {
-    this.u?.dispose();
-    this.u = null;
+    this.ut = null;
     this.cache.clear();
   }
 }
@@ -287,7 +303,7 @@ export class SketchFinder implements PairFinder {
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
     if (this.opts.measureRecall) {
       const [sims, s3] = timed(clock, () =>
-        matmulABt(packDirs(left, null, D), nL, packDirs(right, null, D), nR, D),
+        matmulAB(packDirs(left, null, D), nL, packDirsT(right, null, D), nR, D),
       );
       this.stats.denseFlops += nL * nR * D * 2;
       if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;

@@ -253,14 +253,14 @@ export class SyntheticKvSample implements KvSource {
         if (plan.dupOf[j] >= 0) {
           const src = (plan.dupOf[j] * o.blocksPerSeq + j) * D;
           out.copyWithin(off, src, src + D);
-          rng.addFastNoise(out, 1e-3, off, D);
+          rng.addTableNoise(out, 1e-3, off, D);
         } else {
           const templated = j < plan.templateBlocks;
           // A templated block is fidelity x the template's block plus sqrt(1 - fidelity^2) x
           // content of its own (unit scale either way). Own content and noise are both i.i.d.:
           // one draw with the combined scale.
           const fid = templated ? plan.fidelity[j] : 0;
-          rng.addFastNoise(out, Math.sqrt(1 - fid * fid + noise * noise), off, D);
+          rng.addTableNoise(out, Math.sqrt(1 - fid * fid + noise * noise), off, D);
           const tpl = templated ? templates[plan.template][j + plan.offset] : null;
           const topic = topics[plan.topic];
           const angle = ((j + plan.offset) * o.blockSize) / o.driftPeriodTokens;

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * A (m x D) times B (n x D) transposed, as a row-major Float32Array (m x n). On the wasm backend
- * `matMul(a, transpose(b))` is about ten times faster than `matMul(a, b, false, true)`
- * (NOTES-deps.md), so the transpose is explicit. No tensor outlives the call.
+ * A (m x D, row-major) times B transposed, where `bt` already holds B transposed (D x n,
+ * row-major): one upload of each operand and one matmul, no transpose on the backend. (On wasm,
+ * `matMul(a, b, false, true)` is about ten times slower than `matMul(a, transpose(b))`
+ * (NOTES-deps.md), and slicing or transposing large tensors there costs more than doing it in
+ * JS.) Returns m x n, row-major. No tensor outlives the call.
  */
-export function matmulABt(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Float32Array {
+export function matmulAB(a: Float32Array, m: number, bt: Float32Array, n: number, D: number): Float32Array {
   if (m === 0 || n === 0) return new Float32Array(m * n);
-  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, D]), tf.transpose(tf.tensor2d(b, [n, D]))));
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, D]), tf.tensor2d(bt, [D, n])));
   try {
     return out.dataSync() as Float32Array;
   } finally {
@@ -15,16 +17,22 @@ export function matmulABt(a: Float32Array, m: number, b: Float32Array, n: number
   }
 }
 
-/** Rows [a0, a1) of `u` times rows [b0, b1) of `u` transposed (u is an uploaded N x D matrix). */
-export function sliceMatmulABt(u: tf.Tensor2D, a0: number, a1: number, b0: number, b1: number): Float32Array {
-  const D = u.shape[1];
-  if (a1 <= a0 || b1 <= b0) return new Float32Array(Math.max(0, a1 - a0) * Math.max(0, b1 - b0));
-  const out = tf.tidy(() =>
-    tf.matMul(tf.slice(u, [a0, 0], [a1 - a0, D]), tf.transpose(tf.slice(u, [b0, 0], [b1 - b0, D]))),
-  );
-  try {
-    return out.dataSync() as Float32Array;
-  } finally {
-    out.dispose();
+/** Rows of `b` (n x D, row-major) transposed into D x n. */
+export function transposeRows(
+  b: Float32Array,
+  n: number,
+  D: number,
+  out: Float32Array = new Float32Array(n * D),
+): Float32Array {
+  for (let r = 0; r < n; r++) {
+    const o = r * D;
+    for (let d = 0; d < D; d++) out[d * n + r] = b[o + d];
   }
+  return out;
+}
+
+/** A (m x D) times B (n x D) transposed, as a row-major Float32Array (m x n). */
+export function matmulABt(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Float32Array {
+  if (m === 0 || n === 0) return new Float32Array(m * n);
+  return matmulAB(a, m, transposeRows(b, n, D), n, D);
 }

@@ -48,7 +48,17 @@ describe('sketch search', () => {
 
 describe('RoPE removal', () => {
   it('comparing with RoPE removed recovers the similarity of un-rotated keys', () => {
-    const opts = { ...shape, numSeqs: 8, blocksPerSeq: 8, numLayers: 3, seed: 9, drift: 0 };
+    const opts = {
+      ...shape,
+      numSeqs: 12,
+      blocksPerSeq: 8,
+      numLayers: 3,
+      seed: 9,
+      drift: 0,
+      numTemplates: 1,
+      templateFraction: 1,
+      minFidelity: 0.9,
+    };
     const plain = synthesizeKvSample(opts);
     const roped = synthesizeKvSample({ ...opts, ropeTheta: 10000 });
     expect(roped.info.rope).toMatchObject({ state: 'applied', theta: 10000 });
