@@ -299,7 +299,7 @@ describe('projections', () => {
     const profileId = (
       await call('POST', '/api/v1/workload-profiles', keys.adminA, {
         name: 'long',
-        workload: workload(12000, 60),
+        workload: workload(30000, 100),
       })
     ).body.id;
     const created = await call('POST', '/api/v1/projections', keys.adminA, {
