@@ -133,7 +133,7 @@ export const planCommand: Command = {
   async run(args, io) {
     const [file] = args.positionals;
     if (!file)
-      throw new InputError([{ path: 'PLAN', message: 'expected a plan file (see examples/plan.yaml)' }]);
+      throw new InputError([{ path: 'PLAN', message: 'expected a plan file (see examples/plans/llama-3.1-8b-h100.yaml)' }]);
     const { plan, baseDir } = readPlan(file, io.cwd);
     const spec = loadDeployment(plan.deployment, baseDir);
     const m = spec.model;
