@@ -11,7 +11,7 @@ import {
   type SimilarityHistogram,
 } from './search';
 import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
-import { dot, unitRows } from './vec';
+import { dot, unitRow } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
 export interface ItemPlan {
@@ -229,21 +229,19 @@ export function fuseLayer(
     compareKeys = layer.key.slice();
     applyRope(compareKeys, info, inv, -1);
   }
-  const gather = (src: Float32Array): Float32Array => {
-    const out = new Float32Array(N * D);
-    for (let m = 0; m < N; m++) out.set(src.subarray(slotOff(m), slotOff(m) + D), m * D);
-    return out;
-  };
   const store: ItemStore = {
     N,
     D,
-    keyDir: gather(compareKeys),
-    valDir: gather(layer.value),
+    keyDir: new Float32Array(N * D),
+    valDir: new Float32Array(N * D),
     keyNorm: new Float32Array(N),
     valNorm: new Float32Array(N),
   };
-  unitRows(store.keyDir, N, D, store.keyDir, store.keyNorm);
-  unitRows(store.valDir, N, D, store.valDir, store.valNorm);
+  for (let m = 0; m < N; m++) {
+    const off = slotOff(m);
+    unitRow(compareKeys, off, D, store.keyDir, m * D, store.keyNorm, m);
+    unitRow(layer.value, off, D, store.valDir, m * D, store.valNorm, m);
+  }
   let tenant: Int32Array | null = null;
   if (o.scope === 'tenant' && info.tenants) {
     const ids = new Map<string, number>();
@@ -260,10 +258,17 @@ export function fuseLayer(
     const n = tr.leaves.length ? tr.leaves[tr.leaves.length - 1][1] - tr.leaves[0][0] : 0;
     cachePairs += (n * n) / 2;
   }
-  const histogram = o.search === 'dense' && cachePairs <= o.maxCacheFloats ? newHistogram() : null;
+  // The cosines of all original cross-leaf pairs are computed once (and give the similarity
+  // histogram for free) when several thresholds share them or the histogram is asked for; a
+  // single threshold compares only the survivors of each merge, which is less work.
+  const useCache =
+    o.search === 'dense' &&
+    (o.thresholds.length > 1 || o.similarityHistogram) &&
+    cachePairs <= o.maxCacheFloats;
+  const histogram = useCache ? newHistogram() : null;
   const finder: PairFinder & { stats: SearchStats } =
     o.search === 'dense'
-      ? new DenseFinder(store, { cache: cachePairs <= o.maxCacheFloats, histogram, clock })
+      ? new DenseFinder(store, { cache: useCache, histogram, clock })
       : new SketchFinder(store, {
           dim: o.sketchDim,
           margin: o.sketchMarginResolved,
@@ -285,14 +290,19 @@ export function fuseLayer(
       const search = diffStats(finder.stats, before);
 
       // Rebuild every block of a cluster that changed: its cluster's direction times its own norm
-      // (or, keeping the representative, the head block itself).
-      const key = layer.key.slice();
-      const value = layer.value.slice();
+      // (or, keeping the representative, the head block itself). The errors are computed in the
+      // comparison space from unit directions and norms (a rotation such as RoPE changes neither),
+      // so the reconstructed tensors are only materialised when asked for or needed by the
+      // attention probe.
+      const needArrays = probe !== null || o.keepReconstruction;
+      const key = needArrays ? layer.key.slice() : null;
+      const value = needArrays ? layer.value.slice() : null;
       const changedSeqs = new Set<number>();
       const heads = new Map<number, (typeof run.clusters)[number]>();
       // A left vector whose matches all mapped to later left vectors keeps size 1 but has a new
       // direction (the mean it formed), so it is rebuilt too.
       for (const c of run.clusters) if (c.size > 1 || !c.pristine) heads.set(c.head, c);
+      const keep = o.merge === 'keep-representative';
       let kErr2 = 0;
       let vErr2 = 0;
       let kWorst = 1;
@@ -300,31 +310,45 @@ export function fuseLayer(
       for (let m = 0; m < N; m++) {
         const c = heads.get(run.rep[m]);
         if (!c) continue;
-        if (o.merge === 'keep-representative' && m === c.head) continue;
-        const off = slotOff(m);
+        if (keep && m === c.head) continue;
         const h = c.head;
-        if (o.merge === 'keep-representative') {
+        const kn = store.keyNorm[m];
+        const vn = store.valNorm[m];
+        changedSeqs.add(plan.seqOf[m]);
+        if (keep) {
+          const kh = store.keyNorm[h];
+          const vh = store.valNorm[h];
+          const kc = dot(store.keyDir, h * D, store.keyDir, m * D, D);
+          const vc = dot(store.valDir, h * D, store.valDir, m * D, D);
+          kErr2 += Math.max(0, kh * kh + kn * kn - 2 * kh * kn * kc);
+          vErr2 += Math.max(0, vh * vh + vn * vn - 2 * vh * vn * vc);
+          kWorst = Math.min(kWorst, kh > 0 && kn > 0 ? kc : kh === kn ? 1 : 0);
+          vWorst = Math.min(vWorst, vh > 0 && vn > 0 ? vc : vh === vn ? 1 : 0);
+        } else {
+          const kc = dot(c.dir, 0, store.keyDir, m * D, D);
+          const vc = dot(c.vdir, 0, store.valDir, m * D, D);
+          kErr2 += kn * kn * Math.max(0, 2 - 2 * kc);
+          vErr2 += vn * vn * Math.max(0, 2 - 2 * vc);
+          kWorst = Math.min(kWorst, kn > 0 ? kc : 1);
+          vWorst = Math.min(vWorst, vn > 0 ? vc : 1);
+        }
+        if (!key || !value) continue;
+        const off = slotOff(m);
+        if (keep) {
           if (inv) {
             const hn = store.keyNorm[h];
             for (let d = 0; d < D; d++) key[off + d] = store.keyDir[h * D + d] * hn;
           } else key.set(layer.key.subarray(slotOff(h), slotOff(h) + D), off);
           value.set(layer.value.subarray(slotOff(h), slotOff(h) + D), off);
         } else {
-          const kn = store.keyNorm[m];
-          const vn = store.valNorm[m];
+          const kd = c.dir;
+          const vd = c.vdir;
           for (let d = 0; d < D; d++) {
-            key[off + d] = c.dir[d] * kn;
-            value[off + d] = c.vdir[d] * vn;
+            key[off + d] = kd[d] * kn;
+            value[off + d] = vd[d] * vn;
           }
         }
         if (inv) ropeBlock(key, info, inv, plan.seqOf[m], plan.blockOf[m], D);
-        changedSeqs.add(plan.seqOf[m]);
-        const e = blockErrors(layer.key, key, off, D);
-        const f = blockErrors(layer.value, value, off, D);
-        kErr2 += e.err2;
-        vErr2 += f.err2;
-        kWorst = Math.min(kWorst, e.cos);
-        vWorst = Math.min(vWorst, f.cos);
       }
       let kRef2 = 0;
       let vRef2 = 0;
@@ -346,7 +370,7 @@ export function fuseLayer(
           }
       }
       const tRebuilt = clock ? clock() : 0;
-      const attention = probe ? probe.evaluate(key, value, changedSeqs) : null;
+      const attention = probe && key && value ? probe.evaluate(key, value, changedSeqs) : null;
       const tAttended = clock ? clock() : 0;
 
       let representative: Int32Array | null = null;
@@ -408,28 +432,6 @@ export function fuseLayer(
     seconds: clock ? (clock() - t0) / 1000 : null,
     prepareSeconds: clock ? (tPrepared - t0) / 1000 : null,
   };
-}
-
-function blockErrors(
-  orig: Float32Array,
-  rec: Float32Array,
-  off: number,
-  D: number,
-): { err2: number; cos: number } {
-  let e = 0;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let d = 0; d < D; d++) {
-    const a = orig[off + d];
-    const b = rec[off + d];
-    e += (a - b) * (a - b);
-    ab += a * b;
-    aa += a * a;
-    bb += b * b;
-  }
-  const cos = aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : aa === bb ? 1 : 0;
-  return { err2: e, cos };
 }
 
 /** Re-applies RoPE to one block (seq, block) of a layer buffer, at that block's own positions. */

@@ -55,7 +55,7 @@ export {
   type FuseJsonDocument,
   type ThresholdSummary,
 } from './analyze';
-export { matmulABt } from './tf-ops';
+export { matmulAB, matmulABt, transposeRows } from './tf-ops';
 export {
   selectTfBackend,
   TF_BACKEND_CHOICES,

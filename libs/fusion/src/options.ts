@@ -37,6 +37,11 @@ export interface FusionOptions {
   keepReconstruction: boolean;
   /** Return every block's representative per layer and threshold. */
   keepMapping: boolean;
+  /**
+   * Dense search: histogram the cosines of every cross-leaf pair of original blocks (the
+   * rate-distortion fit's similarity distribution). Implied by a sweep of several thresholds.
+   */
+  similarityHistogram: boolean;
   /** Largest similarity cache (floats) kept per layer for the threshold sweep. */
   maxCacheFloats: number;
   /** Milliseconds clock for the timing figures (libraries own no clock: inject one); null: no timings. */
@@ -54,7 +59,7 @@ export const DEFAULT_FUSION_OPTIONS: FusionOptions = {
   chunkTokens: 512,
   window: 4,
   search: 'dense',
-  sketchDim: 1024,
+  sketchDim: 512,
   sketchMargin: null,
   sketchSeed: 1,
   measureRecall: false,
@@ -64,6 +69,7 @@ export const DEFAULT_FUSION_OPTIONS: FusionOptions = {
   proxyQueries: 4,
   keepReconstruction: false,
   keepMapping: false,
+  similarityHistogram: false,
   maxCacheFloats: 64 * 1024 * 1024,
   clock: null,
 };

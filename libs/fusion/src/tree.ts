@@ -174,15 +174,12 @@ function mergeOnce(
     const weighted = opts.merge === 'weighted';
     const kd = new Float32Array(D);
     const vd = new Float32Array(D);
-    const add = (c: Cluster): void => {
-      const w = weighted ? c.size : 1;
-      for (let d = 0; d < D; d++) {
-        kd[d] += w * c.dir[d];
-        vd[d] += w * c.vdir[d];
-      }
-    };
-    add(left[a]);
-    for (let k = 0; k < ms.length; k++) add(right[ms[k]]);
+    const la = left[a];
+    accumulate(kd, vd, la.dir, la.vdir, weighted ? la.size : 1, D);
+    for (let k = 0; k < ms.length; k++) {
+      const rb = right[ms[k]];
+      accumulate(kd, vd, rb.dir, rb.vdir, weighted ? rb.size : 1, D);
+    }
     normalizeInPlace(kd);
     normalizeInPlace(vd);
     updates.push({ a, dir: kd, vdir: vd });
@@ -209,6 +206,27 @@ function mergeOnce(
     left[a].size += right[b].size;
   }
   return out;
+}
+
+function accumulate(
+  kd: Float32Array,
+  vd: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  w: number,
+  D: number,
+): void {
+  if (w === 1) {
+    for (let d = 0; d < D; d++) {
+      kd[d] += k[d];
+      vd[d] += v[d];
+    }
+  } else {
+    for (let d = 0; d < D; d++) {
+      kd[d] += w * k[d];
+      vd[d] += w * v[d];
+    }
+  }
 }
 
 function normalizeInPlace(v: Float32Array): void {

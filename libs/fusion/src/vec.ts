@@ -36,3 +36,19 @@ export function unitRows(
     for (let d = 0; d < D; d++) dir[o + d] = src[o + d] * inv;
   }
 }
+
+/** Unit direction of src[so, so + D) into dir[doff, ...) and its norm into norms[k]. */
+export function unitRow(
+  src: Float32Array,
+  so: number,
+  D: number,
+  dir: Float32Array,
+  doff: number,
+  norms: Float32Array,
+  k: number,
+): void {
+  const nr = norm(src, so, D);
+  norms[k] = nr;
+  const inv = nr > 0 ? 1 / nr : 0;
+  for (let d = 0; d < D; d++) dir[doff + d] = src[so + d] * inv;
+}

@@ -181,3 +181,43 @@ describe('BFF tree merge, hand-computed', () => {
     expect(counts[0]).toBeLessThan(counts[3]);
   });
 });
+
+describe('distortion figures', () => {
+  it('equal the errors of the reconstructed tensors (mean and keep-representative)', () => {
+    let x = 3;
+    const rnd = (): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648 - 0.5;
+    };
+    const base = Array.from({ length: 3 }, () => Array.from({ length: 32 }, rnd));
+    const seqs = Array.from({ length: 6 }, (_, i) =>
+      Array.from({ length: 4 }, (_, j) => base[(i + j) % 3].map((b) => (1 + j) * (b + 0.5 * rnd()))),
+    );
+    const vals = seqs.map((s) => s.map((v) => v.map((e) => e * 2 + rnd())));
+    const { info, layer } = tinySample(seqs, vals);
+    for (const merge of ['mean', 'keep-representative'] as const) {
+      const r = fuse(info, layer, { thresholds: [0.5], merge }).thresholds[0];
+      expect(r.survivingBlocks).toBeLessThan(r.totalBlocks);
+      let kd = 0;
+      let kr = 0;
+      let vd = 0;
+      let vr = 0;
+      let worst = 1;
+      for (let b = 0; b < 24; b++) {
+        const o = blockOf(layer.key, info, Math.floor(b / 4), b % 4);
+        const f = blockOf(r.key!, info, Math.floor(b / 4), b % 4);
+        const ov = blockOf(layer.value, info, Math.floor(b / 4), b % 4);
+        const fv = blockOf(r.value!, info, Math.floor(b / 4), b % 4);
+        kd += o.reduce((a, e, d) => a + (e - f[d]) ** 2, 0);
+        kr += o.reduce((a, e) => a + e * e, 0);
+        vd += ov.reduce((a, e, d) => a + (e - fv[d]) ** 2, 0);
+        vr += ov.reduce((a, e) => a + e * e, 0);
+        const c = o.reduce((a, e, d) => a + e * f[d], 0) / Math.hypot(...o) / Math.hypot(...f);
+        worst = Math.min(worst, c);
+      }
+      expect(r.distortion!.keyRelL2).toBeCloseTo(Math.sqrt(kd / kr), 5);
+      expect(r.distortion!.valueRelL2).toBeCloseTo(Math.sqrt(vd / vr), 5);
+      expect(r.distortion!.keyWorstCos).toBeCloseTo(worst, 5);
+    }
+  });
+});
