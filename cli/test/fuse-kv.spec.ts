@@ -139,6 +139,8 @@ describe('kvplan fuse', () => {
       blockSize: 8,
     });
     expect(profile.rateDistortion.model).toBe('poisson-logistic/1');
+    expect(doc.profile).toMatchObject({ file: 'p.json', model: 'poisson-logistic/1' });
+    expect(doc.profile.heldOut[0].split).toBe('largest-batch');
   });
 
   it('prints a table by default, and runs CFF', async () => {

@@ -128,6 +128,8 @@ export const fuseCommand: Command = {
       topK: f['top-k'] as number,
       proxyQueries: f['proxy-queries'] as number,
       keepMapping: Boolean(f.mapping),
+      // The profile's rate-distortion fit uses the cross-pair similarity distribution.
+      similarityHistogram: typeof f.profile === 'string',
     };
     let reader: KvFileReader | null = null;
     try {
@@ -149,6 +151,7 @@ export const fuseCommand: Command = {
         FLAG_OF,
       );
       let profileNote = '';
+      let profileJson: Record<string, unknown> | null = null;
       if (typeof f.profile === 'string') {
         const fit = analysis.layers.some((l) => l.fused) ? fitRateDistortion(analysis) : undefined;
         const profile = buildFusionProfile(analysis, {
@@ -156,14 +159,20 @@ export const fuseCommand: Command = {
           ...(typeof f.model === 'string' ? { model: f.model } : {}),
         });
         writeFileAtomic(path.resolve(io.cwd, f.profile), JSON.stringify(profile, null, 2) + '\n');
+        profileJson = {
+          file: f.profile,
+          model: 'poisson-logistic/1',
+          fitError: fit?.fitError.plain ?? null,
+          heldOut: fit?.heldOut.plain ?? [],
+        };
         const ho = fit?.heldOut.plain.find((h) => h.split === 'largest-batch');
         profileNote = `profile written to ${f.profile} (poisson-logistic/1${ho ? `; surviving fraction of the largest batch predicted from smaller ones within ${ho.meanAbsError.toFixed(3)} mean, ${ho.maxAbsError.toFixed(3)} max abs error` : ''})\n`;
       }
-      if (f.json)
-        io.stdout(
-          JSON.stringify(toFuseJson(analysis, { includeMapping: Boolean(f.mapping) }), null, 2) + '\n',
-        );
-      else io.stdout(formatFuseTable(analysis) + profileNote);
+      if (f.json) {
+        // With --profile, the document also says how well the profile's model predicts.
+        const doc = toFuseJson(analysis, { includeMapping: Boolean(f.mapping) });
+        io.stdout(JSON.stringify(profileJson ? { ...doc, profile: profileJson } : doc, null, 2) + '\n');
+      } else io.stdout(formatFuseTable(analysis) + profileNote);
       return 0;
     } finally {
       reader?.close();

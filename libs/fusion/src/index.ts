@@ -77,4 +77,10 @@ export {
   type RateDistortionFit,
   type RdPoint,
 } from './rate-distortion';
-export { buildFusionProfile, type BuildProfileOptions, type FusionProfile } from './profile';
+export {
+  buildFusionProfile,
+  profileFromSample,
+  type BuildProfileOptions,
+  type FusionProfile,
+  type SampleProfile,
+} from './profile';

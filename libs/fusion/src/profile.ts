@@ -1,4 +1,6 @@
-import type { FusionAnalysis } from './analyze';
+import { analyzeFusion, type AnalyzeHooks, type FusionAnalysis } from './analyze';
+import type { KvSource } from './kv-types';
+import type { FusionOptions } from './options';
 import { fitRateDistortion, rdPointsFromAnalysis, type RateDistortionFit } from './rate-distortion';
 
 /**
@@ -125,4 +127,28 @@ export function buildFusionProfile(a: FusionAnalysis, opts: BuildProfileOptions 
       : null,
     accuracy: accuracy.length ? accuracy : null,
   };
+}
+
+export interface SampleProfile {
+  analysis: FusionAnalysis;
+  fit: RateDistortionFit | null;
+  profile: FusionProfile;
+}
+
+/**
+ * One call for planners: fuse a sample (a file reader or a synthetic sample) at the given
+ * thresholds, fit the rate-distortion model and build the profile. The similarity histogram is
+ * always collected (the fit's shape for thresholds that were not measured). Accuracy proxies are
+ * in `analysis.thresholds[i].distortion` and in `profile.accuracy`.
+ */
+export async function profileFromSample(
+  source: KvSource,
+  options: Partial<FusionOptions> = {},
+  profileOptions: Omit<BuildProfileOptions, 'fit'> = {},
+  hooks: AnalyzeHooks = {},
+): Promise<SampleProfile> {
+  const analysis = await analyzeFusion(source, { similarityHistogram: true, ...options }, hooks);
+  const fit = analysis.layers.some((l) => l.fused) ? fitRateDistortion(analysis) : null;
+  const profile = buildFusionProfile(analysis, { ...profileOptions, ...(fit ? { fit } : {}) });
+  return { analysis, fit, profile };
 }

@@ -5,6 +5,7 @@ import {
   fitRateDistortion,
   fitRateDistortionPoints,
   predictSurvivingFraction,
+  profileFromSample,
   synthesizeKvSample,
   type RdPoint,
 } from '../src';
@@ -102,5 +103,29 @@ describe('buildFusionProfile', () => {
       p.accuracy!.filter((x) => x.metric === 'attention-output-rel-error').map((x) => x.threshold),
     ).toEqual([0.5, 0.6, 0.7]);
     expect(p.accuracy![0].how).toMatch(/proxy/);
+  });
+
+  it('profileFromSample: one threshold, CFF windows, the similarity shape from the histogram', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 2,
+      blocksPerSeq: 32,
+      numLayers: 5,
+      blockSize: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      seed: 4,
+    });
+    const { analysis, fit, profile } = await profileFromSample(
+      sample,
+      { mode: 'cff', thresholds: [0.6], chunkTokens: 16, window: 8 },
+      { source: 'synthetic', model: null },
+    );
+    expect(analysis.layers[2].similarity!.total).toBeGreaterThan(0);
+    expect(fit!.similarity).not.toBeNull();
+    expect(profile.mode).toBe('cff');
+    expect(profile.fusedLayers).toEqual([2]);
+    expect(profile.points.map((p) => p.window)).toEqual([2, 4, 8]);
+    expect(profile.points.every((p) => p.batchSize === undefined)).toBe(true);
+    expect(profile.rateDistortion!.layers).toHaveLength(1);
   });
 });
