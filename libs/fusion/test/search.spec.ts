@@ -4,7 +4,9 @@ import {
   analyzeFusion,
   AttentionProbe,
   fuseLayer,
+  matmulAB,
   matmulABt,
+  profileFromSample,
   resolveFusionOptions,
   synthesizeKvSample,
   toFuseJson,
@@ -75,7 +77,7 @@ describe('RoPE removal', () => {
 });
 
 describe('tensor leaks', () => {
-  it('matmulABt, fuseLayer (dense and sketch), AttentionProbe and analyzeFusion leave no tensors', async () => {
+  it('matmulAB(t), fuseLayer (dense and sketch), AttentionProbe, analyzeFusion and profileFromSample leave no tensors', async () => {
     const sample = synthesizeKvSample({
       ...shape,
       numSeqs: 6,
@@ -97,6 +99,10 @@ describe('tensor leaks', () => {
     }
     const probe = new AttentionProbe(layer, sample.info, { topK: 4, proxyQueries: 2 });
     probe.evaluate(layer.key, layer.value, new Set([0, 1]));
+    expect(Array.from(matmulAB(new Float32Array([1, 2]), 1, new Float32Array([3, 4, 5, 6]), 2, 2))).toEqual([
+      13, 16,
+    ]);
+    await profileFromSample(sample, { thresholds: [0.6, 0.7] });
     const a = await analyzeFusion(sample, { thresholds: [0.7] });
     expect(toFuseJson(a).thresholds).toHaveLength(1);
     expect(tf.memory().numTensors).toBe(before);
