@@ -200,6 +200,18 @@ export function formatFuseTable(a: FusionAnalysis): string {
           ? `; attention error ${fmt(d.attentionRelError)} (${d.querySource === 'file' ? 'sample queries' : 'keys as proxy queries'}), top-${d.topK} overlap ${fmt(d.topKOverlap)}`
           : ''),
     );
+    if (o.search === 'sketch') {
+      const fusedLayers = a.layers.filter((l) => l.fused);
+      const cand = fusedLayers.reduce((x, l) => x + l.thresholds[k].search.candidates, 0);
+      const truth = fusedLayers.reduce((x, l) => x + (l.thresholds[k].search.pairsTrue ?? 0), 0);
+      const found = fusedLayers.reduce((x, l) => x + (l.thresholds[k].search.pairsTrueFound ?? 0), 0);
+      out.push(
+        `sketch search: ${cand} candidate pairs checked exactly` +
+          (o.measureRecall
+            ? `; recall ${truth ? ((100 * found) / truth).toFixed(2) : '100.00'} % of ${truth} pairs above threshold`
+            : ''),
+      );
+    }
     const rows = a.layers.map((l) => {
       const r = l.thresholds[k];
       const ld = r.distortion;

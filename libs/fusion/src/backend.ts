@@ -89,5 +89,6 @@ export async function selectTfBackend(opts: SelectTfBackendOptions = {}): Promis
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
+  if (/Cannot find (package|module)/.test(msg)) return 'not installed';
   return msg.split('\n')[0].slice(0, 200);
 }
