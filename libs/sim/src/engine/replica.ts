@@ -1,5 +1,6 @@
 import { StepTimeModel, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
+import { FinishHeap } from './finish-heap';
 import type { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
 import { ReqState, RequestTable } from './request-table';
@@ -10,6 +11,11 @@ export interface ReplicaConfig {
   maxNumBatchedTokens: number;
   numGpuBlocks: number;
   enablePrefixCaching: boolean;
+  /**
+   * Advance decoding requests implicitly in a decode lane (default true). Results are identical
+   * either way (tested); false keeps every request explicit, the reference for that test.
+   */
+  decodeLane?: boolean;
 }
 
 /** Run-wide sinks the replicas report into. */
@@ -20,6 +26,8 @@ export interface RunSinks {
 }
 
 const KEY_STRIDE = 65536;
+/** After blocks run short, steps to stay explicit before using the lane again. */
+const LANE_COOLDOWN_STEPS = 64;
 
 /**
  * One vLLM V1 engine: a waiting queue, a running list in admission order, a block pool, and the
@@ -27,6 +35,12 @@ const KEY_STRIDE = 65536;
  * up to the budget: one token when decoding, a chunk when prefilling), preemption by recompute
  * of the newest running request when blocks run out, then waiting requests in order while
  * budget, sequence slots and blocks last (none when something was preempted this step).
+ *
+ * Speed: requests that are decoding sit in a decode lane where their counters are implicit
+ * (tokens = tokens at entry + lane steps since), blocks they need are counted by phase, and
+ * their finishes come from a heap. A step in which every running request gets what it needs and
+ * no block runs out costs O(prefilling requests), not O(batch). Any other step first makes the
+ * lane explicit again and runs the scheduler request by request.
  */
 export class Replica {
   readonly pool: BlockPool;
@@ -39,7 +53,29 @@ export class Replica {
   private wq: Int32Array;
   private wHead = 0;
   private wLen = 0;
-  running: number[] = [];
+  /** Running requests in admission order; entries go stale when a request leaves (checked by stamp). */
+  private running: number[] = [];
+  private runningStamp: number[] = [];
+  private runningCount = 0;
+  /** Running requests outside the decode lane, in admission order. */
+  private explicit: number[] = [];
+  private admitCounter = 0;
+
+  // The decode lane.
+  private readonly laneEnabled: boolean;
+  private laneCount = 0;
+  private laneTick = 0;
+  private laneSumComputed = 0;
+  private readonly phaseCount: Int32Array;
+  private readonly finishHeap = new FinishHeap();
+  private laneStampCounter = 0;
+  private laneInStep = false;
+  /** Upper bound of the lane members' admission order (reset when the lane empties). */
+  private laneMaxSeq = -1;
+  /** Steps during which nobody enters the lane (after blocks ran short: preemptions are near). */
+  private laneCooldown = 0;
+  private lastStepEnd = 0;
+  private readonly finishers: number[] = [];
 
   // The step in flight.
   private schedReq: Int32Array;
@@ -84,6 +120,12 @@ export class Replica {
     this.wq = new Int32Array(1024);
     this.schedReq = new Int32Array(cfg.maxNumSeqs + 1);
     this.schedNew = new Int32Array(cfg.maxNumSeqs + 1);
+    this.laneEnabled = cfg.decodeLane !== false && fusion === null;
+    this.phaseCount = new Int32Array(cfg.blockSize);
+  }
+
+  get numRunning(): number {
+    return this.runningCount;
   }
 
   get numWaiting(): number {
@@ -92,7 +134,7 @@ export class Replica {
 
   /** Requests this replica owns and has not finished: what least-loaded routing compares. */
   get load(): number {
-    return this.wLen + this.running.length;
+    return this.wLen + this.runningCount;
   }
 
   enqueue(r: number): void {
@@ -145,46 +187,88 @@ export class Replica {
     const ownBlocks = reqs.ownBlocks;
     const fusedAway = reqs.fusedAway;
     const sharedKeys = reqs.sharedKeys;
-    const running = this.running;
-    let i = 0;
-    while (i < running.length && budget > 0) {
-      const r = running[i];
-      const computed = numComputed[r];
-      const remaining = inputTokens[r] + numOutput[r] - computed;
-      const numNew = remaining < budget ? remaining : budget;
-      const keys = sharedKeys[r];
-      const held = ownBlocks[r] + fusedAway[r] + (keys === null ? 0 : keys.length);
-      const need = Math.ceil((computed + numNew) / bs) - held;
-      if (need > 0) {
-        let selfPreempted = false;
-        while (need > this.pool.freeCount) {
-          const victim = running.pop()!;
-          this.preempt(victim);
-          preempted = true;
-          if (victim === r) {
-            selfPreempted = true;
-            break;
-          }
+    this.laneInStep = false;
+    if (this.laneCount > 0 && !this.laneStepFits(budget)) this.leaveLane();
+    if (this.laneCount > 0) {
+      // The lane gets one token each; the explicit requests what they still need, in order, until
+      // the budget binds (laneStepFits checked that every lane member comes before that point
+      // and that no block runs out).
+      budget -= this.laneCount;
+      for (const r of this.explicit) {
+        if (budget <= 0) break;
+        const computed = numComputed[r];
+        const remaining = inputTokens[r] + numOutput[r] - computed;
+        const numNew = remaining < budget ? remaining : budget;
+        const keys = sharedKeys[r];
+        const need =
+          Math.ceil((computed + numNew) / bs) -
+          ownBlocks[r] -
+          fusedAway[r] -
+          (keys === null ? 0 : keys.length);
+        if (need > 0) {
+          this.pool.allocate(need);
+          ownBlocks[r] += need;
         }
-        if (selfPreempted) break;
-        this.pool.allocate(need);
-        ownBlocks[r] += need;
+        if (keys !== null && computed < prefixTokens[r]) this.registerShared(r, computed + numNew);
+        this.addToStep(r, computed, numNew);
+        budget -= numNew;
       }
-      if (keys !== null && computed < prefixTokens[r]) this.registerShared(r, computed + numNew);
-      this.addToStep(r, computed, numNew);
-      budget -= numNew;
-      i++;
+      const laneNeed = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
+      if (laneNeed > 0) this.pool.allocate(laneNeed);
+      const n = this.laneCount;
+      w.numReqs += n;
+      w.newTokens += n;
+      w.numSampled += n;
+      w.attnPairs += this.laneSumComputed + n;
+      w.kvReadTokens += this.laneSumComputed;
+      this.laneInStep = true;
+    } else {
+      const explicit = this.explicit;
+      let i = 0;
+      while (i < explicit.length && budget > 0) {
+        const r = explicit[i];
+        const computed = numComputed[r];
+        const remaining = inputTokens[r] + numOutput[r] - computed;
+        const numNew = remaining < budget ? remaining : budget;
+        const keys = sharedKeys[r];
+        const held = ownBlocks[r] + fusedAway[r] + (keys === null ? 0 : keys.length);
+        const need = Math.ceil((computed + numNew) / bs) - held;
+        if (need > 0) {
+          let selfPreempted = false;
+          while (need > this.pool.freeCount) {
+            // The newest running request: the explicit list is the whole running set here.
+            const victim = explicit.pop()!;
+            this.preempt(victim);
+            preempted = true;
+            if (victim === r) {
+              selfPreempted = true;
+              break;
+            }
+          }
+          if (selfPreempted) break;
+          this.pool.allocate(need);
+          ownBlocks[r] += need;
+        }
+        if (keys !== null && computed < prefixTokens[r]) this.registerShared(r, computed + numNew);
+        this.addToStep(r, computed, numNew);
+        budget -= numNew;
+        i++;
+      }
     }
 
     // Then waiting requests, unless something was preempted in this step.
     if (!preempted) {
-      while (this.wLen > 0 && budget > 0 && this.running.length < cfg.maxNumSeqs) {
+      while (this.wLen > 0 && budget > 0 && this.runningCount < cfg.maxNumSeqs) {
         const r = this.wq[this.wHead];
         if (!this.admit(r, budget)) break;
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
         reqs.state[r] = ReqState.Running;
+        reqs.admitSeq[r] = this.admitCounter++;
         this.running.push(r);
+        this.runningStamp.push(reqs.residency[r]);
+        this.runningCount++;
+        this.explicit.push(r);
         const computed = reqs.numComputed[r];
         const numNew = Math.min(reqs.numTokens(r) - computed, budget);
         this.addToStep(r, computed, numNew);
@@ -192,10 +276,10 @@ export class Replica {
       }
     }
 
-    if (this.schedLen === 0) {
+    if (this.schedLen === 0 && !this.laneInStep) {
       this.busy = false;
       // Nothing fits even alone: the head request can never run on this replica.
-      if (this.running.length === 0 && this.wLen > 0) {
+      if (this.runningCount === 0 && this.wLen > 0) {
         const r = this.wq[this.wHead];
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
@@ -344,6 +428,7 @@ export class Replica {
     reqs.numComputed[r] = 0;
     reqs.preemptions[r]++;
     this.preemptionCount++;
+    this.runningCount--;
     this.enqueueFront(r);
   }
 
@@ -379,8 +464,9 @@ export class Replica {
     if (fusion.config.mode === 'bff') {
       const tenantScope = fusion.config.scope === 'tenant';
       const tenant = reqs.workload.tenant[r];
-      for (const p of this.running) {
-        if (p === r || reqs.fusedFlag[p] === 0) continue;
+      for (let i = 0; i < this.running.length; i++) {
+        const p = this.running[i];
+        if (!this.isRunningEntry(i) || p === r || reqs.fusedFlag[p] === 0) continue;
         if (tenantScope && reqs.workload.tenant[p] !== tenant) continue;
         const b = Math.floor(reqs.numComputed[p] / bs);
         if (b === 0) continue;
@@ -439,8 +525,9 @@ export class Replica {
     const schedNew = this.schedNew;
     const start = this.stepStartS;
     const dt = now - start;
+    const finishers = this.finishers;
+    finishers.length = 0;
     let sharedGap = 0;
-    let finished = 0;
     for (let k = 0; k < this.schedLen; k++) {
       const r = schedReq[k];
       const computed = (numComputed[r] += schedNew[k]);
@@ -451,21 +538,174 @@ export class Replica {
       else if (lastTokenS[r] === start) sharedGap++;
       else this.sinks.gaps.add(now - lastTokenS[r], 1);
       lastTokenS[r] = now;
-      if (produced >= out[r]) {
-        reqs.state[r] = ReqState.Done;
-        reqs.finishS[r] = now;
-        this.release(r);
-        finished++;
+      if (produced >= out[r]) finishers.push(r);
+    }
+    if (this.laneInStep) {
+      // Every lane member produced one token, sharing this step's gap.
+      this.laneTick++;
+      this.laneSumComputed += this.laneCount;
+      sharedGap += this.laneCount;
+      const heap = this.finishHeap;
+      while (heap.size > 0 && heap.topTick <= this.laneTick) {
+        const r = heap.topReq;
+        const live = reqs.inLane[r] === 1 && reqs.laneStamp[r] === heap.topStamp;
+        heap.pop();
+        if (!live) continue;
+        this.materialize(r);
+        lastTokenS[r] = now;
+        finishers.push(r);
       }
     }
     this.sinks.gaps.add(dt, sharedGap);
-    if (finished > 0) {
-      this.running = this.running.filter((r) => reqs.state[r] === ReqState.Running);
-      for (let k = 0; k < this.schedLen; k++) {
-        const r = this.schedReq[k];
-        if (reqs.state[r] === ReqState.Done) this.sinks.onFinish(r, now);
+    this.lastStepEnd = now;
+    if (finishers.length > 0) {
+      // Released in admission order, as the scheduler would meet them.
+      if (finishers.length > 1) finishers.sort((a, b) => reqs.admitSeq[a] - reqs.admitSeq[b]);
+      for (const r of finishers) {
+        reqs.state[r] = ReqState.Done;
+        reqs.finishS[r] = now;
+        this.release(r);
+        this.runningCount--;
       }
+      for (const r of finishers) this.sinks.onFinish(r, now);
+      if (this.running.length > 2 * this.runningCount + 64) this.compactRunning();
     }
+    // Requests that just sampled and go on decoding join the lane; the rest stay explicit.
+    const explicit = this.explicit;
+    const entering = this.laneEnabled && this.laneCooldown === 0;
+    if (this.laneCooldown > 0) this.laneCooldown--;
+    if (!entering && finishers.length === 0) {
+      this.busy = false;
+      return;
+    }
+    let keep = 0;
+    for (let i = 0; i < explicit.length; i++) {
+      const r = explicit[i];
+      if (reqs.state[r] !== ReqState.Running) continue;
+      if (
+        entering &&
+        numComputed[r] === inputTokens[r] + numOutput[r] - 1 &&
+        lastTokenS[r] === now &&
+        this.enterLane(r)
+      )
+        continue;
+      explicit[keep++] = r;
+    }
+    explicit.length = keep;
     this.busy = false;
+  }
+
+  private isRunningEntry(i: number): boolean {
+    const r = this.running[i];
+    return this.reqs.state[r] === ReqState.Running && this.reqs.residency[r] === this.runningStamp[i];
+  }
+
+  private compactRunning(): void {
+    let keep = 0;
+    for (let i = 0; i < this.running.length; i++) {
+      if (!this.isRunningEntry(i)) continue;
+      this.running[keep] = this.running[i];
+      this.runningStamp[keep] = this.runningStamp[i];
+      keep++;
+    }
+    this.running.length = keep;
+    this.runningStamp.length = keep;
+  }
+
+  /**
+   * Whether the next step can run on the fast path: the scheduler, walking the running requests
+   * in admission order, would give every lane member its token before the budget binds, and the
+   * blocks everyone scheduled needs are free (so nothing is preempted).
+   */
+  private laneStepFits(budget: number): boolean {
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    let left = budget - this.laneCount;
+    if (left < 0) return false;
+    let blocks = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
+    for (const r of this.explicit) {
+      if (left <= 0) {
+        if (reqs.admitSeq[r] < this.laneMaxSeq) return false;
+        break;
+      }
+      const computed = reqs.numComputed[r];
+      const remaining = reqs.workload.inputTokens[r] + reqs.numOutput[r] - computed;
+      const numNew = remaining < left ? remaining : left;
+      // Budget binds at r: every lane member must precede it.
+      if (numNew < remaining && reqs.admitSeq[r] < this.laneMaxSeq) return false;
+      left -= numNew;
+      const keys = reqs.sharedKeys[r];
+      const need =
+        Math.ceil((computed + numNew) / bs) -
+        reqs.ownBlocks[r] -
+        reqs.fusedAway[r] -
+        (keys === null ? 0 : keys.length);
+      if (need > 0) blocks += need;
+    }
+    if (blocks > this.pool.freeCount) {
+      this.laneCooldown = LANE_COOLDOWN_STEPS;
+      return false;
+    }
+    return true;
+  }
+
+  /** Puts a decoding request in the lane; false when its block count is not the plain one. */
+  private enterLane(r: number): boolean {
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    const computed = reqs.numComputed[r];
+    const keys = reqs.sharedKeys[r];
+    if (
+      reqs.ownBlocks[r] + reqs.fusedAway[r] + (keys === null ? 0 : keys.length) !==
+      Math.ceil(computed / bs)
+    )
+      return false;
+    reqs.inLane[r] = 1;
+    reqs.laneStamp[r] = ++this.laneStampCounter;
+    reqs.laneBaseTick[r] = this.laneTick;
+    reqs.laneBaseComputed[r] = computed;
+    reqs.laneBaseOutput[r] = reqs.numOutput[r];
+    this.phaseCount[(((computed - this.laneTick) % bs) + bs) % bs]++;
+    this.laneSumComputed += computed;
+    this.laneCount++;
+    if (reqs.admitSeq[r] > this.laneMaxSeq) this.laneMaxSeq = reqs.admitSeq[r];
+    this.finishHeap.push(
+      this.laneTick + reqs.workload.outputTokens[r] - reqs.numOutput[r],
+      reqs.admitSeq[r],
+      r,
+      reqs.laneStamp[r],
+    );
+    return true;
+  }
+
+  /** Writes a lane member's implicit counters back and takes it out of the lane. */
+  private materialize(r: number): void {
+    const reqs = this.reqs;
+    const bs = this.cfg.blockSize;
+    const d = this.laneTick - reqs.laneBaseTick[r];
+    const computed = reqs.laneBaseComputed[r] + d;
+    this.phaseCount[(((reqs.laneBaseComputed[r] - reqs.laneBaseTick[r]) % bs) + bs) % bs]--;
+    this.laneSumComputed -= computed;
+    if (--this.laneCount === 0) this.laneMaxSeq = -1;
+    reqs.inLane[r] = 0;
+    reqs.numComputed[r] = computed;
+    reqs.numOutput[r] = reqs.laneBaseOutput[r] + d;
+    const keys = reqs.sharedKeys[r];
+    reqs.ownBlocks[r] = Math.ceil(computed / bs) - reqs.fusedAway[r] - (keys === null ? 0 : keys.length);
+  }
+
+  /** Makes every lane member explicit again (before a step the fast path cannot take). */
+  private leaveLane(): void {
+    const explicit: number[] = [];
+    this.compactRunning();
+    for (const r of this.running) {
+      if (this.reqs.inLane[r] === 1) {
+        this.materialize(r);
+        this.reqs.lastTokenS[r] = this.lastStepEnd;
+      }
+      explicit.push(r);
+    }
+    this.explicit = explicit;
+    this.finishHeap.size = 0;
   }
 }

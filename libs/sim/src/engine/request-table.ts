@@ -39,6 +39,16 @@ export class RequestTable {
   readonly residency: Int32Array;
   /** Blocks this request holds on behalf of requests fused onto it: flat triples (request, blocks, residency). */
   readonly owes: (number[] | null)[];
+  /** Admission order on its replica (the running list's order; the newest is preempted first). */
+  readonly admitSeq: Float64Array;
+  /** 1 while the request sits in its replica's decode lane (its counters are then implicit). */
+  readonly inLane: Uint8Array;
+  /** Lane tick, computed tokens and output tokens when it entered the lane. */
+  readonly laneBaseTick: Float64Array;
+  readonly laneBaseComputed: Int32Array;
+  readonly laneBaseOutput: Int32Array;
+  /** Identifies the request's current lane stay (finish-heap entries of earlier stays are stale). */
+  readonly laneStamp: Int32Array;
 
   constructor(workload: Workload) {
     const n = workload.n;
@@ -60,6 +70,12 @@ export class RequestTable {
     this.fusedFlag = new Uint8Array(n);
     this.residency = new Int32Array(n);
     this.owes = new Array(n).fill(null);
+    this.admitSeq = new Float64Array(n);
+    this.inLane = new Uint8Array(n);
+    this.laneBaseTick = new Float64Array(n);
+    this.laneBaseComputed = new Int32Array(n);
+    this.laneBaseOutput = new Int32Array(n);
+    this.laneStamp = new Int32Array(n);
   }
 
   /** Tokens known for the request: its prompt plus what it generated so far. */

@@ -58,6 +58,8 @@ export interface SimulationRun {
 export interface SimulateOptions {
   /** Called now and then with the fraction of requests finished. */
   onProgress?: (fraction: number) => void;
+  /** false: keep every request explicit (the reference the decode lane is tested against). */
+  decodeLane?: boolean;
 }
 
 /** Runs one simulation to completion. Deterministic: the same spec gives the same result. */
@@ -95,6 +97,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
           maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
           numGpuBlocks: spec.engine.numGpuBlocks,
           enablePrefixCaching: spec.engine.enablePrefixCaching,
+          decodeLane: opts.decodeLane,
         },
         reqs,
         time,
@@ -123,7 +126,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       let waiting = 0;
       for (const rep of replicas) {
         used += rep.pool.usedCount;
-        running += rep.running.length;
+        running += rep.numRunning;
         waiting += rep.numWaiting;
       }
       ts.t.push(nextSample);
