@@ -12,6 +12,11 @@ interface PayloadBase {
   workspaceId: string;
   /** The run id: also the BullMQ job id and the primary key of the `jobs` row. */
   runId: string;
+  /**
+   * The id of the API request that queued the job (its `X-Request-Id`), so the worker's log lines
+   * can be joined to the api's. Optional and additive: payloads without it stay valid at v 1.
+   */
+  requestId?: string;
 }
 
 export interface SimulateProjectionPayload extends PayloadBase {
@@ -45,6 +50,7 @@ const ID_FIELDS: Record<JobName, Record<string, 'uuid' | 'index'>> = {
   [JOB_NAMES.fusionProfile]: { fusionProfileId: 'uuid' },
 };
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A payload the handler cannot use (unknown name, version or a missing id). Never retried. */
@@ -85,6 +91,8 @@ export function parsePayload(name: string, data: unknown): JobPayloads[JobName] 
       problems.push(`${key}: expected a non-negative integer, got ${JSON.stringify(value)}`);
     }
   }
+  if (obj.requestId !== undefined && !(typeof obj.requestId === 'string' && REQUEST_ID.test(obj.requestId)))
+    problems.push(`requestId: expected 1-128 of A-Z a-z 0-9 . _ : -, got ${JSON.stringify(obj.requestId)}`);
   if (problems.length) throw new PayloadError(name, problems);
   return obj as unknown as JobPayloads[JobName];
 }

@@ -53,6 +53,20 @@ describe('parsePayload', () => {
     }
   });
 
+  it('carries an optional request id, checked when present, without changing the version', () => {
+    const base = { v: PAYLOAD_VERSION, workspaceId: ws, runId: run, capacityPlanId: run };
+    expect(parsePayload(JOB_NAMES.capacityPlan, { ...base, requestId: 'req-42.a:b' }).requestId).toBe(
+      'req-42.a:b',
+    );
+    expect(parsePayload(JOB_NAMES.capacityPlan, base).requestId).toBeUndefined();
+    expect(() => parsePayload(JOB_NAMES.capacityPlan, { ...base, requestId: 'has space' })).toThrow(
+      /requestId: expected/,
+    );
+    expect(() => parsePayload(JOB_NAMES.capacityPlan, { ...base, v: 2, requestId: 'ok' })).toThrow(
+      /v: expected 1/,
+    );
+  });
+
   it('refuses unknown job names and non-objects', () => {
     expect(() => parsePayload('simulate.nope', {})).toThrow(/unknown job name/);
     expect(() => parsePayload(JOB_NAMES.capacityPlan, [1])).toThrow(/not an object/);
