@@ -5,10 +5,32 @@ export type Slo = Partial<
   Record<'ttftMs' | 'tpotMs' | 'e2elMs', Partial<Record<'p50' | 'p90' | 'p99', number>>>
 >;
 
-/** Drops bulky fields (time series) that a stored result does not need. */
+/** Drops bulky fields (time series, chart data) that a stored run's metrics do not carry. */
 export function compact(result: Metrics): Metrics {
-  const { timeseries: _ts, ...rest } = result;
+  const { timeseries: _ts, charts: _charts, ...rest } = result;
   return rest;
+}
+
+type RunChartsLike = Record<string, unknown> & { thresholdSweep?: unknown; fusionProfile?: unknown };
+
+/**
+ * The dashboard's chart data of a projection (from the runs' `charts`, see sim/projection-charts.ts),
+ * side by side without and with fusion; null when the runs were made without charts. Curves are
+ * arrays at the levels `i / (length - 1)`.
+ */
+export function projectionCharts(withoutFusion: Metrics, withFusion: Metrics | null): Metrics | null {
+  const a = withoutFusion.charts as RunChartsLike | undefined;
+  if (!a) return null;
+  const b = (withFusion?.charts as RunChartsLike | undefined) ?? null;
+  const pair = (k: string) => ({ withoutFusion: a[k] ?? null, withFusion: b ? (b[k] ?? null) : null });
+  return {
+    version: 1,
+    latencyCdf: pair('latencyCdf'),
+    kvBlocks: pair('kvBlocks'),
+    rateSweep: pair('rateSweep'),
+    thresholdSweep: b?.thresholdSweep ?? null,
+    fusionProfile: b?.fusionProfile ?? null,
+  };
 }
 
 const num = (m: Metrics | null, k: string): number | null =>
@@ -47,6 +69,7 @@ export function projectionResult(
     const hit = fusion.accuracy.find((x) => Math.abs(x.threshold - fusion.threshold) < 1e-9);
     if (hit) accuracy = { source: fusion.profileSource === 'model' ? 'measured' : 'proxy', ...hit };
   }
+  const charts = projectionCharts(withoutFusion, withFusion);
   return {
     withoutFusion: a,
     withFusion: b,
@@ -54,6 +77,7 @@ export function projectionResult(
     throughputGain: tA && tB ? tB / tA : null,
     fusion,
     accuracy,
+    ...(charts && { charts }),
   };
 }
 

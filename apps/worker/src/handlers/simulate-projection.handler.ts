@@ -30,8 +30,9 @@ export class SimulateProjectionHandler {
       const fusion = (spec.fusion as Record<string, unknown> | undefined) ?? null;
       const progress = progressReporter(job, p.runId, this.jobs);
       const { fusion: _f, ...baseline } = spec;
-      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f));
-      const withFusion = fusion ? await this.runner.run(spec, (f) => progress(0.5 + f / 2)) : null;
+      const charts = { charts: true };
+      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
+      const withFusion = fusion ? await this.runner.run(spec, (f) => progress(0.5 + f / 2), charts) : null;
       const info: FusionInfo | null = fusion
         ? {
             mode: String(fusion.mode),

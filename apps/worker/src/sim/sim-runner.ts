@@ -5,6 +5,13 @@ import { InputError, type InputIssue } from '@kvplan/sim';
 export interface SimThreadInput {
   spec: Record<string, unknown>;
   baseDir: string;
+  /** Also compute what the dashboard draws (projection-charts.ts), as the result's `charts`. */
+  charts?: boolean;
+}
+
+export interface RunOptions {
+  /** Add `charts` (RunCharts) to the result: the run's CDFs, KV series and sweeps. */
+  charts?: boolean;
 }
 
 export type SimThreadMessage =
@@ -18,6 +25,7 @@ export abstract class SimRunner {
   abstract run(
     spec: Record<string, unknown>,
     onProgress: (fraction: number) => void,
+    opts?: RunOptions,
   ): Promise<Record<string, unknown>>;
 }
 
@@ -33,8 +41,9 @@ export class ThreadSimRunner extends SimRunner {
   run(
     spec: Record<string, unknown>,
     onProgress: (fraction: number) => void,
+    opts: RunOptions = {},
   ): Promise<Record<string, unknown>> {
-    const input: SimThreadInput = { spec, baseDir: this.baseDir };
+    const input: SimThreadInput = { spec, baseDir: this.baseDir, charts: opts.charts === true };
     return new Promise((resolve, reject) => {
       const thread = new Worker(path.join(__dirname, 'sim.thread.js'), { workerData: input });
       let settled = false;

@@ -1,0 +1,335 @@
+/**
+ * What the dashboard draws for one simulated run of a projection, computed next to the run (in
+ * the simulation thread) from the resolved spec and the per-request records of `simulate()`:
+ * latency quantile curves (CDFs), KV blocks in use over time, throughput and tail latency over
+ * a sweep of request rates (with the highest rate meeting the SLO), and, for a fused run, a sweep
+ * of fusion thresholds and the fusion profile's per-layer model. Pure functions, no I/O.
+ */
+import {
+  atRate,
+  isStable,
+  offeredRate,
+  parametricFusionProfile,
+  simulate,
+  sloViolations,
+  type FusionProfile,
+  type ResolvedSpec,
+  type SimulationRun,
+  type SloSpec,
+  type Workload,
+} from '@kvplan/sim';
+
+/** Quantile levels of the stored CDF curves: 0, 0.01, ..., 1. */
+export const CDF_LEVELS = Array.from({ length: 101 }, (_, i) => i / 100);
+/** Most points kept of the KV time series. */
+export const MAX_SERIES_POINTS = 300;
+/** Requests simulated per sweep point (a stride sample of the workload when it has more). */
+export const SWEEP_REQUESTS = 1500;
+/** Offered-rate multiples of the rate sweep. */
+export const RATE_MULTIPLES = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
+/** Thresholds of the fusion sweep (the run's own is added). */
+export const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
+
+export interface LatencyCdf {
+  /** Values at CDF_LEVELS, ms; empty when no request completed. */
+  ttftMs: number[];
+  tpotMs: number[];
+  e2elMs: number[];
+}
+
+export interface KvSeries {
+  t: number[];
+  used: number[];
+  /** Blocks of every replica together. */
+  total: number;
+}
+
+export interface RatePoint {
+  rate: number;
+  requestThroughput: number;
+  outputThroughput: number;
+  p99TtftMs: number;
+  p99TpotMs: number;
+  p99E2elMs: number;
+  /** Every request completed and the queue did not grow without bound. */
+  stable: boolean;
+  /** Stable and within every SLO term (null without an SLO). */
+  meetsSlo: boolean | null;
+}
+
+export interface RateSweep {
+  /** The workload's own mean request rate. */
+  offeredRate: number;
+  /** Requests per point (a stride sample of the workload). */
+  requests: number;
+  points: RatePoint[];
+  /** Highest rate meeting the SLO (bisected between the sweep points), null without an SLO or when none does. */
+  maxRateMeetingSlo: number | null;
+}
+
+export interface ThresholdPoint {
+  threshold: number;
+  outputThroughput: number;
+  p99TtftMs: number;
+  /** Share of KV blocks fusion freed. */
+  fusedFraction: number;
+  /** From the fusion profile's accuracy at this threshold, when it has one. */
+  accuracy: number | null;
+}
+
+export interface ThresholdSweep {
+  chosen: number;
+  /** Name of the accuracy metric when the profile measured one, else null (threshold is the proxy). */
+  accuracyMetric: string | null;
+  points: ThresholdPoint[];
+}
+
+/** The fusion profile's per-layer model, and the batch it is evaluated at, for the heatmap. */
+export interface ProfileForCharts {
+  source: string;
+  numLayers: number;
+  fusedLayers: number[];
+  rateDistortion: FusionProfile['rateDistortion'];
+  threshold: number;
+  /** Mean running batch of the fused run (rounded), and mean full blocks per prompt. */
+  batchSize: number;
+  blocksPerSequence: number;
+}
+
+export interface RunCharts {
+  latencyCdf: LatencyCdf;
+  kvBlocks: KvSeries;
+  rateSweep: RateSweep;
+  thresholdSweep: ThresholdSweep | null;
+  fusionProfile: ProfileForCharts | null;
+}
+
+/** Four significant digits: plenty for a chart, a third of the JSON. */
+export function round4(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  return Number(x.toPrecision(4));
+}
+
+/** Linear-interpolated quantiles (numpy's default) of `values` at each level. */
+export function quantiles(values: ArrayLike<number>, levels: number[]): number[] {
+  const n = values.length;
+  if (n === 0) return [];
+  const sorted = Float64Array.from(values).sort();
+  return levels.map((q) => {
+    const pos = q * (n - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, n - 1);
+    return round4(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo));
+  });
+}
+
+/** Per-request TTFT, TPOT and E2E latency (ms) of the completed requests, as the result defines them. */
+export function requestLatencies(run: SimulationRun): { ttft: number[]; tpot: number[]; e2el: number[] } {
+  const w = run.spec.workload;
+  const q = run.requests;
+  const frontend = run.spec.timeModel.frontendOverheadS;
+  const ttft: number[] = [];
+  const tpot: number[] = [];
+  const e2el: number[] = [];
+  for (let r = 0; r < w.n; r++) {
+    const first = q.firstTokenS[r];
+    const finish = q.finishS[r];
+    if (Number.isNaN(first) || Number.isNaN(finish)) continue;
+    const t = (first - w.arrivalS[r] + frontend) * 1000;
+    const e = (finish - w.arrivalS[r] + frontend) * 1000;
+    ttft.push(t);
+    e2el.push(e);
+    if (q.numOutput[r] > 1) tpot.push((e - t) / (q.numOutput[r] - 1));
+  }
+  return { ttft, tpot, e2el };
+}
+
+export function latencyCdf(run: SimulationRun): LatencyCdf {
+  const l = requestLatencies(run);
+  return {
+    ttftMs: quantiles(l.ttft, CDF_LEVELS),
+    tpotMs: quantiles(l.tpot, CDF_LEVELS),
+    e2elMs: quantiles(l.e2el, CDF_LEVELS),
+  };
+}
+
+/** A time-series resolution giving a few hundred samples over the workload's arrival span. */
+export function seriesResolution(w: Workload): number {
+  const span = w.n > 1 ? w.arrivalS[w.n - 1] - w.arrivalS[0] : 1;
+  return Math.max(span / 200, 0.01);
+}
+
+/** Downsamples by taking the largest value of each bucket (peaks matter for memory). */
+export function downsampleMax(t: number[], v: number[], max: number): { t: number[]; used: number[] } {
+  if (t.length <= max) return { t: t.map(round4), used: v.slice() };
+  const k = Math.ceil(t.length / max);
+  const outT: number[] = [];
+  const outV: number[] = [];
+  for (let i = 0; i < t.length; i += k) {
+    let m = v[i];
+    for (let j = i + 1; j < Math.min(i + k, t.length); j++) if (v[j] > m) m = v[j];
+    outT.push(round4(t[i]));
+    outV.push(m);
+  }
+  return { t: outT, used: outV };
+}
+
+/** Every `k`-th request of the workload (k chosen to keep at most `max`), the same columns. */
+export function strideSample(w: Workload, max: number): Workload {
+  if (w.n <= max) return w;
+  const k = Math.ceil(w.n / max);
+  const idx: number[] = [];
+  for (let i = 0; i < w.n; i += k) idx.push(i);
+  const pick = <T extends Float64Array | Int32Array>(a: T): T => {
+    const out = new (a.constructor as new (n: number) => T)(idx.length);
+    idx.forEach((i, j) => (out[j] = a[i]));
+    return out;
+  };
+  return {
+    ...w,
+    n: idx.length,
+    arrivalS: pick(w.arrivalS),
+    inputTokens: pick(w.inputTokens),
+    outputTokens: pick(w.outputTokens),
+    prefixGroup: pick(w.prefixGroup),
+    prefixTokens: pick(w.prefixTokens),
+    tenant: pick(w.tenant),
+    ...(w.requestIds && { requestIds: idx.map((i) => w.requestIds![i]) }),
+    ...(w.stage && { stage: pick(w.stage) }),
+  };
+}
+
+function probe(spec: ResolvedSpec, sample: Workload, rate: number, slo: SloSpec | null): RatePoint {
+  const s: ResolvedSpec = { ...spec, timeseriesResolutionS: null, workload: atRate(sample, rate) };
+  const run = simulate(s);
+  const r = run.result;
+  const stable = isStable(s, run);
+  return {
+    rate: round4(rate),
+    requestThroughput: round4(r.request_throughput),
+    outputThroughput: round4(r.output_throughput),
+    p99TtftMs: round4(r.p99_ttft_ms),
+    p99TpotMs: round4(r.p99_tpot_ms),
+    p99E2elMs: round4(r.p99_e2el_ms),
+    stable,
+    meetsSlo: slo ? stable && sloViolations(r, slo).length === 0 : null,
+  };
+}
+
+/**
+ * Throughput and tail latency at multiples of the offered rate, on a stride sample of the
+ * workload; with an SLO, the highest rate meeting it is bisected (geometrically, 4 probes)
+ * between the last sweep point that meets it and the next that does not.
+ */
+export function rateSweep(spec: ResolvedSpec, onProbe: () => void = () => undefined): RateSweep {
+  const sample = strideSample(spec.workload, SWEEP_REQUESTS);
+  const own = offeredRate(spec.workload);
+  const base = Number.isFinite(own) && own > 0 ? own : 1;
+  const slo = spec.slo;
+  const points = RATE_MULTIPLES.map((m) => {
+    const p = probe(spec, sample, base * m, slo);
+    onProbe();
+    return p;
+  });
+  let maxRate: number | null = null;
+  if (slo) {
+    let lastOk = -1;
+    for (let i = 0; i < points.length; i++) if (points[i].meetsSlo) lastOk = i;
+    if (lastOk >= 0) {
+      let lo = points[lastOk].rate;
+      let hi = lastOk + 1 < points.length ? points[lastOk + 1].rate : null;
+      if (hi !== null) {
+        for (let k = 0; k < 4; k++) {
+          const mid = Math.sqrt(lo * hi);
+          const p = probe(spec, sample, mid, slo);
+          onProbe();
+          points.push(p);
+          if (p.meetsSlo) lo = mid;
+          else hi = mid;
+        }
+      }
+      maxRate = round4(lo);
+    }
+    points.sort((a, b) => a.rate - b.rate);
+  }
+  return { offeredRate: round4(base), requests: sample.n, points, maxRateMeetingSlo: maxRate };
+}
+
+/** Throughput, tail latency and blocks freed of the fused run at each threshold of the sweep. */
+export function thresholdSweep(
+  spec: ResolvedSpec,
+  onProbe: () => void = () => undefined,
+): ThresholdSweep | null {
+  const fusion = spec.fusion;
+  if (!fusion) return null;
+  const sample = strideSample(spec.workload, SWEEP_REQUESTS);
+  const accuracy = fusion.profile?.accuracy ?? null;
+  const thresholds = [...new Set([...THRESHOLDS, fusion.threshold])].sort((a, b) => a - b);
+  const points = thresholds.map((threshold) => {
+    const run = simulate({
+      ...spec,
+      timeseriesResolutionS: null,
+      workload: sample,
+      fusion: { ...fusion, threshold },
+    });
+    onProbe();
+    const hit = accuracy?.find((a) => Math.abs(a.threshold - threshold) < 1e-9);
+    return {
+      threshold,
+      outputThroughput: round4(run.result.output_throughput),
+      p99TtftMs: round4(run.result.p99_ttft_ms),
+      fusedFraction: round4(run.result.fusion?.fused_fraction ?? 0),
+      accuracy: hit ? hit.value : null,
+    };
+  });
+  return {
+    chosen: fusion.threshold,
+    accuracyMetric: accuracy && accuracy.length ? accuracy[0].metric : null,
+    points,
+  };
+}
+
+function profileForCharts(spec: ResolvedSpec, run: SimulationRun): ProfileForCharts | null {
+  const f = spec.fusion;
+  if (!f) return null;
+  const profile = f.profile ?? parametricFusionProfile(spec.model, f.mode, spec.engine.blockSize);
+  const w = spec.workload;
+  let tokens = 0;
+  for (let r = 0; r < w.n; r++) tokens += w.inputTokens[r];
+  return {
+    source: profile.source,
+    numLayers: profile.numLayers,
+    fusedLayers: profile.fusedLayers,
+    rateDistortion: profile.rateDistortion,
+    threshold: f.threshold,
+    batchSize: Math.max(1, Math.round(run.result.mean_batch_size)),
+    blocksPerSequence: w.n ? Math.max(1, Math.floor(tokens / w.n / spec.engine.blockSize)) : 1,
+  };
+}
+
+/** The spec to simulate for the main run: the same, with a KV time series sampled. */
+export function withSeries(spec: ResolvedSpec): ResolvedSpec {
+  return spec.timeseriesResolutionS
+    ? spec
+    : { ...spec, timeseriesResolutionS: seriesResolution(spec.workload) };
+}
+
+/** Probes `runCharts` will simulate for this spec (for progress reporting). */
+export function chartProbes(spec: ResolvedSpec): number {
+  return RATE_MULTIPLES.length + (spec.slo ? 4 : 0) + (spec.fusion ? THRESHOLDS.length + 1 : 0);
+}
+
+/** Everything the dashboard draws for a run (the run simulated with `withSeries(spec)`). */
+export function runCharts(spec: ResolvedSpec, run: SimulationRun, onProbe?: () => void): RunCharts {
+  const ts = run.result.timeseries;
+  return {
+    latencyCdf: latencyCdf(run),
+    kvBlocks: {
+      ...(ts ? downsampleMax(ts.t, ts.kv_used_blocks, MAX_SERIES_POINTS) : { t: [], used: [] }),
+      total: run.result.kv_blocks_total,
+    },
+    rateSweep: rateSweep(spec, onProbe),
+    thresholdSweep: thresholdSweep(spec, onProbe),
+    fusionProfile: profileForCharts(spec, run),
+  };
+}
