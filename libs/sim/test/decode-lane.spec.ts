@@ -40,6 +40,13 @@ const cases: Array<[string, number, number, number, SpecOverrides]> = [
     { replicas: 3, router: 'round-robin', engine: { numGpuBlocks: 1500 } },
   ],
   ['two replicas, least loaded', 6, 2000, 50, { replicas: 2, engine: { numGpuBlocks: 1000 } }],
+  [
+    'sparse arrivals (long fast-forwards), time series',
+    7,
+    300,
+    0.5,
+    { timeseriesResolutionS: 2, engine: { numGpuBlocks: 3000 } },
+  ],
 ];
 
 describe('decode lane (fast path) equals single-stepping every request', () => {
@@ -59,6 +66,16 @@ describe('decode lane (fast path) equals single-stepping every request', () => {
       expect(Array.from(fast.requests[col])).toEqual(Array.from(slow.requests[col]));
     expect(fast.leakedBlocks.every((b) => b === 0)).toBe(true);
     expect(fast.result.completed).toBe(n);
+  });
+
+  it('fast-forwards: long decode runs between arrivals take far fewer events than steps', () => {
+    const w = workloadOf(traffic(7, 300, 0.5));
+    const spec = specOf(w, { engine: { numGpuBlocks: 3000 } });
+    let fastEvents = 0;
+    let slowEvents = 0;
+    simulate(spec, { onEvent: () => fastEvents++ });
+    simulate(spec, { decodeLane: false, onEvent: () => slowEvents++ });
+    expect(fastEvents).toBeLessThan(slowEvents / 5);
   });
 
   it('exercises what it claims to: preemptions and prefix hits happen in these cases', () => {

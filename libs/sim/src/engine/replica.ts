@@ -595,6 +595,55 @@ export class Replica {
     this.busy = false;
   }
 
+  /**
+   * Fast-forward: from `now`, runs whole decode-lane steps back to back while nothing but token
+   * counts changes (no explicit request, nobody waiting, no finish, no block shortage) and each
+   * step ends before `limit` (the next event of the run). Returns the time the last one ended
+   * (`now` when none ran). `onStepEnd` sees each step's end, as an event would.
+   */
+  fastForward(now: number, limit: number, onStepEnd: (t: number) => void): number {
+    if (this.laneCount === 0 || this.explicit.length > 0 || this.wLen > 0 || this.busy) return now;
+    const bs = this.cfg.blockSize;
+    const heap = this.finishHeap;
+    const reqs = this.reqs;
+    const w = this.work;
+    let t = now;
+    for (;;) {
+      while (
+        heap.size > 0 &&
+        !(reqs.inLane[heap.topReq] === 1 && reqs.laneStamp[heap.topReq] === heap.topStamp)
+      )
+        heap.pop();
+      if (heap.topTick <= this.laneTick + 1) break;
+      const n = this.laneCount;
+      if (n > this.cfg.maxNumBatchedTokens) break;
+      const laneNeed = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
+      if (laneNeed > this.pool.freeCount) break;
+      w.numReqs = n;
+      w.newTokens = n;
+      w.numSampled = n;
+      w.attnPairs = this.laneSumComputed + n;
+      w.kvReadTokens = this.laneSumComputed;
+      w.extraFlops = 0;
+      const dt = this.time.stepTime(w);
+      const end = t + dt;
+      if (!(end < limit)) break;
+      if (laneNeed > 0) this.pool.allocate(laneNeed);
+      this.steps++;
+      this.batchSizeSum += n;
+      this.usedBlockSeconds += this.pool.usedCount * dt;
+      onStepEnd(end);
+      this.laneTick++;
+      this.laneSumComputed += n;
+      this.sinks.gaps.add(end - t, n);
+      this.lastStepEnd = end;
+      this.stepStartS = t;
+      if (this.laneCooldown > 0) this.laneCooldown--;
+      t = end;
+    }
+    return t;
+  }
+
   private isRunningEntry(i: number): boolean {
     const r = this.running[i];
     return this.reqs.state[r] === ReqState.Running && this.reqs.residency[r] === this.runningStamp[i];

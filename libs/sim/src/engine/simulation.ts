@@ -60,6 +60,8 @@ export interface SimulateOptions {
   onProgress?: (fraction: number) => void;
   /** false: keep every request explicit (the reference the decode lane is tested against). */
   decodeLane?: boolean;
+  /** Called for every event the run processes (instrumentation). */
+  onEvent?: () => void;
 }
 
 /** Runs one simulation to completion. Deterministic: the same spec gives the same result. */
@@ -145,6 +147,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     for (let i = 1; i < replicas.length; i++) if (replicas[i].load < best.load) best = replicas[i];
     return best;
   };
+  const laneOn = opts.decodeLane !== false;
   const startPending = new Uint8Array(replicas.length);
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
@@ -164,6 +167,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const ev = { time: 0, kind: 0, target: 0 };
   while (queue.pop(ev)) {
     const now = ev.time;
+    opts.onEvent?.();
     sample(now);
     if (ev.kind === EV_ARRIVAL) {
       const r = ev.target;
@@ -181,7 +185,8 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     } else if (ev.kind === EV_STEP_END) {
       const rep = replicas[ev.target];
       rep.endStep(now);
-      kick(rep, ev.target, now);
+      const t = laneOn ? rep.fastForward(now, queue.peekTime(), sample) : now;
+      kick(rep, ev.target, t);
     } else {
       startPending[ev.target] = 0;
       start(replicas[ev.target], ev.target, now);
