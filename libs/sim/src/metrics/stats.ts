@@ -52,9 +52,7 @@ export function summarizeWeighted(values: Float64Array, weights: Float64Array, l
   const mean = sum / total;
   let ss = 0;
   for (let i = 0; i < length; i++) ss += weights[i] * (values[i] - mean) ** 2;
-  const order = new Uint32Array(length);
-  for (let i = 0; i < length; i++) order[i] = i;
-  order.sort((a, b) => values[a] - values[b]);
+  const order = argsortNonNegative(values, length);
   // Value at 0-based rank k of the expanded sorted list.
   const cum = new Float64Array(length);
   let c = 0;
@@ -77,4 +75,43 @@ export function summarizeWeighted(values: Float64Array, weights: Float64Array, l
     return a + (b - a) * (pos - lo);
   };
   return { mean, median: pct(50), std: Math.sqrt(ss / total), p90: pct(90), p99: pct(99) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Indices that sort values[0..length) ascending, for non-negative finite doubles: an LSD radix
+ * sort on their IEEE-754 bit patterns (which order like the numbers when non-negative), four
+ * 16-bit passes. Exact, stable, and O(n) where a comparator sort of millions of gaps is not.
+ */
+export function argsortNonNegative(values: Float64Array, length: number): Uint32Array {
+  if (!LITTLE_ENDIAN) {
+    const order = new Uint32Array(length);
+    for (let i = 0; i < length; i++) order[i] = i;
+    return order.sort((a, b) => values[a] - values[b] || a - b);
+  }
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+  let order = new Uint32Array(length);
+  let next = new Uint32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  const counts = new Uint32Array(65537);
+  // Little-endian: word 2i is the low half, 2i+1 the high half of values[i].
+  for (const [word, shift] of [
+    [0, 0],
+    [0, 16],
+    [1, 0],
+    [1, 16],
+  ] as const) {
+    counts.fill(0);
+    for (let i = 0; i < length; i++) counts[((bits[2 * order[i] + word] >>> shift) & 0xffff) + 1]++;
+    for (let d = 1; d <= 65536; d++) counts[d] += counts[d - 1];
+    for (let i = 0; i < length; i++) {
+      const idx = order[i];
+      next[counts[(bits[2 * idx + word] >>> shift) & 0xffff]++] = idx;
+    }
+    const t = order;
+    order = next;
+    next = t;
+  }
+  return order;
 }
