@@ -9,6 +9,7 @@ COPY libs/contracts/package.json libs/contracts/
 COPY libs/db/package.json libs/db/
 COPY libs/sim/package.json libs/sim/
 COPY libs/fusion/package.json libs/fusion/
+COPY libs/model/package.json libs/model/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY migrations/package.json migrations/

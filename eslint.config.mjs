@@ -38,4 +38,5 @@ export default tseslint.config(
   },
   { files: ['libs/sim/src/**/*.ts'], rules: leafRule(['@kvplan/fusion', '@tensorflow/*']) },
   { files: ['libs/fusion/src/**/*.ts'], rules: leafRule(['@kvplan/sim']) },
+  { files: ['libs/model/src/**/*.ts'], rules: leafRule(['@kvplan/sim']) },
 );

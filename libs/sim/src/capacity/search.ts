@@ -20,6 +20,36 @@ export function offeredRate(w: Workload): number {
   return span > 0 ? (w.n - 1) / span : Infinity;
 }
 
+/**
+ * The workload repeated `times` times back to back (copies shifted by its span): how a test of n
+ * replicas gives each replica as many requests as the one-replica test had.
+ */
+export function tile(w: Workload, times: number): Workload {
+  if (times <= 1) return w;
+  const span =
+    w.n > 1 ? w.arrivalS[w.n - 1] - w.arrivalS[0] + (w.arrivalS[w.n - 1] - w.arrivalS[0]) / (w.n - 1) : 1;
+  const n = w.n * times;
+  const repeat = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T, shift: boolean): T => {
+    const out = make(n);
+    for (let k = 0; k < times; k++)
+      for (let i = 0; i < w.n; i++) out[k * w.n + i] = shift ? a[i] + k * span : a[i];
+    return out;
+  };
+  // Prefix groups stay shared across copies (the same prompts again); ids and stages are dropped.
+  return {
+    ...w,
+    n,
+    arrivalS: repeat(w.arrivalS, (m) => new Float64Array(m), true),
+    inputTokens: repeat(w.inputTokens, (m) => new Int32Array(m), false),
+    outputTokens: repeat(w.outputTokens, (m) => new Int32Array(m), false),
+    prefixGroup: repeat(w.prefixGroup, (m) => new Int32Array(m), false),
+    prefixTokens: repeat(w.prefixTokens, (m) => new Int32Array(m), false),
+    tenant: repeat(w.tenant, (m) => new Int32Array(m), false),
+    requestIds: undefined,
+    stage: undefined,
+  };
+}
+
 /** The same requests with arrival times compressed or stretched to a new mean rate. */
 export function atRate(w: Workload, rate: number): Workload {
   const k = offeredRate(w) / rate;
@@ -176,7 +206,9 @@ export function searchMinReplicas(
   opts: { maxReplicas?: number } & GoodputTarget = {},
 ): { replicas: number; gpus: number; probe: Probe } | null {
   const maxReplicas = opts.maxReplicas ?? 256;
-  const test = (n: number) => probeRate({ ...spec, replicas: n }, rate, slo, opts);
+  // Each replica sees as many requests as in a one-replica test, so runs of different sizes compare.
+  const test = (n: number) =>
+    probeRate({ ...spec, replicas: n, workload: tile(spec.workload, n) }, rate, slo, opts);
   let lo = 0;
   let hi = 1;
   let hiProbe = test(1);

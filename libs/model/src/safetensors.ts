@@ -1,0 +1,253 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  decodeToFloat32,
+  dtypeBytes,
+  encodeFromFloat32,
+  FusionInputError,
+  FusionIssueCollector,
+  type KvDtype,
+} from '@kvplan/fusion';
+
+/** Element types of model weights kvplan reads (converted to float32 at load). */
+export type WeightDtype = KvDtype;
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['F32', 'F16', 'BF16'];
+
+/** safetensors caps its JSON header at 100 MB; a longer one means a corrupt file. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+export interface TensorInfo {
+  name: string;
+  dtype: WeightDtype;
+  shape: number[];
+  /** Byte offsets inside the data region. */
+  begin: number;
+  end: number;
+}
+
+/**
+ * One safetensors file opened for reading: the header is parsed and checked in full when it
+ * opens (every problem at once, as a FusionInputError whose paths start with the file's name);
+ * tensors are then read one at a time with positioned reads, never the whole file.
+ */
+export class SafetensorsFile {
+  readonly tensors: Map<string, TensorInfo>;
+  readonly metadata: Record<string, string>;
+  readonly label: string;
+  private fd: number | null;
+  private readonly dataStart: number;
+
+  private constructor(
+    label: string,
+    fd: number,
+    tensors: Map<string, TensorInfo>,
+    metadata: Record<string, string>,
+    dataStart: number,
+  ) {
+    this.label = label;
+    this.fd = fd;
+    this.tensors = tensors;
+    this.metadata = metadata;
+    this.dataStart = dataStart;
+  }
+
+  /** Opens `file`; `label` names it in error messages (default: its base name). */
+  static open(file: string, label = path.basename(file)): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new FusionInputError([{ path: label, message: `cannot open (${code})` }]);
+    }
+    try {
+      const { tensors, metadata, dataStart } = parseHeader(fd, label);
+      return new SafetensorsFile(label, fd, tensors, metadata, dataStart);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Reads one tensor as float32 (converted from F16/BF16). */
+  read(name: string): Float32Array {
+    const e = this.tensors.get(name);
+    if (!e) throw new FusionInputError([{ path: `${this.label}:${name}`, message: 'no such tensor' }]);
+    if (this.fd === null) throw new Error(`SafetensorsFile ${this.label}: already closed`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(count);
+    const bytes = e.dtype === 'F32' ? new Uint8Array(out.buffer) : new Uint8Array(e.end - e.begin);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.readSync(this.fd, bytes, done, bytes.length - done, this.dataStart + e.begin + done);
+      if (n <= 0)
+        throw new FusionInputError([
+          { path: `${this.label}:${name}`, message: 'file is truncated (unexpected end of data)' },
+        ]);
+      done += n;
+    }
+    if (e.dtype !== 'F32') decodeToFloat32(bytes, e.dtype, out);
+    return out;
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function parseHeader(
+  fd: number,
+  label: string,
+): { tensors: Map<string, TensorInfo>; metadata: Record<string, string>; dataStart: number } {
+  const size = fs.fstatSync(fd).size;
+  if (size < 8)
+    throw new FusionInputError([
+      { path: label, message: `not a safetensors file: ${size} bytes, not even the 8-byte header length` },
+    ]);
+  const lenBuf = Buffer.alloc(8);
+  fs.readSync(fd, lenBuf, 0, 8, 0);
+  const headerLen = Number(lenBuf.readBigUInt64LE(0));
+  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > size)
+    throw new FusionInputError([
+      {
+        path: label,
+        message: `header length ${headerLen} does not fit the file's ${size} bytes (truncated, or not a safetensors file)`,
+      },
+    ]);
+  const headerBuf = Buffer.alloc(headerLen);
+  fs.readSync(fd, headerBuf, 0, headerLen, 8);
+  let header: unknown;
+  try {
+    header = JSON.parse(headerBuf.toString('utf8'));
+  } catch (err) {
+    throw new FusionInputError([
+      { path: `${label}:header`, message: `not valid JSON (${(err as Error).message})` },
+    ]);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new FusionInputError([{ path: `${label}:header`, message: 'expected a JSON object' }]);
+  const issues = new FusionIssueCollector();
+  const tensors = new Map<string, TensorInfo>();
+  const metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    const p = `${label}:${name}`;
+    if (name === '__metadata__') {
+      if (raw && typeof raw === 'object' && !Array.isArray(raw))
+        for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') metadata[k] = v;
+      continue;
+    }
+    const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (!r || typeof r !== 'object') {
+      issues.add(p, 'expected {dtype, shape, data_offsets}');
+      continue;
+    }
+    let ok = true;
+    if (typeof r.dtype !== 'string' || !(WEIGHT_DTYPES as readonly string[]).includes(r.dtype)) {
+      issues.add(
+        `${p}.dtype`,
+        `${JSON.stringify(r.dtype)} is not supported (kvplan loads ${WEIGHT_DTYPES.join(', ')} weights; quantized checkpoints are not supported)`,
+      );
+      ok = false;
+    }
+    const shape = r.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      issues.add(`${p}.shape`, 'expected an array of non-negative integers');
+      ok = false;
+    }
+    const off = r.data_offsets;
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isInteger(d) && d >= 0) ||
+      off[1] < off[0]
+    ) {
+      issues.add(`${p}.data_offsets`, 'expected [begin, end] with 0 <= begin <= end');
+      ok = false;
+    }
+    if (!ok) continue;
+    const dtype = r.dtype as WeightDtype;
+    const [begin, end] = off as [number, number];
+    const want = (shape as number[]).reduce((a, b) => a * b, 1) * dtypeBytes(dtype);
+    if (end - begin !== want) {
+      issues.add(
+        `${p}.data_offsets`,
+        `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${want} bytes, data_offsets give ${end - begin}`,
+      );
+      continue;
+    }
+    tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = size - dataStart;
+  for (const e of tensors.values())
+    if (e.end > dataLen)
+      issues.add(
+        `${label}:${e.name}`,
+        `file is truncated: the tensor ends at data byte ${e.end}, the file holds ${dataLen}`,
+      );
+  issues.throwIfAny();
+  return { tensors, metadata, dataStart };
+}
+
+export interface TensorToWrite {
+  name: string;
+  /** Stored element type (values are rounded to it). */
+  dtype: WeightDtype;
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * Writes a safetensors file (tensors in the given order, header padded to 8 bytes) through a
+ * temporary file renamed into place, so a failure leaves no partial file.
+ */
+export function writeSafetensors(
+  file: string,
+  tensors: TensorToWrite[],
+  metadata: Record<string, string> = {},
+): void {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let off = 0;
+  for (const t of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length)
+      throw new Error(
+        `writeSafetensors: ${t.name} has ${t.data.length} values for shape [${t.shape.join(', ')}]`,
+      );
+    const bytes = count * dtypeBytes(t.dtype);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    off += bytes;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const headerBytes = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.length));
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.partial`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    let pos = 0;
+    const put = (b: Uint8Array): void => {
+      let done = 0;
+      while (done < b.length) done += fs.writeSync(fd, b, done, b.length - done, pos + done);
+      pos += b.length;
+    };
+    put(len);
+    put(headerBytes);
+    for (const t of tensors) put(encodeFromFloat32(t.data, t.dtype));
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
