@@ -63,14 +63,21 @@ fs.writeFileSync(
   `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload: { trace: ${path.basename(traceFile)} }\n`,
 );
 const specA = parseSimulationSpec(fs.readFileSync(specFile, 'utf8'), { fileName: 'a.yaml', baseDir: tmp });
+const cpu = (start: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1e6;
+};
+let c0 = process.cpuUsage();
 let t0 = performance.now();
 const runA = simulate(specA);
 const wallA = (performance.now() - t0) / 1000;
+const cpuA = cpu(c0);
 const simA = runA.result.duration;
 rows.push({
   case: '(a) Azure conv x10, in-process',
   requests: ten.n,
   wall_s: +wallA.toFixed(2),
+  cpu_s: +cpuA.toFixed(2),
   simulated_s: +simA.toFixed(0),
   sim_s_per_wall_s: Math.round(simA / wallA),
   requests_per_wall_s: Math.round(ten.n / wallA),
@@ -89,11 +96,12 @@ const child = spawnSync(
 );
 const wallP = (performance.now() - t0) / 1000;
 if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
-const rssKb = Number(child.stderr.trim().split('\n').pop());
+const [userS, sysS, rssKb] = child.stderr.trim().split('\n').pop()!.split(' ').map(Number);
 rows.push({
   case: '(a) Azure conv x10, whole process',
   requests: ten.n,
   wall_s: +wallP.toFixed(2),
+  cpu_s: +(userS + sysS).toFixed(2),
   simulated_s: +simA.toFixed(0),
   sim_s_per_wall_s: Math.round(simA / wallP),
   requests_per_wall_s: Math.round(ten.n / wallP),
@@ -105,13 +113,16 @@ const specB = parseSimulationSpec(
   `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload:\n  arrival: { process: poisson, rate: 15 }\n  numRequests: 1000000\n  inputTokens: { uniform: [128, 2048] }\n  outputTokens: { uniform: [64, 1024] }\n`,
   { fileName: 'b.yaml', baseDir: tmp },
 );
+c0 = process.cpuUsage();
 t0 = performance.now();
 const runB = simulate(specB);
 const wallB = (performance.now() - t0) / 1000;
+const cpuB = cpu(c0);
 rows.push({
   case: '(b) 1M requests Poisson 15/s, in-process',
   requests: specB.workload.n,
   wall_s: +wallB.toFixed(2),
+  cpu_s: +cpuB.toFixed(2),
   simulated_s: +runB.result.duration.toFixed(0),
   sim_s_per_wall_s: Math.round(runB.result.duration / wallB),
   requests_per_wall_s: Math.round(specB.workload.n / wallB),
@@ -120,13 +131,14 @@ rows.push({
 
 console.table(rows);
 const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-console.log(`machine: ${machine}; trace: ${source}`);
+const load = os.loadavg()[0].toFixed(1);
+console.log(`machine: ${machine}; load average during the run ${load}; trace: ${source}`);
 console.log(
   `(b) outcome: mean batch ${runB.result.mean_batch_size.toFixed(0)}, preemptions ${runB.result.preemptions}, p99 TTFT ${(runB.result.p99_ttft_ms / 1000).toFixed(1)} s`,
 );
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 fs.writeFileSync(
   path.join(root, 'bench/results/sim.json'),
-  JSON.stringify({ machine, trace: source, rows }, null, 2) + '\n',
+  JSON.stringify({ machine, loadAverage: +load, trace: source, rows }, null, 2) + '\n',
 );
 fs.rmSync(tmp, { recursive: true, force: true });
