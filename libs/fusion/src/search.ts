@@ -1,4 +1,4 @@
-import { matmulAB, matmulABt, transposeRows } from './tf-ops';
+import { matmulAB, matmulABt, transposeInto, transposeRows } from './tf-ops';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { FusionRng } from './prng';
 import { dot } from './vec';
@@ -73,12 +73,13 @@ function packDirs(cs: Cluster[], idx: number[] | null, D: number): Float32Array 
 
 /** The directions of the clusters, transposed (D x n). */
 function packDirsT(cs: Cluster[], idx: number[] | null, D: number): Float32Array {
-  const n = idx ? idx.length : cs.length;
-  const out = new Float32Array(n * D);
-  for (let r = 0; r < n; r++) {
-    const v = cs[idx ? idx[r] : r].dir;
-    for (let d = 0; d < D; d++) out[d * n + r] = v[d];
-  }
+  return transposeInto(idx ? idx.map((i) => cs[i].dir) : cs.map((c) => c.dir), D);
+}
+
+/** A row-major r x c matrix transposed to c x r. */
+function transposeSmall(x: Float32Array, r: number, c: number): Float32Array {
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j];
   return out;
 }
 
@@ -135,12 +136,24 @@ export class DenseFinder implements PairFinder {
       const [sims, s] = timed(this.opts.clock, () => {
         if (!this.ut) this.ut = transposeRows(this.store.keyDir, N, D);
         const ut = this.ut;
+        const cols = (lo: number, hi: number): Float32Array => {
+          const w = hi - lo;
+          const out = new Float32Array(D * w);
+          for (let d = 0; d < D; d++) out.set(ut.subarray(d * N + lo, d * N + hi), d * w);
+          return out;
+        };
+        const rows = (lo: number, hi: number): Float32Array => this.store.keyDir.subarray(lo * D, hi * D);
+        const m = node.leftEnd - node.leftStart;
         const n = node.rightEnd - node.rightStart;
-        const bt = new Float32Array(D * n);
-        for (let d = 0; d < D; d++)
-          bt.set(ut.subarray(d * N + node.rightStart, d * N + node.rightEnd), d * n);
-        const a = this.store.keyDir.subarray(node.leftStart * D, node.leftEnd * D);
-        return matmulAB(a, node.leftEnd - node.leftStart, bt, n, D);
+        // The smaller side is the matmul's "weights" operand (packed by the backend at every
+        // call, in proportion to its size); the larger side goes in as is.
+        if (m <= n)
+          return transposeSmall(
+            matmulAB(rows(node.rightStart, node.rightEnd), n, cols(node.leftStart, node.leftEnd), m, D),
+            n,
+            m,
+          );
+        return matmulAB(rows(node.leftStart, node.leftEnd), m, cols(node.rightStart, node.rightEnd), n, D);
       });
       this.account((node.leftEnd - node.leftStart) * (node.rightEnd - node.rightStart) * D * 2, s);
       if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
@@ -183,7 +196,9 @@ export class DenseFinder implements PairFinder {
     const m = li ? li.length : left.length;
     const n = ri ? ri.length : right.length;
     const [sims, s] = timed(this.opts.clock, () =>
-      matmulAB(packDirs(left, li, D), m, packDirsT(right, ri, D), n, D),
+      m <= n
+        ? transposeSmall(matmulAB(packDirs(right, ri, D), n, packDirsT(left, li, D), m, D), n, m)
+        : matmulAB(packDirs(left, li, D), m, packDirsT(right, ri, D), n, D),
     );
     this.account(m * n * D * 2, s);
     return sims;

@@ -24,9 +24,28 @@ export function transposeRows(
   D: number,
   out: Float32Array = new Float32Array(n * D),
 ): Float32Array {
-  for (let r = 0; r < n; r++) {
-    const o = r * D;
-    for (let d = 0; d < D; d++) out[d * n + r] = b[o + d];
+  const rows: Float32Array[] = [];
+  for (let r = 0; r < n; r++) rows.push(b.subarray(r * D, r * D + D));
+  return transposeInto(rows, D, out);
+}
+
+/**
+ * Writes the vectors `rows` (each of length D) as the columns of a D x rows.length matrix,
+ * in tiles of 64 coordinates so the strided writes stay in cache.
+ */
+export function transposeInto(
+  rows: Float32Array[],
+  D: number,
+  out: Float32Array = new Float32Array(rows.length * D),
+): Float32Array {
+  const n = rows.length;
+  const T = 64;
+  for (let d0 = 0; d0 < D; d0 += T) {
+    const d1 = Math.min(D, d0 + T);
+    for (let r = 0; r < n; r++) {
+      const v = rows[r];
+      for (let d = d0; d < d1; d++) out[d * n + r] = v[d];
+    }
   }
   return out;
 }
