@@ -9,6 +9,7 @@ import { gpusCommand } from './gpus';
 import { fuseCommand } from './fuse';
 import { kvCommand } from './kv';
 import { adminCommand } from './admin';
+import { modelCommand } from './model';
 
 /** Every `kvplan` subcommand, in the order `kvplan --help` lists them. */
 export const commands: Command[] = [
@@ -21,5 +22,6 @@ export const commands: Command[] = [
   gpusCommand,
   fuseCommand,
   kvCommand,
+  modelCommand,
   adminCommand,
 ];

@@ -21,7 +21,7 @@ export {
   checkMemory,
   estimateMemory,
   expectedTensors,
-  formatGiB,
+  formatBytes,
   loadModel,
   openModelFolder,
   type ExpectedTensor,
@@ -40,4 +40,38 @@ export {
   type ModelWeights,
 } from './model';
 export { loadTokenizer, type TextTokenizer } from './tokenizer';
+export {
+  parsePrompts,
+  readPromptsFile,
+  tokenizePrompts,
+  type PromptRecord,
+  type TokenizeLimits,
+  type TokenizedPrompt,
+} from './prompts';
+export {
+  MemoryKvSample,
+  cacheLayers,
+  captureKv,
+  sampleInfo,
+  writeCapturedKv,
+  type CaptureOptions,
+} from './capture';
+export {
+  accuracyEntries,
+  evaluateFusion,
+  modelFusionProfile,
+  type AccuracyEntry,
+  type EvalFusionOptions,
+  type FusionEvalResult,
+  type ThresholdAccuracy,
+} from './eval-fusion';
+export {
+  argmax,
+  logSoftmax,
+  meanEstimate,
+  proportionEstimate,
+  tokenF1,
+  tQuantile975,
+  type Estimate,
+} from './stats';
 export { writeRandomModelFolder, type RandomModelOptions } from './random-model';

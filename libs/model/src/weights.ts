@@ -329,8 +329,9 @@ export function estimateMemory(
   };
 }
 
-export function formatGiB(bytes: number): string {
-  return `${(bytes / GIB).toFixed(bytes < GIB ? 3 : 2)} GiB`;
+/** Bytes as GiB (MiB below 1 GiB). */
+export function formatBytes(bytes: number): string {
+  return bytes < GIB ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / GIB).toFixed(2)} GiB`;
 }
 
 /** Throws a FusionInputError when the estimate does not fit its limit. */
@@ -339,7 +340,7 @@ export function checkMemory(est: MemoryEstimate, what: string, backend: string):
   throw new FusionInputError([
     {
       path: 'memory',
-      message: `${what} needs about ${formatGiB(est.backendBytes)} on the ${backend} backend (${formatGiB(est.weightBytes)} of float32 weights${est.workloadBytes ? ` + ${formatGiB(est.workloadBytes)} of KV cache and activations` : ''}), more than its ${formatGiB(est.limitBytes!)}; the wasm backend holds models up to about 0.8B parameters: use a smaller model or batch, or run where tfjs-node or tfjs-node-gpu loads`,
+      message: `${what} needs about ${formatBytes(est.backendBytes)} on the ${backend} backend (${formatBytes(est.weightBytes)} of float32 weights${est.workloadBytes ? ` + ${formatBytes(est.workloadBytes)} of KV cache and activations` : ''}), more than its ${formatBytes(est.limitBytes!)}; the wasm backend holds models up to about 0.8B parameters: use a smaller model or batch, or run where tfjs-node or tfjs-node-gpu loads`,
     },
   ]);
 }
@@ -363,7 +364,7 @@ export function loadModel(folder: ModelFolder, opts: LoadOptions = {}): LlamaMod
   const backend = opts.backendName ?? tf.getBackend();
   checkMemory(
     estimateMemory(c, null, opts.memoryLimitBytes ?? null),
-    `${folder.name} (${(folder.numParameters / 1e6).toFixed(0)}M parameters)`,
+    `${folder.name} (${(folder.numParameters / 1e6).toFixed(folder.numParameters < 1e7 ? 2 : 0)}M parameters)`,
     backend,
   );
   const files: Array<SafetensorsFile | null> = folder.files.map(() => null);
