@@ -85,6 +85,9 @@ export function validateFusionProfile(
           num(l.pMax, `${lw}.pMax`, issues, { min: 0 });
           num(l.t0, `${lw}.t0`, issues, {});
           num(l.width, `${lw}.width`, issues, { min: 0, above: true });
+          // Optional: the fraction of the layer's blocks that can fuse at all (default 1).
+          if (l.cap !== undefined && !(typeof l.cap === 'number' && l.cap > 0 && l.cap <= 1))
+            issues.add(`${lw}.cap`, `expected a fraction in (0, 1], got ${show(l.cap)}`);
         });
     }
   }
