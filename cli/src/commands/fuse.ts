@@ -159,14 +159,17 @@ export const fuseCommand: Command = {
           ...(typeof f.model === 'string' ? { model: f.model } : {}),
         });
         writeFileAtomic(path.resolve(io.cwd, f.profile), JSON.stringify(profile, null, 2) + '\n');
+        const capped = profile.rateDistortion?.layers.some((l) => l.cap !== undefined) ?? false;
+        const which = capped ? 'capped' : 'plain';
         profileJson = {
           file: f.profile,
           model: 'poisson-logistic/1',
-          fitError: fit?.fitError.plain ?? null,
-          heldOut: fit?.heldOut.plain ?? [],
+          capped,
+          fitError: fit?.fitError[which] ?? null,
+          heldOut: fit?.heldOut[which] ?? [],
         };
-        const ho = fit?.heldOut.plain.find((h) => h.split === 'largest-batch');
-        profileNote = `profile written to ${f.profile} (poisson-logistic/1${ho ? `; surviving fraction of the largest batch predicted from smaller ones within ${ho.meanAbsError.toFixed(3)} mean, ${ho.maxAbsError.toFixed(3)} max abs error` : ''})\n`;
+        const ho = fit?.heldOut[which].find((h) => h.split === 'largest-batch');
+        profileNote = `profile written to ${f.profile} (poisson-logistic/1${capped ? ' with caps' : ''}${ho ? `; surviving fraction of the largest batch predicted from smaller ones within ${ho.meanAbsError.toFixed(3)} mean, ${ho.maxAbsError.toFixed(3)} max abs error` : ''})\n`;
       }
       if (f.json) {
         // With --profile, the document also says how well the profile's model predicts.

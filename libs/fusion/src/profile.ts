@@ -27,7 +27,11 @@ export interface FusionProfile {
    */
   rateDistortion: {
     model: 'poisson-logistic/1';
-    layers: Array<{ layer: number; pMax: number; t0: number; width: number }>;
+    /**
+     * `cap` (optional, default 1): the fraction of a layer's blocks that can fuse at all; the rest
+     * never match. With it, a block matches with probability cap x (1 - exp(-m p(t) / cap)).
+     */
+    layers: Array<{ layer: number; pMax: number; t0: number; width: number; cap?: number }>;
   } | null;
   accuracy: Array<{
     threshold: number;
@@ -45,6 +49,12 @@ export interface BuildProfileOptions {
   model?: string | null;
   /** A fit already computed (else fitted here). */
   fit?: RateDistortionFit;
+  /**
+   * `plain`: pMax, t0, width; `capped`: with each layer's matchable fraction `cap`; `best`
+   * (default): capped when it predicts the largest measured batch, left out of its fit, at least
+   * as well as the plain model (plain when that cannot be told).
+   */
+  rateModel?: 'plain' | 'capped' | 'best';
 }
 
 const r6 = (x: number): number => Number(x.toPrecision(6));
@@ -114,18 +124,34 @@ export function buildFusionProfile(a: FusionAnalysis, opts: BuildProfileOptions 
     fusedLayers: fused,
     blockSize: info.blockSize,
     points,
-    rateDistortion: fit
-      ? {
-          model: 'poisson-logistic/1',
-          layers: fit.layers.map((l) => ({
-            layer: l.layer,
-            pMax: r6(l.pMax),
-            t0: r6(l.t0),
-            width: r6(l.width),
-          })),
-        }
-      : null,
+    rateDistortion: fit ? rateLayers(fit, opts.rateModel ?? 'best') : null,
     accuracy: accuracy.length ? accuracy : null,
+  };
+}
+
+function rateLayers(
+  fit: RateDistortionFit,
+  choice: 'plain' | 'capped' | 'best',
+): NonNullable<FusionProfile['rateDistortion']> {
+  let capped = choice === 'capped';
+  if (choice === 'best') {
+    const ho = (xs: RateDistortionFit['heldOut']['plain']): number | null =>
+      xs.find((h) => h.split === 'largest-batch')?.meanAbsError ?? null;
+    const p = ho(fit.heldOut.plain);
+    const c = ho(fit.heldOut.capped);
+    capped = p !== null && c !== null && c <= p;
+  }
+  return {
+    model: 'poisson-logistic/1',
+    layers: capped
+      ? fit.capped.layers.map((l) => ({
+          layer: l.layer,
+          pMax: r6(l.pMax),
+          t0: r6(l.t0),
+          width: r6(l.width),
+          cap: r6(l.cap),
+        }))
+      : fit.layers.map((l) => ({ layer: l.layer, pMax: r6(l.pMax), t0: r6(l.t0), width: r6(l.width) })),
   };
 }
 

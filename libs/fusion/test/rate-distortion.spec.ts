@@ -87,6 +87,14 @@ describe('buildFusionProfile', () => {
     const l2 = a.layers[2].thresholds[0];
     expect(top.survivingFraction[2]).toBeCloseTo(l2.survivingBlocks / l2.totalBlocks, 5);
     expect(p.rateDistortion!.layers.map((l) => l.layer)).toEqual([2, 3]);
+    // The rate model: plain, capped, or the better of the two on the held-out largest batch.
+    const plain = buildFusionProfile(a, { fit, rateModel: 'plain' }).rateDistortion!.layers;
+    const capped = buildFusionProfile(a, { fit, rateModel: 'capped' }).rateDistortion!.layers;
+    expect(plain.every((l) => l.cap === undefined)).toBe(true);
+    expect(capped.every((l) => l.cap! > 0 && l.cap! <= 1)).toBe(true);
+    const ho = (k: 'plain' | 'capped') =>
+      fit.heldOut[k].find((h) => h.split === 'largest-batch')!.meanAbsError;
+    expect(p.rateDistortion!.layers).toEqual(ho('capped') <= ho('plain') ? capped : plain);
     // Fewer survivors in bigger batches and at lower thresholds.
     const l = fit.layers[0];
     expect(predictSurvivingFraction(l, { threshold: 0.6, leaves: 64, blocksPerLeaf: 8 })).toBeLessThan(
