@@ -1,13 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import {
-  openKvSample,
-  profileFromSample,
-  synthesizeKvSample,
-  type KvSource,
-  type RateDistortionFit,
-} from '@kvplan/fusion';
+import { openKvSample, profileFromSample, synthesizeKvSample, type KvSource } from '@kvplan/fusion';
 import {
   InputError,
   parseSimulationSpec,
@@ -103,33 +97,6 @@ function loadDeployment(file: string, baseDir: string): ResolvedSpec {
   const full = path.resolve(baseDir, file);
   if (!fs.existsSync(full)) throw new InputError([{ path: 'deployment', message: `no such file: ${file}` }]);
   return parseSimulationSpec(fs.readFileSync(full, 'utf8'), { fileName: file, baseDir: path.dirname(full) });
-}
-
-/**
- * A serving batch holds far more blocks than a KV sample, so the simulator extrapolates the
- * rate-distortion fit. The plain Poisson model lets every block match eventually; the capped
- * one lets only a fitted fraction ever match. Keep the capped layers when they predict the
- * sample's largest batch, left out of their fit, at least as well.
- */
-function withBetterFit(profile: FusionProfile, fit: RateDistortionFit | null): FusionProfile {
-  if (!fit || !profile.rateDistortion) return profile;
-  const heldOut = (errors: RateDistortionFit['heldOut']['plain']) =>
-    errors.find((e) => e.split === 'largest-batch')?.meanAbsError ?? Infinity;
-  if (heldOut(fit.heldOut.capped) > heldOut(fit.heldOut.plain)) return profile;
-  const r6 = (x: number) => Number(x.toPrecision(6));
-  return {
-    ...profile,
-    rateDistortion: {
-      model: 'poisson-logistic/1',
-      layers: fit.capped.layers.map((l) => ({
-        layer: l.layer,
-        pMax: r6(l.pMax),
-        t0: r6(l.t0),
-        width: r6(l.width),
-        cap: r6(l.cap),
-      })),
-    },
-  };
 }
 
 /** One line an operator can act on: is KV memory the limit, and what does the best threshold buy? */
@@ -231,7 +198,8 @@ export const planCommand: Command = {
     }
     if (io.stderrIsTty) io.stderr('\n');
     const analysis = sampled.analysis;
-    const profile = withBetterFit(sampled.profile as unknown as FusionProfile, sampled.fit);
+    // The profile keeps the capped rate-distortion fit when it predicts unseen batch sizes better.
+    const profile = sampled.profile as unknown as FusionProfile;
     if (args.flags.profile)
       writeFileAtomic(
         path.resolve(io.cwd, args.flags.profile as string),
