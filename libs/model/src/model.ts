@@ -6,14 +6,18 @@ import { KvCache } from './kv-cache';
 /** One decoder layer's weights on the backend, linear weights stored as [in, out]. */
 export interface LayerWeights {
   inputNorm: tf.Tensor1D;
-  /** q, k and v projections side by side: [hidden, (heads + 2 kvHeads) x headDim]. */
-  qkv: tf.Tensor2D;
-  qkvBias: tf.Tensor1D | null;
+  // Separate projections: slicing a fused output's columns costs more on wasm than the extra matmuls.
+  q: tf.Tensor2D;
+  k: tf.Tensor2D;
+  v: tf.Tensor2D;
+  qBias: tf.Tensor1D | null;
+  kBias: tf.Tensor1D | null;
+  vBias: tf.Tensor1D | null;
   out: tf.Tensor2D;
   outBias: tf.Tensor1D | null;
   postNorm: tf.Tensor1D;
-  /** gate and up projections side by side: [hidden, 2 x intermediate]. */
-  gateUp: tf.Tensor2D;
+  gate: tf.Tensor2D;
+  up: tf.Tensor2D;
   down: tf.Tensor2D;
 }
 
@@ -69,6 +73,15 @@ export class LlamaModel {
   private readonly invFreq: Float64Array;
   private disposed = false;
 
+  /**
+   * How attention is computed: `batched` (batched matmuls over [batch x kvHeads], best on GPU
+   * backends), `sliced` (one 2-D matmul pair per sequence and KV head, operands moved through host
+   * memory: several times faster on wasm, whose batched matmul is slow), or `auto` (sliced on wasm
+   * and cpu for chunks of 8 tokens or more, batched otherwise). Both give the same numbers to
+   * float32 rounding, and the same input always takes the same path.
+   */
+  attention: 'auto' | 'batched' | 'sliced' = 'auto';
+
   constructor(config: LlamaConfig, weights: ModelWeights, name: string) {
     this.config = config;
     this.w = weights;
@@ -80,9 +93,7 @@ export class LlamaModel {
   get numParameters(): number {
     const c = this.config;
     let n = c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) + c.hiddenSize;
-    for (const l of this.w.layers)
-      for (const t of [l.inputNorm, l.qkv, l.qkvBias, l.out, l.outBias, l.postNorm, l.gateUp, l.down])
-        if (t) n += t.size;
+    for (const l of this.w.layers) for (const t of layerTensors(l)) n += t.size;
     return n;
   }
 
@@ -91,12 +102,18 @@ export class LlamaModel {
     return this.invFreq.slice();
   }
 
+  private attentionMode(newTokens: number): 'batched' | 'sliced' {
+    if (this.attention !== 'auto') return this.attention;
+    const b = tf.getBackend();
+    // For a few new tokens (decode) the batched matmuls are small and the host round trip of the
+    // sliced path costs more than it saves.
+    return (b === 'wasm' || b === 'cpu') && newTokens >= 8 ? 'sliced' : 'batched';
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const l of this.w.layers)
-      for (const t of [l.inputNorm, l.qkv, l.qkvBias, l.out, l.outBias, l.postNorm, l.gateUp, l.down])
-        t?.dispose();
+    for (const l of this.w.layers) for (const t of layerTensors(l)) t.dispose();
     this.w.finalNorm.dispose();
     this.w.lmHead.dispose();
   }
@@ -171,8 +188,10 @@ export class LlamaModel {
     try {
       const cos = tf.tensor4d(cosT, [B, T, 1, hd]);
       const sin = tf.tensor4d(sinT, [B, T, 1, hd]);
-      const maskT = tf.tensor4d(mask, [B, 1, T, S]);
-      keep.push(cos, sin, maskT);
+      const sliced = this.attentionMode(T) === 'sliced';
+      const maskT = sliced ? null : tf.tensor4d(mask, [B, 1, T, S]);
+      keep.push(cos, sin);
+      if (maskT) keep.push(maskT);
       x = tf.tensor2d(emb, [B * T, D]);
       const scale = 1 / Math.sqrt(hd);
       for (let l = 0; l < c.numLayers; l++) {
@@ -180,26 +199,36 @@ export class LlamaModel {
         const prev: tf.Tensor2D = x!;
         const r = tf.tidy(() => {
           const h = rmsNorm(prev, w.inputNorm, c.rmsNormEps);
-          let qkv = tf.matMul(h, w.qkv);
-          if (w.qkvBias) qkv = tf.add(qkv, w.qkvBias);
-          const [q, k, v] = tf.split(qkv, [H * hd, Hkv * hd, Hkv * hd], 1);
+          const proj = (wt: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor =>
+            b ? tf.add(tf.matMul(h, wt), b) : tf.matMul(h, wt);
+          const q = proj(w.q, w.qBias);
+          const k = proj(w.k, w.kBias);
+          const v = proj(w.v, w.vBias);
           const q4 = rope(tf.reshape(q, [B, T, H, hd]), cos, sin);
           const k4 = rope(tf.reshape(k, [B, T, Hkv, hd]), cos, sin);
           const kT = tf.transpose(k4, [0, 2, 3, 1]) as tf.Tensor4D;
           const vT = tf.transpose(tf.reshape(v, [B, T, Hkv, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
           const kAll = cache ? tf.concat([cache.keysT[l], kT], 3) : kT;
           const vAll = cache ? tf.concat([cache.values[l], vT], 2) : vT;
-          const qh = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * Hkv, g * T, hd]);
-          const scores = tf.matMul(qh, tf.reshape(kAll, [B * Hkv, hd, S]));
-          const masked = tf.add(tf.mul(tf.reshape(scores, [B, H, T, S]), scale), maskT);
-          const probs = tf.softmax(masked);
-          const o = tf.matMul(tf.reshape(probs, [B * Hkv, g * T, S]), tf.reshape(vAll, [B * Hkv, S, hd]));
+          const qh = tf.transpose(q4, [0, 2, 1, 3]);
+          let o: tf.Tensor;
+          if (sliced) o = attendSliced(qh, kAll, vAll, mask, { B, Hkv, g, T, S, hd, scale });
+          else {
+            const scores = tf.matMul(
+              tf.reshape(qh, [B * Hkv, g * T, hd]),
+              tf.reshape(kAll, [B * Hkv, hd, S]),
+            );
+            const masked = tf.add(tf.mul(tf.reshape(scores, [B, H, T, S]), scale), maskT!);
+            const probs = tf.softmax(masked);
+            o = tf.matMul(tf.reshape(probs, [B * Hkv, g * T, S]), tf.reshape(vAll, [B * Hkv, S, hd]));
+          }
           const o2 = tf.reshape(tf.transpose(tf.reshape(o, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, H * hd]);
           let attn = tf.matMul(o2, w.out);
           if (w.outBias) attn = tf.add(attn, w.outBias);
           const x1 = tf.add(prev, attn);
           const h2 = rmsNorm(x1, w.postNorm, c.rmsNormEps);
-          const [gate, up] = tf.split(tf.matMul(h2, w.gateUp), 2, 1);
+          const gate = tf.matMul(h2, w.gate);
+          const up = tf.matMul(h2, w.up);
           const mlp = tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), w.down);
           const x2 = tf.add(x1, mlp) as tf.Tensor2D;
           const out: tf.Tensor[] = [x2, kAll, vAll];
@@ -258,6 +287,70 @@ export class LlamaModel {
     });
     return this.forward({ tokens, batch: B, validFrom }, null, { logits: 'last', queries: opts.queries });
   }
+}
+
+function layerTensors(l: LayerWeights): tf.Tensor[] {
+  const all: Array<tf.Tensor | null> = [
+    l.inputNorm,
+    l.q,
+    l.k,
+    l.v,
+    l.qBias,
+    l.kBias,
+    l.vBias,
+    l.out,
+    l.outBias,
+    l.postNorm,
+    l.gate,
+    l.up,
+    l.down,
+  ];
+  return all.filter((t): t is tf.Tensor => t !== null);
+}
+
+/**
+ * Attention as one pair of 2-D matmuls per (sequence, KV head): queries [B, H, T, hd] (heads of
+ * a group adjacent), keys transposed [B, Hkv, hd, S], values [B, Hkv, S, hd], mask [B, T, S]
+ * (0 or MASKED). The operands are cut in host memory (slicing on the wasm backend is slow) and
+ * the outputs gathered there; returns [B, H, T, hd] on the backend.
+ */
+function attendSliced(
+  qh: tf.Tensor,
+  kT: tf.Tensor,
+  v: tf.Tensor,
+  mask: Float32Array,
+  d: { B: number; Hkv: number; g: number; T: number; S: number; hd: number; scale: number },
+): tf.Tensor {
+  const { B, Hkv, g, T, S, hd, scale } = d;
+  const qd = qh.dataSync() as Float32Array;
+  const kd = kT.dataSync() as Float32Array;
+  const vd = v.dataSync() as Float32Array;
+  const out = new Float32Array(B * Hkv * g * T * hd);
+  const qn = g * T * hd;
+  const kn = hd * S;
+  for (let b = 0; b < B; b++) {
+    const m = tf.tensor2d(mask.subarray(b * T * S, (b + 1) * T * S), [T, S]);
+    try {
+      for (let h = 0; h < Hkv; h++) {
+        const i = b * Hkv + h;
+        const o = tf.tidy(() => {
+          const Q = tf.tensor2d(qd.subarray(i * qn, (i + 1) * qn), [g * T, hd]);
+          const K = tf.tensor2d(kd.subarray(i * kn, (i + 1) * kn), [hd, S]);
+          const V = tf.tensor2d(vd.subarray(i * kn, (i + 1) * kn), [S, hd]);
+          const scores = tf.add(tf.mul(tf.reshape(tf.matMul(Q, K), [g, T, S]), scale), m);
+          return tf.matMul(tf.reshape(tf.softmax(scores), [g * T, S]), V);
+        });
+        try {
+          out.set(o.dataSync() as Float32Array, i * qn);
+        } finally {
+          o.dispose();
+        }
+      }
+    } finally {
+      m.dispose();
+    }
+  }
+  return tf.tensor4d(out, [B, Hkv * g, T, hd]);
 }
 
 function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor2D {

@@ -388,43 +388,24 @@ export function loadModel(folder: ModelFolder, opts: LoadOptions = {}): LlamaMod
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const p = `model.layers.${l}`;
-      const n = q + 2 * kv;
-      // [out, in] -> [in, out], q | k | v side by side.
-      const qkv = new Float32Array(D * n);
-      let col = 0;
-      for (const [part, rows] of [
-        ['q_proj', q],
-        ['k_proj', kv],
-        ['v_proj', kv],
-      ] as const) {
-        const wt = transposeRows(read(`${p}.self_attn.${part}.weight`), rows, D);
-        for (let i = 0; i < D; i++) qkv.set(wt.subarray(i * rows, (i + 1) * rows), i * n + col);
-        col += rows;
-      }
-      let qkvBias: tf.Tensor1D | null = null;
-      if (c.qkvBias) {
-        const b = new Float32Array(n);
-        b.set(read(`${p}.self_attn.q_proj.bias`), 0);
-        b.set(read(`${p}.self_attn.k_proj.bias`), q);
-        b.set(read(`${p}.self_attn.v_proj.bias`), q + kv);
-        qkvBias = track(tf.tensor1d(b));
-      }
-      const gateUp = new Float32Array(D * 2 * I);
-      const gt = transposeRows(read(`${p}.mlp.gate_proj.weight`), I, D);
-      const ut = transposeRows(read(`${p}.mlp.up_proj.weight`), I, D);
-      for (let i = 0; i < D; i++) {
-        gateUp.set(gt.subarray(i * I, (i + 1) * I), i * 2 * I);
-        gateUp.set(ut.subarray(i * I, (i + 1) * I), i * 2 * I + I);
-      }
+      // [out, in] -> [in, out].
+      const lin = (name: string, rows: number, cols: number): tf.Tensor2D =>
+        track(tf.tensor2d(transposeRows(read(name), rows, cols), [cols, rows]));
+      const bias = (name: string): tf.Tensor1D | null => (c.qkvBias ? track(tf.tensor1d(read(name))) : null);
       layers.push({
         inputNorm: track(tf.tensor1d(read(`${p}.input_layernorm.weight`))),
-        qkv: track(tf.tensor2d(qkv, [D, n])),
-        qkvBias,
-        out: track(tf.tensor2d(transposeRows(read(`${p}.self_attn.o_proj.weight`), D, q), [q, D])),
+        q: lin(`${p}.self_attn.q_proj.weight`, q, D),
+        k: lin(`${p}.self_attn.k_proj.weight`, kv, D),
+        v: lin(`${p}.self_attn.v_proj.weight`, kv, D),
+        qBias: bias(`${p}.self_attn.q_proj.bias`),
+        kBias: bias(`${p}.self_attn.k_proj.bias`),
+        vBias: bias(`${p}.self_attn.v_proj.bias`),
+        out: lin(`${p}.self_attn.o_proj.weight`, D, q),
         outBias: c.outputBias ? track(tf.tensor1d(read(`${p}.self_attn.o_proj.bias`))) : null,
         postNorm: track(tf.tensor1d(read(`${p}.post_attention_layernorm.weight`))),
-        gateUp: track(tf.tensor2d(gateUp, [D, 2 * I])),
-        down: track(tf.tensor2d(transposeRows(read(`${p}.mlp.down_proj.weight`), D, I), [I, D])),
+        gate: lin(`${p}.mlp.gate_proj.weight`, I, D),
+        up: lin(`${p}.mlp.up_proj.weight`, I, D),
+        down: lin(`${p}.mlp.down_proj.weight`, D, I),
       });
       opts.onLayer?.(l, c.numLayers);
     }

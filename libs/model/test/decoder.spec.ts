@@ -40,23 +40,29 @@ function rows(logits: Float32Array, V: number, b: number, nRows: number, r: numb
 }
 
 describe('the decoder against a float64 reference', () => {
-  for (const which of ['llama', 'qwen'] as const) {
-    it(`${which}: every position's logits within 1e-4 relative`, () => {
-      const f = which === 'llama' ? llama : qwen;
-      const m = which === 'llama' ? mLlama : mQwen;
-      const tokens = randomTokens(new TestRng(3), 40, f.cfg.vocab_size);
-      const ref = refForward(f.cfg, f.weights, tokens);
-      const r = m.forward({ tokens: Int32Array.from(tokens), batch: 1 }, null, { logits: 'all' });
-      r.cache.dispose();
-      const V = f.cfg.vocab_size;
-      let worst = 0;
-      for (let t = 0; t < tokens.length; t++)
-        worst = Math.max(worst, relErr(rows(r.logits!, V, 0, tokens.length, t), ref.logits[t]));
-      expect(worst).toBeLessThan(1e-4);
-      // The logits are far from trivial (the check would catch a wrong layer).
-      expect(Math.max(...ref.logits[39].map(Math.abs))).toBeGreaterThan(1);
-    });
-  }
+  for (const which of ['llama', 'qwen'] as const)
+    for (const attention of ['sliced', 'batched'] as const)
+      it(`${which}, ${attention} attention: every position's logits within 1e-4 relative`, () => {
+        const f = which === 'llama' ? llama : qwen;
+        const m = which === 'llama' ? mLlama : mQwen;
+        const tokens = randomTokens(new TestRng(3), 40, f.cfg.vocab_size);
+        const ref = refForward(f.cfg, f.weights, tokens);
+        m.attention = attention;
+        let r;
+        try {
+          r = m.forward({ tokens: Int32Array.from(tokens), batch: 1 }, null, { logits: 'all' });
+        } finally {
+          m.attention = 'auto';
+        }
+        r.cache.dispose();
+        const V = f.cfg.vocab_size;
+        let worst = 0;
+        for (let t = 0; t < tokens.length; t++)
+          worst = Math.max(worst, relErr(rows(r.logits!, V, 0, tokens.length, t), ref.logits[t]));
+        expect(worst).toBeLessThan(1e-4);
+        // The logits are far from trivial (the check would catch a wrong layer).
+        expect(Math.max(...ref.logits[39].map(Math.abs))).toBeGreaterThan(1);
+      });
 
   it('keys and values in the cache are the reference K (after RoPE) and V, and queries the rotated Q', () => {
     const tokens = randomTokens(new TestRng(4), 21, 300);
@@ -90,17 +96,20 @@ describe('the decoder against a float64 reference', () => {
 });
 
 describe('batching and the KV cache', () => {
-  it('a left-padded batch gives each prompt the logits it gets alone', () => {
-    const rng = new TestRng(5);
-    const prompts = [9, 23, 1, 16].map((n) => randomTokens(rng, n, 300));
-    const r = mQwen.prefill(prompts);
-    r.cache.dispose();
-    const V = 300;
-    prompts.forEach((p, b) => {
-      const ref = refForward(qwen.cfg, qwen.weights, p);
-      expect(relErr(rows(r.logits!, V, b, 1, 0), ref.logits[p.length - 1])).toBeLessThan(1e-4);
+  for (const attention of ['sliced', 'batched'] as const)
+    it(`a left-padded batch gives each prompt the logits it gets alone (${attention})`, () => {
+      const rng = new TestRng(5);
+      const prompts = [9, 23, 1, 16].map((n) => randomTokens(rng, n, 300));
+      mQwen.attention = attention;
+      const r = mQwen.prefill(prompts);
+      mQwen.attention = 'auto';
+      r.cache.dispose();
+      const V = 300;
+      prompts.forEach((p, b) => {
+        const ref = refForward(qwen.cfg, qwen.weights, p);
+        expect(relErr(rows(r.logits!, V, b, 1, 0), ref.logits[p.length - 1])).toBeLessThan(1e-4);
+      });
     });
-  });
 
   it('prefill then token-by-token decode equals a full recompute, logits and cache', () => {
     const rng = new TestRng(6);
