@@ -2,11 +2,11 @@ import { InputError } from '@kvplan/sim';
 import { parseArgs } from './args';
 import type { Command } from './command';
 import { processIo, type CliIo } from './io';
-import { commands } from './commands';
+import { loadAllCommands, loadCommand } from './commands';
 
-function usage(): string {
+async function usage(): Promise<string> {
   const lines = ['Usage: kvplan <command> [options]', '', 'Commands:'];
-  for (const c of commands) lines.push(`  ${c.usage.padEnd(48)} ${c.summary}`);
+  for (const c of await loadAllCommands()) lines.push(`  ${c.usage.padEnd(48)} ${c.summary}`);
   lines.push('', 'Run `kvplan <command> --help` for its options.');
   return lines.join('\n') + '\n';
 }
@@ -21,16 +21,16 @@ function commandHelp(c: Command): string {
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
+    io.stdout(await usage());
     return name ? 0 : 2;
   }
   if (name === '--version') {
     io.stdout(`${KVPLAN_VERSION}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = await loadCommand(name);
   if (!command) {
-    io.stderr(`kvplan: unknown command "${name}"\n\n${usage()}`);
+    io.stderr(`kvplan: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
