@@ -88,7 +88,7 @@ rows.push({
 t0 = performance.now();
 const child = spawnSync(
   '/usr/bin/time',
-  ['-f', '%M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
+  ['-f', '%U %S %M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
   {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
