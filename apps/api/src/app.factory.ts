@@ -1,21 +1,54 @@
 import 'reflect-metadata';
-import { RequestMethod, type LogLevel } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Logger } from 'pino';
+import { PinoNestLogger, createLogger, requestIdFrom, runWithContext } from '@kvplan/observability';
 import type { ApiConfig } from './config/config';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
+import { serveDashboard } from './modules/dashboard/dashboard.static';
 
 /** Builds the api (not listening yet): used by main.ts and by the tests. */
-export async function createApp(config: ApiConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true });
+export async function createApp(
+  config: ApiConfig,
+  logger: Logger = createLogger({ service: 'api', level: config.logLevel }),
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: true,
+    // The caller's X-Request-Id when it is a sane token, else a new UUID: logged with every line
+    // of the request, returned in the response, and carried into the payloads of queued jobs.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
+      requestIdFrom(req.headers['x-request-id']),
+  });
+  const nestLogger = new PinoNestLogger(logger);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: nestLogLevels(config.logLevel),
+    logger: config.logLevel === 'silent' ? false : nestLogger,
   });
   const fastify = app.getHttpAdapter().getInstance();
+
+  // Everything that runs for a request (guards, handlers, the queue producer) sees its id.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    runWithContext({ requestId: req.id }, done);
+  });
+  // One structured line per request (never the query string: it may carry a stream token).
+  fastify.addHook('onResponse', async (req, reply) => {
+    const fields = {
+      requestId: req.id,
+      method: req.method,
+      route: req.routeOptions?.url ?? 'unmatched',
+      path: req.url.split('?')[0],
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (reply.statusCode >= 500) logger.error(fields, 'request failed');
+    else logger.info(fields, 'request');
+  });
 
   // Uploads arrive as a raw stream (CSV, JSONL, safetensors): the handler streams them to disk,
   // counting bytes against UPLOAD_LIMIT_BYTES, instead of buffering them under the JSON limit.
@@ -38,6 +71,7 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
   });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
+  await serveDashboard(app, logger);
 
   if (config.docs) {
     const doc = SwaggerModule.createDocument(
@@ -52,18 +86,4 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
     SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   }
   return app;
-}
-
-function nestLogLevels(level: ApiConfig['logLevel']): LogLevel[] | false {
-  const order: Array<[ApiConfig['logLevel'], LogLevel]> = [
-    ['fatal', 'fatal'],
-    ['error', 'error'],
-    ['warn', 'warn'],
-    ['info', 'log'],
-    ['debug', 'debug'],
-    ['trace', 'verbose'],
-  ];
-  if (level === 'silent') return false;
-  const upTo = order.findIndex(([l]) => l === level);
-  return order.slice(0, upTo + 1).map(([, n]) => n);
 }

@@ -21,6 +21,10 @@ import { SpecsService } from './modules/specs/specs.service';
 import { TracesController } from './modules/traces/traces.controller';
 import { UploadsService } from './modules/traces/uploads.service';
 import { WorkspacesController } from './modules/workspaces/workspaces.controller';
+import { DashboardRepository } from '@kvplan/db';
+import { DataSource } from 'typeorm';
+import { DashboardController } from './modules/dashboard/dashboard.controller';
+import { WorkersService } from './modules/dashboard/workers.service';
 
 @Module({})
 export class AppModule {
@@ -38,12 +42,19 @@ export class AppModule {
         ProjectionsController,
         CapacityPlansController,
         JobsController,
+        DashboardController,
       ],
       providers: [
         SpecsService,
         SpecLoader,
         UploadsService,
         MetricsService,
+        {
+          provide: DashboardRepository,
+          useFactory: (ds: DataSource) => new DashboardRepository(ds),
+          inject: [DataSource],
+        },
+        WorkersService,
         // Order matters: the AuthGuard sets req.auth, then the rate limit counts per key.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -1,4 +1,5 @@
 // The api's entry point: `npm start -w apps/api` (runs the TypeScript through SWC; see README.md).
+import { createLogger } from '@kvplan/observability';
 import { ConfigError, loadApiConfig } from './config/config';
 import { createApp } from './app.factory';
 
@@ -13,9 +14,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await createApp(config);
+  const logger = createLogger({ service: 'api', level: config.logLevel });
+  const app = await createApp(config, logger);
   await app.listen({ port: config.port, host: config.host });
-  process.stdout.write(`kvplan api listening on http://${config.host}:${config.port} (docs at /docs)\n`);
+  logger.info(
+    { host: config.host, port: config.port },
+    `kvplan api listening on http://${config.host}:${config.port} (dashboard at /, docs at /docs)`,
+  );
 }
 
 main().catch((err: unknown) => {

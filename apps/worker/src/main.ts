@@ -2,6 +2,7 @@
 // the running jobs, then exit.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { PinoNestLogger, createLogger } from '@kvplan/observability';
 import { WorkerConfigError, loadWorkerConfig, type WorkerConfig } from './config';
 import { WorkerModule } from './worker.module';
 
@@ -16,19 +17,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // JSON lines (pino); inside a job every line carries the job and the api request that queued it.
+  const logger = createLogger({ service: 'worker', level: config.logLevel });
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
-    logger:
-      config.logLevel === 'silent'
-        ? false
-        : [
-            'error',
-            'warn',
-            ...(config.logLevel === 'error' || config.logLevel === 'warn' ? [] : (['log'] as const)),
-            ...(config.logLevel === 'debug' ? (['debug'] as const) : []),
-          ],
+    logger: config.logLevel === 'silent' ? false : new PinoNestLogger(logger),
   });
   app.enableShutdownHooks();
-  process.stdout.write(`kvplan worker consuming ${config.queues.join(', ')}\n`);
+  logger.info({ queues: config.queues }, `kvplan worker consuming ${config.queues.join(', ')}`);
 }
 
 main().catch((err: unknown) => {

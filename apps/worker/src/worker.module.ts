@@ -16,6 +16,7 @@ import {
   UnavailableFusionProfileBuilder,
 } from './handlers/fusion-profile.handler';
 import { SimulateProjectionHandler } from './handlers/simulate-projection.handler';
+import { HeartbeatService } from './processors/heartbeat.service';
 import { CapacityProcessor, FusionProcessor, SimulateProcessor } from './processors/processors';
 import { SimRunner, ThreadSimRunner } from './sim/sim-runner';
 import { WORKER_CONFIG } from './tokens';
@@ -65,6 +66,7 @@ export class WorkerModule {
         SimulateProcessor,
         CapacityProcessor,
         FusionProcessor,
+        HeartbeatService,
         DataSourceCloser,
       ],
     };

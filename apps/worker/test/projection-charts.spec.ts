@@ -6,6 +6,7 @@ import {
   MAX_SERIES_POINTS,
   RATE_MULTIPLES,
   THRESHOLDS,
+  accuracyAt,
   downsampleMax,
   quantiles,
   round4,
@@ -38,6 +39,22 @@ describe('quantiles', () => {
     expect(quantiles([10], [0, 0.99])).toEqual([10, 10]);
     expect(quantiles([], [0.5])).toEqual([]);
     expect(round4(123456)).toBe(123500);
+  });
+});
+
+describe('accuracyAt', () => {
+  it('uses a measured value, interpolates between measured thresholds and never extrapolates', () => {
+    const m = [
+      { threshold: 0.9, value: 0.99 },
+      { threshold: 0.7, value: 0.95 },
+    ];
+    expect(accuracyAt(m, 0.9)).toEqual({ value: 0.99, interpolated: false });
+    const mid = accuracyAt(m, 0.75)!;
+    expect(mid.interpolated).toBe(true);
+    expect(mid.value).toBeCloseTo(0.96, 10);
+    expect(accuracyAt(m, 0.6)).toBeNull();
+    expect(accuracyAt(m, 0.95)).toBeNull();
+    expect(accuracyAt([], 0.8)).toBeNull();
   });
 });
 
@@ -104,6 +121,9 @@ describe('runCharts', () => {
     expect(ts.points).toHaveLength(THRESHOLDS.length + 1);
     expect(ts.points[0].fusedFraction).toBeGreaterThan(ts.points[ts.points.length - 1].fusedFraction);
     expect(ts.accuracyMetric).toBeNull();
+    // At capacity the KV cache is full: the 0.5 threshold (fuses most) serves more than no fusion.
+    expect(ts.saturated).toBe(true);
+    expect(ts.points[0].outputThroughput).toBeGreaterThan(ts.unfusedOutputThroughput * 1.05);
     expect(c.rateSweep.maxRateMeetingSlo).toBeNull(); // no SLO
     expect(c.fusionProfile).toMatchObject({ source: 'parametric', numLayers: 32, threshold: 0.72 });
     expect(c.fusionProfile!.fusedLayers).toHaveLength(28);

@@ -16,3 +16,9 @@ export { CapacityPlanRepository, type NewCapacityPlan } from './repositories/cap
 export { FusionProfileRepository } from './repositories/fusion-profile.repository';
 export { TraceRepository, KvSampleRepository } from './repositories/upload.repository';
 export { IdempotencyRepository, type ClaimOutcome } from './repositories/idempotency.repository';
+export {
+  DashboardRepository,
+  type FusionProfileRow,
+  type JobRow,
+  type ProjectionSummaryRow,
+} from './repositories/dashboard.repository';

@@ -11,6 +11,7 @@ import {
   type SimulateCapacityPointPayload,
   type SimulateProjectionPayload,
 } from '@kvplan/contracts';
+import { currentRequestId } from '@kvplan/observability';
 
 /** Retries for transient failures (database or Redis hiccups); bad payloads fail at once. */
 export const DEFAULT_JOB_OPTIONS = {
@@ -19,6 +20,12 @@ export const DEFAULT_JOB_OPTIONS = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
+
+/** The id of the API request being served, for the payload (joins the worker's logs to the api's). */
+const traced = (): { requestId?: string } => {
+  const requestId = currentRequestId();
+  return requestId ? { requestId } : {};
+};
 
 /** The producer side of the queues. Every job id is the run id (the `jobs` row id). */
 export class JobQueues {
@@ -36,7 +43,7 @@ export class JobQueues {
   }
 
   async enqueueProjection(p: Omit<SimulateProjectionPayload, 'v'>): Promise<void> {
-    const data: SimulateProjectionPayload = { v: PAYLOAD_VERSION, ...p };
+    const data: SimulateProjectionPayload = { v: PAYLOAD_VERSION, ...traced(), ...p };
     await this.queues.simulate.add(JOB_NAMES.simulateProjection, data, {
       ...DEFAULT_JOB_OPTIONS,
       jobId: p.runId,
@@ -44,7 +51,7 @@ export class JobQueues {
   }
 
   async enqueueFusionProfile(p: Omit<FusionProfilePayload, 'v'>): Promise<void> {
-    const data: FusionProfilePayload = { v: PAYLOAD_VERSION, ...p };
+    const data: FusionProfilePayload = { v: PAYLOAD_VERSION, ...traced(), ...p };
     await this.queues.fusion.add(JOB_NAMES.fusionProfile, data, { ...DEFAULT_JOB_OPTIONS, jobId: p.runId });
   }
 
@@ -53,7 +60,7 @@ export class JobQueues {
    * may take them), the `capacity.plan` parent runs once they all finished and aggregates.
    */
   async enqueueCapacityPlan(p: Omit<CapacityPlanPayload, 'v'>, numPoints: number): Promise<void> {
-    const parent: CapacityPlanPayload = { v: PAYLOAD_VERSION, ...p };
+    const parent: CapacityPlanPayload = { v: PAYLOAD_VERSION, ...traced(), ...p };
     await this.flows.add({
       name: JOB_NAMES.capacityPlan,
       queueName: QUEUES.capacity,
@@ -62,6 +69,7 @@ export class JobQueues {
       children: Array.from({ length: numPoints }, (_, pointIndex) => {
         const child: SimulateCapacityPointPayload = {
           v: PAYLOAD_VERSION,
+          ...traced(),
           workspaceId: p.workspaceId,
           runId: p.runId,
           capacityPlanId: p.capacityPlanId,

@@ -2,6 +2,7 @@ import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from 
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { QueueName } from '@kvplan/contracts';
+import { runWithContext } from '@kvplan/observability';
 import type { WorkerConfig } from '../config';
 
 export type JobHandler = (job: Job) => Promise<string>;
@@ -16,6 +17,8 @@ export abstract class QueueProcessor implements OnApplicationBootstrap, OnApplic
   private worker?: Worker;
   private connection?: Redis;
   protected readonly logger: Logger;
+  /** Jobs of this queue running now and finished since start (the worker heartbeat reports them). */
+  readonly stats = { active: 0, completed: 0, failed: 0 };
 
   protected constructor(
     private readonly queue: QueueName,
@@ -34,7 +37,34 @@ export abstract class QueueProcessor implements OnApplicationBootstrap, OnApplic
       async (job) => {
         const handler = this.handlers[job.name];
         if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${this.queue}`);
-        return handler(job);
+        // Every log line of the job (handlers, repositories, Nest) carries these fields.
+        const data = job.data as { requestId?: unknown } | undefined;
+        const requestId = typeof data?.requestId === 'string' ? data.requestId : undefined;
+        return runWithContext(
+          { requestId, jobId: job.id, jobName: job.name, queue: this.queue },
+          async () => {
+            const started = Date.now();
+            this.stats.active++;
+            this.logger.log({ msg: 'job started', attempt: job.attemptsMade + 1 });
+            try {
+              const out = await handler(job);
+              this.stats.completed++;
+              this.logger.log({ msg: 'job done', outcome: out, durationMs: Date.now() - started });
+              return out;
+            } catch (err) {
+              this.stats.failed++;
+              this.logger.warn({
+                msg: 'job attempt failed',
+                error: (err as Error).message,
+                attempt: job.attemptsMade + 1,
+                durationMs: Date.now() - started,
+              });
+              throw err;
+            } finally {
+              this.stats.active--;
+            }
+          },
+        );
       },
       {
         connection: this.connection,
@@ -45,12 +75,13 @@ export abstract class QueueProcessor implements OnApplicationBootstrap, OnApplic
         maxStalledCount: 2,
       },
     );
-    this.worker.on('completed', (job, ret) => this.logger.log(`${job.name} ${job.id}: ${String(ret)}`));
-    this.worker.on('failed', (job, err) =>
-      this.logger.warn(`${job?.name} ${job?.id} attempt ${job?.attemptsMade}: ${err.message}`),
-    );
     this.worker.on('error', (err) => this.logger.error(err.message));
     this.logger.log(`consuming (concurrency ${this.concurrency})`);
+  }
+
+  /** Whether this process consumes the queue (QUEUES). */
+  get consuming(): boolean {
+    return this.config.queues.includes(this.queue);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -27,6 +27,8 @@ export const MAX_SERIES_POINTS = 300;
 export const SWEEP_REQUESTS = 1500;
 /** Offered-rate multiples of the rate sweep. */
 export const RATE_MULTIPLES = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
+/** The threshold sweep offers this multiple of the workload's rate: a burst that saturates. */
+export const SATURATION_FACTOR = 1000;
 /** Thresholds of the fusion sweep (the run's own is added). */
 export const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
@@ -73,12 +75,20 @@ export interface ThresholdPoint {
   p99TtftMs: number;
   /** Share of KV blocks fusion freed. */
   fusedFraction: number;
-  /** From the fusion profile's accuracy at this threshold, when it has one. */
+  /**
+   * The fusion profile's accuracy at this threshold: measured there, or interpolated linearly
+   * between the two measured thresholds around it; null outside the measured range.
+   */
   accuracy: number | null;
+  accuracyInterpolated: boolean;
 }
 
 export interface ThresholdSweep {
   chosen: number;
+  /** Throughputs are at capacity: the sample arrives as one burst (SATURATION_FACTOR x the rate). */
+  saturated: true;
+  /** The same burst without fusion. */
+  unfusedOutputThroughput: number;
   /** Name of the accuracy metric when the profile measured one, else null (threshold is the proxy). */
   accuracyMetric: string | null;
   points: ThresholdPoint[];
@@ -90,6 +100,8 @@ export interface ProfileForCharts {
   numLayers: number;
   fusedLayers: number[];
   rateDistortion: FusionProfile['rateDistortion'];
+  /** Measured points at the profile's largest batch (or window), when it has any. */
+  points: FusionProfile['points'];
   threshold: number;
   /** Mean running batch of the fused run (rounded), and mean full blocks per prompt. */
   batchSize: number;
@@ -216,6 +228,12 @@ function probe(spec: ResolvedSpec, sample: Workload, rate: number, slo: SloSpec 
   };
 }
 
+/** The workload's mean offered rate (1 req/s when it has no span). */
+function ownRate(w: Workload): number {
+  const r = offeredRate(w);
+  return Number.isFinite(r) && r > 0 ? r : 1;
+}
+
 /**
  * Throughput and tail latency at multiples of the offered rate, on a stride sample of the
  * workload; with an SLO, the highest rate meeting it is bisected (geometrically, 4 probes)
@@ -223,8 +241,7 @@ function probe(spec: ResolvedSpec, sample: Workload, rate: number, slo: SloSpec 
  */
 export function rateSweep(spec: ResolvedSpec, onProbe: () => void = () => undefined): RateSweep {
   const sample = strideSample(spec.workload, SWEEP_REQUESTS);
-  const own = offeredRate(spec.workload);
-  const base = Number.isFinite(own) && own > 0 ? own : 1;
+  const base = ownRate(spec.workload);
   const slo = spec.slo;
   const points = RATE_MULTIPLES.map((m) => {
     const p = probe(spec, sample, base * m, slo);
@@ -262,9 +279,19 @@ export function thresholdSweep(
 ): ThresholdSweep | null {
   const fusion = spec.fusion;
   if (!fusion) return null;
-  const sample = strideSample(spec.workload, SWEEP_REQUESTS);
+  // Capacity, not the offered load: every sampled request arrives at once (a burst 1000x the
+  // workload's rate), so throughput is what the deployment sustains with the KV cache full,
+  // which is where fusion's freed blocks show. Under the offered load it would only echo it.
+  const sample = atRate(
+    strideSample(spec.workload, SWEEP_REQUESTS),
+    ownRate(spec.workload) * SATURATION_FACTOR,
+  );
   const accuracy = fusion.profile?.accuracy ?? null;
-  const thresholds = [...new Set([...THRESHOLDS, fusion.threshold])].sort((a, b) => a - b);
+  const thresholds = [
+    ...new Set([...THRESHOLDS, fusion.threshold, ...(accuracy ?? []).map((a) => a.threshold)]),
+  ].sort((a, b) => a - b);
+  const unfused = simulate({ ...spec, timeseriesResolutionS: null, workload: sample, fusion: null });
+  onProbe();
   const points = thresholds.map((threshold) => {
     const run = simulate({
       ...spec,
@@ -273,20 +300,51 @@ export function thresholdSweep(
       fusion: { ...fusion, threshold },
     });
     onProbe();
-    const hit = accuracy?.find((a) => Math.abs(a.threshold - threshold) < 1e-9);
+    const acc = accuracyAt(accuracy ?? [], threshold);
     return {
       threshold,
       outputThroughput: round4(run.result.output_throughput),
       p99TtftMs: round4(run.result.p99_ttft_ms),
       fusedFraction: round4(run.result.fusion?.fused_fraction ?? 0),
-      accuracy: hit ? hit.value : null,
+      accuracy: acc ? round4(acc.value) : null,
+      accuracyInterpolated: acc?.interpolated ?? false,
     };
   });
   return {
     chosen: fusion.threshold,
+    saturated: true,
+    unfusedOutputThroughput: round4(unfused.result.output_throughput),
     accuracyMetric: accuracy && accuracy.length ? accuracy[0].metric : null,
     points,
   };
+}
+
+/** Accuracy at `t`: measured there, else linear between the measured thresholds around it. */
+export function accuracyAt(
+  measured: Array<{ threshold: number; value: number }>,
+  t: number,
+): { value: number; interpolated: boolean } | null {
+  const hit = measured.find((a) => Math.abs(a.threshold - t) < 1e-9);
+  if (hit) return { value: hit.value, interpolated: false };
+  const sorted = [...measured].sort((a, b) => a.threshold - b.threshold);
+  for (let i = 1; i < sorted.length; i++) {
+    const [lo, hi] = [sorted[i - 1], sorted[i]];
+    if (lo.threshold < t && t < hi.threshold) {
+      const f = (t - lo.threshold) / (hi.threshold - lo.threshold);
+      return { value: lo.value + f * (hi.value - lo.value), interpolated: true };
+    }
+  }
+  return null;
+}
+
+/** The profile's measured points at its largest batch (or window): what the heatmap shows. */
+function largestBatchPoints(points: FusionProfile['points']): FusionProfile['points'] {
+  if (!points.length) return [];
+  const size = (p: FusionProfile['points'][number]) => p.batchSize ?? p.window ?? 0;
+  const max = Math.max(...points.map(size));
+  return points
+    .filter((p) => size(p) === max)
+    .map((p) => ({ ...p, survivingFraction: p.survivingFraction.map(round4) }));
 }
 
 function profileForCharts(spec: ResolvedSpec, run: SimulationRun): ProfileForCharts | null {
@@ -296,14 +354,21 @@ function profileForCharts(spec: ResolvedSpec, run: SimulationRun): ProfileForCha
   const w = spec.workload;
   let tokens = 0;
   for (let r = 0; r < w.n; r++) tokens += w.inputTokens[r];
+  // BFF fuses a running batch of sequences; CFF a window of chunks of one prompt.
+  const cff = f.mode === 'cff';
   return {
     source: profile.source,
     numLayers: profile.numLayers,
     fusedLayers: profile.fusedLayers,
     rateDistortion: profile.rateDistortion,
+    points: largestBatchPoints(profile.points ?? []),
     threshold: f.threshold,
-    batchSize: Math.max(1, Math.round(run.result.mean_batch_size)),
-    blocksPerSequence: w.n ? Math.max(1, Math.floor(tokens / w.n / spec.engine.blockSize)) : 1,
+    batchSize: cff ? f.window : Math.max(1, Math.round(run.result.mean_batch_size)),
+    blocksPerSequence: cff
+      ? Math.max(1, Math.floor(spec.engine.maxNumBatchedTokens / spec.engine.blockSize))
+      : w.n
+        ? Math.max(1, Math.floor(tokens / w.n / spec.engine.blockSize))
+        : 1,
   };
 }
 
@@ -316,7 +381,7 @@ export function withSeries(spec: ResolvedSpec): ResolvedSpec {
 
 /** Probes `runCharts` will simulate for this spec (for progress reporting). */
 export function chartProbes(spec: ResolvedSpec): number {
-  return RATE_MULTIPLES.length + (spec.slo ? 4 : 0) + (spec.fusion ? THRESHOLDS.length + 1 : 0);
+  return RATE_MULTIPLES.length + (spec.slo ? 4 : 0) + (spec.fusion ? THRESHOLDS.length + 2 : 0);
 }
 
 /** Everything the dashboard draws for a run (the run simulated with `withSeries(spec)`). */

@@ -1,0 +1,94 @@
+/**
+ * The API from the browser: the key is entered once, kept in sessionStorage (gone when the tab
+ * closes) and sent as a Bearer header. Event streams never carry it: they use a single-use token
+ * obtained with it (POST /jobs/:id/stream-token).
+ */
+const KEY = 'kvplan.apiKey';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { message?: string; issues?: Array<{ path: string; message: string }> } | null,
+  ) {
+    super(body?.message ? `${status}: ${body.message}` : `request failed with status ${status}`);
+  }
+}
+
+export const apiKey = {
+  get: (): string | null => sessionStorage.getItem(KEY),
+  set: (k: string) => sessionStorage.setItem(KEY, k.trim()),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+/** Called when the API answers 401 (key missing, revoked or mistyped). */
+let onUnauthorized: () => void = () => undefined;
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const key = apiKey.get();
+  const h: Record<string, string> = { accept: 'application/json', ...headers };
+  if (key) h.authorization = `Bearer ${key}`;
+  if (body !== undefined) h['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { message: text.slice(0, 200) };
+  }
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw new ApiError(res.status, json as ApiError['body']);
+  return json as T;
+}
+
+export interface ProgressEvent {
+  jobId: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  progress: number;
+  error: string | null;
+}
+
+/**
+ * Follows a job's progress over server-sent events. Resolves to a stop function. When the stream
+ * ends or breaks before a final status, `onEnd` is called so the caller can fall back to polling.
+ */
+export async function watchJob(
+  jobId: string,
+  onEvent: (e: ProgressEvent) => void,
+  onEnd: (last: ProgressEvent | null) => void = () => undefined,
+): Promise<() => void> {
+  const grant = await api<{ token: string; url: string }>('POST', `/jobs/${jobId}/stream-token`);
+  const es = new EventSource(grant.url);
+  let last: ProgressEvent | null = null;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    es.close();
+    onEnd(last);
+  };
+  es.addEventListener('progress', (e) => {
+    last = JSON.parse((e as MessageEvent<string>).data) as ProgressEvent;
+    onEvent(last);
+    if (last.status === 'succeeded' || last.status === 'failed') end();
+  });
+  // The server closes the stream after the final event; a used token is never retried.
+  es.onerror = end;
+  return () => {
+    ended = true;
+    es.close();
+  };
+}

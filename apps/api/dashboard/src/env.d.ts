@@ -1,0 +1,2 @@
+// esbuild bundles the CSS the entry imports (app.css); TypeScript only needs to know it exists.
+declare module '*.css';

@@ -1,0 +1,74 @@
+import type { Workload } from '@kvplan/sim';
+
+export interface Histogram {
+  /** Left edges of the bins; `width` each. */
+  edges: number[];
+  width: number;
+  counts: number[];
+}
+
+export interface WorkloadHistograms {
+  requests: number;
+  durationS: number;
+  meanRate: number;
+  /** Requests per second in each time bin (edges in seconds from the first arrival). */
+  arrivals: { edges: number[]; width: number; ratePerS: number[] };
+  inputTokens: Histogram & { mean: number; p50: number; p99: number };
+  outputTokens: Histogram & { mean: number; p50: number; p99: number };
+  tenants: string[];
+}
+
+/** A "nice" bin width (1, 2 or 5 times a power of ten) giving about `bins` bins over `span`. */
+export function niceWidth(span: number, bins: number): number {
+  if (!(span > 0)) return 1;
+  const raw = span / bins;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const m = raw / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+function histogram(values: ArrayLike<number>, bins: number, integer: boolean): Histogram {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  if (!Number.isFinite(lo)) return { edges: [], width: 1, counts: [] };
+  let width = niceWidth(hi - lo, bins);
+  if (integer) width = Math.max(1, Math.round(width));
+  const start = Math.floor(lo / width) * width;
+  const n = Math.max(1, Math.floor((hi - start) / width) + 1);
+  const counts = new Array<number>(n).fill(0);
+  for (let i = 0; i < values.length; i++) counts[Math.min(n - 1, Math.floor((values[i] - start) / width))]++;
+  return { edges: counts.map((_, i) => Number((start + i * width).toPrecision(12))), width, counts };
+}
+
+function stats(values: Int32Array): { mean: number; p50: number; p99: number } {
+  if (!values.length) return { mean: 0, p50: 0, p99: 0 };
+  const s = Float64Array.from(values).sort();
+  const q = (p: number) => {
+    const pos = p * (s.length - 1);
+    const lo = Math.floor(pos);
+    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
+  };
+  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p99: q(0.99) };
+}
+
+/** Arrival-rate and length histograms of a materialised workload (what the workload page draws). */
+export function workloadHistograms(w: Workload, bins = 60): WorkloadHistograms {
+  const t0 = w.n ? w.arrivalS[0] : 0;
+  const duration = w.n > 1 ? w.arrivalS[w.n - 1] - t0 : 0;
+  const rel = new Float64Array(w.n);
+  for (let i = 0; i < w.n; i++) rel[i] = w.arrivalS[i] - t0;
+  const a = histogram(rel, bins, false);
+  return {
+    requests: w.n,
+    durationS: duration,
+    meanRate: duration > 0 ? (w.n - 1) / duration : 0,
+    arrivals: { edges: a.edges, width: a.width, ratePerS: a.counts.map((c) => c / a.width) },
+    inputTokens: { ...histogram(w.inputTokens, bins, true), ...stats(w.inputTokens) },
+    outputTokens: { ...histogram(w.outputTokens, bins, true), ...stats(w.outputTokens) },
+    tenants: w.tenantNames,
+  };
+}

@@ -1,0 +1,492 @@
+// The ops dashboard in a real headless Chromium (Debian's, driven by playwright-core) against the
+// real api and worker processes, PostgreSQL and Redis. Screenshots go to test-artifacts/dashboard/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FusionProfileRepository, WorkspaceRepository, dataSourceOptions } from '@kvplan/db';
+import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const artifacts = path.join(repoRoot, 'test-artifacts', 'dashboard');
+const CHROMIUM = process.env.KVPLAN_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const dbUrl = testDatabaseUrl('kvplan_test_dashboard');
+const prefix = `kvtest-dash-${process.pid}`;
+const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-dash-'));
+
+let ds: DataSource;
+let browser: Browser;
+let page: Page;
+let base = '';
+const procs: Record<'api' | 'worker', { child?: ChildProcess; lines: string[] }> = {
+  api: { lines: [] },
+  worker: { lines: [] },
+};
+const keys = { admin: '', viewer: '' };
+const ids = { profile: '', deployment: '', fusionConfig: '', plan: '', fusionProfile: '', projection: '' };
+/** Every URL the browser asked for. */
+const requested: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function start(app: 'api' | 'worker', extra: Record<string, string>): void {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: path.join(repoRoot, 'apps', app),
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: prefix,
+      STORAGE_DIR: storage,
+      LOG_LEVEL: 'info',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let rest = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop() ?? '';
+    procs[app].lines.push(...parts.filter(Boolean));
+  });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${app}] ${d}`));
+  procs[app].child = child;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function call<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(base + url, {
+    method,
+    headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+interface ChartCheck {
+  name: string;
+  series: number;
+  points: number;
+  /** Pixels of saturated colour: drawn data (axes, grid lines and text are grey). */
+  coloured: number;
+  width: number;
+  height: number;
+}
+
+/** Every chart of the page: its ECharts option's series and the colour its canvas holds. */
+function checkCharts(p: Page): Promise<ChartCheck[]> {
+  return p.evaluate(() =>
+    [...window.kvplanCharts.entries()].map(([name, chart]) => {
+      const opt = chart.getOption() as {
+        series?: Array<{ data?: unknown[]; markLine?: { data?: unknown[] } }>;
+      };
+      const series = opt.series ?? [];
+      const points = series.reduce((n, s) => n + (Array.isArray(s.data) ? s.data.length : 0), 0);
+      // ECharts may draw some elements (heatmaps, hover layers) on canvases of their own.
+      const canvases = [...chart.getDom().querySelectorAll('canvas')];
+      let coloured = 0;
+      for (const canvas of canvases) {
+        const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < img.length; i += 4) {
+          const [r, g, b, a] = [img[i], img[i + 1], img[i + 2], img[i + 3]];
+          if (a > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+        }
+      }
+      const { width, height } = canvases[0];
+      return { name, series: series.length, points, coloured, width, height };
+    }),
+  );
+}
+
+/** Waits until the page loaded and `n` charts reported they finished drawing. */
+async function chartsDrawn(p: Page, n: number): Promise<ChartCheck[]> {
+  await p.waitForFunction(
+    (count) =>
+      document.body.dataset.loaded === 'true' &&
+      document.querySelectorAll('[data-chart-state="drawn"]').length >= count,
+    n,
+    { timeout: 30_000 },
+  );
+  const checks = await checkCharts(p);
+  expect(checks.length).toBe(n);
+  for (const c of checks) {
+    expect(c.points, `${c.name}: series data`).toBeGreaterThan(0);
+    expect(c.coloured, `${c.name}: coloured pixels`).toBeGreaterThan(300);
+  }
+  return checks;
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+async function open(hash: string): Promise<void> {
+  // Forget the previous page's "loaded" first; the same hash again re-renders the page.
+  await page.evaluate((h) => {
+    delete document.body.dataset.loaded;
+    if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = h;
+  }, hash);
+  await page.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, { timeout: 30_000 });
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
+  fs.mkdirSync(artifacts, { recursive: true });
+  await recreateDatabase(dbUrl);
+  await migrate(dbUrl);
+  ds = await new DataSource(dataSourceOptions({ url: dbUrl, poolSize: 2 })).initialize();
+  const ws = new WorkspaceRepository(ds);
+  const a = await ws.createWorkspaceWithAdminKey('dashboard-team');
+  keys.admin = a.secret;
+  keys.viewer = (await ws.createKey(a.workspace.id, 'viewer', 'viewer')).secret;
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  start('api', { PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_TTL_MS: '0' });
+  start('worker', { STALLED_INTERVAL_MS: '1000', LOCK_DURATION_MS: '2000' });
+  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  await until('api ready', async () => ((await fetch(`${base}/ready`)).ok ? true : undefined), 90_000);
+
+  // What a team would have stored: a deployment with an SLO, a workload, a fusion config, a
+  // capacity plan (queued now, drawn later) and a fusion profile built by a fusion job.
+  ids.deployment = (
+    await call<{ id: string }>('POST', '/api/v1/deployments', {
+      name: 'llama-8b on L4',
+      model: 'meta-llama/Llama-3.1-8B',
+      gpu: 'l4',
+      engine: { maxModelLen: 4096 },
+      slo: { ttftMs: { p99: 800 } },
+    })
+  ).id;
+  ids.profile = (
+    await call<{ id: string }>('POST', '/api/v1/workload-profiles', {
+      name: 'chat 2 req/s',
+      workload: {
+        arrival: { process: 'poisson', rate: 2 },
+        numRequests: 200,
+        inputTokens: { lognormal: { median: 600, sigma: 0.4 } },
+        outputTokens: { uniform: [20, 80] },
+      },
+    })
+  ).id;
+  ids.fusionConfig = (
+    await call<{ id: string }>('POST', '/api/v1/fusion-configs', {
+      name: 'bff 0.72',
+      mode: 'bff',
+      thresholds: [0.72, 0.8],
+    })
+  ).id;
+  ids.plan = (
+    await call<{ id: string }>('POST', '/api/v1/capacity-plans', {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+      mode: 'max-rate',
+      rateScales: [0.5, 1, 2, 4],
+    })
+  ).id;
+  const fp = new FusionProfileRepository(ds);
+  const { fusionProfile, job } = await fp.createWithJob(a.workspace.id, {
+    workloadProfileId: ids.profile,
+    fusionConfigId: ids.fusionConfig,
+  });
+  const layers = 32;
+  const surviving = (t: number) =>
+    Array.from({ length: layers }, (_, l) =>
+      l < 2 || l >= layers - 2 ? 1 : Math.min(1, 0.25 + t * 0.6 + l / 200),
+    );
+  await fp.saveProfile(fusionProfile.id, job.id, 'synthetic', {
+    format: 'kvplan-fusion-profile/1',
+    mode: 'bff',
+    source: 'synthetic',
+    model: 'meta-llama/Llama-3.1-8B',
+    numLayers: layers,
+    fusedLayers: Array.from({ length: layers - 4 }, (_, i) => i + 2),
+    blockSize: 16,
+    points: [0.6, 0.7, 0.8, 0.9].map((threshold) => ({
+      threshold,
+      batchSize: 8,
+      survivingFraction: surviving(threshold),
+    })),
+    // A fit that fuses about half the blocks of a large batch at 0.7, so fusion shows in the runs.
+    rateDistortion: {
+      model: 'poisson-logistic/1',
+      layers: Array.from({ length: layers - 4 }, (_, i) => ({
+        layer: i + 2,
+        pMax: 0.02,
+        t0: 0.62,
+        width: 0.04,
+      })),
+    },
+    accuracy: [0.6, 0.7, 0.8, 0.9].map((threshold) => ({
+      threshold,
+      metric: 'top1-agreement',
+      value: 0.9 + threshold / 10,
+      interval: null,
+      how: 'synthetic',
+    })),
+  });
+  ids.fusionProfile = fusionProfile.id;
+
+  browser = await launching;
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  page.on('request', (r) => requested.push(r.url()));
+  page.on('pageerror', (e) => process.stderr.write(`[page] ${e.message}\n`));
+}, 150_000);
+
+afterAll(async () => {
+  await browser?.close();
+  procs.api.child?.kill('SIGTERM');
+  procs.worker.child?.kill('SIGTERM');
+  await ds?.destroy();
+  fs.rmSync(storage, { recursive: true, force: true });
+});
+
+describe('dashboard', () => {
+  it('serves the page and its bundle from the api, with a strict content security policy', async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    const html = await res.text();
+    expect(html).toMatch(/<script src="\/app\.js">/);
+    const js = await fetch(`${base}/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    const etag = js.headers.get('etag')!;
+    expect((await fetch(`${base}/app.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    // The API keeps its own 404s: the dashboard does not swallow unknown paths.
+    expect((await fetch(`${base}/api/v1/nope`)).status).toBe(404);
+  });
+
+  it('asks for the API key once and keeps it for the tab only', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#login-form');
+    await shot('01-login');
+    await page.fill('#api-key', 'kvp_wrong-key');
+    await page.click('#login-form button');
+    await page.waitForSelector('#login-form .error');
+    expect(await page.textContent('#login-form .error')).toMatch(/not accepted/);
+    await page.fill('#api-key', keys.admin);
+    await page.click('#login-form button');
+    await page.waitForSelector('#new-projection');
+    expect(await page.textContent('#who')).toMatch(/dashboard-team · admin/);
+    expect(await page.evaluate(() => sessionStorage.getItem('kvplan.apiKey'))).toBe(keys.admin);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+  });
+
+  it('creates a projection through the UI, follows its job live over SSE and draws every chart', async () => {
+    await open('#/projections');
+    await page.selectOption('#new-workloadProfileId', ids.profile);
+    await page.selectOption('#new-deploymentId', ids.deployment);
+    await page.selectOption('#new-fusionConfigId', ids.fusionConfig);
+    await page.click('#run-projection');
+    await page.waitForFunction(() => /^#\/projections\/[0-9a-f-]{36}$/.test(location.hash));
+    ids.projection = (await page.evaluate(() => location.hash)).split('/').pop()!;
+    // The job is followed live, then the page redraws with the result.
+    await page.waitForSelector('#job-progress, [data-chart]', { timeout: 30_000 });
+    const checks = await chartsDrawn(page, 7);
+    expect(checks.map((c) => c.name).sort()).toEqual(
+      ['cdf-e2el', 'cdf-tpot', 'cdf-ttft', 'kv-blocks', 'layer-compression', 'pareto', 'rate-sweep'].sort(),
+    );
+    // Two runs (without and with fusion) in the curves; the rate chart marks the SLO and max rate.
+    const series = await page.evaluate(() => {
+      const opt = window.kvplanCharts.get('rate-sweep')!.getOption() as {
+        series: Array<{ name: string; markLine?: { data?: Array<{ xAxis?: number; yAxis?: number }> } }>;
+      };
+      return opt.series.map((s) => ({ name: s.name, marks: s.markLine?.data ?? [] }));
+    });
+    expect(series.find((s) => s.name === 'SLO')?.marks[0]?.yAxis).toBe(800);
+    expect(series.find((s) => s.name === 'throughput, no fusion')?.marks[0]?.xAxis).toBeGreaterThan(0);
+    const cdfSeries = await page.evaluate(
+      () => (window.kvplanCharts.get('cdf-ttft')!.getOption() as { series: unknown[] }).series.length,
+    );
+    expect(cdfSeries).toBe(2);
+    expect(await page.textContent('.stats')).toMatch(/max rate in SLO/);
+    await shot('02-projection-detail');
+
+    // SSE went through a single-use token; the key never appeared in a URL; nothing left the origin.
+    expect(requested.some((u) => /\/api\/v1\/jobs\/[0-9a-f-]{36}\/events\?token=/.test(u))).toBe(true);
+    expect(requested.filter((u) => u.includes(keys.admin))).toEqual([]);
+    expect(requested.filter((u) => !u.startsWith(base))).toEqual([]);
+  }, 90_000);
+
+  it('lists projections with their numbers', async () => {
+    await open('#/projections');
+    const row = await page.textContent('#projections-table tbody tr:first-child');
+    expect(row).toContain(ids.projection.slice(0, 8));
+    expect(row).toMatch(/succeeded/);
+    expect(row).toMatch(/\dx/); // throughput gain
+    await shot('03-projections');
+  });
+
+  it('draws a capacity plan sweep', async () => {
+    await until('capacity plan done', async () => {
+      const p = await call<{ status: string }>('GET', `/api/v1/capacity-plans/${ids.plan}`);
+      return p.status === 'succeeded' ? true : undefined;
+    });
+    await open('#/capacity-plans');
+    expect(await page.textContent('#capacity-table')).toMatch(/max-rate/);
+    await open(`#/capacity-plans/${ids.plan}`);
+    await chartsDrawn(page, 1);
+    expect(await page.textContent('.lead')).toMatch(/Answer: /);
+    await shot('04-capacity-plan');
+  });
+
+  it('draws a workload profile with arrival and length histograms', async () => {
+    await open('#/workload-profiles');
+    await page.click(`a[href="#/workload-profiles/${ids.profile}"]`);
+    await page.waitForFunction(() => document.body.dataset.loaded === 'true');
+    const checks = await chartsDrawn(page, 3);
+    expect(checks.map((c) => c.name).sort()).toEqual(['arrivals', 'input-lengths', 'output-lengths']);
+    expect(await page.textContent('.stats')).toMatch(/200/);
+    await shot('05-workload-profile');
+  });
+
+  it('draws a fusion profile heatmap from its measured points', async () => {
+    await open('#/fusion-profiles');
+    expect(await page.textContent('#fusion-table')).toMatch(/synthetic/);
+    await open(`#/fusion-profiles/${ids.fusionProfile}`);
+    await chartsDrawn(page, 1);
+    expect(await page.textContent('.panel .note')).toMatch(/Measured points at a batch of 8/);
+    expect(await page.textContent('main')).toMatch(/top1-agreement/);
+    await shot('06-fusion-profile');
+  });
+
+  it('shows the queues, the live workers and the newest jobs', async () => {
+    await open('#/jobs');
+    await chartsDrawn(page, 1);
+    expect(await page.textContent('#workers h3')).toMatch(/Workers \(1 alive\)/);
+    expect(await page.textContent('#jobs-table')).toMatch(/simulate/);
+    await shot('07-jobs');
+  });
+
+  it('updates a running job live on the jobs page', async () => {
+    const profile = await call<{ id: string }>('POST', '/api/v1/workload-profiles', {
+      name: 'longer',
+      workload: {
+        arrival: { process: 'poisson', rate: 2 },
+        numRequests: 6000,
+        inputTokens: { fixed: 300 },
+        outputTokens: { fixed: 40 },
+      },
+    });
+    const created = await call<{ job: { id: string } }>('POST', '/api/v1/projections', {
+      workloadProfileId: profile.id,
+      deploymentId: ids.deployment,
+    });
+    await open('#/jobs');
+    const short = created.job.id.slice(0, 8);
+    // The row's status cell changes without a reload: a progress bar, then the final badge.
+    await page.waitForFunction(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].some(
+          (tr) => tr.textContent!.includes(s) && tr.querySelector('.progress'),
+        ),
+      short,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].some(
+          (tr) => tr.textContent!.includes(s) && tr.querySelector('[data-status="succeeded"]'),
+        ),
+      short,
+      { timeout: 60_000 },
+    );
+  }, 90_000);
+});
+
+describe('operations', () => {
+  it('logs JSON lines and carries the request id from the api into the job the worker runs', async () => {
+    const parse = (l: string) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return null;
+      }
+    };
+    const apiLines = procs.api.lines.map(parse);
+    const workerLines = procs.worker.lines.map(parse);
+    expect(
+      apiLines.every((l) => l !== null && typeof l.level === 'string' && typeof l.time === 'string'),
+    ).toBe(true);
+    expect(workerLines.every((l) => l !== null && l.service === 'worker')).toBe(true);
+    const post = apiLines.find(
+      (l) => l!.route === '/api/v1/projections' && l!.method === 'POST' && l!.status === 202,
+    );
+    expect(post?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const jobLines = workerLines.filter((l) => l!.requestId === post!.requestId);
+    expect(jobLines.map((l) => l!.msg)).toEqual(expect.arrayContaining(['job started', 'job done']));
+    expect(jobLines[0]!.jobName).toBe('simulate.projection');
+    // The key is never logged.
+    expect([...procs.api.lines, ...procs.worker.lines].some((l) => l.includes(keys.admin))).toBe(false);
+  });
+
+  it('exposes worker heartbeats and projections per hour, and the Grafana dashboard only uses metrics that exist', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^kvplan_workers\{queue="any"\} 1$/m);
+    expect(text).toMatch(/^kvplan_workers\{queue="simulate"\} 1$/m);
+    expect(text).toMatch(/^kvplan_worker_heartbeat_age_seconds\{worker="[^"]+"\} \d/m);
+    const created = Number(/^kvplan_projections_last_hour\{state="created"\} (\d+)/m.exec(text)?.[1]);
+    expect(created).toBeGreaterThanOrEqual(2);
+    const finished = /^kvplan_worker_jobs_finished\{worker="[^"]+",outcome="completed"\} (\d+)/m.exec(text);
+    expect(Number(finished?.[1])).toBeGreaterThanOrEqual(2);
+
+    const dash = JSON.parse(
+      fs.readFileSync(path.join(repoRoot, 'ops', 'grafana', 'dashboards', 'kvplan-service.json'), 'utf8'),
+    ) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+    const exposed = new Set(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+      ),
+    );
+    const used = dash.panels.flatMap((p) =>
+      (p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/\b(kvplan_[a-z0-9_]+)/g)].map((m) => m[1])),
+    );
+    expect(used.length).toBeGreaterThan(8);
+    expect([...new Set(used)].filter((m) => !exposed.has(m))).toEqual([]);
+    for (const title of [
+      'worker',
+      'projections per hour',
+      'requests',
+      'latency',
+      'queued',
+      'running',
+      'failed',
+      'duration',
+    ])
+      expect(dash.panels.map((p) => p.title.toLowerCase()).join(' | ')).toContain(title);
+  });
+});
