@@ -9,9 +9,11 @@ COPY libs/contracts/package.json libs/contracts/
 COPY libs/db/package.json libs/db/
 COPY libs/sim/package.json libs/sim/
 COPY libs/fusion/package.json libs/fusion/
+COPY libs/observability/package.json libs/observability/
 COPY libs/model/package.json libs/model/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
+COPY apps/dashboard-e2e/package.json apps/dashboard-e2e/
 COPY migrations/package.json migrations/
 COPY cli/package.json cli/
 # tfjs-node(-gpu) are optional: their install may fail without their native library; the CPU
