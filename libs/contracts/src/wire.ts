@@ -27,3 +27,41 @@ export interface JobProgressEvent {
   progress: number;
   error: string | null;
 }
+
+/**
+ * Options of a fusion-profile job (`POST /fusion-profiles`), stored with the profile row and read
+ * by the worker. A row stored without some of them takes the defaults.
+ */
+export interface FusionProfileOptions {
+  /** Requests sampled from the workload, stratified by prompt length (at least the largest batch size). */
+  sampleSize: number;
+  /** Seed of the sampling and of the synthetic generator. */
+  seed: number;
+  /** Each sampled prompt's KV cache is cut to this many tokens (bounds the tensor work). */
+  maxPromptTokens: number;
+}
+
+export const FUSION_PROFILE_DEFAULTS: FusionProfileOptions = {
+  sampleSize: 16,
+  seed: 1,
+  maxPromptTokens: 512,
+};
+
+/** Inclusive bounds the api enforces (batch sizes of the fusion config count against maxSampleSize). */
+export const FUSION_PROFILE_LIMITS = {
+  minSampleSize: 2,
+  maxSampleSize: 256,
+  minPromptTokens: 16,
+  maxPromptTokens: 8192,
+} as const;
+
+/** The stored options with defaults filled (unknown keys dropped, wrong types replaced by defaults). */
+export function fusionProfileOptions(
+  stored: Record<string, unknown> | null | undefined,
+): FusionProfileOptions {
+  const int = (k: keyof FusionProfileOptions): number => {
+    const v = stored?.[k];
+    return typeof v === 'number' && Number.isInteger(v) ? v : FUSION_PROFILE_DEFAULTS[k];
+  };
+  return { sampleSize: int('sampleSize'), seed: int('seed'), maxPromptTokens: int('maxPromptTokens') };
+}

@@ -22,3 +22,4 @@ export {
   type JobRow,
   type ProjectionSummaryRow,
 } from './repositories/dashboard.repository';
+export { RetentionRepository, type RetentionOutcome } from './repositories/retention.repository';

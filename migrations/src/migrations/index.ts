@@ -1,4 +1,5 @@
 import { Initial1795744045833 } from './1795744045833-Initial';
+import { FusionProfileProvenance1795747505500 } from './1795747505500-FusionProfileProvenance';
 
 /** Every migration, oldest first. A landed migration is never edited: add a new one. */
-export const MIGRATIONS = [Initial1795744045833];
+export const MIGRATIONS = [Initial1795744045833, FusionProfileProvenance1795747505500];

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
+import { DeploymentEntity } from './deployment.entity';
 import { FusionConfigEntity } from './fusion-config.entity';
 import { JobEntity } from './job.entity';
 import { ScopedRow } from './scoped';
@@ -21,6 +22,25 @@ export class FusionProfileEntity extends ScopedRow {
   @ManyToOne(() => FusionConfigEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'fusion_config_id' })
   fusionConfig?: FusionConfigEntity;
+
+  /** Whose model shapes synthetic KV when neither a model nor a KV sample is available. */
+  @Column({ name: 'deployment_id', type: 'uuid', nullable: true })
+  deploymentId!: string | null;
+
+  @ManyToOne(() => DeploymentEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'deployment_id' })
+  deployment?: DeploymentEntity;
+
+  /** What was asked for: sample size and seed (see FusionProfileOptions in @kvplan/contracts). */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  options!: Record<string, unknown>;
+
+  /**
+   * What the job did (null until built): where the KV came from and why, the sampled requests,
+   * the batch sizes and thresholds measured, timings.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  details!: Record<string, unknown> | null;
 
   @Column({ name: 'job_id', type: 'uuid' })
   jobId!: string;

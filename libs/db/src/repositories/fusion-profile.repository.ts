@@ -3,6 +3,7 @@ import type { DataSource, QueryDeepPartialEntity, Repository } from 'typeorm';
 import { FusionProfileEntity } from '../entities/fusion-profile.entity';
 import type { JobEntity } from '../entities/job.entity';
 import { JobRepository } from './job.repository';
+import type { Page, PageQuery } from './paging';
 
 /** Fusion profiles built by fusion jobs. */
 export class FusionProfileRepository {
@@ -16,7 +17,12 @@ export class FusionProfileRepository {
 
   async createWithJob(
     workspaceId: string,
-    input: { workloadProfileId: string; fusionConfigId: string },
+    input: {
+      workloadProfileId: string;
+      fusionConfigId: string;
+      deploymentId?: string | null;
+      options?: Record<string, unknown>;
+    },
   ): Promise<{ fusionProfile: FusionProfileEntity; job: JobEntity }> {
     return this.dataSource.transaction(async (em) => {
       const id = randomUUID();
@@ -26,12 +32,16 @@ export class FusionProfileRepository {
       );
       const fusionProfile = await em.save(
         em.create(FusionProfileEntity, {
-          ...input,
+          workloadProfileId: input.workloadProfileId,
+          fusionConfigId: input.fusionConfigId,
+          deploymentId: input.deploymentId ?? null,
+          options: input.options ?? {},
           id,
           workspaceId,
           jobId: job.id,
           source: null,
           profile: null,
+          details: null,
         }),
       );
       return { fusionProfile, job };
@@ -39,44 +49,75 @@ export class FusionProfileRepository {
   }
 
   get(workspaceId: string, id: string): Promise<FusionProfileEntity | null> {
-    return this.repo.findOneBy({ id, workspaceId });
+    return this.repo
+      .createQueryBuilder('f')
+      .leftJoinAndSelect('f.job', 'job')
+      .where('f.id = :id AND f.workspace_id = :ws', { id, ws: workspaceId })
+      .getOne();
+  }
+
+  /** A workspace's fusion profiles, newest first (profile documents included), optionally of one workload. */
+  async list(
+    workspaceId: string,
+    q: PageQuery & { workloadProfileId?: string },
+  ): Promise<Page<FusionProfileEntity>> {
+    const qb = this.repo
+      .createQueryBuilder('f')
+      .leftJoinAndSelect('f.job', 'job')
+      .where('f.workspace_id = :ws', { ws: workspaceId });
+    if (q.workloadProfileId) qb.andWhere('f.workload_profile_id = :wp', { wp: q.workloadProfileId });
+    const [items, total] = await qb
+      .orderBy('f.created_at', 'DESC')
+      .addOrderBy('f.id', 'DESC')
+      .take(q.limit)
+      .skip(q.offset)
+      .getManyAndCount();
+    return { items, total, limit: q.limit, offset: q.offset };
   }
 
   getById(id: string): Promise<FusionProfileEntity | null> {
     return this.repo.findOneBy({ id });
   }
 
-  /** The newest built profile for this workload and fusion config, if any. */
-  latestBuilt(
+  /**
+   * The newest built profile for this workload and fusion config, if any; with `deploymentId`,
+   * one built for that deployment is preferred over newer ones built for another.
+   */
+  async latestBuilt(
     workspaceId: string,
     workloadProfileId: string,
     fusionConfigId: string,
+    deploymentId?: string | null,
   ): Promise<FusionProfileEntity | null> {
-    return this.repo
-      .createQueryBuilder('f')
-      .where(
-        'f.workspace_id = :ws AND f.workload_profile_id = :wp AND f.fusion_config_id = :fc AND f.profile IS NOT NULL',
-        {
-          ws: workspaceId,
-          wp: workloadProfileId,
-          fc: fusionConfigId,
-        },
-      )
-      .orderBy('f.created_at', 'DESC')
-      .getOne();
+    const query = (dep: string | null) => {
+      const qb = this.repo
+        .createQueryBuilder('f')
+        .where(
+          'f.workspace_id = :ws AND f.workload_profile_id = :wp AND f.fusion_config_id = :fc AND f.profile IS NOT NULL',
+          { ws: workspaceId, wp: workloadProfileId, fc: fusionConfigId },
+        );
+      if (dep) qb.andWhere('f.deployment_id = :dep', { dep });
+      return qb.orderBy('f.created_at', 'DESC').addOrderBy('f.id', 'DESC').getOne();
+    };
+    return (deploymentId ? await query(deploymentId) : null) ?? query(null);
   }
 
+  /**
+   * Stores the built profile (and what the job did) and marks the job succeeded, in one
+   * transaction; a profile already stored is kept (a run delivered twice writes once).
+   */
   async saveProfile(
     id: string,
     jobId: string,
     source: string,
     profile: Record<string, unknown>,
+    details: Record<string, unknown> | null = null,
   ): Promise<boolean> {
     return this.dataSource.transaction(async (em) => {
       const res = await em
         .createQueryBuilder()
         .update(FusionProfileEntity)
-        .set({ source, profile } as QueryDeepPartialEntity<FusionProfileEntity>)
+        .set({ source, profile, details } as QueryDeepPartialEntity<FusionProfileEntity>)
         .where('id = :id AND profile IS NULL', { id })
         .execute();
       await this.jobs.markSucceeded(jobId, em);
