@@ -12,6 +12,9 @@ import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
 import { serveDashboard } from './modules/dashboard/dashboard.static';
 
+/** Probes, scrapes and the dashboard's static files: logged at debug level only. */
+const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics', '/', '/app.js', '/app.css']);
+
 /** Builds the api (not listening yet): used by main.ts and by the tests. */
 export async function createApp(
   config: ApiConfig,
@@ -47,6 +50,7 @@ export async function createApp(
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
     };
     if (reply.statusCode >= 500) logger.error(fields, 'request failed');
+    else if (QUIET_ROUTES.has(fields.route)) logger.debug(fields, 'request');
     else logger.info(fields, 'request');
   });
 
