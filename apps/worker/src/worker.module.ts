@@ -3,25 +3,40 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { DataSource } from 'typeorm';
 import {
   CapacityPlanRepository,
+  DeploymentRepository,
+  FusionConfigRepository,
   FusionProfileRepository,
   JobRepository,
+  KvSampleRepository,
   ProjectionRepository,
+  RetentionRepository,
+  TraceRepository,
+  WorkloadProfileRepository,
   dataSourceOptions,
 } from '@kvplan/db';
 import type { WorkerConfig } from './config';
 import { CapacityPlanHandler, CapacityPointHandler } from './handlers/capacity.handlers';
-import {
-  FusionProfileBuilder,
-  FusionProfileHandler,
-  UnavailableFusionProfileBuilder,
-} from './handlers/fusion-profile.handler';
+import { FusionProfileHandler } from './handlers/fusion-profile.handler';
+import { FusionRunner, ThreadFusionRunner } from './fusion/fusion-runner';
+import { RetentionService } from './retention/retention.service';
 import { SimulateProjectionHandler } from './handlers/simulate-projection.handler';
 import { HeartbeatService } from './processors/heartbeat.service';
 import { CapacityProcessor, FusionProcessor, SimulateProcessor } from './processors/processors';
 import { SimRunner, ThreadSimRunner } from './sim/sim-runner';
 import { WORKER_CONFIG } from './tokens';
 
-const REPOSITORIES = [CapacityPlanRepository, FusionProfileRepository, JobRepository, ProjectionRepository];
+const REPOSITORIES = [
+  CapacityPlanRepository,
+  DeploymentRepository,
+  FusionConfigRepository,
+  FusionProfileRepository,
+  JobRepository,
+  KvSampleRepository,
+  ProjectionRepository,
+  RetentionRepository,
+  TraceRepository,
+  WorkloadProfileRepository,
+];
 
 class DataSourceCloser implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -32,6 +47,7 @@ class DataSourceCloser implements OnApplicationShutdown {
 
 export interface WorkerOverrides {
   runner?: SimRunner;
+  fusionRunner?: FusionRunner;
 }
 
 /** The worker: the same libs as the api, a second entry point with no HTTP server. */
@@ -58,7 +74,8 @@ export class WorkerModule {
           provide: SimRunner,
           useValue: overrides.runner ?? new ThreadSimRunner(path.resolve(config.storageDir)),
         },
-        { provide: FusionProfileBuilder, useClass: UnavailableFusionProfileBuilder },
+        { provide: FusionRunner, useValue: overrides.fusionRunner ?? new ThreadFusionRunner() },
+        RetentionService,
         SimulateProjectionHandler,
         CapacityPointHandler,
         CapacityPlanHandler,

@@ -1,37 +1,39 @@
-import { Injectable } from '@nestjs/common';
+import * as path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
-import { FusionProfileRepository, JobRepository } from '@kvplan/db';
-import { PermanentJobError, tracked } from './tracking';
+import { JOB_NAMES, fusionProfileOptions, parsePayload } from '@kvplan/contracts';
+import {
+  DeploymentRepository,
+  FusionConfigRepository,
+  FusionProfileRepository,
+  JobRepository,
+  KvSampleRepository,
+  TraceRepository,
+  WorkloadProfileRepository,
+} from '@kvplan/db';
+import type { WorkerConfig } from '../config';
+import type { FusionJobInput, FusionJobSettings } from '../fusion/fusion-job';
+import { FusionRunner } from '../fusion/fusion-runner';
+import { WORKER_CONFIG } from '../tokens';
+import { PermanentJobError, progressReporter, tracked } from './tracking';
 
 /**
- * Builds a kvplan-fusion-profile/1 for a workload profile and a fusion config. The builder
- * (libs/fusion: sample requests, obtain KV, run BFF/CFF) plugs in behind this interface.
+ * `fusion.profile`: loads the workload profile, its trace and KV samples, the deployment and the
+ * fusion config, builds the kvplan-fusion-profile/1 in a worker thread (fusion/fusion-build.ts)
+ * and stores it with what the job did. Projections of that workload then use it.
  */
-export abstract class FusionProfileBuilder {
-  abstract build(input: {
-    workspaceId: string;
-    workloadProfileId: string;
-    fusionConfigId: string;
-  }): Promise<{ source: 'synthetic' | 'kv-sample' | 'model'; profile: Record<string, unknown> }>;
-}
-
-/** Until @kvplan/fusion lands: fusion jobs fail at once with a clear message, never a fake profile. */
-export class UnavailableFusionProfileBuilder extends FusionProfileBuilder {
-  async build(): Promise<never> {
-    throw new PermanentJobError(
-      'building fusion profiles is not available in this worker yet (@kvplan/fusion)',
-    );
-  }
-}
-
-/** `fusion.profile`. */
 @Injectable()
 export class FusionProfileHandler {
   constructor(
     private readonly jobs: JobRepository,
     private readonly profiles: FusionProfileRepository,
-    private readonly builder: FusionProfileBuilder,
+    private readonly workloads: WorkloadProfileRepository,
+    private readonly deployments: DeploymentRepository,
+    private readonly fusionConfigs: FusionConfigRepository,
+    private readonly traces: TraceRepository,
+    private readonly kvSamples: KvSampleRepository,
+    private readonly runner: FusionRunner,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
   async handle(job: Job): Promise<string> {
@@ -41,14 +43,64 @@ export class FusionProfileHandler {
       const row = await this.profiles.getById(p.fusionProfileId);
       if (!row || row.workspaceId !== p.workspaceId)
         throw new PermanentJobError(`fusion profile ${p.fusionProfileId} not found`);
-      const built = await this.builder.build({
-        workspaceId: p.workspaceId,
-        workloadProfileId: row.workloadProfileId,
-        fusionConfigId: row.fusionConfigId,
-      });
-      return (await this.profiles.saveProfile(row.id, p.runId, built.source, built.profile))
-        ? 'stored'
-        : 'already stored';
+      if (row.profile) {
+        await this.jobs.markSucceeded(p.runId);
+        return 'profile already stored';
+      }
+      const input = await this.input(p.workspaceId, row);
+      const progress = progressReporter(job, p.runId, this.jobs);
+      const built = await this.runner.run(input, progress);
+      const wrote = await this.profiles.saveProfile(
+        row.id,
+        p.runId,
+        built.source,
+        built.profile,
+        built.details,
+      );
+      progress(1);
+      return wrote ? `stored (${built.source})` : 'profile already stored';
     });
+  }
+
+  private async input(
+    ws: string,
+    row: {
+      workloadProfileId: string;
+      fusionConfigId: string;
+      deploymentId: string | null;
+      options: Record<string, unknown>;
+    },
+  ): Promise<FusionJobInput> {
+    const [workload, fusionConfig, deployment, kvSamples] = await Promise.all([
+      this.workloads.get(ws, row.workloadProfileId),
+      this.fusionConfigs.get(ws, row.fusionConfigId),
+      row.deploymentId ? this.deployments.get(ws, row.deploymentId) : Promise.resolve(null),
+      this.kvSamples.forWorkload(ws, row.workloadProfileId),
+    ]);
+    if (!workload) throw new PermanentJobError('the workload profile was deleted');
+    if (!fusionConfig) throw new PermanentJobError('the fusion config was deleted');
+    if (!deployment) throw new PermanentJobError('the deployment was deleted');
+    const trace = workload.traceId ? await this.traces.get(ws, workload.traceId) : null;
+    if (workload.traceId && !trace) throw new PermanentJobError('the workload profile trace was deleted');
+    const wl: Record<string, unknown> = { ...workload.spec };
+    if (trace) wl.trace = trace.storagePath;
+    const f = fusionConfig.spec as unknown as FusionJobSettings;
+    return {
+      spec: { ...deployment.spec, workload: wl },
+      baseDir: path.resolve(this.config.storageDir),
+      fusion: {
+        mode: f.mode,
+        thresholds: f.thresholds,
+        ...(f.batchSizes !== undefined && { batchSizes: f.batchSizes }),
+        ...(f.window !== undefined && { window: f.window }),
+        ...(f.scope !== undefined && { scope: f.scope }),
+      },
+      options: fusionProfileOptions(row.options),
+      trace: trace ? { id: trace.id, path: trace.storagePath } : null,
+      // newest first
+      kvSamples: kvSamples.reverse().map((k) => ({ id: k.id, name: k.name, path: k.storagePath })),
+      modelDir: this.config.modelDir,
+      tfBackend: this.config.tfBackend,
+    };
   }
 }

@@ -50,6 +50,8 @@ export interface FusionInfo {
   scope: string;
   /** Where the fusion profile came from (`parametric` when none was built for this workload). */
   profileSource: string;
+  /** The stored fusion profile used (POST /fusion-profiles), or null for the parametric one. */
+  fusionProfileId?: string | null;
   /** kvplan-fusion-profile/1 accuracy entries, when the profile has them. */
   accuracy: Array<{ threshold: number; metric: string; value: number; how: string }> | null;
 }

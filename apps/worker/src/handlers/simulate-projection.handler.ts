@@ -1,7 +1,16 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
-import { JobRepository, ProjectionRepository } from '@kvplan/db';
+import {
+  FusionProfileRepository,
+  JobRepository,
+  ProjectionRepository,
+  type FusionProfileEntity,
+  type ProjectionEntity,
+} from '@kvplan/db';
 import { SimRunner } from '../sim/sim-runner';
 import { projectionResult, type FusionInfo } from './results';
 import { PermanentJobError, progressReporter, tracked } from './tracking';
@@ -13,7 +22,27 @@ export class SimulateProjectionHandler {
     private readonly jobs: JobRepository,
     private readonly projections: ProjectionRepository,
     private readonly runner: SimRunner,
+    private readonly fusionProfiles: FusionProfileRepository,
   ) {}
+
+  /**
+   * The fusion profile a fusion job built for this projection's workload and fusion config (one
+   * built for its deployment preferred), when its mode is the spec's; null: the simulator's
+   * parametric profile.
+   */
+  private async storedProfile(
+    projection: ProjectionEntity,
+    mode: unknown,
+  ): Promise<FusionProfileEntity | null> {
+    if (!projection.workloadProfileId || !projection.fusionConfigId) return null;
+    const row = await this.fusionProfiles.latestBuilt(
+      projection.workspaceId,
+      projection.workloadProfileId,
+      projection.fusionConfigId,
+      projection.deploymentId,
+    );
+    return row?.profile && row.profile.mode === mode ? row : null;
+  }
 
   async handle(job: Job): Promise<string> {
     const p = parsePayload(JOB_NAMES.simulateProjection, job.data);
@@ -31,15 +60,29 @@ export class SimulateProjectionHandler {
       const progress = progressReporter(job, p.runId, this.jobs);
       const { fusion: _f, ...baseline } = spec;
       const charts = { charts: true };
-      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
-      const withFusion = fusion ? await this.runner.run(spec, (f) => progress(0.5 + f / 2), charts) : null;
+      const stored = fusion ? await this.storedProfile(projection, fusion.mode) : null;
+      // The simulator reads a profile from a file (spec.fusion.profile): this run's own temporary copy.
+      const profileFile = stored ? path.join(os.tmpdir(), `kvplan-fusion-profile-${p.runId}.json`) : null;
+      let without: Record<string, unknown>;
+      let withFusion: Record<string, unknown> | null = null;
+      try {
+        if (profileFile) fs.writeFileSync(profileFile, JSON.stringify(stored!.profile));
+        without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
+        if (fusion) {
+          const fusionSpec = profileFile ? { ...spec, fusion: { ...fusion, profile: profileFile } } : spec;
+          withFusion = await this.runner.run(fusionSpec, (f) => progress(0.5 + f / 2), charts);
+        }
+      } finally {
+        if (profileFile) fs.rmSync(profileFile, { force: true });
+      }
       const info: FusionInfo | null = fusion
         ? {
             mode: String(fusion.mode),
             threshold: Number(fusion.threshold),
             scope: String(fusion.scope ?? 'global'),
-            profileSource: 'parametric',
-            accuracy: null,
+            profileSource: stored?.source ?? 'parametric',
+            fusionProfileId: stored?.id ?? null,
+            accuracy: (stored?.profile?.accuracy as FusionInfo['accuracy'] | undefined) ?? null,
           }
         : null;
       const wrote = await this.projections.saveResult(

@@ -1,0 +1,25 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { isInputError, selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
+import { buildFusionJob } from './fusion-build';
+import type { FusionJobInput, FusionThreadMessage } from './fusion-job';
+
+// Runs inside a worker thread: tensor work (fusion search, a model's forward passes) is
+// synchronous for seconds at a time, and here it cannot delay the main thread's BullMQ lock
+// renewals. The tfjs backend is chosen once per thread (each thread has its own tfjs).
+function post(msg: FusionThreadMessage): void {
+  parentPort!.postMessage(msg);
+}
+
+const input = workerData as FusionJobInput;
+let backend: Promise<SelectedTfBackend> | null = null;
+
+buildFusionJob(input, {
+  progress: (fraction) => post({ type: 'progress', fraction }),
+  backend: () => (backend ??= selectTfBackend({ wanted: input.tfBackend, source: 'KVPLAN_TF_BACKEND' })),
+  clock: () => performance.now(),
+})
+  .then((output) => post({ type: 'result', output }))
+  .catch((err: unknown) => {
+    if (isInputError(err)) post({ type: 'input-error', issues: err.issues });
+    else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  });

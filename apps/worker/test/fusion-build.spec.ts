@@ -1,0 +1,267 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { selectTfBackend, synthesizeKvSample, writeKvSample, type SelectedTfBackend } from '@kvplan/fusion';
+import { writeRandomModelFolder } from '@kvplan/model';
+import { FUSION_PROFILE_DEFAULTS } from '@kvplan/contracts';
+import { buildFusionJob, cffChunkTokens } from '../src/fusion/fusion-build';
+import type { FusionJobInput } from '../src/fusion/fusion-job';
+import { stratifiedSample } from '../src/fusion/sampling';
+import { readTracePrompts, traceCarriesPrompts } from '../src/fusion/trace-prompts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-fusion-build-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+// A small Llama-shaped model (6 layers: the middle 2 are fused) keeps every case fast.
+const TINY_MODEL = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  num_hidden_layers: 6,
+  vocab_size: 256,
+  max_position_embeddings: 1024,
+  rope_theta: 10000,
+  rms_norm_eps: 1e-5,
+  torch_dtype: 'float32',
+};
+const deployment = { model: TINY_MODEL, gpu: 'l4', engine: { blockSize: 16, maxModelLen: 1024 } };
+
+let backend: Promise<SelectedTfBackend> | null = null;
+const hooks = (progress: number[] = []) => ({
+  progress: (f: number) => progress.push(f),
+  backend: () => (backend ??= selectTfBackend({ wanted: 'wasm' })),
+  clock: () => performance.now(),
+});
+
+function input(over: Partial<FusionJobInput> & { workload: Record<string, unknown> }): FusionJobInput {
+  const { workload, ...rest } = over;
+  return {
+    spec: { ...deployment, workload },
+    baseDir: dir,
+    fusion: { mode: 'bff', thresholds: [0.3, 0.9] },
+    options: { ...FUSION_PROFILE_DEFAULTS, sampleSize: 6, maxPromptTokens: 128 },
+    trace: null,
+    kvSamples: [],
+    modelDir: null,
+    tfBackend: 'wasm',
+    ...rest,
+  };
+}
+
+function writeTrace(name: string, lines: string[]): { id: string; path: string } {
+  fs.writeFileSync(path.join(dir, name), lines.join('\n') + '\n');
+  return { id: name, path: name };
+}
+
+describe('stratifiedSample', () => {
+  const lengths = Array.from({ length: 400 }, (_, i) => ((i * 7919) % 400) + 1); // 1..400, shuffled
+
+  it('is deterministic in the seed and draws from every length stratum', () => {
+    const a = stratifiedSample(lengths, 16, 3);
+    expect(stratifiedSample(lengths, 16, 3)).toEqual(a);
+    expect(stratifiedSample(lengths, 16, 4)).not.toEqual(a);
+    expect(new Set(a).size).toBe(16);
+    // 8 strata of 50 requests by length, 2 picks each
+    const perStratum = new Array(8).fill(0);
+    for (const i of a) perStratum[Math.floor((lengths[i] - 1) / 50)]++;
+    expect(perStratum).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
+  it('takes every request when asked for more than there are, in a seeded order', () => {
+    const s = stratifiedSample([5, 1, 3], 10, 1);
+    expect([...s].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('keeps short and long prompts in a skewed workload', () => {
+    const skewed = [...new Array(95).fill(100), 5000, 6000, 7000, 8000, 9000];
+    const s = stratifiedSample(skewed, 10, 1);
+    expect(s.some((i) => skewed[i] >= 5000)).toBe(true);
+    expect(s.some((i) => skewed[i] === 100)).toBe(true);
+  });
+});
+
+describe('trace prompts', () => {
+  it('finds text or token_ids columns and skips rows without a prompt', () => {
+    const csv = 'arrival_time_s,input_tokens,output_tokens,token_ids\n0,3,1,"[1,2,3]"\n1,4,1,\n2,2,1,7 8\n';
+    expect(traceCarriesPrompts(csv, 'trace.csv')).toBe(true);
+    expect(readTracePrompts(csv, 't.csv').map((r) => r.tokenIds)).toEqual([
+      [1, 2, 3],
+      [7, 8],
+    ]);
+    expect(traceCarriesPrompts('arrival_time_s,input_tokens,output_tokens\n0,1,1\n', 'trace.csv')).toBe(
+      false,
+    );
+    const jsonl =
+      '{"arrival_time_s":0,"input_tokens":2,"output_tokens":1}\n{"arrival_time_s":1,"input_tokens":2,"output_tokens":1,"text":"hi"}\n';
+    expect(traceCarriesPrompts(jsonl, 'trace.jsonl')).toBe(true);
+    const recs = readTracePrompts(jsonl, 'trace.jsonl');
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ text: 'hi', where: 'trace.jsonl:2' });
+  });
+
+  it('reports a malformed token_ids cell by its line', () => {
+    const csv = 'arrival_time_s,input_tokens,output_tokens,token_ids\n0,3,1,"[1,2,3]"\n1,4,1,"[1,x]"\n';
+    expect(() => readTracePrompts(csv, 't.csv')).toThrow(/trace\.csv:3/);
+  });
+});
+
+describe('cffChunkTokens', () => {
+  it('fits a window of chunks into the longest prompt, in whole blocks, at most 512 tokens', () => {
+    expect(cffChunkTokens([100, 300], 4, 16)).toBe(64);
+    expect(cffChunkTokens([100000], 4, 16)).toBe(512);
+    expect(() => cffChunkTokens([40], 4, 16)).toThrow(/window of 4 chunks/);
+  });
+});
+
+describe('buildFusionJob', () => {
+  it('synthesises KV shaped like the deployment model from a generator workload and says so', async () => {
+    const progress: number[] = [];
+    const out = await buildFusionJob(
+      input({
+        workload: {
+          arrival: { process: 'poisson', rate: 5 },
+          numRequests: 200,
+          inputTokens: { uniform: [40, 160] },
+          outputTokens: { fixed: 10 },
+        },
+        fusion: { mode: 'bff', thresholds: [0.3, 0.9], batchSizes: [4, 8] },
+      }),
+      hooks(progress),
+    );
+    expect(out.source).toBe('synthetic');
+    const p = out.profile as {
+      source: string;
+      numLayers: number;
+      fusedLayers: number[];
+      points: Array<{ threshold: number; batchSize: number; survivingFraction: number[] }>;
+      rateDistortion: { layers: unknown[] } | null;
+      accuracy: Array<{ metric: string }> | null;
+    };
+    expect(p.source).toBe('synthetic');
+    expect(p.numLayers).toBe(6);
+    expect(p.fusedLayers).toEqual([2, 3]);
+    // both configured batch sizes measured at both thresholds
+    for (const t of [0.3, 0.9])
+      for (const b of [4, 8]) expect(p.points.some((x) => x.threshold === t && x.batchSize === b)).toBe(true);
+    // fusing at 0.3 removes more than at 0.9
+    const at = (t: number) =>
+      p.points.find((x) => x.threshold === t && x.batchSize === 8)!.survivingFraction[2];
+    expect(at(0.3)).toBeLessThan(at(0.9));
+    expect(p.rateDistortion?.layers).toHaveLength(2);
+    expect(p.accuracy?.[0].metric).toBe('attention-output-rel-error');
+    const d = out.details as {
+      reasons: string[];
+      sample: { size: number; available: number; requests: Array<{ promptTokens: number }> };
+      fusion: { scope: string; batchSizes: number[] };
+      kv: { synthetic: boolean; shape: { numKvHeads: number; headDim: number } };
+    };
+    expect(d.reasons.join(' ')).toMatch(/generator/);
+    expect(d.reasons.join(' ')).toMatch(/no uploaded KV sample/);
+    expect(d.sample.size).toBe(8); // the largest batch size beats sampleSize 6
+    expect(d.sample.available).toBe(200);
+    expect(Math.max(...d.sample.requests.map((r) => r.promptTokens))).toBeLessThanOrEqual(128);
+    expect(d.fusion).toMatchObject({ scope: 'global', batchSizes: [4, 8] });
+    expect(d.kv).toMatchObject({ synthetic: true, shape: { numKvHeads: 2, headDim: 16 } });
+    expect(progress.at(-1)).toBeCloseTo(1, 5);
+  }, 60_000);
+
+  it('fuses with scope tenant when the trace names tenants, unless the fusion config says otherwise', async () => {
+    const rows = Array.from(
+      { length: 12 },
+      (_, i) => `${i * 0.1},${64 + 8 * i},5,${i % 2 ? 'acme' : 'globex'}`,
+    );
+    const trace = writeTrace('tenants.csv', ['arrival_time_s,input_tokens,output_tokens,tenant', ...rows]);
+    const base = input({ workload: {}, trace });
+    base.spec = { ...deployment, workload: { trace: trace.path } };
+    const def = await buildFusionJob(base, hooks());
+    expect((def.details.fusion as { scope: string }).scope).toBe('tenant');
+    expect((def.details.sample as { requests: Array<{ tenant: string }> }).requests[0].tenant).toMatch(
+      /acme|globex/,
+    );
+    const forced = await buildFusionJob({ ...base, fusion: { ...base.fusion, scope: 'global' } }, hooks());
+    expect((forced.details.fusion as { scope: string }).scope).toBe('global');
+    expect((forced.details.reasons as string[]).join(' ')).toMatch(/neither text nor token_ids/);
+  }, 60_000);
+
+  it('uses the newest KV sample tied to the workload profile, sampled by sequence length', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 10,
+      blocksPerSeq: 6,
+      numLayers: 5,
+      blockSize: 16,
+      numKvHeads: 2,
+      headDim: 16,
+      lengths: 'ragged',
+      seed: 7,
+    });
+    writeKvSample(path.join(dir, 'kv.safetensors'), sample);
+    const out = await buildFusionJob(
+      input({
+        workload: {
+          arrival: { rate: 1 },
+          numRequests: 20,
+          inputTokens: { fixed: 64 },
+          outputTokens: { fixed: 4 },
+        },
+        kvSamples: [{ id: 'k1', name: 'captured', path: 'kv.safetensors' }],
+      }),
+      hooks(),
+    );
+    expect(out.source).toBe('kv-sample');
+    expect((out.profile as { numLayers: number }).numLayers).toBe(5);
+    const d = out.details as { sample: { size: number; from: string }; kv: { kvSampleId: string } };
+    expect(d.sample).toMatchObject({ size: 6, from: 'KV sample captured' });
+    expect(d.kv.kvSampleId).toBe('k1');
+  }, 60_000);
+
+  it('captures KV with the worker model when the trace carries token ids, and measures accuracy', async () => {
+    const modelDir = path.join(dir, 'tiny-model');
+    writeRandomModelFolder(modelDir, TINY_MODEL, { seed: 3, dtype: 'F32' });
+    const rows = Array.from({ length: 6 }, (_, i) => {
+      const ids = Array.from({ length: 48 + 8 * i }, (_, k) => (k * 31 + i * 7) % 250);
+      return JSON.stringify({
+        arrival_time_s: i,
+        input_tokens: ids.length,
+        output_tokens: 4,
+        token_ids: ids,
+      });
+    });
+    const trace = writeTrace('prompts.jsonl', rows);
+    const base = input({ workload: {}, trace, modelDir });
+    base.spec = { ...deployment, workload: { trace: trace.path } };
+    const out = await buildFusionJob(base, hooks());
+    expect(out.source).toBe('model');
+    const acc = (out.profile as { accuracy: Array<{ metric: string; how: string; threshold: number }> })
+      .accuracy;
+    const agreement = acc.filter((a) => a.metric === 'next-token-agreement');
+    expect(agreement.map((a) => a.threshold)).toEqual([0.3, 0.9]);
+    expect(agreement[0].how).toMatch(/measured on/);
+    expect((out.details as { sample: { size: number } }).sample.size).toBe(6);
+
+    // the same trace without a model folder: synthetic, and the reason names KVPLAN_MODEL_DIR
+    const without = await buildFusionJob({ ...base, modelDir: null }, hooks());
+    expect(without.source).toBe('synthetic');
+    expect((without.details.reasons as string[]).join(' ')).toMatch(/KVPLAN_MODEL_DIR/);
+  }, 120_000);
+
+  it('reports bad input: a configured tenant scope without tenants', async () => {
+    await expect(
+      buildFusionJob(
+        input({
+          workload: {
+            arrival: { rate: 1 },
+            numRequests: 20,
+            inputTokens: { fixed: 64 },
+            outputTokens: { fixed: 4 },
+          },
+          fusion: { mode: 'bff', thresholds: [0.5], scope: 'tenant' },
+        }),
+        hooks(),
+      ),
+    ).rejects.toThrow(/scope tenant/);
+  });
+});
