@@ -10,8 +10,10 @@ import { HealthController } from './modules/health/health.controller';
 import { MetricsService } from './modules/health/metrics.service';
 import { JobsController } from './modules/jobs/jobs.controller';
 import { ProjectionsController } from './modules/projections/projections.controller';
+import { ProjectionReadCache } from './modules/projections/read-cache';
 import { SpecLoader } from './modules/projections/spec-loader.service';
 import { CapacityPlansController } from './modules/capacity/capacity-plans.controller';
+import { FusionProfilesController } from './modules/fusion-profiles/fusion-profiles.controller';
 import {
   DeploymentsController,
   FusionConfigsController,
@@ -41,12 +43,14 @@ export class AppModule {
         TracesController,
         ProjectionsController,
         CapacityPlansController,
+        FusionProfilesController,
         JobsController,
         DashboardController,
       ],
       providers: [
         SpecsService,
         SpecLoader,
+        ProjectionReadCache,
         UploadsService,
         MetricsService,
         {

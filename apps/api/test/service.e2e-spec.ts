@@ -354,3 +354,123 @@ describe('operations', () => {
     expect(Object.keys(doc.body.paths)).toContain('/api/v1/projections');
   });
 });
+
+describe('fusion profiles', () => {
+  // A small Llama shape (6 layers: 2 fused) keeps the synthetic fusion job to a second or two.
+  const tinyModel = {
+    model_type: 'llama',
+    hidden_size: 64,
+    intermediate_size: 128,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    num_hidden_layers: 6,
+    vocab_size: 256,
+    max_position_embeddings: 4096,
+  };
+  const waitJob = (jobId: string, timeoutMs = 90_000) =>
+    until(
+      `job ${jobId}`,
+      async () => {
+        const j = await call('GET', `/api/v1/jobs/${jobId}`, keys.adminA);
+        return j.body.status === 'succeeded' || j.body.status === 'failed' ? j.body : undefined;
+      },
+      timeoutMs,
+    );
+
+  it('builds a profile from synthetic KV (API -> worker -> stored profile) that projections then use', async () => {
+    const post = async (p: string, body: unknown) =>
+      (await call('POST', p, keys.adminA, body)).body.id as string;
+    const deploymentId = await post('/api/v1/deployments', { name: 'tiny', model: tinyModel, gpu: 'l4' });
+    const workloadProfileId = await post('/api/v1/workload-profiles', {
+      name: 'fusion-chat',
+      workload: workload(200),
+    });
+    const fusionConfigId = await post('/api/v1/fusion-configs', {
+      name: 'bff-sweep',
+      mode: 'bff',
+      thresholds: [0.5, 0.9],
+      batchSizes: [4, 8],
+    });
+    const req = { workloadProfileId, fusionConfigId, deploymentId, sampleSize: 8, maxPromptTokens: 128 };
+    const first = await call('POST', '/api/v1/fusion-profiles', keys.adminA, req, {
+      'idempotency-key': 'fp-1',
+    });
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'queued', source: null, profile: null });
+    const again = await call('POST', '/api/v1/fusion-profiles', keys.adminA, req, {
+      'idempotency-key': 'fp-1',
+    });
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    const job = await waitJob(first.body.job.id);
+    expect(job.status).toBe('succeeded');
+
+    const fp = await call('GET', `/api/v1/fusion-profiles/${first.body.id}`, keys.adminA);
+    expect(fp.body.source).toBe('synthetic');
+    expect(fp.body.profile).toMatchObject({
+      format: 'kvplan-fusion-profile/1',
+      source: 'synthetic',
+      numLayers: 6,
+    });
+    expect(fp.body.profile.points.map((p: { batchSize: number }) => p.batchSize)).toEqual(
+      expect.arrayContaining([4, 8]),
+    );
+    expect(fp.body.details.reasons.join(' ')).toMatch(/generator/);
+    expect(fp.body.details.sample).toMatchObject({ size: 8, stratifiedBy: 'prompt length' });
+    expect((await call('GET', `/api/v1/fusion-profiles/${first.body.id}`, keys.adminB)).status).toBe(404);
+    const listed = await call(
+      'GET',
+      `/api/v1/fusion-profiles?workloadProfileId=${workloadProfileId}`,
+      keys.adminA,
+    );
+    expect(listed.body.items.map((x: { id: string }) => x.id)).toEqual([first.body.id]);
+
+    const proj = await call('POST', '/api/v1/projections', keys.adminA, {
+      workloadProfileId,
+      deploymentId,
+      fusionConfigId,
+      threshold: 0.5,
+    });
+    expect(proj.status).toBe(202);
+    expect((await waitJob(proj.body.job.id)).status).toBe('succeeded');
+    const p = await call('GET', `/api/v1/projections/${proj.body.id}`, keys.adminA);
+    expect(p.body.result.fusion).toMatchObject({
+      profileSource: 'synthetic',
+      fusionProfileId: first.body.id,
+    });
+    expect(p.body.result.accuracy).toMatchObject({ source: 'proxy', threshold: 0.5 });
+    expect(p.body.result.withFusion.completed).toBe(200);
+  }, 150_000);
+
+  it('refuses batch sizes beyond what a fusion job samples, naming the field', async () => {
+    const post = async (p: string, body: unknown) =>
+      (await call('POST', p, keys.adminA, body)).body.id as string;
+    const fusionConfigId = await post('/api/v1/fusion-configs', {
+      name: 'huge',
+      mode: 'bff',
+      thresholds: [0.7],
+      batchSizes: [512],
+    });
+    const workloadProfileId = await post('/api/v1/workload-profiles', { name: 'w', workload: workload(10) });
+    const deploymentId = await post('/api/v1/deployments', {
+      name: 'd',
+      model: 'meta-llama/Llama-3.1-8B',
+      gpu: 'h100-sxm',
+    });
+    const r = await call('POST', '/api/v1/fusion-profiles', keys.adminA, {
+      workloadProfileId,
+      fusionConfigId,
+      deploymentId,
+      sampleSize: 1,
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.issues.map((i: { path: string }) => i.path)).toEqual(['sampleSize']);
+    const big = await call('POST', '/api/v1/fusion-profiles', keys.adminA, {
+      workloadProfileId,
+      fusionConfigId,
+      deploymentId,
+    });
+    expect(big.status).toBe(400);
+    expect(big.body.issues.map((i: { path: string }) => i.path)).toEqual(['fusionConfigId']);
+  });
+});

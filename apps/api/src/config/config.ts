@@ -20,6 +20,8 @@ export interface ApiConfig {
   rateLimitWindowMs: number;
   /** How long a looked-up API key is trusted without asking the database again. */
   authCacheTtlMs: number;
+  /** How long a finished projection's JSON is served from memory (0: always read the database). */
+  readCacheTtlMs: number;
   /** Lifetime of an event-stream token. */
   streamTokenTtlS: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -116,6 +118,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     rateLimitMax: r.int('RATE_LIMIT_MAX', 6000, 0),
     rateLimitWindowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100),
     authCacheTtlMs: r.int('AUTH_CACHE_TTL_MS', 5_000, 0, 600_000),
+    readCacheTtlMs: r.int('READ_CACHE_TTL_MS', 5_000, 0, 600_000),
     streamTokenTtlS: r.int('STREAM_TOKEN_TTL_S', 60, 1, 3600),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     docs: r.bool('DOCS', true),

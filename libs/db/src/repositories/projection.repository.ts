@@ -12,6 +12,28 @@ export interface NewProjection {
   spec: Record<string, unknown>;
 }
 
+const iso = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** Static SQL (no input in the text: both values are bound parameters). */
+const READ_JSON_SQL = `SELECT json_build_object(
+  'id', p.id,
+  'workloadProfileId', p.workload_profile_id,
+  'deploymentId', p.deployment_id,
+  'fusionConfigId', p.fusion_config_id,
+  'status', j.status,
+  'job', CASE WHEN j.id IS NULL THEN NULL ELSE json_build_object(
+    'id', j.id, 'kind', j.kind, 'status', j.status, 'progress', j.progress, 'attempts', j.attempts,
+    'error', j.error, 'createdAt', ${iso('j.created_at')}, 'startedAt', ${iso('j.started_at')},
+    'finishedAt', ${iso('j.finished_at')}) END,
+  'spec', p.spec,
+  'result', p.result,
+  'createdAt', ${iso('p.created_at')},
+  'resultAt', ${iso('p.result_at')}
+)::text AS body,
+  COALESCE(j.status IN ('succeeded', 'failed'), false) AS final
+FROM projections p LEFT JOIN jobs j ON j.id = p.job_id
+WHERE p.id = $1 AND p.workspace_id = $2`;
+
 /** Projections and their job rows. */
 export class ProjectionRepository {
   private readonly repo: Repository<ProjectionEntity>;
@@ -49,6 +71,23 @@ export class ProjectionRepository {
 
   get(workspaceId: string, id: string): Promise<ProjectionEntity | null> {
     return this.repo.findOne({ where: { id, workspaceId }, relations: { job: true } });
+  }
+
+  /**
+   * The api's read of one projection (GET /projections/:id) as JSON text built by PostgreSQL in
+   * one query: no entity hydration, no JSON parse of the stored spec and result and no
+   * re-serialisation of them in Node (the result with its chart data is the bulk of the answer).
+   * The document has the keys, order and ISO-8601 UTC millisecond timestamps of the api's
+   * `projectionBody` (apps/api/src/modules/projections/projections.dto.ts; a test keeps the two
+   * equal). `final`: its job succeeded or failed, so the document no longer changes. Null when
+   * the projection is not in this workspace.
+   */
+  async readJson(workspaceId: string, id: string): Promise<{ body: string; final: boolean } | null> {
+    const rows = await this.dataSource.query<Array<{ body: string; final: boolean }>>(READ_JSON_SQL, [
+      id,
+      workspaceId,
+    ]);
+    return rows[0] ?? null;
   }
 
   getById(id: string): Promise<ProjectionEntity | null> {

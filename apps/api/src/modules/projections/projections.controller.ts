@@ -21,6 +21,7 @@ import { JobQueues } from '../../infra/job-queues';
 import { SpecsService } from '../specs/specs.service';
 import { composeSpec } from './compose';
 import { CreateProjectionDto, ExportQueryDto, jobBody, projectionBody, resultCsv } from './projections.dto';
+import { ProjectionReadCache } from './read-cache';
 import { SpecLoader } from './spec-loader.service';
 
 const uuid = new ParseUUIDPipe();
@@ -35,6 +36,7 @@ export class ProjectionsController {
     private readonly projections: ProjectionRepository,
     private readonly jobs: JobRepository,
     private readonly queues: JobQueues,
+    private readonly readCache: ProjectionReadCache,
   ) {}
 
   /** Queues a projection; answers 202 with the projection and its job. */
@@ -73,11 +75,21 @@ export class ProjectionsController {
     return { ...p, items: p.items.map((x) => projectionBody(x)) };
   }
 
+  /**
+   * The projection as PostgreSQL serialised it (ProjectionRepository.readJson, the shape of
+   * projectionBody): the stored result is sent as text, never parsed and re-serialised here;
+   * a finished one is served from the read cache for READ_CACHE_TTL_MS.
+   */
   @Get(':id')
-  async get(@Auth() auth: AuthContext, @Param('id', uuid) id: string) {
-    const p = await this.projections.get(auth.workspaceId, id);
-    if (!p) throw SpecsService.notFound('projection');
-    return projectionBody(p);
+  @Header('content-type', 'application/json; charset=utf-8')
+  async get(@Auth() auth: AuthContext, @Param('id', uuid) id: string): Promise<Buffer> {
+    const cached = this.readCache.get(auth.workspaceId, id);
+    if (cached !== undefined) return cached;
+    const row = await this.projections.readJson(auth.workspaceId, id);
+    if (row === null) throw SpecsService.notFound('projection');
+    const body = Buffer.from(row.body, 'utf8');
+    if (row.final) this.readCache.set(auth.workspaceId, id, body);
+    return body;
   }
 
   @Get(':id/export')
