@@ -49,7 +49,9 @@ function showLogin(message?: string): void {
     h(
       'p',
       { class: 'muted' },
-      'Paste an API key of your workspace (`kvplan admin create-key` makes the first one). It stays in this tab only (sessionStorage) and is sent as a Bearer header.',
+      'Paste an API key of your workspace (',
+      h('code', {}, 'kvplan admin create-key'),
+      ' makes the first one). It stays in this tab only (sessionStorage) and is sent as a Bearer header, never in a URL.',
     ),
     message ? h('div', { class: 'error' }, message) : null,
     input,

@@ -338,7 +338,7 @@ export function heatmapOption(
       orient: 'vertical',
       right: 8,
       top: 'center',
-      text: ['more', '1x'],
+      text: ['more', 'less'],
       inRange: { color: ['#f8f9fa', '#a5d8ff', '#4dabf7', '#1c7ed6', '#0b3d91'] },
       formatter: (v: number) => `${fmtNum(v)}x`,
     },
