@@ -49,5 +49,5 @@ RUN npm rebuild @tensorflow/tfjs-node-gpu --foreground-scripts
 RUN mkdir -p /data/storage && chown node:node /data/storage
 USER node
 WORKDIR /app/apps/worker
-ENV KVPLAN_TFJS_BACKEND=tensorflow
+ENV KVPLAN_TF_BACKEND=node-gpu
 CMD ["node", "-r", "@swc-node/register", "src/main.ts"]

@@ -1,6 +1,9 @@
 // `npm run bench:api`: p50/p99 latency and errors of GET /projections/:id and POST /projections at
 // 100 connections against a local api (own database kvplan_bench, local PostgreSQL and Redis).
-// Prints a table and writes bench/results/api.json. BENCH_DURATION_S shortens the 30 s runs.
+// The read is of a finished projection (a worker runs it first, then stops), so the response
+// carries a real result with its chart data. Prints a table and writes bench/results/api.json.
+// BENCH_DURATION_S shortens the 30 s runs; BENCH_CPU_PROF=DIR writes the api's V8 CPU profile there;
+// BENCH_ONLY=GET or POST runs one case.
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,21 +27,29 @@ async function main(): Promise<void> {
   const { secret } = await new WorkspaceRepository(ds).createWorkspaceWithAdminKey('bench');
   await ds.destroy();
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bench-'));
-  const api = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: path.join(root, 'apps', 'api'),
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      QUEUE_PREFIX: `kvbench-${process.pid}`,
-      STORAGE_DIR: storage,
-      LOG_LEVEL: 'error',
-      RATE_LIMIT_MAX: '0',
+  const env = {
+    ...process.env,
+    DATABASE_URL: url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `kvbench-${process.pid}`,
+    STORAGE_DIR: storage,
+    LOG_LEVEL: 'error',
+  };
+  const prof = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : null;
+  const api = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '-r', '@swc-node/register', 'src/main.ts'],
+    {
+      cwd: path.join(root, 'apps', 'api'),
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0' },
+      stdio: ['ignore', 'ignore', 'inherit'],
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  );
+  let worker: ReturnType<typeof spawn> | null = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', 'src/main.ts'],
+    { cwd: path.join(root, 'apps', 'worker'), env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
     for (let i = 0; ; i++) {
       const ok = await fetch(`${base}/ready`).then(
@@ -68,10 +79,28 @@ async function main(): Promise<void> {
         outputTokens: { fixed: 10 },
       },
     });
+    const f = await post('/api/v1/fusion-configs', { name: 'b', mode: 'bff', thresholds: [0.7] });
     const request = { workloadProfileId: w.id, deploymentId: d.id };
-    const p = await post('/api/v1/projections', request);
+    const p = await post('/api/v1/projections', { ...request, fusionConfigId: f.id });
+    // Let the worker finish it (the read then returns both runs and the chart data), then stop it.
+    let bytes = 0;
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${base}/api/v1/projections/${p.id}`, { headers });
+      const text = await r.text();
+      if ((JSON.parse(text) as { status: string }).status === 'succeeded') {
+        bytes = Buffer.byteLength(text);
+        break;
+      }
+      if (i > 600) throw new Error('the projection did not finish');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker!.once('exit', r));
+    worker = null;
+    console.log(`GET /api/v1/projections/:id returns ${bytes} bytes`);
 
     const rows = [];
+    const loadBefore = os.loadavg().map((x) => Number(x.toFixed(2)));
     const auth = { authorization: headers.authorization };
     const cases: Array<[string, Partial<autocannon.Options>]> = [
       ['GET /api/v1/projections/:id', { method: 'GET', path: `/api/v1/projections/${p.id}`, headers: auth }],
@@ -80,12 +109,14 @@ async function main(): Promise<void> {
         { method: 'POST', path: '/api/v1/projections', body: JSON.stringify(request), headers },
       ],
     ];
-    for (const [name, opts] of cases) {
+    const only = process.env.BENCH_ONLY; // e.g. GET: one case only (for profiling)
+    for (const [name, opts] of cases.filter(([n]) => !only || n.startsWith(only))) {
       const { path: route, ...rest } = opts;
       const r = await autocannon({ url: base + route, connections: 100, duration, ...rest, title: name });
       console.log(name, 'status codes:', JSON.stringify(r.statusCodeStats));
       rows.push({
         endpoint: name,
+        ...(name.startsWith('GET') ? { responseBytes: bytes } : {}),
         requests: r.requests.total,
         rps: Math.round(r.requests.average),
         p50_ms: r.latency.p50,
@@ -102,10 +133,24 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(
       out,
-      JSON.stringify({ machine, connections: 100, durationS: duration, rows }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          machine,
+          connections: 100,
+          durationS: duration,
+          // 1/5/15-minute load averages before and after: the machine is shared, so they say how busy it was.
+          loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Number(x.toFixed(2))) },
+          readCacheTtlMs: Number(process.env.READ_CACHE_TTL_MS ?? 5000),
+          rows,
+        },
+        null,
+        2,
+      ) + '\n',
     );
   } finally {
+    worker?.kill('SIGTERM');
     api.kill('SIGTERM');
+    await new Promise((r) => api.once('exit', r));
     fs.rmSync(storage, { recursive: true, force: true });
   }
 }
