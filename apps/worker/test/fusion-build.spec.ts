@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { selectTfBackend, synthesizeKvSample, writeKvSample, type SelectedTfBackend } from '@kvplan/fusion';
 import { writeRandomModelFolder } from '@kvplan/model';
 import { FUSION_PROFILE_DEFAULTS } from '@kvplan/contracts';
+import { WorkerConfigError, loadWorkerConfig } from '../src/config';
 import { buildFusionJob, cffChunkTokens } from '../src/fusion/fusion-build';
 import type { FusionJobInput } from '../src/fusion/fusion-job';
 import { stratifiedSample } from '../src/fusion/sampling';
@@ -263,5 +264,41 @@ describe('buildFusionJob', () => {
         hooks(),
       ),
     ).rejects.toThrow(/scope tenant/);
+  });
+});
+
+describe('worker config: the fusion settings', () => {
+  const base = { DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h:6379' };
+  const problems = (env: Record<string, string>): string => {
+    try {
+      loadWorkerConfig({ ...base, ...env });
+    } catch (e) {
+      return (e as WorkerConfigError).problems.join('\n');
+    }
+    return '';
+  };
+
+  it('refuses a model folder that is missing or holds no config.json or weights, naming KVPLAN_MODEL_DIR', () => {
+    expect(problems({ KVPLAN_MODEL_DIR: path.join(dir, 'no-such-model') })).toMatch(
+      /KVPLAN_MODEL_DIR: ".*no-such-model" does not exist/,
+    );
+    const empty = fs.mkdtempSync(path.join(dir, 'empty-model-'));
+    const p = problems({ KVPLAN_MODEL_DIR: empty });
+    expect(p).toMatch(/config\.json" is missing/);
+    expect(p).toMatch(/holds no \.safetensors weights/);
+    expect(problems({ KVPLAN_TF_BACKEND: 'tpu', RETENTION_SWEEP_INTERVAL_MS: '-1' })).toMatch(
+      /KVPLAN_TF_BACKEND: expected one of[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
+    );
+  });
+
+  it('takes a real model folder and defaults to no model, auto backend and an hourly sweep', () => {
+    const modelDir = path.join(dir, 'cfg-model');
+    writeRandomModelFolder(modelDir, TINY_MODEL, { seed: 1, dtype: 'F32' });
+    expect(loadWorkerConfig({ ...base, KVPLAN_MODEL_DIR: modelDir }).modelDir).toBe(modelDir);
+    expect(loadWorkerConfig(base)).toMatchObject({
+      modelDir: null,
+      tfBackend: null,
+      retentionSweepIntervalMs: 3_600_000,
+    });
   });
 });
