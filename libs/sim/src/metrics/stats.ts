@@ -91,27 +91,39 @@ export function argsortNonNegative(values: Float64Array, length: number): Uint32
     return order.sort((a, b) => values[a] - values[b] || a - b);
   }
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+  // Keys travel with their indices so every pass reads sequentially.
+  let lo = new Uint32Array(length);
+  let hi = new Uint32Array(length);
   let order = new Uint32Array(length);
-  let next = new Uint32Array(length);
-  for (let i = 0; i < length; i++) order[i] = i;
+  for (let i = 0; i < length; i++) {
+    lo[i] = bits[2 * i];
+    hi[i] = bits[2 * i + 1];
+    order[i] = i;
+  }
+  let lo2 = new Uint32Array(length);
+  let hi2 = new Uint32Array(length);
+  let order2 = new Uint32Array(length);
   const counts = new Uint32Array(65537);
   // Little-endian: word 2i is the low half, 2i+1 the high half of values[i].
-  for (const [word, shift] of [
-    [0, 0],
-    [0, 16],
-    [1, 0],
-    [1, 16],
+  for (const [useHi, shift] of [
+    [false, 0],
+    [false, 16],
+    [true, 0],
+    [true, 16],
   ] as const) {
+    const key = useHi ? hi : lo;
     counts.fill(0);
-    for (let i = 0; i < length; i++) counts[((bits[2 * order[i] + word] >>> shift) & 0xffff) + 1]++;
+    for (let i = 0; i < length; i++) counts[((key[i] >>> shift) & 0xffff) + 1]++;
     for (let d = 1; d <= 65536; d++) counts[d] += counts[d - 1];
     for (let i = 0; i < length; i++) {
-      const idx = order[i];
-      next[counts[(bits[2 * idx + word] >>> shift) & 0xffff]++] = idx;
+      const at = counts[(key[i] >>> shift) & 0xffff]++;
+      lo2[at] = lo[i];
+      hi2[at] = hi[i];
+      order2[at] = order[i];
     }
-    const t = order;
-    order = next;
-    next = t;
+    [lo, lo2] = [lo2, lo];
+    [hi, hi2] = [hi2, hi];
+    [order, order2] = [order2, order];
   }
   return order;
 }
