@@ -40,6 +40,7 @@ const cases: Array<[string, number, number, number, SpecOverrides]> = [
     { replicas: 3, router: 'round-robin', engine: { numGpuBlocks: 1500 } },
   ],
   ['two replicas, least loaded', 6, 2000, 50, { replicas: 2, engine: { numGpuBlocks: 1000 } }],
+  ['overload: a preemption every few steps', 8, 2500, 80, { engine: { numGpuBlocks: 700, maxNumSeqs: 128 } }],
   [
     'sparse arrivals (long fast-forwards), time series',
     7,

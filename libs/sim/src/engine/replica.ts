@@ -26,7 +26,7 @@ export interface RunSinks {
 }
 
 const KEY_STRIDE = 65536;
-/** After blocks run short, steps to stay explicit before using the lane again. */
+/** After the lane had to be left, steps to stay explicit before using it again. */
 const LANE_COOLDOWN_STEPS = 64;
 
 /**
@@ -72,10 +72,11 @@ export class Replica {
   private laneInStep = false;
   /** Upper bound of the lane members' admission order (reset when the lane empties). */
   private laneMaxSeq = -1;
-  /** Steps during which nobody enters the lane (after blocks ran short: preemptions are near). */
+  /** Steps during which nobody enters the lane (after it had to be left). */
   private laneCooldown = 0;
   private lastStepEnd = 0;
   private readonly finishers: number[] = [];
+  private readonly explicitNeeds: number[] = [];
 
   // The step in flight.
   private schedReq: Int32Array;
@@ -188,10 +189,15 @@ export class Replica {
     const fusedAway = reqs.fusedAway;
     const sharedKeys = reqs.sharedKeys;
     this.laneInStep = false;
-    if (this.laneCount > 0 && !this.laneStepFits(budget)) this.leaveLane();
+    if (this.laneCount > 0) {
+      const fits = this.laneStepFits(budget);
+      if (fits === null) this.leaveLane();
+      else preempted = fits;
+    }
     if (this.laneCount > 0) {
       // The lane gets one token each; the explicit requests what they still need, in order, until
-      // the budget binds (laneStepFits checked that every lane member comes before that point
+      // the budget binds (laneStepFits checked that every lane member comes before that point, and
+      // preempted the newest requests until the blocks everyone scheduled needs are free)
       // and that no block runs out).
       budget -= this.laneCount;
       for (const r of this.explicit) {
@@ -662,26 +668,31 @@ export class Replica {
   }
 
   /**
-   * Whether the next step can run on the fast path: the scheduler, walking the running requests
-   * in admission order, would give every lane member its token before the budget binds, and the
-   * blocks everyone scheduled needs are free (so nothing is preempted).
+   * Prepares the next step for the fast path. Returns null when it cannot take it: the budget
+   * would bind before some lane member, in admission order. Otherwise, when the blocks that the
+   * requests to be scheduled need are not free, preempts the newest running requests until they
+   * are, as the scheduler's walk would (it stops at the same, smallest, set of the newest), and
+   * returns whether it preempted.
    */
-  private laneStepFits(budget: number): boolean {
+  private laneStepFits(budget: number): boolean | null {
     const reqs = this.reqs;
     const bs = this.cfg.blockSize;
     let left = budget - this.laneCount;
-    if (left < 0) return false;
+    if (left < 0) return null;
     let blocks = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
+    const needs = this.explicitNeeds;
+    needs.length = 0;
     for (const r of this.explicit) {
       if (left <= 0) {
-        if (reqs.admitSeq[r] < this.laneMaxSeq) return false;
-        break;
+        if (reqs.admitSeq[r] < this.laneMaxSeq) return null;
+        needs.push(0);
+        continue;
       }
       const computed = reqs.numComputed[r];
       const remaining = reqs.workload.inputTokens[r] + reqs.numOutput[r] - computed;
       const numNew = remaining < left ? remaining : left;
       // Budget binds at r: every lane member must precede it.
-      if (numNew < remaining && reqs.admitSeq[r] < this.laneMaxSeq) return false;
+      if (numNew < remaining && reqs.admitSeq[r] < this.laneMaxSeq) return null;
       left -= numNew;
       const keys = reqs.sharedKeys[r];
       const need =
@@ -689,13 +700,35 @@ export class Replica {
         reqs.ownBlocks[r] -
         reqs.fusedAway[r] -
         (keys === null ? 0 : keys.length);
-      if (need > 0) blocks += need;
+      needs.push(need > 0 ? need : 0);
+      blocks += need > 0 ? need : 0;
     }
-    if (blocks > this.pool.freeCount) {
-      this.laneCooldown = LANE_COOLDOWN_STEPS;
-      return false;
+    let preempted = false;
+    while (blocks > this.pool.freeCount) {
+      const v = this.popNewestRunning();
+      if (reqs.inLane[v] === 1) {
+        this.materialize(v);
+        reqs.lastTokenS[v] = this.lastStepEnd;
+        if (reqs.numComputed[v] % bs === 0) blocks--;
+      } else {
+        this.explicit.pop();
+        blocks -= needs.pop()!;
+      }
+      this.preempt(v);
+      preempted = true;
     }
-    return true;
+    return preempted;
+  }
+
+  /** Removes and returns the newest running request (the preemption victim). */
+  private popNewestRunning(): number {
+    for (;;) {
+      const i = this.running.length - 1;
+      const ok = this.isRunningEntry(i);
+      const r = this.running.pop()!;
+      this.runningStamp.pop();
+      if (ok) return r;
+    }
   }
 
   /** Puts a decoding request in the lane; false when its block count is not the plain one. */
@@ -743,8 +776,12 @@ export class Replica {
     reqs.ownBlocks[r] = Math.ceil(computed / bs) - reqs.fusedAway[r] - (keys === null ? 0 : keys.length);
   }
 
-  /** Makes every lane member explicit again (before a step the fast path cannot take). */
+  /**
+   * Makes every lane member explicit again (before a step the fast path cannot take: a budget
+   * that binds before the lane, typically long prefills); nobody re-enters for a while.
+   */
   private leaveLane(): void {
+    this.laneCooldown = LANE_COOLDOWN_STEPS;
     const explicit: number[] = [];
     this.compactRunning();
     for (const r of this.running) {
