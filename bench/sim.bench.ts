@@ -11,34 +11,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseSimulationSpec, readTraceFile, simulate, workloadToCsv, type Workload } from '@kvplan/sim';
+import { parseSimulationSpec, readTraceFile, simulate, tile, workloadToCsv, type Workload } from '@kvplan/sim';
 
 const root = path.resolve(__dirname, '..');
 const azure = path.resolve(root, '..', 'shared', 'data', 'azure-llm-2023', 'AzureLLMInferenceTrace_conv.csv');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bench-'));
-
-function concat(w: Workload, times: number): Workload {
-  const span = w.arrivalS[w.n - 1] - w.arrivalS[0] + 1;
-  const n = w.n * times;
-  const rep = <T extends Float64Array | Int32Array>(a: T, C: new (n: number) => T, shift = false): T => {
-    const out = new C(n);
-    for (let k = 0; k < times; k++)
-      for (let i = 0; i < w.n; i++) out[k * w.n + i] = shift ? a[i] + k * span : a[i];
-    return out;
-  };
-  return {
-    ...w,
-    n,
-    arrivalS: rep(w.arrivalS, Float64Array, true),
-    inputTokens: rep(w.inputTokens, Int32Array),
-    outputTokens: rep(w.outputTokens, Int32Array),
-    prefixGroup: new Int32Array(n).fill(-1),
-    prefixTokens: new Int32Array(n),
-    tenant: new Int32Array(n).fill(-1),
-    requestIds: undefined,
-    stage: undefined,
-  };
-}
 
 function baseTrace(): { workload: Workload; source: string } {
   if (fs.existsSync(azure))
@@ -54,7 +31,7 @@ const rows: Array<Record<string, string | number>> = [];
 
 // (a) in-process
 const { workload: trace, source } = baseTrace();
-const ten = concat(trace, 10);
+const ten = tile(trace, 10);
 const traceFile = path.join(tmp, 'azure-conv-x10.csv');
 fs.writeFileSync(traceFile, workloadToCsv(ten));
 const specFile = path.join(tmp, 'a.yaml');
