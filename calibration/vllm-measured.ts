@@ -11,7 +11,7 @@ import {
   matchGpuName,
   resolveGpu,
   resolveModel,
-  summarize,
+  scoredMetricsOf,
   type CalibrationCase,
   type MeasuredMetrics,
   type ResolvedSpec,
@@ -122,22 +122,7 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
       if (w.outputTokens[k] > 1) tpot.push((e - t) / (w.outputTokens[k] - 1));
     }
   });
-  const T = summarize(Float64Array.from(ttft));
-  const E = summarize(Float64Array.from(e2e));
-  const P = summarize(Float64Array.from(tpot));
-  const measured: MeasuredMetrics = {
-    mean_ttft_ms: T.mean,
-    median_ttft_ms: T.median,
-    p90_ttft_ms: T.p90,
-    p99_ttft_ms: T.p99,
-    mean_tpot_ms: P.mean,
-    median_tpot_ms: P.median,
-    p90_tpot_ms: P.p90,
-    mean_e2el_ms: E.mean,
-    median_e2el_ms: E.median,
-    p90_e2el_ms: E.p90,
-    p99_e2el_ms: E.p99,
-  };
+  const measured: MeasuredMetrics = scoredMetricsOf(ttft, tpot, e2e);
 
   const model = resolveModel(raw.model, { baseDir: dir, path: 'model' });
   const gpuId = matchGpuName(raw.gpu);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, SCORED_METRICS, summarize, type MeasuredMetrics } from '@kvplan/sim';
+import { InputError, SCORED_METRICS, scoredMetricsOf, type MeasuredMetrics } from '@kvplan/sim';
 
 /**
  * Reads a measured run: a vLLM benchmark_serving result JSON (its summary keys, e.g.
@@ -64,21 +64,5 @@ export function loadMeasured(file: string, cwd: string): MeasuredMetrics {
     if (o > 1) tpot.push((e - t) / (o - 1));
   });
   if (issues.length) throw new InputError(issues);
-  const T = summarize(Float64Array.from(ttft));
-  const E = summarize(Float64Array.from(e2e));
-  const out: MeasuredMetrics = {
-    mean_ttft_ms: T.mean,
-    median_ttft_ms: T.median,
-    p90_ttft_ms: T.p90,
-    p99_ttft_ms: T.p99,
-    mean_e2el_ms: E.mean,
-    median_e2el_ms: E.median,
-    p90_e2el_ms: E.p90,
-    p99_e2el_ms: E.p99,
-  };
-  if (tpot.length) {
-    const P = summarize(Float64Array.from(tpot));
-    Object.assign(out, { mean_tpot_ms: P.mean, median_tpot_ms: P.median, p90_tpot_ms: P.p90 });
-  }
-  return out;
+  return scoredMetricsOf(ttft, tpot, e2e);
 }

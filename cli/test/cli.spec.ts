@@ -3,21 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/main';
+import { runCli } from './run-cli';
 
 const repo = path.resolve(__dirname, '..', '..');
 
-async function run(argv: string[], cwd = repo) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    stderrIsTty: false,
-    cwd,
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], cwd = repo) => runCli(argv, cwd);
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-cli-'));

@@ -2,22 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../src/main';
+import { runCli } from './run-cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-fuse-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    stderrIsTty: false,
-    cwd: dir,
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[]) => runCli(argv, dir);
 
 const small = [
   '--seqs',

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/io';
-import { main } from '../src/main';
+import { runCli } from './run-cli';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    stderrIsTty: false,
-    cwd: process.cwd(),
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
+  const r = await runCli(argv, process.cwd());
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('kvplan models / gpus', () => {

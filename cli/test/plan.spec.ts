@@ -2,19 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/main';
+import { runCli } from './run-cli';
 
-async function run(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    stderrIsTty: false,
-    cwd,
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 /** A small inline model so the synthetic KV sample and its fusion take a second, not minutes. */
 function setup(plan: string): string {

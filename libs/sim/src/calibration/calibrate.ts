@@ -62,6 +62,33 @@ function decode(x: number[], base: TimeModelCoefficients, keys: readonly Fitted[
   return out;
 }
 
+/**
+ * The scored metrics of per-request samples (ms), as benchmark_serving summarises them; the TPOT
+ * ones are left out when no request produced more than one token.
+ */
+export function scoredMetricsOf(
+  ttftMs: number[],
+  tpotMs: number[],
+  e2elMs: number[],
+): Record<ScoredMetric, number> {
+  const T = summarize(Float64Array.from(ttftMs));
+  const P = summarize(Float64Array.from(tpotMs));
+  const E = summarize(Float64Array.from(e2elMs));
+  const out: Partial<Record<ScoredMetric, number>> = {
+    mean_ttft_ms: T.mean,
+    median_ttft_ms: T.median,
+    p90_ttft_ms: T.p90,
+    p99_ttft_ms: T.p99,
+    mean_e2el_ms: E.mean,
+    median_e2el_ms: E.median,
+    p90_e2el_ms: E.p90,
+    p99_e2el_ms: E.p99,
+  };
+  if (tpotMs.length > 0)
+    Object.assign(out, { mean_tpot_ms: P.mean, median_tpot_ms: P.median, p90_tpot_ms: P.p90 });
+  return out as Record<ScoredMetric, number>;
+}
+
 /** Simulates a case with the given coefficients and returns its scored metrics. */
 export function simulateCase(
   c: CalibrationCase,
@@ -83,22 +110,7 @@ export function simulateCase(
     e2el.push(e);
     if (q.numOutput[r] > 1) tpot.push((e - t) / (q.numOutput[r] - 1));
   }
-  const T = summarize(Float64Array.from(ttft));
-  const P = summarize(Float64Array.from(tpot));
-  const E = summarize(Float64Array.from(e2el));
-  return {
-    mean_ttft_ms: T.mean,
-    median_ttft_ms: T.median,
-    p90_ttft_ms: T.p90,
-    p99_ttft_ms: T.p99,
-    mean_tpot_ms: P.mean,
-    median_tpot_ms: P.median,
-    p90_tpot_ms: P.p90,
-    mean_e2el_ms: E.mean,
-    median_e2el_ms: E.median,
-    p90_e2el_ms: E.p90,
-    p99_e2el_ms: E.p99,
-  };
+  return scoredMetricsOf(ttft, tpot, e2el);
 }
 
 export interface CaseError {
