@@ -237,6 +237,7 @@ export class SketchFinder implements PairFinder {
   private readonly sign: Float32Array;
   private readonly itemSketch: Float32Array;
   private readonly itemDone: Uint8Array;
+  private readonly scratch: Float64Array;
 
   constructor(
     private readonly store: ItemStore,
@@ -252,6 +253,7 @@ export class SketchFinder implements PairFinder {
     }
     this.itemSketch = new Float32Array(N * opts.dim);
     this.itemDone = new Uint8Array(N);
+    this.scratch = new Float64Array(opts.dim);
     if (opts.clock) this.stats.sketchSeconds = 0;
     if (opts.measureRecall) {
       this.stats.pairsTrue = 0;
@@ -262,11 +264,17 @@ export class SketchFinder implements PairFinder {
 
   private sketchInto(v: Float32Array, out: Float32Array, off: number): void {
     const k = this.opts.dim;
-    for (let d = 0; d < v.length; d++) out[off + this.bucket[d]] += this.sign[d] * v[d];
+    // Accumulated in a small float64 scratch (stays in L1), written once.
+    const acc = this.scratch;
+    acc.fill(0);
+    const bucket = this.bucket;
+    const sign = this.sign;
+    const D = v.length;
+    for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * v[d];
     let s = 0;
-    for (let j = 0; j < k; j++) s += out[off + j] * out[off + j];
+    for (let j = 0; j < k; j++) s += acc[j] * acc[j];
     const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < k; j++) out[off + j] *= inv;
+    for (let j = 0; j < k; j++) out[off + j] = acc[j] * inv;
   }
 
   private sketchOf(c: Cluster): Float32Array {

@@ -161,6 +161,7 @@ function mergeOnce(
   const matches = finder.find(node, left, right, t);
   const lastMatch = new Int32Array(right.length).fill(-1);
   const updates: Array<{ a: number; dir: Float32Array; vdir: Float32Array }> = [];
+  const acc = new Float64Array(D);
   for (let a = 0; a < left.length; a++) {
     let ms: ArrayLike<number> = matches[a];
     if (opts.tenant) {
@@ -172,16 +173,18 @@ function mergeOnce(
     if (opts.merge === 'keep-representative') continue;
     // Plain mean (or size-weighted) of the unit directions, then renormalised.
     const weighted = opts.merge === 'weighted';
-    const kd = new Float32Array(D);
-    const vd = new Float32Array(D);
     const la = left[a];
-    accumulate(kd, vd, la.dir, la.vdir, weighted ? la.size : 1, D);
+    const kv: Float32Array[] = [la.dir];
+    const vv: Float32Array[] = [la.vdir];
+    const ws: number[] = [weighted ? la.size : 1];
     for (let k = 0; k < ms.length; k++) {
       const rb = right[ms[k]];
-      accumulate(kd, vd, rb.dir, rb.vdir, weighted ? rb.size : 1, D);
+      kv.push(rb.dir);
+      vv.push(rb.vdir);
+      ws.push(weighted ? rb.size : 1);
     }
-    normalizeInPlace(kd);
-    normalizeInPlace(vd);
+    const kd = meanDirection(kv, ws, D, acc);
+    const vd = meanDirection(vv, ws, D, acc);
     updates.push({ a, dir: kd, vdir: vd });
   }
   for (const u of updates) {
@@ -208,30 +211,42 @@ function mergeOnce(
   return out;
 }
 
-function accumulate(
-  kd: Float32Array,
-  vd: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  w: number,
-  D: number,
-): void {
-  if (w === 1) {
+/**
+ * The unit direction of sum_k ws[k] vs[k] (zero when the sum is zero): summed in float64, its
+ * squared norm taken on the last pass, then scaled once into a new float32 vector.
+ */
+function meanDirection(vs: Float32Array[], ws: number[], D: number, acc: Float64Array): Float32Array {
+  const last = vs.length - 1;
+  const v0 = vs[0];
+  const w0 = ws[0];
+  let s = 0;
+  if (last === 0) {
     for (let d = 0; d < D; d++) {
-      kd[d] += k[d];
-      vd[d] += v[d];
+      const x = w0 * v0[d];
+      acc[d] = x;
+      s += x * x;
     }
   } else {
+    if (w0 === 1) for (let d = 0; d < D; d++) acc[d] = v0[d];
+    else for (let d = 0; d < D; d++) acc[d] = w0 * v0[d];
+    for (let k = 1; k < last; k++) {
+      const v = vs[k];
+      const w = ws[k];
+      if (w === 1) for (let d = 0; d < D; d++) acc[d] += v[d];
+      else for (let d = 0; d < D; d++) acc[d] += w * v[d];
+    }
+    const v = vs[last];
+    const w = ws[last];
     for (let d = 0; d < D; d++) {
-      kd[d] += w * k[d];
-      vd[d] += w * v[d];
+      const x = acc[d] + w * v[d];
+      acc[d] = x;
+      s += x * x;
     }
   }
-}
-
-function normalizeInPlace(v: Float32Array): void {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const n = Math.sqrt(s);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i] /= n;
+  const out = new Float32Array(D);
+  if (s > 0) {
+    const inv = 1 / Math.sqrt(s);
+    for (let d = 0; d < D; d++) out[d] = acc[d] * inv;
+  }
+  return out;
 }

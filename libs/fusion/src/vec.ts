@@ -47,8 +47,26 @@ export function unitRow(
   norms: Float32Array,
   k: number,
 ): void {
-  const nr = norm(src, so, D);
+  const v = src.subarray(so, so + D);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < D; i += 4) {
+    const a = v[i];
+    const b = v[i + 1];
+    const c = v[i + 2];
+    const d = v[i + 3];
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += d * d;
+  }
+  for (; i < D; i++) s0 += v[i] * v[i];
+  const nr = Math.sqrt(s0 + s1 + s2 + s3);
   norms[k] = nr;
   const inv = nr > 0 ? 1 / nr : 0;
-  for (let d = 0; d < D; d++) dir[doff + d] = src[so + d] * inv;
+  const o = dir.subarray(doff, doff + D);
+  for (let j = 0; j < D; j++) o[j] = v[j] * inv;
 }
