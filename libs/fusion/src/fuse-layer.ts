@@ -177,6 +177,9 @@ function identityMapping(info: KvSampleInfo): Int32Array {
   return rep;
 }
 
+/** Item buffers of the last fused layer, reused by the next call of the same size. */
+let spareItems: { keyDir: Float32Array; valDir: Float32Array } | null = null;
+
 /**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
  * what it did. The similarity work is shared across thresholds where the tree allows it.
@@ -229,11 +232,16 @@ export function fuseLayer(
     compareKeys = layer.key.slice();
     applyRope(compareKeys, info, inv, -1);
   }
+  // The unit-direction buffers of the previous call are reused when the size matches (fresh
+  // arrays of this size cost more in page faults than the unit vectors written into them); every
+  // element is overwritten below and nothing returned refers to them.
+  const spare = spareItems && spareItems.keyDir.length === N * D ? spareItems : null;
+  spareItems = null;
   const store: ItemStore = {
     N,
     D,
-    keyDir: new Float32Array(N * D),
-    valDir: new Float32Array(N * D),
+    keyDir: spare ? spare.keyDir : new Float32Array(N * D),
+    valDir: spare ? spare.valDir : new Float32Array(N * D),
     keyNorm: new Float32Array(N),
     valNorm: new Float32Array(N),
   };
@@ -420,6 +428,7 @@ export function fuseLayer(
     }
   } finally {
     finder.dispose();
+    spareItems = { keyDir: store.keyDir, valDir: store.valDir };
   }
   return {
     layer: layer.layer,

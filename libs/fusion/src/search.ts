@@ -64,16 +64,33 @@ function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
   return [r, (clock() - t0) / 1000];
 }
 
-function packDirs(cs: Cluster[], idx: number[] | null, D: number): Float32Array {
+function packDirs(cs: Cluster[], idx: number[] | null, D: number, into?: Scratch): Float32Array {
   const n = idx ? idx.length : cs.length;
-  const out = new Float32Array(n * D);
+  const out = into ? into.take(n * D) : new Float32Array(n * D);
   for (let r = 0; r < n; r++) out.set(cs[idx ? idx[r] : r].dir, r * D);
   return out;
 }
 
 /** The directions of the clusters, transposed (D x n). */
-function packDirsT(cs: Cluster[], idx: number[] | null, D: number): Float32Array {
-  return transposeInto(idx ? idx.map((i) => cs[i].dir) : cs.map((c) => c.dir), D);
+function packDirsT(cs: Cluster[], idx: number[] | null, D: number, into?: Scratch): Float32Array {
+  const rows = idx ? idx.map((i) => cs[i].dir) : cs.map((c) => c.dir);
+  return transposeInto(rows, D, into ? into.take(rows.length * D) : undefined);
+}
+
+/**
+ * A grow-only float32 buffer for matmul operands that are uploaded and dropped within one call:
+ * fresh arrays of tens of MiB per merge cost more in page faults than filling them.
+ */
+class Scratch {
+  private buf = new Float32Array(0);
+  /** A view of n floats (contents undefined: the caller overwrites all of them). */
+  take(n: number): Float32Array {
+    if (this.buf.length < n) this.buf = new Float32Array(Math.max(n, Math.ceil(this.buf.length * 1.25)));
+    return this.buf.subarray(0, n);
+  }
+  release(): void {
+    this.buf = new Float32Array(0);
+  }
 }
 
 /** A row-major r x c matrix transposed to c x r. */
@@ -112,6 +129,8 @@ export class DenseFinder implements PairFinder {
   /** All unit key directions transposed (D x N), built once per layer for the cache. */
   private ut: Float32Array | null = null;
   private readonly cache = new Map<number, Float32Array>();
+  private readonly rowsBuf = new Scratch();
+  private readonly colsBuf = new Scratch();
 
   constructor(
     private readonly store: ItemStore,
@@ -197,8 +216,12 @@ export class DenseFinder implements PairFinder {
     const n = ri ? ri.length : right.length;
     const [sims, s] = timed(this.opts.clock, () =>
       m <= n
-        ? transposeSmall(matmulAB(packDirs(right, ri, D), n, packDirsT(left, li, D), m, D), n, m)
-        : matmulAB(packDirs(left, li, D), m, packDirsT(right, ri, D), n, D),
+        ? transposeSmall(
+            matmulAB(packDirs(right, ri, D, this.rowsBuf), n, packDirsT(left, li, D, this.colsBuf), m, D),
+            n,
+            m,
+          )
+        : matmulAB(packDirs(left, li, D, this.rowsBuf), m, packDirsT(right, ri, D, this.colsBuf), n, D),
     );
     this.account(m * n * D * 2, s);
     return sims;
@@ -212,6 +235,8 @@ export class DenseFinder implements PairFinder {
   dispose(): void {
     this.ut = null;
     this.cache.clear();
+    this.rowsBuf.release();
+    this.colsBuf.release();
   }
 }
 
@@ -238,6 +263,7 @@ export class SketchFinder implements PairFinder {
   private readonly itemSketch: Float32Array;
   private readonly itemDone: Uint8Array;
   private readonly scratch: Float64Array;
+  private itemsSketched = false;
 
   constructor(
     private readonly store: ItemStore,
@@ -277,13 +303,33 @@ export class SketchFinder implements PairFinder {
     for (let j = 0; j < k; j++) out[off + j] = acc[j] * inv;
   }
 
+  /** Sketches of all items not sketched yet, in one pass over the unit keys. */
+  private sketchItems(): void {
+    const { D, N, keyDir } = this.store;
+    const k = this.opts.dim;
+    const acc = this.scratch;
+    const bucket = this.bucket;
+    const sign = this.sign;
+    const out = this.itemSketch;
+    for (let m = 0; m < N; m++) {
+      if (this.itemDone[m]) continue;
+      this.itemDone[m] = 1;
+      acc.fill(0);
+      const o = m * D;
+      for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * keyDir[o + d];
+      let s = 0;
+      for (let j = 0; j < k; j++) s += acc[j] * acc[j];
+      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+      const so = m * k;
+      for (let j = 0; j < k; j++) out[so + j] = acc[j] * inv;
+    }
+    this.itemsSketched = true;
+  }
+
   private sketchOf(c: Cluster): Float32Array {
     const k = this.opts.dim;
     if (c.pristine) {
-      if (!this.itemDone[c.head]) {
-        this.sketchInto(c.dir, this.itemSketch, c.head * k);
-        this.itemDone[c.head] = 1;
-      }
+      if (!this.itemsSketched) this.sketchItems();
       return this.itemSketch.subarray(c.head * k, c.head * k + k);
     }
     if (!c.sketch) {
