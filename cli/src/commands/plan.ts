@@ -113,7 +113,10 @@ function verdict(
     );
   const score = (p: ReturnType<typeof pick>) => p.p99_ttft_ms / Math.max(p.output_throughput, 1e-9);
   const best = rows.reduce((a, b) => (score(b.projection) < score(a.projection) ? b : a));
-  const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)} %`;
+  const pct = (a: number, b: number) => {
+    const v = Number((((a - b) / b) * 100).toFixed(1));
+    return `${v > 0 ? '+' : ''}${v === 0 ? '0.0' : v.toFixed(1)} %`;
+  };
   return (
     `KV memory binds (peak ${(peak * 100).toFixed(0)} % of blocks, ${base.preemptions} preemptions without fusion). ` +
     `Best threshold ${best.threshold}: output throughput ${pct(best.projection.output_throughput, base.output_throughput)}, ` +
