@@ -2,19 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeToFloat32, dtypeBytes, encodeFromFloat32, KV_DTYPES, type KvDtype } from './dtype';
 import { FusionInputError, FusionIssueCollector } from './errors';
+import { checkSafetensorsEntry, type SafetensorsEntry } from './safetensors-entry';
 import type { KvLayer, KvSampleInfo, KvSource, RopeInfo } from './kv-types';
 
 export const KV_FORMAT = 'kvplan-kv/1';
 /** safetensors caps its JSON header at 100 MB; a bigger length means a corrupt file. */
 const MAX_HEADER_BYTES = 100_000_000;
 
-interface TensorEntry {
-  name: string;
-  dtype: KvDtype;
-  shape: number[];
-  begin: number;
-  end: number;
-}
+type TensorEntry = SafetensorsEntry;
 
 const NAME_RE = /^layers\.(0|[1-9]\d*)\.(key|value|query)$/;
 
@@ -162,46 +157,18 @@ function parseHeader(
       );
       continue;
     }
-    const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (!r || typeof r !== 'object') {
-      issues.add(p, 'expected {dtype, shape, data_offsets}');
-      continue;
-    }
-    let ok = true;
-    if (typeof r.dtype !== 'string' || !(KV_DTYPES as readonly string[]).includes(r.dtype)) {
-      issues.add(
-        `${p}.dtype`,
-        `unknown dtype ${JSON.stringify(r.dtype)} (kvplan-kv/1 takes ${KV_DTYPES.join(', ')})`,
-      );
-      ok = false;
-    }
-    const shape = r.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      issues.add(`${p}.shape`, 'expected an array of non-negative integers');
-      ok = false;
-    }
-    const off = r.data_offsets;
-    if (
-      !Array.isArray(off) ||
-      off.length !== 2 ||
-      !off.every((d) => Number.isInteger(d) && d >= 0) ||
-      off[1] < off[0]
-    ) {
-      issues.add(`${p}.data_offsets`, 'expected [begin, end] with 0 <= begin <= end');
-      ok = false;
-    }
-    if (!ok) continue;
-    const dtype = r.dtype as KvDtype;
-    const [begin, end] = off as [number, number];
-    const want = (shape as number[]).reduce((a, b) => a * b, 1) * dtypeBytes(dtype);
-    if (end - begin !== want) {
-      issues.add(
-        `${p}.data_offsets`,
-        `header sizes disagree with the data: shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${want} bytes, data_offsets give ${end - begin}`,
-      );
-      continue;
-    }
-    entries.set(name, { name, dtype, shape: shape as number[], begin, end });
+    const entry = checkSafetensorsEntry(
+      name,
+      raw,
+      p,
+      {
+        dtypes: KV_DTYPES,
+        badDtype: (d) => `unknown dtype ${JSON.stringify(d)} (kvplan-kv/1 takes ${KV_DTYPES.join(', ')})`,
+        sizePrefix: 'header sizes disagree with the data: ',
+      },
+      issues,
+    );
+    if (entry) entries.set(name, entry);
   }
   // The data region: every byte owned by exactly one tensor, nothing missing at the end.
   const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin);

@@ -1,12 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  checkSafetensorsEntry,
   decodeToFloat32,
   dtypeBytes,
   encodeFromFloat32,
   FusionInputError,
   FusionIssueCollector,
   type KvDtype,
+  type SafetensorsEntry,
 } from '@kvplan/fusion';
 
 /** Element types of model weights kvplan reads (converted to float32 at load). */
@@ -16,14 +18,8 @@ export const WEIGHT_DTYPES: readonly WeightDtype[] = ['F32', 'F16', 'BF16'];
 /** safetensors caps its JSON header at 100 MB; a longer one means a corrupt file. */
 const MAX_HEADER_BYTES = 100_000_000;
 
-export interface TensorInfo {
-  name: string;
-  dtype: WeightDtype;
-  shape: number[];
-  /** Byte offsets inside the data region. */
-  begin: number;
-  end: number;
-}
+/** A checked header entry; `begin` and `end` are byte offsets inside the data region. */
+export type TensorInfo = SafetensorsEntry;
 
 /**
  * One safetensors file opened for reading: the header is parsed and checked in full when it
@@ -137,46 +133,19 @@ function parseHeader(
         for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') metadata[k] = v;
       continue;
     }
-    const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (!r || typeof r !== 'object') {
-      issues.add(p, 'expected {dtype, shape, data_offsets}');
-      continue;
-    }
-    let ok = true;
-    if (typeof r.dtype !== 'string' || !(WEIGHT_DTYPES as readonly string[]).includes(r.dtype)) {
-      issues.add(
-        `${p}.dtype`,
-        `${JSON.stringify(r.dtype)} is not supported (kvplan loads ${WEIGHT_DTYPES.join(', ')} weights; quantized checkpoints are not supported)`,
-      );
-      ok = false;
-    }
-    const shape = r.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      issues.add(`${p}.shape`, 'expected an array of non-negative integers');
-      ok = false;
-    }
-    const off = r.data_offsets;
-    if (
-      !Array.isArray(off) ||
-      off.length !== 2 ||
-      !off.every((d) => Number.isInteger(d) && d >= 0) ||
-      off[1] < off[0]
-    ) {
-      issues.add(`${p}.data_offsets`, 'expected [begin, end] with 0 <= begin <= end');
-      ok = false;
-    }
-    if (!ok) continue;
-    const dtype = r.dtype as WeightDtype;
-    const [begin, end] = off as [number, number];
-    const want = (shape as number[]).reduce((a, b) => a * b, 1) * dtypeBytes(dtype);
-    if (end - begin !== want) {
-      issues.add(
-        `${p}.data_offsets`,
-        `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${want} bytes, data_offsets give ${end - begin}`,
-      );
-      continue;
-    }
-    tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
+    const entry = checkSafetensorsEntry(
+      name,
+      raw,
+      p,
+      {
+        dtypes: WEIGHT_DTYPES,
+        badDtype: (d) =>
+          `${JSON.stringify(d)} is not supported (kvplan loads ${WEIGHT_DTYPES.join(', ')} weights; quantized checkpoints are not supported)`,
+        sizePrefix: '',
+      },
+      issues,
+    );
+    if (entry) tensors.set(name, entry);
   }
   const dataStart = 8 + headerLen;
   const dataLen = size - dataStart;
