@@ -1,5 +1,6 @@
 /** What the fusion thread is given and gives back (plain data: it crosses a worker-thread boundary). */
 import type { FusionProfileOptions } from '@kvplan/contracts';
+import type { ThreadMessage } from '../run-in-thread';
 
 export interface FusionJobSettings {
   mode: 'bff' | 'cff';
@@ -39,8 +40,4 @@ export interface FusionJobOutput {
   details: Record<string, unknown>;
 }
 
-export type FusionThreadMessage =
-  | { type: 'progress'; fraction: number }
-  | { type: 'result'; output: FusionJobOutput }
-  | { type: 'input-error'; issues: Array<{ path: string; message: string }> }
-  | { type: 'error'; message: string };
+export type FusionThreadMessage = ThreadMessage<{ type: 'result'; output: FusionJobOutput }>;

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { InputError, type InputIssue } from '@kvplan/sim';
+import { runInThread, type ThreadMessage } from '../run-in-thread';
 
 export interface SimThreadInput {
   spec: Record<string, unknown>;
@@ -14,11 +13,7 @@ export interface RunOptions {
   charts?: boolean;
 }
 
-export type SimThreadMessage =
-  | { type: 'progress'; fraction: number }
-  | { type: 'result'; result: Record<string, unknown> }
-  | { type: 'input-error'; issues: InputIssue[] }
-  | { type: 'error'; message: string };
+export type SimThreadMessage = ThreadMessage<{ type: 'result'; result: Record<string, unknown> }>;
 
 /** Runs simulations (also the DI token). The production runner uses a worker thread. */
 export abstract class SimRunner {
@@ -44,25 +39,12 @@ export class ThreadSimRunner extends SimRunner {
     opts: RunOptions = {},
   ): Promise<Record<string, unknown>> {
     const input: SimThreadInput = { spec, baseDir: this.baseDir, charts: opts.charts === true };
-    return new Promise((resolve, reject) => {
-      const thread = new Worker(path.join(__dirname, 'sim.thread.js'), { workerData: input });
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        fn();
-        void thread.terminate();
-      };
-      thread.on('message', (msg: SimThreadMessage) => {
-        if (msg.type === 'progress') onProgress(msg.fraction);
-        else if (msg.type === 'result') settle(() => resolve(msg.result));
-        else if (msg.type === 'input-error') settle(() => reject(new InputError(msg.issues)));
-        else settle(() => reject(new Error(msg.message)));
-      });
-      thread.on('error', (err) => settle(() => reject(err)));
-      thread.on('exit', (code) =>
-        settle(() => reject(new Error(`simulation thread exited with code ${code}`))),
-      );
-    });
+    return runInThread(
+      path.join(__dirname, 'sim.thread.js'),
+      input,
+      onProgress,
+      (msg: { type: 'result'; result: Record<string, unknown> }) => msg.result,
+      'simulation',
+    );
   }
 }
