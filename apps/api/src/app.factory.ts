@@ -10,6 +10,7 @@ import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
+import { serveCachedProjectionReads } from './modules/projections/cached-read.hook';
 import { serveDashboard } from './modules/dashboard/dashboard.static';
 
 /** Probes, scrapes and the dashboard's static files: logged at debug level only. */
@@ -39,6 +40,7 @@ export async function createApp(
     void reply.header('x-request-id', req.id);
     runWithContext({ requestId: req.id }, done);
   });
+  serveCachedProjectionReads(app);
   // One structured line per request (never the query string: it may carry a stream token).
   fastify.addHook('onResponse', async (req, reply) => {
     const fields = {

@@ -4,7 +4,8 @@ import type { ApiConfig } from './config/config';
 import { AuthGuard } from './common/auth.guard';
 import { AllExceptionsFilter } from './common/exception.filter';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
-import { RateLimitGuard } from './common/rate-limit.guard';
+import { ApiKeys } from './common/api-keys';
+import { RateLimitGuard, RateLimiter } from './common/rate-limit.guard';
 import { InfraModule } from './infra/infra.module';
 import { HealthController } from './modules/health/health.controller';
 import { MetricsService } from './modules/health/metrics.service';
@@ -59,6 +60,8 @@ export class AppModule {
           inject: [DataSource],
         },
         WorkersService,
+        ApiKeys,
+        RateLimiter,
         // Order matters: the AuthGuard sets req.auth, then the rate limit counts per key.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -220,12 +220,14 @@ describe('projection read', () => {
       fusionConfigId: null,
       spec,
     });
-    const read = async () => {
-      const r = await app.inject({
+    const get = (key: string) =>
+      app.inject({
         method: 'GET',
         url: `/api/v1/projections/${projection.id}`,
-        headers: { authorization: `Bearer ${keys[4]}` },
+        headers: { authorization: `Bearer ${key}` },
       });
+    const read = async () => {
+      const r = await get(keys[4]);
       expect(r.statusCode).toBe(200);
       expect(r.headers['content-type']).toMatch(/^application\/json/);
       return r.body;
@@ -245,18 +247,31 @@ describe('projection read', () => {
       charts: { cdf: [0, 0.5, 1] },
     };
     expect(await repo.saveResult(projection.id, job.id, result)).toBe(true);
-    const first = await read();
+    const controllerAnswer = await get(keys[4]);
+    const first = controllerAnswer.body;
     expect(JSON.parse(first)).toEqual(await expected());
     expect(JSON.parse(first).result).toEqual(result);
-    // a later change of the row is not seen while the finished document is cached
+    // a later change of the row is not seen while the finished document is cached; the cached
+    // read (answered before Nest's pipeline) has the controller's headers
     await ds.query('UPDATE jobs SET attempts = 9 WHERE id = $1', [job.id]);
-    expect(await read()).toBe(first);
-    // another workspace never gets it, cached or not
-    const other = await app.inject({
-      method: 'GET',
-      url: `/api/v1/projections/${projection.id}`,
-      headers: { authorization: `Bearer ${otherWorkspaceKey}` },
-    });
-    expect(other.statusCode).toBe(404);
+    const cachedAnswer = await get(keys[4]);
+    expect(cachedAnswer.body).toBe(first);
+    const headers = (r: typeof cachedAnswer) => {
+      const { date: _d, 'x-request-id': id, ...rest } = r.headers;
+      expect(id).toMatch(/\S/);
+      return rest;
+    };
+    expect(headers(cachedAnswer)).toEqual(headers(controllerAnswer));
+    // another workspace never gets it, cached or not; a wrong or missing key is refused as before
+    expect((await get(otherWorkspaceKey)).statusCode).toBe(404);
+    expect((await get(otherWorkspaceKey)).statusCode).toBe(404);
+    expect((await get('not-a-key')).statusCode).toBe(401);
+    const anonymous = await app.inject({ method: 'GET', url: `/api/v1/projections/${projection.id}` });
+    expect(anonymous.statusCode).toBe(401);
+    // cached reads count against the key's rate limit like any other request
+    const viewer = (await new WorkspaceRepository(ds).createKey(wsA, 'reader', 'viewer')).secret;
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_LIMIT + 2; i++) statuses.push((await get(viewer)).statusCode);
+    expect(statuses).toEqual([...new Array(RATE_LIMIT).fill(200), 429, 429]);
   });
 });

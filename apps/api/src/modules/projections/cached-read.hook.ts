@@ -1,0 +1,30 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ApiKeys, bearerKey } from '../../common/api-keys';
+import { RateLimiter } from '../../common/rate-limit.guard';
+import { ProjectionReadCache } from './read-cache';
+
+const ROUTE = '/api/v1/projections/:id';
+
+/**
+ * Answers `GET /api/v1/projections/:id` straight from the read cache, before Nest's pipeline, when
+ * both the caller's key and the finished projection are cached: the same bytes and headers as
+ * ProjectionsController.get, the same key check (any role may read), the same rate limit. Anything
+ * else (no or unknown key, a miss, over the limit) goes on to the controller, which answers it
+ * and fills the caches. Registered after the request-id hook, before the routes are used.
+ */
+export function serveCachedProjectionReads(app: NestFastifyApplication): void {
+  const keys = app.get(ApiKeys);
+  const limiter = app.get(RateLimiter);
+  const cache = app.get(ProjectionReadCache);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (req, reply) => {
+      if (req.routeOptions.url !== ROUTE || req.method !== 'GET') return;
+      const secret = bearerKey(req.headers.authorization);
+      const auth = secret === null ? undefined : keys.cached(secret);
+      const body = auth && cache.get(auth.workspaceId, (req.params as { id: string }).id);
+      if (!auth || !body || (await limiter.count(auth.keyId)) !== null) return;
+      return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+    });
+}
