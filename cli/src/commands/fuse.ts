@@ -67,7 +67,7 @@ export const fuseCommand: Command = {
     'sketch-dim': { type: 'integer', description: 'sketch width', default: 1024 },
     'sketch-margin': {
       type: 'number',
-      description: 'candidate margin below the threshold (default 4/sqrt(sketch-dim))',
+      description: 'candidate margin below the threshold (default 3/sqrt(sketch-dim))',
     },
     recall: {
       type: 'boolean',

@@ -11,7 +11,7 @@ import {
   type SimilarityHistogram,
 } from './search';
 import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
-import { dot, unitRow } from './vec';
+import { dot, norm, unitRow } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
 export interface ItemPlan {
@@ -177,8 +177,8 @@ function identityMapping(info: KvSampleInfo): Int32Array {
   return rep;
 }
 
-/** Item buffers of the last fused layer, reused by the next call of the same size. */
-let spareItems: { keyDir: Float32Array; valDir: Float32Array } | null = null;
+/** The unit-key buffer of the last fused layer, reused by the next call of the same size. */
+let spareKeyDir: Float32Array | null = null;
 
 /**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
@@ -232,35 +232,20 @@ export function fuseLayer(
     compareKeys = layer.key.slice();
     applyRope(compareKeys, info, inv, -1);
   }
-  // The unit-direction buffers of the previous call are reused when the size matches (fresh
-  // arrays of this size cost more in page faults than the unit vectors written into them); every
-  // element is overwritten below and nothing returned refers to them.
-  const spare = spareItems && spareItems.keyDir.length === N * D ? spareItems : null;
-  spareItems = null;
+  // The unit-key buffer of the previous call is reused when the size matches (a fresh array of
+  // this size costs more in page faults than the unit vectors written into it); every element is
+  // overwritten below and nothing returned refers to it.
+  const spare = spareKeyDir && spareKeyDir.length === N * D ? spareKeyDir : null;
+  spareKeyDir = null;
   const store: ItemStore = {
     N,
     D,
-    keyDir: spare ? spare.keyDir : new Float32Array(N * D),
-    valDir: spare ? spare.valDir : new Float32Array(N * D),
+    keyDir: spare ?? new Float32Array(N * D),
     keyNorm: new Float32Array(N),
+    value: layer.value,
+    valueOffset: new Int32Array(N),
     valNorm: new Float32Array(N),
   };
-  for (let m = 0; m < N; m++) {
-    const off = slotOff(m);
-    unitRow(compareKeys, off, D, store.keyDir, m * D, store.keyNorm, m);
-    unitRow(layer.value, off, D, store.valDir, m * D, store.valNorm, m);
-  }
-  let tenant: Int32Array | null = null;
-  if (o.scope === 'tenant' && info.tenants) {
-    const ids = new Map<string, number>();
-    tenant = new Int32Array(N);
-    for (let m = 0; m < N; m++) {
-      const name = info.tenants[plan.seqOf[m]];
-      if (!ids.has(name)) ids.set(name, ids.size);
-      tenant[m] = ids.get(name)!;
-    }
-  }
-
   let cachePairs = 0;
   for (const tr of plan.trees) {
     const n = tr.leaves.length ? tr.leaves[tr.leaves.length - 1][1] - tr.leaves[0][0] : 0;
@@ -284,6 +269,24 @@ export function fuseLayer(
           measureRecall: o.measureRecall,
           clock,
         });
+  for (let m = 0; m < N; m++) {
+    const off = slotOff(m);
+    unitRow(compareKeys, off, D, store.keyDir, m * D, store.keyNorm, m);
+    finder.prepareItem?.(m);
+    store.valueOffset[m] = off;
+    store.valNorm[m] = norm(layer.value, off, D);
+  }
+  let tenant: Int32Array | null = null;
+  if (o.scope === 'tenant' && info.tenants) {
+    const ids = new Map<string, number>();
+    tenant = new Int32Array(N);
+    for (let m = 0; m < N; m++) {
+      const name = info.tenants[plan.seqOf[m]];
+      if (!ids.has(name)) ids.set(name, ids.size);
+      tenant[m] = ids.get(name)!;
+    }
+  }
+
   const probe = o.attention
     ? new AttentionProbe(layer, info, { topK: o.topK, proxyQueries: o.proxyQueries })
     : null;
@@ -327,14 +330,16 @@ export function fuseLayer(
           const kh = store.keyNorm[h];
           const vh = store.valNorm[h];
           const kc = dot(store.keyDir, h * D, store.keyDir, m * D, D);
-          const vc = dot(store.valDir, h * D, store.valDir, m * D, D);
+          const vc =
+            vh > 0 && vn > 0 ? dot(layer.value, slotOff(h), layer.value, slotOff(m), D) / (vh * vn) : 0;
           kErr2 += Math.max(0, kh * kh + kn * kn - 2 * kh * kn * kc);
           vErr2 += Math.max(0, vh * vh + vn * vn - 2 * vh * vn * vc);
           kWorst = Math.min(kWorst, kh > 0 && kn > 0 ? kc : kh === kn ? 1 : 0);
           vWorst = Math.min(vWorst, vh > 0 && vn > 0 ? vc : vh === vn ? 1 : 0);
         } else {
           const kc = dot(c.dir, 0, store.keyDir, m * D, D);
-          const vc = dot(c.vdir, 0, store.valDir, m * D, D);
+          // c changed, so c.vdir is a unit direction.
+          const vc = vn > 0 ? dot(c.vdir, 0, layer.value, slotOff(m), D) / vn : 0;
           kErr2 += kn * kn * Math.max(0, 2 - 2 * kc);
           vErr2 += vn * vn * Math.max(0, 2 - 2 * vc);
           kWorst = Math.min(kWorst, kn > 0 ? kc : 1);
@@ -428,7 +433,7 @@ export function fuseLayer(
     }
   } finally {
     finder.dispose();
-    spareItems = { keyDir: store.keyDir, valDir: store.valDir };
+    spareKeyDir = store.keyDir;
   }
   return {
     layer: layer.layer,
@@ -437,7 +442,8 @@ export function fuseLayer(
     querySource: probe ? probe.querySource : null,
     thresholds: results,
     similarity: histogram,
-    search: results.reduce((acc, r) => addStats(acc, r.search), emptyStats()),
+    // All of the finder's work, the items it prepared included.
+    search: { ...finder.stats },
     seconds: clock ? (clock() - t0) / 1000 : null,
     prepareSeconds: clock ? (tPrepared - t0) / 1000 : null,
   };

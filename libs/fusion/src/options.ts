@@ -22,7 +22,7 @@ export interface FusionOptions {
   /** `dense`: exact matmul search; `sketch`: count-sketch candidates then an exact cosine check. */
   search: 'dense' | 'sketch';
   sketchDim: number;
-  /** Candidate margin below the threshold; null: 4 / sqrt(sketchDim). */
+  /** Candidate margin below the threshold; null: 3 / sqrt(sketchDim). */
   sketchMargin: number | null;
   sketchSeed: number;
   /** With `sketch`: also run the exact search on the same survivors and report recall (slow). */
@@ -158,7 +158,7 @@ export function resolveFusionOptions(
     fused = [];
     for (let l = o.skipFirstLayers; l < info.numLayers - o.skipLastLayers; l++) fused.push(l);
   }
-  return { ...o, fused, sketchMarginResolved: o.sketchMargin ?? 4 / Math.sqrt(o.sketchDim) };
+  return { ...o, fused, sketchMarginResolved: o.sketchMargin ?? 3 / Math.sqrt(o.sketchDim) };
 }
 
 function stripUndefined<T extends object>(x: T): Partial<T> {

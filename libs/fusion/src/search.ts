@@ -254,16 +254,18 @@ export interface SketchFinderOptions {
 /**
  * Sub-quadratic candidate search: a count sketch (each coordinate hashed to one of `dim`
  * buckets with a random sign; linear, O(D) per vector) estimates cosines cheaply; pairs whose
- * estimate exceeds threshold - margin are checked with the exact cosine.
+ * estimate exceeds threshold - margin are checked with the exact cosine. Items are sketched as
+ * their unit directions are written; a merged cluster's sketch is the same combination of its
+ * parts' sketches as its direction is of theirs (the sketch is linear), O(dim) per part.
  */
 export class SketchFinder implements PairFinder {
   readonly stats: SearchStats = emptyStats();
   private readonly bucket: Int32Array;
   private readonly sign: Float32Array;
+  /** Per item, the sketch of its unit key direction (not normalised). */
   private readonly itemSketch: Float32Array;
   private readonly itemDone: Uint8Array;
   private readonly scratch: Float64Array;
-  private itemsSketched = false;
 
   constructor(
     private readonly store: ItemStore,
@@ -288,55 +290,76 @@ export class SketchFinder implements PairFinder {
     }
   }
 
-  private sketchInto(v: Float32Array, out: Float32Array, off: number): void {
+  /** The sketch of v[vo, vo + D) into out[oo, oo + dim). */
+  private sketchInto(v: Float32Array, vo: number, out: Float32Array, oo: number): void {
     const k = this.opts.dim;
     // Accumulated in a small float64 scratch (stays in L1), written once.
     const acc = this.scratch;
     acc.fill(0);
     const bucket = this.bucket;
     const sign = this.sign;
-    const D = v.length;
-    for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * v[d];
-    let s = 0;
-    for (let j = 0; j < k; j++) s += acc[j] * acc[j];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < k; j++) out[off + j] = acc[j] * inv;
+    const D = this.store.D;
+    for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * v[vo + d];
+    for (let j = 0; j < k; j++) out[oo + j] = acc[j];
   }
 
-  /** Sketches of all items not sketched yet, in one pass over the unit keys. */
-  private sketchItems(): void {
-    const { D, N, keyDir } = this.store;
-    const k = this.opts.dim;
-    const acc = this.scratch;
-    const bucket = this.bucket;
-    const sign = this.sign;
-    const out = this.itemSketch;
-    for (let m = 0; m < N; m++) {
-      if (this.itemDone[m]) continue;
-      this.itemDone[m] = 1;
-      acc.fill(0);
-      const o = m * D;
-      for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * keyDir[o + d];
-      let s = 0;
-      for (let j = 0; j < k; j++) s += acc[j] * acc[j];
-      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      const so = m * k;
-      for (let j = 0; j < k; j++) out[so + j] = acc[j] * inv;
-    }
-    this.itemsSketched = true;
+  prepareItem(m: number): void {
+    const [, s] = timed(this.opts.clock, () =>
+      this.sketchInto(this.store.keyDir, m * this.store.D, this.itemSketch, m * this.opts.dim),
+    );
+    this.itemDone[m] = 1;
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
   }
 
   private sketchOf(c: Cluster): Float32Array {
     const k = this.opts.dim;
     if (c.pristine) {
-      if (!this.itemsSketched) this.sketchItems();
+      if (!this.itemDone[c.head]) this.prepareItem(c.head);
       return this.itemSketch.subarray(c.head * k, c.head * k + k);
     }
     if (!c.sketch) {
       c.sketch = new Float32Array(k);
-      this.sketchInto(c.dir, c.sketch, 0);
+      this.sketchInto(c.dir, 0, c.sketch, 0);
     }
     return c.sketch;
+  }
+
+  mergedSketch(parts: Cluster[], ws: number[], norm: number): Float32Array {
+    const [out, s] = timed(this.opts.clock, () => this.combine(parts, ws, norm));
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
+    return out;
+  }
+
+  private combine(parts: Cluster[], ws: number[], norm: number): Float32Array {
+    const k = this.opts.dim;
+    // The parts' sketches first: making one may use the scratch.
+    const sketches = parts.map((c) => this.sketchOf(c));
+    const acc = this.scratch;
+    acc.fill(0);
+    for (let p = 0; p < parts.length; p++) {
+      const s = sketches[p];
+      const w = ws[p];
+      for (let j = 0; j < k; j++) acc[j] += w * s[j];
+    }
+    const out = new Float32Array(k);
+    const inv = norm > 0 ? 1 / norm : 0;
+    for (let j = 0; j < k; j++) out[j] = acc[j] * inv;
+    return out;
+  }
+
+  /** The clusters' sketches, each scaled to unit length, as rows of one matrix. */
+  private packUnitSketches(cs: Cluster[]): Float32Array {
+    const k = this.opts.dim;
+    const out = new Float32Array(cs.length * k);
+    for (let i = 0; i < cs.length; i++) {
+      const s = this.sketchOf(cs[i]);
+      const o = i * k;
+      let ss = 0;
+      for (let j = 0; j < k; j++) ss += s[j] * s[j];
+      const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      for (let j = 0; j < k; j++) out[o + j] = s[j] * inv;
+    }
+    return out;
   }
 
   find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
@@ -345,13 +368,9 @@ export class SketchFinder implements PairFinder {
     const nL = left.length;
     const nR = right.length;
     const clock = this.opts.clock;
-    const [est, s1] = timed(clock, () => {
-      const a = new Float32Array(nL * k);
-      const b = new Float32Array(nR * k);
-      left.forEach((c, i) => a.set(this.sketchOf(c), i * k));
-      right.forEach((c, i) => b.set(this.sketchOf(c), i * k));
-      return matmulABt(a, nL, b, nR, k);
-    });
+    const [est, s1] = timed(clock, () =>
+      matmulABt(this.packUnitSketches(left), nL, this.packUnitSketches(right), nR, k),
+    );
     this.stats.sketchFlops += nL * nR * k * 2;
     const cut = t - this.opts.margin;
     const out: Int32Array[] = [];

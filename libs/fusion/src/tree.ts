@@ -3,13 +3,18 @@
  * (full blocks) of one layer. Pure bookkeeping: the similarity search is a PairFinder.
  */
 
-/** Unit key and value directions of the items of one layer, with their norms. */
+/**
+ * The items of one layer: unit key directions (compared, so materialised once), and the value
+ * rows as they are (item m's at value[valueOffset[m]], divided by valNorm[m] where a direction is
+ * needed: only fused items ever need one), with both norms.
+ */
 export interface ItemStore {
   N: number;
   D: number;
   keyDir: Float32Array;
-  valDir: Float32Array;
   keyNorm: Float32Array;
+  value: Float32Array;
+  valueOffset: Int32Array;
   valNorm: Float32Array;
 }
 
@@ -18,11 +23,13 @@ export interface Cluster {
   head: number;
   /** Unit key direction (a view of the item's own when pristine). */
   dir: Float32Array;
+  /** Value direction times 1 / vscale: the item's own value row while pristine, then unit. */
   vdir: Float32Array;
+  vscale: number;
   /** True while dir is the head item's original direction. */
   pristine: boolean;
   size: number;
-  /** Search-private cache (the sketch finder keeps the cluster's sketch here). */
+  /** Search-private cache (the sketch finder keeps the sketch of dir here). */
   sketch: Float32Array | null;
 }
 
@@ -39,6 +46,13 @@ export interface MergeNode {
 export interface PairFinder {
   /** For each left cluster, the indices of the right clusters with cosine > t (exact), ascending. */
   find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[];
+  /** Optional: item m's unit key direction was just written (its row is still in cache). */
+  prepareItem?(m: number): void;
+  /**
+   * Optional: the search-private cache of a cluster whose new direction is sum_k ws[k] parts[k].dir
+   * divided by `norm` (parts[0] is the cluster itself before the merge).
+   */
+  mergedSketch?(parts: Cluster[], ws: number[], norm: number): Float32Array | null;
   dispose(): void;
 }
 
@@ -95,7 +109,8 @@ export function runTrees(
       out.push({
         head: i,
         dir: store.keyDir.subarray(i * D, i * D + D),
-        vdir: store.valDir.subarray(i * D, i * D + D),
+        vdir: store.value.subarray(store.valueOffset[i], store.valueOffset[i] + D),
+        vscale: store.valNorm[i] > 0 ? 1 / store.valNorm[i] : 0,
         pristine: true,
         size: 1,
         sketch: null,
@@ -160,8 +175,8 @@ function mergeOnce(
   const D = store.D;
   const matches = finder.find(node, left, right, t);
   const lastMatch = new Int32Array(right.length).fill(-1);
-  const updates: Array<{ a: number; dir: Float32Array; vdir: Float32Array }> = [];
-  const acc = new Float64Array(D);
+  const updates: Array<{ a: number; dir: Float32Array; vdir: Float32Array; sketch: Float32Array | null }> =
+    [];
   for (let a = 0; a < left.length; a++) {
     let ms: ArrayLike<number> = matches[a];
     if (opts.tenant) {
@@ -174,25 +189,35 @@ function mergeOnce(
     // Plain mean (or size-weighted) of the unit directions, then renormalised.
     const weighted = opts.merge === 'weighted';
     const la = left[a];
-    const kv: Float32Array[] = [la.dir];
-    const vv: Float32Array[] = [la.vdir];
+    const parts: Cluster[] = [la];
     const ws: number[] = [weighted ? la.size : 1];
     for (let k = 0; k < ms.length; k++) {
       const rb = right[ms[k]];
-      kv.push(rb.dir);
-      vv.push(rb.vdir);
+      parts.push(rb);
       ws.push(weighted ? rb.size : 1);
     }
-    const kd = meanDirection(kv, ws, D, acc);
-    const vd = meanDirection(vv, ws, D, acc);
-    updates.push({ a, dir: kd, vdir: vd });
+    const kd = new Float32Array(D);
+    const kNorm = meanDirection(
+      parts.map((c) => c.dir),
+      ws,
+      kd,
+    );
+    const vd = new Float32Array(D);
+    meanDirection(
+      parts.map((c) => c.vdir),
+      parts.map((c, k) => ws[k] * c.vscale),
+      vd,
+    );
+    const sketch = finder.mergedSketch ? finder.mergedSketch(parts, ws, kNorm) : null;
+    updates.push({ a, dir: kd, vdir: vd, sketch });
   }
   for (const u of updates) {
     const c = left[u.a];
     c.dir = u.dir;
     c.vdir = u.vdir;
+    c.vscale = 1;
     c.pristine = false;
-    c.sketch = null;
+    c.sketch = u.sketch;
   }
   const out = left.slice();
   for (let b = 0; b < right.length; b++) {
@@ -212,41 +237,50 @@ function mergeOnce(
 }
 
 /**
- * The unit direction of sum_k ws[k] vs[k] (zero when the sum is zero): summed in float64, its
- * squared norm taken on the last pass, then scaled once into a new float32 vector.
+ * Writes into `out` the unit direction of sum_k ws[k] vs[k] (zero when the sum is zero) and
+ * returns the norm of that sum. Summed in float32 in `out` itself (a handful of unit vectors:
+ * the rounding stays near 1e-7), the first two terms and the squared norm fused into single
+ * passes: the rows are read from memory once each, which is what this costs.
  */
-function meanDirection(vs: Float32Array[], ws: number[], D: number, acc: Float64Array): Float32Array {
-  const last = vs.length - 1;
+function meanDirection(vs: Float32Array[], ws: number[], out: Float32Array): number {
+  const D = out.length;
+  const n = vs.length;
   const v0 = vs[0];
   const w0 = ws[0];
   let s = 0;
-  if (last === 0) {
+  if (n === 1) {
     for (let d = 0; d < D; d++) {
       const x = w0 * v0[d];
-      acc[d] = x;
+      out[d] = x;
       s += x * x;
     }
   } else {
-    if (w0 === 1) for (let d = 0; d < D; d++) acc[d] = v0[d];
-    else for (let d = 0; d < D; d++) acc[d] = w0 * v0[d];
-    for (let k = 1; k < last; k++) {
-      const v = vs[k];
-      const w = ws[k];
-      if (w === 1) for (let d = 0; d < D; d++) acc[d] += v[d];
-      else for (let d = 0; d < D; d++) acc[d] += w * v[d];
-    }
-    const v = vs[last];
-    const w = ws[last];
-    for (let d = 0; d < D; d++) {
-      const x = acc[d] + w * v[d];
-      acc[d] = x;
-      s += x * x;
+    const v1 = vs[1];
+    const w1 = ws[1];
+    if (n === 2) {
+      for (let d = 0; d < D; d++) {
+        const x = Math.fround(w0 * v0[d] + w1 * v1[d]);
+        out[d] = x;
+        s += x * x;
+      }
+    } else {
+      for (let d = 0; d < D; d++) out[d] = w0 * v0[d] + w1 * v1[d];
+      for (let k = 2; k < n - 1; k++) {
+        const v = vs[k];
+        const w = ws[k];
+        for (let d = 0; d < D; d++) out[d] += w * v[d];
+      }
+      const v = vs[n - 1];
+      const w = ws[n - 1];
+      for (let d = 0; d < D; d++) {
+        const x = Math.fround(out[d] + w * v[d]);
+        out[d] = x;
+        s += x * x;
+      }
     }
   }
-  const out = new Float32Array(D);
-  if (s > 0) {
-    const inv = 1 / Math.sqrt(s);
-    for (let d = 0; d < D; d++) out[d] = acc[d] * inv;
-  }
-  return out;
+  const norm = Math.sqrt(s);
+  const inv = norm > 0 ? 1 / norm : 0;
+  for (let d = 0; d < D; d++) out[d] *= inv;
+  return norm;
 }

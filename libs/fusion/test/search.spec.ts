@@ -8,6 +8,7 @@ import {
   matmulABt,
   profileFromSample,
   resolveFusionOptions,
+  SketchFinder,
   synthesizeKvSample,
   toFuseJson,
 } from '../src';
@@ -45,6 +46,55 @@ describe('sketch search', () => {
     expect(dense.thresholds[1].survivingBlocks).toBeLessThan(dense.thresholds[1].totalBlocks * 0.8);
     const allPairs = (384 * 384) / 2;
     expect(sketch.thresholds[1].search.candidates).toBeLessThan(allPairs / 3);
+  });
+});
+
+describe('sketches of merged clusters', () => {
+  it("combining the parts' sketches gives the sketch of the merged direction", () => {
+    const D = 256;
+    const N = 3;
+    const rnd = (i: number) =>
+      Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453) - 0.5;
+    const keyDir = new Float32Array(N * D).map((_, i) => rnd(i + 1));
+    for (let m = 0; m < N; m++) {
+      const row = keyDir.subarray(m * D, m * D + D);
+      const n = Math.hypot(...row);
+      row.forEach((x, d) => (row[d] = x / n));
+    }
+    const store = {
+      N,
+      D,
+      keyDir,
+      keyNorm: new Float32Array(N),
+      value: keyDir,
+      valueOffset: Int32Array.from({ length: N }, (_, m) => m * D),
+      valNorm: new Float32Array(N).fill(1),
+    };
+    const opts = { dim: 32, margin: 0.1, seed: 5, measureRecall: false, clock: null };
+    const finder = new SketchFinder(store, opts);
+    const cluster = (m: number) => ({
+      head: m,
+      dir: keyDir.subarray(m * D, m * D + D),
+      vdir: keyDir.subarray(m * D, m * D + D),
+      vscale: 1,
+      pristine: true,
+      size: 1,
+      sketch: null,
+    });
+    // (item 0 + 2 x item 1) / norm, then that with item 2: sketches by combination vs. directly
+    const ws = [1, 2];
+    const sum = new Float32Array(D).map((_, d) => keyDir[d] + 2 * keyDir[D + d]);
+    const norm = Math.hypot(...sum);
+    const merged = { ...cluster(0), dir: sum.map((x) => x / norm), pristine: false };
+    merged.sketch = finder.mergedSketch([cluster(0), cluster(1)], ws, norm) as never;
+    const direct = new SketchFinder(store, opts);
+    const viaParts = Array.from(merged.sketch as unknown as Float32Array);
+    const fresh = { ...merged, sketch: null };
+    // a fresh finder sketches the merged direction itself when asked for the candidates
+    direct.find({ key: 0, leftStart: 0, leftEnd: 1, rightStart: 2, rightEnd: 3 }, [fresh], [cluster(2)], 0.5);
+    const own = Array.from(fresh.sketch as unknown as Float32Array);
+    expect(own).toHaveLength(32);
+    own.forEach((x, j) => expect(viaParts[j]).toBeCloseTo(x, 5));
   });
 });
 
