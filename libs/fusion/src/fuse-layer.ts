@@ -11,7 +11,7 @@ import {
   type SimilarityHistogram,
 } from './search';
 import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
-import { dot, norm, unitRow } from './vec';
+import { dot, norm } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
 export interface ItemPlan {
@@ -177,9 +177,6 @@ function identityMapping(info: KvSampleInfo): Int32Array {
   return rep;
 }
 
-/** The unit-key buffer of the last fused layer, reused by the next call of the same size. */
-let spareKeyDir: Float32Array | null = null;
-
 /**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
  * what it did. The similarity work is shared across thresholds where the tree allows it.
@@ -221,7 +218,7 @@ export function fuseLayer(
     };
   }
 
-  // Items: the full blocks in tree order, as unit directions and norms (keys compared with RoPE
+  // Items: the full blocks in tree order, by their offsets and norms (keys compared with RoPE
   // removed when asked).
   const N = plan.seqOf.length;
   const slotOff = (m: number): number => (plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]) * D;
@@ -232,18 +229,13 @@ export function fuseLayer(
     compareKeys = layer.key.slice();
     applyRope(compareKeys, info, inv, -1);
   }
-  // The unit-key buffer of the previous call is reused when the size matches (a fresh array of
-  // this size costs more in page faults than the unit vectors written into it); every element is
-  // overwritten below and nothing returned refers to it.
-  const spare = spareKeyDir && spareKeyDir.length === N * D ? spareKeyDir : null;
-  spareKeyDir = null;
   const store: ItemStore = {
     N,
     D,
-    keyDir: spare ?? new Float32Array(N * D),
-    keyNorm: new Float32Array(N),
+    key: compareKeys,
     value: layer.value,
-    valueOffset: new Int32Array(N),
+    offset: new Int32Array(N),
+    keyNorm: new Float32Array(N),
     valNorm: new Float32Array(N),
   };
   let cachePairs = 0;
@@ -271,9 +263,9 @@ export function fuseLayer(
         });
   for (let m = 0; m < N; m++) {
     const off = slotOff(m);
-    unitRow(compareKeys, off, D, store.keyDir, m * D, store.keyNorm, m);
-    finder.prepareItem?.(m);
-    store.valueOffset[m] = off;
+    store.offset[m] = off;
+    store.keyNorm[m] = norm(compareKeys, off, D);
+    finder.prepareItem(m);
     store.valNorm[m] = norm(layer.value, off, D);
   }
   let tenant: Int32Array | null = null;
@@ -329,7 +321,8 @@ export function fuseLayer(
         if (keep) {
           const kh = store.keyNorm[h];
           const vh = store.valNorm[h];
-          const kc = dot(store.keyDir, h * D, store.keyDir, m * D, D);
+          const kc =
+            kh > 0 && kn > 0 ? dot(compareKeys, slotOff(h), compareKeys, slotOff(m), D) / (kh * kn) : 0;
           const vc =
             vh > 0 && vn > 0 ? dot(layer.value, slotOff(h), layer.value, slotOff(m), D) / (vh * vn) : 0;
           kErr2 += Math.max(0, kh * kh + kn * kn - 2 * kh * kn * kc);
@@ -337,8 +330,8 @@ export function fuseLayer(
           kWorst = Math.min(kWorst, kh > 0 && kn > 0 ? kc : kh === kn ? 1 : 0);
           vWorst = Math.min(vWorst, vh > 0 && vn > 0 ? vc : vh === vn ? 1 : 0);
         } else {
-          const kc = dot(c.dir, 0, store.keyDir, m * D, D);
-          // c changed, so c.vdir is a unit direction.
+          // c changed, so c.dir and c.vdir are unit directions.
+          const kc = kn > 0 ? dot(c.dir, 0, compareKeys, slotOff(m), D) / kn : 0;
           const vc = vn > 0 ? dot(c.vdir, 0, layer.value, slotOff(m), D) / vn : 0;
           kErr2 += kn * kn * Math.max(0, 2 - 2 * kc);
           vErr2 += vn * vn * Math.max(0, 2 - 2 * vc);
@@ -348,10 +341,7 @@ export function fuseLayer(
         if (!key || !value) continue;
         const off = slotOff(m);
         if (keep) {
-          if (inv) {
-            const hn = store.keyNorm[h];
-            for (let d = 0; d < D; d++) key[off + d] = store.keyDir[h * D + d] * hn;
-          } else key.set(layer.key.subarray(slotOff(h), slotOff(h) + D), off);
+          key.set(compareKeys.subarray(slotOff(h), slotOff(h) + D), off);
           value.set(layer.value.subarray(slotOff(h), slotOff(h) + D), off);
         } else {
           const kd = c.dir;
@@ -433,7 +423,6 @@ export function fuseLayer(
     }
   } finally {
     finder.dispose();
-    spareKeyDir = store.keyDir;
   }
   return {
     layer: layer.layer,

@@ -64,18 +64,48 @@ function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
   return [r, (clock() - t0) / 1000];
 }
 
-function packDirs(cs: Cluster[], idx: number[] | null, D: number, into?: Scratch): Float32Array {
+/**
+ * The unit key directions of the clusters (all, or those at idx) as the rows of one matrix;
+ * pristine ones copied from `unit` (the items' unit keys, N x D) when given, else scaled here.
+ */
+function packDirs(
+  cs: Cluster[],
+  idx: number[] | null,
+  D: number,
+  unit: Float32Array | null,
+  into?: Scratch,
+): Float32Array {
   const n = idx ? idx.length : cs.length;
   const out = into ? into.take(n * D) : new Float32Array(n * D);
-  for (let r = 0; r < n; r++) out.set(cs[idx ? idx[r] : r].dir, r * D);
+  for (let r = 0; r < n; r++) {
+    const c = cs[idx ? idx[r] : r];
+    if (unit && c.pristine) out.set(unit.subarray(c.head * D, c.head * D + D), r * D);
+    else if (c.dscale === 1) out.set(c.dir, r * D);
+    else for (let d = 0, o = r * D, v = c.dir, s = c.dscale; d < D; d++) out[o + d] = v[d] * s;
+  }
   return out;
 }
 
-/** The directions of the clusters, transposed (D x n). */
-function packDirsT(cs: Cluster[], idx: number[] | null, D: number, into?: Scratch): Float32Array {
-  const rows = idx ? idx.map((i) => cs[i].dir) : cs.map((c) => c.dir);
-  return transposeInto(rows, D, into ? into.take(rows.length * D) : undefined);
+/** The same, transposed (D x n). */
+function packDirsT(
+  cs: Cluster[],
+  idx: number[] | null,
+  D: number,
+  unit: Float32Array | null,
+  into?: Scratch,
+): Float32Array {
+  const picked = idx ? idx.map((i) => cs[i]) : cs;
+  const own = (c: Cluster): boolean => unit !== null && c.pristine;
+  return transposeInto(
+    picked.map((c) => (own(c) ? unit!.subarray(c.head * D, c.head * D + D) : c.dir)),
+    D,
+    into ? into.take(picked.length * D) : undefined,
+    picked.map((c) => (own(c) ? 1 : c.dscale)),
+  );
 }
+
+/** The unit-key matrix of the last DenseFinder, reused by the next one of the same size. */
+let spareUnit: Float32Array | null = null;
 
 /**
  * A grow-only float32 buffer for matmul operands that are uploaded and dropped within one call:
@@ -126,7 +156,13 @@ export interface DenseFinderOptions {
 /** Exact dense search: tfjs matmuls of unit vectors. */
 export class DenseFinder implements PairFinder {
   readonly stats: SearchStats = emptyStats();
-  /** All unit key directions transposed (D x N), built once per layer for the cache. */
+  /**
+   * The items' unit keys (N x D), written as the items are prepared: merges then pack them with
+   * plain copies. Reused from the previous finder of the same size (a fresh array of this size
+   * costs more in page faults than the rows written into it).
+   */
+  private unit: Float32Array;
+  /** The same transposed (D x N), built once per layer for the cache. */
   private ut: Float32Array | null = null;
   private readonly cache = new Map<number, Float32Array>();
   private readonly rowsBuf = new Scratch();
@@ -136,7 +172,17 @@ export class DenseFinder implements PairFinder {
     private readonly store: ItemStore,
     private readonly opts: DenseFinderOptions,
   ) {
+    const size = store.N * store.D;
+    this.unit = spareUnit && spareUnit.length === size ? spareUnit : new Float32Array(size);
+    spareUnit = null;
     if (opts.clock) this.stats.denseSeconds = 0;
+  }
+
+  prepareItem(m: number): void {
+    const { key, offset, keyNorm, D } = this.store;
+    const s = keyNorm[m] > 0 ? 1 / keyNorm[m] : 0;
+    const u = this.unit;
+    for (let d = 0, i = offset[m], o = m * D; d < D; d++) u[o + d] = key[i + d] * s;
   }
 
   find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
@@ -153,7 +199,8 @@ export class DenseFinder implements PairFinder {
     if (!c) {
       const N = this.store.N;
       const [sims, s] = timed(this.opts.clock, () => {
-        if (!this.ut) this.ut = transposeRows(this.store.keyDir, N, D);
+        if (!this.ut) this.ut = transposeRows(this.unit, N, D);
+        const unit = this.unit;
         const ut = this.ut;
         const cols = (lo: number, hi: number): Float32Array => {
           const w = hi - lo;
@@ -161,7 +208,7 @@ export class DenseFinder implements PairFinder {
           for (let d = 0; d < D; d++) out.set(ut.subarray(d * N + lo, d * N + hi), d * w);
           return out;
         };
-        const rows = (lo: number, hi: number): Float32Array => this.store.keyDir.subarray(lo * D, hi * D);
+        const rows = (lo: number, hi: number): Float32Array => unit.subarray(lo * D, hi * D);
         const m = node.leftEnd - node.leftStart;
         const n = node.rightEnd - node.rightStart;
         // The smaller side is the matmul's "weights" operand (packed by the backend at every
@@ -217,11 +264,23 @@ export class DenseFinder implements PairFinder {
     const [sims, s] = timed(this.opts.clock, () =>
       m <= n
         ? transposeSmall(
-            matmulAB(packDirs(right, ri, D, this.rowsBuf), n, packDirsT(left, li, D, this.colsBuf), m, D),
+            matmulAB(
+              packDirs(right, ri, D, this.unit, this.rowsBuf),
+              n,
+              packDirsT(left, li, D, this.unit, this.colsBuf),
+              m,
+              D,
+            ),
             n,
             m,
           )
-        : matmulAB(packDirs(left, li, D, this.rowsBuf), m, packDirsT(right, ri, D, this.colsBuf), n, D),
+        : matmulAB(
+            packDirs(left, li, D, this.unit, this.rowsBuf),
+            m,
+            packDirsT(right, ri, D, this.unit, this.colsBuf),
+            n,
+            D,
+          ),
     );
     this.account(m * n * D * 2, s);
     return sims;
@@ -233,6 +292,8 @@ export class DenseFinder implements PairFinder {
   }
 
   dispose(): void {
+    spareUnit = this.unit;
+    this.unit = new Float32Array(0);
     this.ut = null;
     this.cache.clear();
     this.rowsBuf.release();
@@ -264,7 +325,6 @@ export class SketchFinder implements PairFinder {
   private readonly sign: Float32Array;
   /** Per item, the sketch of its unit key direction (not normalised). */
   private readonly itemSketch: Float32Array;
-  private readonly itemDone: Uint8Array;
   private readonly scratch: Float64Array;
 
   constructor(
@@ -280,7 +340,6 @@ export class SketchFinder implements PairFinder {
       this.sign[d] = rng.uint32() & 1 ? 1 : -1;
     }
     this.itemSketch = new Float32Array(N * opts.dim);
-    this.itemDone = new Uint8Array(N);
     this.scratch = new Float64Array(opts.dim);
     if (opts.clock) this.stats.sketchSeconds = 0;
     if (opts.measureRecall) {
@@ -290,8 +349,8 @@ export class SketchFinder implements PairFinder {
     }
   }
 
-  /** The sketch of v[vo, vo + D) into out[oo, oo + dim). */
-  private sketchInto(v: Float32Array, vo: number, out: Float32Array, oo: number): void {
+  /** The sketch of v[vo, vo + D) times `scale` into out[oo, oo + dim). */
+  private sketchInto(v: Float32Array, vo: number, out: Float32Array, oo: number, scale: number): void {
     const k = this.opts.dim;
     // Accumulated in a small float64 scratch (stays in L1), written once.
     const acc = this.scratch;
@@ -300,26 +359,30 @@ export class SketchFinder implements PairFinder {
     const sign = this.sign;
     const D = this.store.D;
     for (let d = 0; d < D; d++) acc[bucket[d]] += sign[d] * v[vo + d];
-    for (let j = 0; j < k; j++) out[oo + j] = acc[j];
+    for (let j = 0; j < k; j++) out[oo + j] = acc[j] * scale;
   }
 
   prepareItem(m: number): void {
     const [, s] = timed(this.opts.clock, () =>
-      this.sketchInto(this.store.keyDir, m * this.store.D, this.itemSketch, m * this.opts.dim),
+      this.sketchInto(
+        this.store.key,
+        this.store.offset[m],
+        this.itemSketch,
+        m * this.opts.dim,
+        this.store.keyNorm[m] > 0 ? 1 / this.store.keyNorm[m] : 0,
+      ),
     );
-    this.itemDone[m] = 1;
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
   }
 
   private sketchOf(c: Cluster): Float32Array {
     const k = this.opts.dim;
     if (c.pristine) {
-      if (!this.itemDone[c.head]) this.prepareItem(c.head);
       return this.itemSketch.subarray(c.head * k, c.head * k + k);
     }
     if (!c.sketch) {
       c.sketch = new Float32Array(k);
-      this.sketchInto(c.dir, 0, c.sketch, 0);
+      this.sketchInto(c.dir, 0, c.sketch, 0, c.dscale);
     }
     return c.sketch;
   }
@@ -379,10 +442,12 @@ export class SketchFinder implements PairFinder {
       for (let a = 0; a < nL; a++) {
         buf.length = 0;
         const ca = left[a].dir;
+        const sa = left[a].dscale;
         for (let b = 0; b < nR; b++) {
           if (est[a * nR + b] <= cut) continue;
           this.stats.candidates++;
-          if (dot(ca, 0, right[b].dir, 0, D) > t) buf.push(b);
+          const rb = right[b];
+          if (dot(ca, 0, rb.dir, 0, D) * sa * rb.dscale > t) buf.push(b);
         }
         this.stats.pairsFound += buf.length;
         out.push(Int32Array.from(buf));
@@ -391,7 +456,7 @@ export class SketchFinder implements PairFinder {
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
     if (this.opts.measureRecall) {
       const [sims, s3] = timed(clock, () =>
-        matmulAB(packDirs(left, null, D), nL, packDirsT(right, null, D), nR, D),
+        matmulAB(packDirs(left, null, D, null), nL, packDirsT(right, null, D, null), nR, D),
       );
       this.stats.denseFlops += nL * nR * D * 2;
       if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;

@@ -30,13 +30,14 @@ export function transposeRows(
 }
 
 /**
- * Writes the vectors `rows` (each of length D) as the columns of a D x rows.length matrix,
- * in tiles of 64 coordinates so the strided writes stay in cache.
+ * Writes the vectors `rows` (each of length D, each times its scale when given) as the columns of
+ * a D x rows.length matrix, in tiles of 64 coordinates so the strided writes stay in cache.
  */
 export function transposeInto(
   rows: Float32Array[],
   D: number,
   out: Float32Array = new Float32Array(rows.length * D),
+  scales: number[] | null = null,
 ): Float32Array {
   const n = rows.length;
   const T = 64;
@@ -44,7 +45,9 @@ export function transposeInto(
     const d1 = Math.min(D, d0 + T);
     for (let r = 0; r < n; r++) {
       const v = rows[r];
-      for (let d = d0; d < d1; d++) out[d * n + r] = v[d];
+      const s = scales ? scales[r] : 1;
+      if (s === 1) for (let d = d0; d < d1; d++) out[d * n + r] = v[d];
+      else for (let d = d0; d < d1; d++) out[d * n + r] = v[d] * s;
     }
   }
   return out;

@@ -4,26 +4,31 @@
  */
 
 /**
- * The items of one layer: unit key directions (compared, so materialised once), and the value
- * rows as they are (item m's at value[valueOffset[m]], divided by valNorm[m] where a direction is
- * needed: only fused items ever need one), with both norms.
+ * The items of one layer as they are: item m's key (in the comparison space) and value rows at
+ * key[offset[m]] and value[offset[m]], with their norms. Nothing is normalised up front: a unit
+ * direction is a row times 1 / norm, applied where it is read (a pass over every 16,384-float
+ * row costs more than the scaling).
  */
 export interface ItemStore {
   N: number;
   D: number;
-  keyDir: Float32Array;
-  keyNorm: Float32Array;
+  key: Float32Array;
   value: Float32Array;
-  valueOffset: Int32Array;
+  offset: Int32Array;
+  keyNorm: Float32Array;
   valNorm: Float32Array;
 }
 
 /** A surviving vector: a cluster of items represented by its head (the left-most item). */
 export interface Cluster {
   head: number;
-  /** Unit key direction (a view of the item's own when pristine). */
+  /**
+   * Key direction times 1 / dscale: while pristine a view of the head item's key row (dscale 1 /
+   * its norm), once merged a unit vector (dscale 1).
+   */
   dir: Float32Array;
-  /** Value direction times 1 / vscale: the item's own value row while pristine, then unit. */
+  dscale: number;
+  /** Value direction times 1 / vscale, likewise. */
   vdir: Float32Array;
   vscale: number;
   /** True while dir is the head item's original direction. */
@@ -46,11 +51,12 @@ export interface MergeNode {
 export interface PairFinder {
   /** For each left cluster, the indices of the right clusters with cosine > t (exact), ascending. */
   find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[];
-  /** Optional: item m's unit key direction was just written (its row is still in cache). */
-  prepareItem?(m: number): void;
+  /** Called for every item, in order, before any find: its key norm was just taken (the row is in cache). */
+  prepareItem(m: number): void;
   /**
-   * Optional: the search-private cache of a cluster whose new direction is sum_k ws[k] parts[k].dir
-   * divided by `norm` (parts[0] is the cluster itself before the merge).
+   * Optional: the search-private cache of a cluster whose new direction is the sum over k of
+   * ws[k] times parts[k]'s unit direction, divided by `norm` (parts[0] is the cluster itself
+   * before the merge).
    */
   mergedSketch?(parts: Cluster[], ws: number[], norm: number): Float32Array | null;
   dispose(): void;
@@ -108,8 +114,9 @@ export function runTrees(
     for (let i = lo; i < hi; i++) {
       out.push({
         head: i,
-        dir: store.keyDir.subarray(i * D, i * D + D),
-        vdir: store.value.subarray(store.valueOffset[i], store.valueOffset[i] + D),
+        dir: store.key.subarray(store.offset[i], store.offset[i] + D),
+        dscale: store.keyNorm[i] > 0 ? 1 / store.keyNorm[i] : 0,
+        vdir: store.value.subarray(store.offset[i], store.offset[i] + D),
         vscale: store.valNorm[i] > 0 ? 1 / store.valNorm[i] : 0,
         pristine: true,
         size: 1,
@@ -199,7 +206,7 @@ function mergeOnce(
     const kd = new Float32Array(D);
     const kNorm = meanDirection(
       parts.map((c) => c.dir),
-      ws,
+      parts.map((c, k) => ws[k] * c.dscale),
       kd,
     );
     const vd = new Float32Array(D);
@@ -214,6 +221,7 @@ function mergeOnce(
   for (const u of updates) {
     const c = left[u.a];
     c.dir = u.dir;
+    c.dscale = 1;
     c.vdir = u.vdir;
     c.vscale = 1;
     c.pristine = false;

@@ -55,39 +55,41 @@ describe('sketches of merged clusters', () => {
     const N = 3;
     const rnd = (i: number) =>
       Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453) - 0.5;
-    const keyDir = new Float32Array(N * D).map((_, i) => rnd(i + 1));
-    for (let m = 0; m < N; m++) {
-      const row = keyDir.subarray(m * D, m * D + D);
-      const n = Math.hypot(...row);
-      row.forEach((x, d) => (row[d] = x / n));
-    }
+    // Raw rows of different norms: items are sketched as row x 1 / norm.
+    const key = new Float32Array(N * D).map((_, i) => rnd(i + 1) * (1 + Math.floor(i / D)));
+    const keyNorm = Float32Array.from({ length: N }, (_, m) => Math.hypot(...key.subarray(m * D, m * D + D)));
+    const unit = (m: number) => key.subarray(m * D, m * D + D).map((x) => x / keyNorm[m]);
     const store = {
       N,
       D,
-      keyDir,
-      keyNorm: new Float32Array(N),
-      value: keyDir,
-      valueOffset: Int32Array.from({ length: N }, (_, m) => m * D),
-      valNorm: new Float32Array(N).fill(1),
+      key,
+      value: key,
+      offset: Int32Array.from({ length: N }, (_, m) => m * D),
+      keyNorm,
+      valNorm: keyNorm,
     };
     const opts = { dim: 32, margin: 0.1, seed: 5, measureRecall: false, clock: null };
     const finder = new SketchFinder(store, opts);
+    for (let m = 0; m < N; m++) finder.prepareItem(m);
     const cluster = (m: number) => ({
       head: m,
-      dir: keyDir.subarray(m * D, m * D + D),
-      vdir: keyDir.subarray(m * D, m * D + D),
-      vscale: 1,
+      dir: key.subarray(m * D, m * D + D),
+      dscale: 1 / keyNorm[m],
+      vdir: key.subarray(m * D, m * D + D),
+      vscale: 1 / keyNorm[m],
       pristine: true,
       size: 1,
       sketch: null,
     });
-    // (item 0 + 2 x item 1) / norm, then that with item 2: sketches by combination vs. directly
+    // (unit 0 + 2 x unit 1) / norm: its sketch by combining the items' vs. sketched directly
     const ws = [1, 2];
-    const sum = new Float32Array(D).map((_, d) => keyDir[d] + 2 * keyDir[D + d]);
+    const [u0, u1] = [unit(0), unit(1)];
+    const sum = new Float32Array(D).map((_, d) => u0[d] + 2 * u1[d]);
     const norm = Math.hypot(...sum);
-    const merged = { ...cluster(0), dir: sum.map((x) => x / norm), pristine: false };
+    const merged = { ...cluster(0), dir: sum.map((x) => x / norm), dscale: 1, pristine: false };
     merged.sketch = finder.mergedSketch([cluster(0), cluster(1)], ws, norm) as never;
     const direct = new SketchFinder(store, opts);
+    for (let m = 0; m < N; m++) direct.prepareItem(m);
     const viaParts = Array.from(merged.sketch as unknown as Float32Array);
     const fresh = { ...merged, sketch: null };
     // a fresh finder sketches the merged direction itself when asked for the candidates
