@@ -65,43 +65,39 @@ function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
 }
 
 /**
- * The unit key directions of the clusters (all, or those at idx) as the rows of one matrix;
- * pristine ones copied from `unit` (the items' unit keys, N x D) when given, else scaled here.
+ * The key directions of the clusters (all, or those at idx), each with the scale that makes it a
+ * unit vector; pristine ones are taken from `unit` (the items' unit keys, N x D) when given.
  */
-function packDirs(
+function keyRows(
   cs: Cluster[],
   idx: number[] | null,
   D: number,
   unit: Float32Array | null,
-  into?: Scratch,
-): Float32Array {
-  const n = idx ? idx.length : cs.length;
+): { rows: Float32Array[]; scales: number[] } {
+  const picked = idx ? idx.map((i) => cs[i]) : cs;
+  const own = (c: Cluster): boolean => unit !== null && c.pristine;
+  return {
+    rows: picked.map((c) => (own(c) ? unit!.subarray(c.head * D, c.head * D + D) : c.dir)),
+    scales: picked.map((c) => (own(c) ? 1 : c.dscale)),
+  };
+}
+
+/** Those unit directions as the rows of one matrix (n x D). */
+function packDirs(k: { rows: Float32Array[]; scales: number[] }, D: number, into?: Scratch): Float32Array {
+  const n = k.rows.length;
   const out = into ? into.take(n * D) : new Float32Array(n * D);
   for (let r = 0; r < n; r++) {
-    const c = cs[idx ? idx[r] : r];
-    if (unit && c.pristine) out.set(unit.subarray(c.head * D, c.head * D + D), r * D);
-    else if (c.dscale === 1) out.set(c.dir, r * D);
-    else for (let d = 0, o = r * D, v = c.dir, s = c.dscale; d < D; d++) out[o + d] = v[d] * s;
+    const v = k.rows[r];
+    const s = k.scales[r];
+    if (s === 1) out.set(v, r * D);
+    else for (let d = 0, o = r * D; d < D; d++) out[o + d] = v[d] * s;
   }
   return out;
 }
 
 /** The same, transposed (D x n). */
-function packDirsT(
-  cs: Cluster[],
-  idx: number[] | null,
-  D: number,
-  unit: Float32Array | null,
-  into?: Scratch,
-): Float32Array {
-  const picked = idx ? idx.map((i) => cs[i]) : cs;
-  const own = (c: Cluster): boolean => unit !== null && c.pristine;
-  return transposeInto(
-    picked.map((c) => (own(c) ? unit!.subarray(c.head * D, c.head * D + D) : c.dir)),
-    D,
-    into ? into.take(picked.length * D) : undefined,
-    picked.map((c) => (own(c) ? 1 : c.dscale)),
-  );
+function packDirsT(k: { rows: Float32Array[]; scales: number[] }, D: number, into?: Scratch): Float32Array {
+  return transposeInto(k.rows, D, into ? into.take(k.rows.length * D) : undefined, k.scales);
 }
 
 /** The unit-key matrix of the last DenseFinder, reused by the next one of the same size. */
@@ -265,9 +261,9 @@ export class DenseFinder implements PairFinder {
       m <= n
         ? transposeSmall(
             matmulAB(
-              packDirs(right, ri, D, this.unit, this.rowsBuf),
+              packDirs(keyRows(right, ri, D, this.unit), D, this.rowsBuf),
               n,
-              packDirsT(left, li, D, this.unit, this.colsBuf),
+              packDirsT(keyRows(left, li, D, this.unit), D, this.colsBuf),
               m,
               D,
             ),
@@ -275,9 +271,9 @@ export class DenseFinder implements PairFinder {
             m,
           )
         : matmulAB(
-            packDirs(left, li, D, this.unit, this.rowsBuf),
+            packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
             m,
-            packDirsT(right, ri, D, this.unit, this.colsBuf),
+            packDirsT(keyRows(right, ri, D, this.unit), D, this.colsBuf),
             n,
             D,
           ),
@@ -456,7 +452,13 @@ export class SketchFinder implements PairFinder {
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
     if (this.opts.measureRecall) {
       const [sims, s3] = timed(clock, () =>
-        matmulAB(packDirs(left, null, D, null), nL, packDirsT(right, null, D, null), nR, D),
+        matmulAB(
+          packDirs(keyRows(left, null, D, null), D),
+          nL,
+          packDirsT(keyRows(right, null, D, null), D),
+          nR,
+          D,
+        ),
       );
       this.stats.denseFlops += nL * nR * D * 2;
       if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;
