@@ -1,6 +1,6 @@
 export * from './errors';
 export * from './dtype';
-export { checkSafetensorsEntry, type SafetensorsEntry } from './safetensors-entry';
+export { checkSafetensorsEntry, writeSafetensorsFile, type SafetensorsEntry } from './safetensors-entry';
 export * from './kv-types';
 export {
   KV_FORMAT,

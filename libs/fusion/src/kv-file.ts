@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeToFloat32, dtypeBytes, encodeFromFloat32, KV_DTYPES, type KvDtype } from './dtype';
 import { FusionInputError, FusionIssueCollector } from './errors';
-import { checkSafetensorsEntry, type SafetensorsEntry } from './safetensors-entry';
+import { checkSafetensorsEntry, writeSafetensorsFile, type SafetensorsEntry } from './safetensors-entry';
 import type { KvLayer, KvSampleInfo, KvSource, RopeInfo } from './kv-types';
 
 export const KV_FORMAT = 'kvplan-kv/1';
@@ -480,25 +480,7 @@ export function writeKvSample(file: string, source: KvSource, options: WriteKvOp
       off += qBytes;
     }
   }
-  let json = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
-  const headerBytes = Buffer.from(json, 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerBytes.length));
-
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.partial`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    let pos = 0;
-    const put = (b: Uint8Array): void => {
-      let done = 0;
-      while (done < b.length) done += fs.writeSync(fd, b, done, b.length - done, pos + done);
-      pos += b.length;
-    };
-    put(len);
-    put(headerBytes);
+  writeSafetensorsFile(file, header, (put) => {
     for (let l = 0; l < info.numLayers; l++) {
       const layer = source.readLayer(l);
       const want = kvBytes / el;
@@ -516,15 +498,5 @@ export function writeKvSample(file: string, source: KvSource, options: WriteKvOp
       }
       options.onLayer?.(l);
     }
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   checkSafetensorsEntry,
+  writeSafetensorsFile,
   decodeToFloat32,
   dtypeBytes,
   encodeFromFloat32,
@@ -189,34 +190,7 @@ export function writeSafetensors(
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
     off += bytes;
   }
-  let json = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
-  const headerBytes = Buffer.from(json, 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerBytes.length));
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.partial`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    let pos = 0;
-    const put = (b: Uint8Array): void => {
-      let done = 0;
-      while (done < b.length) done += fs.writeSync(fd, b, done, b.length - done, pos + done);
-      pos += b.length;
-    };
-    put(len);
-    put(headerBytes);
+  writeSafetensorsFile(file, header, (put) => {
     for (const t of tensors) put(encodeFromFloat32(t.data, t.dtype));
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }
