@@ -3,7 +3,7 @@ import type { DataSource, QueryDeepPartialEntity, Repository } from 'typeorm';
 import { FusionProfileEntity } from '../entities/fusion-profile.entity';
 import type { JobEntity } from '../entities/job.entity';
 import { JobRepository } from './job.repository';
-import type { Page, PageQuery } from './paging';
+import { newestFirstPage, type Page, type PageQuery } from './paging';
 
 /** Fusion profiles built by fusion jobs. */
 export class FusionProfileRepository {
@@ -57,7 +57,7 @@ export class FusionProfileRepository {
   }
 
   /** A workspace's fusion profiles, newest first (profile documents included), optionally of one workload. */
-  async list(
+  list(
     workspaceId: string,
     q: PageQuery & { workloadProfileId?: string },
   ): Promise<Page<FusionProfileEntity>> {
@@ -66,13 +66,7 @@ export class FusionProfileRepository {
       .leftJoinAndSelect('f.job', 'job')
       .where('f.workspace_id = :ws', { ws: workspaceId });
     if (q.workloadProfileId) qb.andWhere('f.workload_profile_id = :wp', { wp: q.workloadProfileId });
-    const [items, total] = await qb
-      .orderBy('f.created_at', 'DESC')
-      .addOrderBy('f.id', 'DESC')
-      .take(q.limit)
-      .skip(q.offset)
-      .getManyAndCount();
-    return { items, total, limit: q.limit, offset: q.offset };
+    return newestFirstPage(qb, 'f', q);
   }
 
   getById(id: string): Promise<FusionProfileEntity | null> {

@@ -13,7 +13,7 @@ import type {
 import type { JobKind } from '@kvplan/contracts';
 import type { JobEntity } from '../entities/job.entity';
 import { JobRepository } from './job.repository';
-import type { Page, PageQuery } from './paging';
+import { newestFirstPage, type Page, type PageQuery } from './paging';
 
 /** A row computed by one job: projections and capacity plans. */
 export interface JobSubject extends ObjectLiteral {
@@ -67,7 +67,7 @@ export abstract class JobSubjectRepository<E extends JobSubject> {
   }
 
   /** One page of the workspace's rows with their jobs, newest first; `filter` narrows it. */
-  protected async page(
+  protected page(
     workspaceId: string,
     q: PageQuery,
     filter?: (qb: SelectQueryBuilder<E>) => void,
@@ -77,13 +77,7 @@ export abstract class JobSubjectRepository<E extends JobSubject> {
       .leftJoinAndSelect('r.job', 'job')
       .where('r.workspace_id = :ws', { ws: workspaceId });
     filter?.(qb);
-    const [items, total] = await qb
-      .orderBy('r.created_at', 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .take(q.limit)
-      .skip(q.offset)
-      .getManyAndCount();
-    return { items, total, limit: q.limit, offset: q.offset };
+    return newestFirstPage(qb, 'r', q);
   }
 
   /**

@@ -4,7 +4,7 @@ import { DeploymentEntity } from '../entities/deployment.entity';
 import { FusionConfigEntity } from '../entities/fusion-config.entity';
 import type { NamedSpecRow } from '../entities/scoped';
 import { WorkloadProfileEntity } from '../entities/workload-profile.entity';
-import { likePattern, type Page, type PageQuery } from './paging';
+import { likePattern, newestFirstPage, type Page, type PageQuery } from './paging';
 
 type SpecRow = NamedSpecRow & { spec: Record<string, unknown> };
 
@@ -60,16 +60,10 @@ export class NamedSpecRepository<E extends SpecRow> {
     return (res.affected ?? 0) > 0;
   }
 
-  async list(workspaceId: string, q: PageQuery): Promise<Page<E>> {
+  list(workspaceId: string, q: PageQuery): Promise<Page<E>> {
     const qb = this.repo.createQueryBuilder('r').where('r.workspace_id = :ws', { ws: workspaceId });
     if (q.nameContains) qb.andWhere("r.name ILIKE :name ESCAPE '\\'", { name: likePattern(q.nameContains) });
-    const [items, total] = await qb
-      .orderBy('r.created_at', 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .take(q.limit)
-      .skip(q.offset)
-      .getManyAndCount();
-    return { items, total, limit: q.limit, offset: q.offset };
+    return newestFirstPage(qb, 'r', q);
   }
 }
 

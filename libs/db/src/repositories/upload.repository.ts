@@ -1,7 +1,7 @@
 import type { DataSource, Repository } from 'typeorm';
 import { KvSampleEntity } from '../entities/kv-sample.entity';
 import { TraceEntity } from '../entities/trace.entity';
-import type { Page, PageQuery } from './paging';
+import { newestFirstPage, type Page, type PageQuery } from './paging';
 
 /** Metadata rows of uploaded files (the files themselves live on the storage volume). */
 class UploadRepository<E extends TraceEntity | KvSampleEntity> {
@@ -22,16 +22,9 @@ class UploadRepository<E extends TraceEntity | KvSampleEntity> {
       .getOne();
   }
 
-  async list(workspaceId: string, q: PageQuery): Promise<Page<E>> {
-    const [items, total] = await this.repo
-      .createQueryBuilder('u')
-      .where('u.workspace_id = :ws', { ws: workspaceId })
-      .orderBy('u.created_at', 'DESC')
-      .addOrderBy('u.id', 'DESC')
-      .take(q.limit)
-      .skip(q.offset)
-      .getManyAndCount();
-    return { items, total, limit: q.limit, offset: q.offset };
+  list(workspaceId: string, q: PageQuery): Promise<Page<E>> {
+    const qb = this.repo.createQueryBuilder('u').where('u.workspace_id = :ws', { ws: workspaceId });
+    return newestFirstPage(qb, 'u', q);
   }
 
   /** Deletes the row; returns it (so the caller removes the file), or null when absent. */
