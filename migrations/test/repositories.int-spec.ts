@@ -99,6 +99,7 @@ describe('jobs and results', () => {
       spec: {},
       points: [{ rate: 1 }, { rate: 2 }],
       slo: null,
+      fusionProfileId: null,
     });
     expect(await plans.savePoint(plan.id, 0, { ok: 1 })).toBe(true);
     expect(await plans.savePoint(plan.id, 0, { ok: 2 })).toBe(false);

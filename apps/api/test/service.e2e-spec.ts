@@ -337,6 +337,7 @@ describe('projections', () => {
       rateScales: [0.5, 1, 2],
     });
     expect(created.status).toBe(202);
+    expect(created.body.fusionProfileId).toBeNull();
     const job = await waitJob(created.body.job.id);
     expect(job.status).toBe('succeeded');
     const plan = await call('GET', `/api/v1/capacity-plans/${created.body.id}`, keys.adminA);
@@ -440,6 +441,20 @@ describe('fusion profiles', () => {
     });
     expect(p.body.result.accuracy).toMatchObject({ source: 'proxy', threshold: 0.5 });
     expect(p.body.result.withFusion.completed).toBe(200);
+
+    // A capacity plan over the same workload and fusion config simulates with that profile too.
+    const plan = await call('POST', '/api/v1/capacity-plans', keys.adminA, {
+      workloadProfileId,
+      deploymentId,
+      fusionConfigId,
+      mode: 'pareto',
+    });
+    expect(plan.status).toBe(202);
+    expect(plan.body.fusionProfileId).toBe(first.body.id);
+    expect((await waitJob(plan.body.job.id)).status).toBe('succeeded');
+    const done = await call('GET', `/api/v1/capacity-plans/${plan.body.id}`, keys.adminA);
+    expect(done.body.fusionProfileId).toBe(first.body.id);
+    expect(done.body.result.points).toHaveLength(3);
   }, 150_000);
 
   it('refuses batch sizes beyond what a fusion job samples, naming the field', async () => {

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
-import { CapacityPlanRepository, JobRepository } from '@kvplan/db';
+import { CapacityPlanRepository, FusionProfileRepository, JobRepository } from '@kvplan/db';
 import { SimRunner } from '../sim/sim-runner';
 import { applyPoint, capacityAnswer, compact, type Slo } from './results';
+import { withStoredProfile } from './stored-profile';
 import { PermanentJobError, tracked } from './tracking';
 
 /** `simulate.capacity-point`: one point of a sweep (a child of the plan's flow). */
@@ -13,6 +14,7 @@ export class CapacityPointHandler {
     private readonly jobs: JobRepository,
     private readonly plans: CapacityPlanRepository,
     private readonly runner: SimRunner,
+    private readonly fusionProfiles: FusionProfileRepository,
   ) {}
 
   async handle(job: Job): Promise<string> {
@@ -25,9 +27,12 @@ export class CapacityPointHandler {
       const point = plan.points[p.pointIndex];
       if (!point) throw new PermanentJobError(`capacity plan has no point ${p.pointIndex}`);
       await this.jobs.markStartedIfQueued(plan.jobId);
-      const result = await this.runner.run(
+      const stored = plan.fusionProfileId ? await this.fusionProfiles.getById(plan.fusionProfileId) : null;
+      const result = await withStoredProfile(
         applyPoint(plan.spec, point),
-        (f) => void job.updateProgress(f).catch(() => undefined),
+        stored?.profile ?? null,
+        `${p.runId}-${p.pointIndex}`,
+        (spec) => this.runner.run(spec, (f) => void job.updateProgress(f).catch(() => undefined)),
       );
       const wrote = await this.plans.savePoint(plan.id, p.pointIndex, compact(result));
       const done = (await this.plans.listPoints(plan.id)).length;

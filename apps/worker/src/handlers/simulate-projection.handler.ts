@@ -1,6 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
@@ -13,6 +10,7 @@ import {
 } from '@kvplan/db';
 import { SimRunner } from '../sim/sim-runner';
 import { projectionResult, type FusionInfo } from './results';
+import { withStoredProfile } from './stored-profile';
 import { PermanentJobError, progressReporter, tracked } from './tracking';
 
 /** `simulate.projection`: runs the projection's spec without and with fusion and stores one result. */
@@ -61,20 +59,12 @@ export class SimulateProjectionHandler {
       const { fusion: _f, ...baseline } = spec;
       const charts = { charts: true };
       const stored = fusion ? await this.storedProfile(projection, fusion.mode) : null;
-      // The simulator reads a profile from a file (spec.fusion.profile): this run's own temporary copy.
-      const profileFile = stored ? path.join(os.tmpdir(), `kvplan-fusion-profile-${p.runId}.json`) : null;
-      let without: Record<string, unknown>;
-      let withFusion: Record<string, unknown> | null = null;
-      try {
-        if (profileFile) fs.writeFileSync(profileFile, JSON.stringify(stored!.profile));
-        without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
-        if (fusion) {
-          const fusionSpec = profileFile ? { ...spec, fusion: { ...fusion, profile: profileFile } } : spec;
-          withFusion = await this.runner.run(fusionSpec, (f) => progress(0.5 + f / 2), charts);
-        }
-      } finally {
-        if (profileFile) fs.rmSync(profileFile, { force: true });
-      }
+      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
+      const withFusion = fusion
+        ? await withStoredProfile(spec, stored?.profile ?? null, p.runId, (s) =>
+            this.runner.run(s, (f) => progress(0.5 + f / 2), charts),
+          )
+        : null;
       const info: FusionInfo | null = fusion
         ? {
             mode: String(fusion.mode),

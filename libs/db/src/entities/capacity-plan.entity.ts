@@ -1,5 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import type { CapacityMode } from '@kvplan/contracts';
+import { FusionProfileEntity } from './fusion-profile.entity';
 import { JobEntity } from './job.entity';
 import { ScopedRow } from './scoped';
 
@@ -16,6 +17,18 @@ export class CapacityPlanEntity extends ScopedRow {
   @ManyToOne(() => JobEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'job_id' })
   job?: JobEntity;
+
+  /**
+   * The stored fusion profile every point simulates with (the latest built for the plan's
+   * workload, fusion config and deployment when the plan was made); null: the simulator's
+   * parametric profile.
+   */
+  @Column({ name: 'fusion_profile_id', type: 'uuid', nullable: true })
+  fusionProfileId!: string | null;
+
+  @ManyToOne(() => FusionProfileEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'fusion_profile_id' })
+  fusionProfile?: FusionProfileEntity;
 
   /** Base simulation spec object (snapshot). */
   @Column({ type: 'jsonb' })

@@ -10,6 +10,7 @@ export interface NewCapacityPlan {
   spec: Record<string, unknown>;
   points: Array<Record<string, unknown>>;
   slo: Record<string, unknown> | null;
+  fusionProfileId: string | null;
 }
 
 /** Capacity plans, their sweep points' results and their job rows. */

@@ -24,7 +24,12 @@ import {
 } from 'class-validator';
 import { CAPACITY_MODES, type CapacityMode } from '@kvplan/contracts';
 import type { InputIssue } from '@kvplan/sim';
-import { CapacityPlanRepository, JobRepository, type CapacityPlanEntity } from '@kvplan/db';
+import {
+  CapacityPlanRepository,
+  FusionProfileRepository,
+  JobRepository,
+  type CapacityPlanEntity,
+} from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { PageQueryDto } from '../../common/paging.dto';
 import { InputIssuesException } from '../../common/validation';
@@ -101,6 +106,7 @@ class CreateCapacityPlanDto {
 const planBody = (p: CapacityPlanEntity) => ({
   id: p.id,
   mode: p.mode,
+  fusionProfileId: p.fusionProfileId,
   status: p.job?.status ?? null,
   job: p.job ? jobBody(p.job) : null,
   points: p.points,
@@ -118,6 +124,7 @@ export class CapacityPlansController {
     private readonly loader: SpecLoader,
     private readonly specs: SpecsService,
     private readonly plans: CapacityPlanRepository,
+    private readonly fusionProfiles: FusionProfileRepository,
     private readonly jobs: JobRepository,
     private readonly queues: JobQueues,
   ) {}
@@ -153,11 +160,23 @@ export class CapacityPlansController {
       const ts = dto.thresholds ?? (parts.fusionConfig!.spec.thresholds as number[]) ?? [];
       points = [{ threshold: null }, ...ts.map((threshold) => ({ threshold }))];
     }
+    // Every point simulates with the fusion profile built for this workload and fusion config
+    // (the one for this deployment preferred), as projections do; none built: the parametric one.
+    const fusionMode = (spec.fusion as Record<string, unknown> | undefined)?.mode;
+    const stored = parts.fusionConfig
+      ? await this.fusionProfiles.latestBuilt(
+          auth.workspaceId,
+          parts.profile.id,
+          parts.fusionConfig.id,
+          parts.deployment.id,
+        )
+      : null;
     const { plan, job } = await this.plans.createWithJob(auth.workspaceId, {
       mode: dto.mode,
       spec,
       points,
       slo,
+      fusionProfileId: stored && stored.profile?.mode === fusionMode ? stored.id : null,
     });
     try {
       await this.queues.enqueueCapacityPlan(
