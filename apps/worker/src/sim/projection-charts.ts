@@ -10,6 +10,8 @@ import {
   isStable,
   offeredRate,
   parametricFusionProfile,
+  percentileSorted,
+  selectRows,
   simulate,
   sloViolations,
   type FusionProfile,
@@ -124,15 +126,9 @@ export function round4(x: number): number {
 
 /** Linear-interpolated quantiles (numpy's default) of `values` at each level. */
 export function quantiles(values: ArrayLike<number>, levels: number[]): number[] {
-  const n = values.length;
-  if (n === 0) return [];
+  if (values.length === 0) return [];
   const sorted = Float64Array.from(values).sort();
-  return levels.map((q) => {
-    const pos = q * (n - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(lo + 1, n - 1);
-    return round4(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo));
-  });
+  return levels.map((q) => round4(percentileSorted(sorted, q * 100)));
 }
 
 /** Per-request TTFT, TPOT and E2E latency (ms) of the completed requests, as the result defines them. */
@@ -192,23 +188,7 @@ export function strideSample(w: Workload, max: number): Workload {
   const k = Math.ceil(w.n / max);
   const idx: number[] = [];
   for (let i = 0; i < w.n; i += k) idx.push(i);
-  const pick = <T extends Float64Array | Int32Array>(a: T): T => {
-    const out = new (a.constructor as new (n: number) => T)(idx.length);
-    idx.forEach((i, j) => (out[j] = a[i]));
-    return out;
-  };
-  return {
-    ...w,
-    n: idx.length,
-    arrivalS: pick(w.arrivalS),
-    inputTokens: pick(w.inputTokens),
-    outputTokens: pick(w.outputTokens),
-    prefixGroup: pick(w.prefixGroup),
-    prefixTokens: pick(w.prefixTokens),
-    tenant: pick(w.tenant),
-    ...(w.requestIds && { requestIds: idx.map((i) => w.requestIds![i]) }),
-    ...(w.stage && { stage: pick(w.stage) }),
-  };
+  return selectRows(w, idx);
 }
 
 function probe(spec: ResolvedSpec, sample: Workload, rate: number, slo: SloSpec | null): RatePoint {
