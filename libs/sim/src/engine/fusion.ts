@@ -1,6 +1,6 @@
 import type { FusionConfig, FusionProfile, ModelArch } from '../types';
 
-type LayerFit = { layer: number; pMax: number; t0: number; width: number; cap?: number };
+type LayerFit = NonNullable<FusionProfile['rateDistortion']>['layers'][number];
 
 /**
  * The parametric profile used until a measured one is given: on every layer but the first two

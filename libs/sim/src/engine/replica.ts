@@ -186,7 +186,6 @@ export class Replica {
     const inputTokens = reqs.workload.inputTokens;
     const prefixTokens = reqs.workload.prefixTokens;
     const ownBlocks = reqs.ownBlocks;
-    const fusedAway = reqs.fusedAway;
     const sharedKeys = reqs.sharedKeys;
     this.laneInStep = false;
     if (this.laneCount > 0) {
@@ -197,8 +196,7 @@ export class Replica {
     if (this.laneCount > 0) {
       // The lane gets one token each; the explicit requests what they still need, in order, until
       // the budget binds (laneStepFits checked that every lane member comes before that point, and
-      // preempted the newest requests until the blocks everyone scheduled needs are free)
-      // and that no block runs out).
+      // preempted the newest requests until the blocks everyone scheduled needs are free).
       budget -= this.laneCount;
       for (const r of this.explicit) {
         if (budget <= 0) break;
@@ -206,11 +204,7 @@ export class Replica {
         const remaining = inputTokens[r] + numOutput[r] - computed;
         const numNew = remaining < budget ? remaining : budget;
         const keys = sharedKeys[r];
-        const need =
-          Math.ceil((computed + numNew) / bs) -
-          ownBlocks[r] -
-          fusedAway[r] -
-          (keys === null ? 0 : keys.length);
+        const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
         if (need > 0) {
           this.pool.allocate(need);
           ownBlocks[r] += need;
@@ -237,8 +231,7 @@ export class Replica {
         const remaining = inputTokens[r] + numOutput[r] - computed;
         const numNew = remaining < budget ? remaining : budget;
         const keys = sharedKeys[r];
-        const held = ownBlocks[r] + fusedAway[r] + (keys === null ? 0 : keys.length);
-        const need = Math.ceil((computed + numNew) / bs) - held;
+        const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
         if (need > 0) {
           let selfPreempted = false;
           while (need > this.pool.freeCount) {
@@ -643,7 +636,6 @@ export class Replica {
       this.laneSumComputed += n;
       this.sinks.gaps.add(end - t, n);
       this.lastStepEnd = end;
-      this.stepStartS = t;
       if (this.laneCooldown > 0) this.laneCooldown--;
       t = end;
     }
@@ -694,12 +686,7 @@ export class Replica {
       // Budget binds at r: every lane member must precede it.
       if (numNew < remaining && reqs.admitSeq[r] < this.laneMaxSeq) return null;
       left -= numNew;
-      const keys = reqs.sharedKeys[r];
-      const need =
-        Math.ceil((computed + numNew) / bs) -
-        reqs.ownBlocks[r] -
-        reqs.fusedAway[r] -
-        (keys === null ? 0 : keys.length);
+      const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
       needs.push(need > 0 ? need : 0);
       blocks += need > 0 ? need : 0;
     }
@@ -736,12 +723,7 @@ export class Replica {
     const reqs = this.reqs;
     const bs = this.cfg.blockSize;
     const computed = reqs.numComputed[r];
-    const keys = reqs.sharedKeys[r];
-    if (
-      reqs.ownBlocks[r] + reqs.fusedAway[r] + (keys === null ? 0 : keys.length) !==
-      Math.ceil(computed / bs)
-    )
-      return false;
+    if (this.blocksHeld(r) !== Math.ceil(computed / bs)) return false;
     reqs.inLane[r] = 1;
     reqs.laneStamp[r] = ++this.laneStampCounter;
     reqs.laneBaseTick[r] = this.laneTick;

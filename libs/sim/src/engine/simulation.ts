@@ -147,7 +147,6 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     for (let i = 1; i < replicas.length; i++) if (replicas[i].load < best.load) best = replicas[i];
     return best;
   };
-  const laneOn = opts.decodeLane !== false;
   const startPending = new Uint8Array(replicas.length);
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
@@ -185,7 +184,8 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     } else if (ev.kind === EV_STEP_END) {
       const rep = replicas[ev.target];
       rep.endStep(now);
-      const t = laneOn ? rep.fastForward(now, queue.peekTime(), sample) : now;
+      // Returns now unless the replica's decode lane can run ahead (never with the lane off).
+      const t = rep.fastForward(now, queue.peekTime(), sample);
       kick(rep, ev.target, t);
     } else {
       startPending[ev.target] = 0;
