@@ -146,6 +146,13 @@ describe('kvplan model', () => {
       );
     });
 
+    it('a missing folder is named as typed, once', async () => {
+      const r = await run(['model', 'info', '--model', 'nosuch/']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/nosuch: model folder does not exist/);
+      expect(r.stderr).not.toContain(dir);
+    });
+
     it('a config field of the wrong type', async () => {
       writeRandomModelFolder(path.join(dir, 'badcfg'), CONFIG, { dtype: 'BF16' });
       fs.writeFileSync(

@@ -60,21 +60,8 @@ function need(args: ParsedArgs, flag: string, issues: InputIssue[], what: string
   return v;
 }
 
-/** Model-folder issues name the folder as the user typed it. */
-async function inFolder<T>(dir: string, f: () => T): Promise<T> {
-  try {
-    return await withFusionInput(f, FLAG_OF);
-  } catch (err) {
-    if (err instanceof InputError)
-      throw new InputError(
-        err.issues.map((i) => ({
-          path: i.path.startsWith(dir) ? i.path : path.join(dir, i.path),
-          message: i.message,
-        })),
-      );
-    throw err;
-  }
-}
+/** The prefix of model-folder issue paths: the folder as the user typed it. */
+const folderLabel = (dir: string): string => `${dir.replace(/[\\/]+$/, '')}/`;
 
 interface Loaded {
   folder: ModelFolder;
@@ -89,13 +76,15 @@ async function loadAll(args: ParsedArgs, io: CliIo, extraTokens: number, minToke
   const promptsFile = need(args, 'prompts', issues, 'the prompts file (.jsonl, .json, .csv or text lines)');
   if (issues.length) throw new InputError(issues);
   const full = path.resolve(io.cwd, dir);
-  const folder = await inFolder(dir, () => openModelFolder(full));
-  for (const w of folder.config.warnings) io.stderr(`kvplan model: ${dir}/${w}\n`);
+  const label = folderLabel(dir);
+  const folder = await withFusionInput(() => openModelFolder(full, label));
+  for (const w of folder.config.warnings) io.stderr(`kvplan model: ${w}\n`);
   const records = await withFusionInput(() =>
     readPromptsFile(path.resolve(io.cwd, promptsFile), promptsFile),
   );
   const needsText = records.some((r) => r.tokenIds === null);
-  const tokenizer = needsText && folder.tokenizerFile ? await inFolder(dir, () => loadTokenizer(full)) : null;
+  const tokenizer =
+    needsText && folder.tokenizerFile ? await withFusionInput(() => loadTokenizer(full, label)) : null;
   const prompts = await withFusionInput(() =>
     tokenizePrompts(records, tokenizer, {
       vocabSize: folder.config.vocabSize,
@@ -217,7 +206,7 @@ async function info(args: ParsedArgs, io: CliIo): Promise<number> {
   const issues: InputIssue[] = [];
   const dir = need(args, 'model', issues, 'the Hugging Face model folder');
   if (issues.length) throw new InputError(issues);
-  const folder = await inFolder(dir, () => openModelFolder(path.resolve(io.cwd, dir)));
+  const folder = await withFusionInput(() => openModelFolder(path.resolve(io.cwd, dir), folderLabel(dir)));
   const c = folder.config;
   const est = estimateMemory(c, null, WASM_HEAP_BYTES);
   const doc = {

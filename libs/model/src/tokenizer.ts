@@ -12,9 +12,10 @@ export interface TextTokenizer {
 
 /**
  * Loads `tokenizer.json` (and `tokenizer_config.json` when present) of a model folder through
- * @huggingface/tokenizers (pure JS). Bad or missing files: FusionInputError.
+ * @huggingface/tokenizers (pure JS). Bad or missing files: FusionInputError, its paths prefixed
+ * with `label`.
  */
-export function loadTokenizer(dir: string): TextTokenizer {
+export function loadTokenizer(dir: string, label = ''): TextTokenizer {
   const file = path.join(dir, 'tokenizer.json');
   let json: unknown;
   try {
@@ -23,7 +24,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
     const e = err as NodeJS.ErrnoException;
     throw new FusionInputError([
       {
-        path: 'tokenizer.json',
+        path: `${label}tokenizer.json`,
         message:
           e.code === 'ENOENT'
             ? 'missing from the model folder: give prompts as token ids (token_ids) instead of text'
@@ -38,7 +39,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
       config = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
     } catch (err) {
       throw new FusionInputError([
-        { path: 'tokenizer_config.json', message: `not valid JSON (${(err as Error).message})` },
+        { path: `${label}tokenizer_config.json`, message: `not valid JSON (${(err as Error).message})` },
       ]);
     }
   }
@@ -47,7 +48,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
     tok = new Tokenizer(json as object, config as object);
   } catch (err) {
     throw new FusionInputError([
-      { path: 'tokenizer.json', message: `cannot build the tokenizer (${(err as Error).message})` },
+      { path: `${label}tokenizer.json`, message: `cannot build the tokenizer (${(err as Error).message})` },
     ]);
   }
   return {

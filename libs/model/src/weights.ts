@@ -80,20 +80,21 @@ export interface ModelFolder {
  * Reads `config.json` and the safetensors headers of a Hugging Face folder (one
  * `model.safetensors`, or shards listed by `model.safetensors.index.json`) and checks every
  * tensor the config implies: present, in a file that exists, with the shape the config says.
- * Every problem is reported at once (FusionInputError). No weight data is read.
+ * Every problem is reported at once (FusionInputError), its path prefixed with `label` (e.g. the
+ * folder as the user typed it, plus '/'). No weight data is read.
  */
-export function openModelFolder(dir: string): ModelFolder {
+export function openModelFolder(dir: string, label = ''): ModelFolder {
   const c = new FusionIssueCollector();
-  const rel = (f: string): string => f;
+  const folderPath = label.replace(/[\\/]$/, '') || dir;
   let st: fs.Stats;
   try {
     st = fs.statSync(dir);
   } catch {
-    throw new FusionInputError([{ path: dir, message: 'model folder does not exist' }]);
+    throw new FusionInputError([{ path: folderPath, message: 'model folder does not exist' }]);
   }
   if (!st.isDirectory())
     throw new FusionInputError([
-      { path: dir, message: 'not a folder (expected a Hugging Face model folder)' },
+      { path: folderPath, message: 'not a folder (expected a Hugging Face model folder)' },
     ]);
   const cfgFile = path.join(dir, 'config.json');
   let rawCfg: unknown;
@@ -103,12 +104,12 @@ export function openModelFolder(dir: string): ModelFolder {
     const e = err as NodeJS.ErrnoException;
     throw new FusionInputError([
       {
-        path: 'config.json',
+        path: `${label}config.json`,
         message: e.code === 'ENOENT' ? 'missing from the model folder' : `not valid JSON (${e.message})`,
       },
     ]);
   }
-  const config = parseLlamaConfig(rawCfg);
+  const config = parseLlamaConfig(rawCfg, `${label}config.json`);
 
   // Weight files.
   const indexFile = path.join(dir, 'model.safetensors.index.json');
@@ -121,7 +122,10 @@ export function openModelFolder(dir: string): ModelFolder {
       idx = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
     } catch (err) {
       throw new FusionInputError([
-        { path: 'model.safetensors.index.json', message: `not valid JSON (${(err as Error).message})` },
+        {
+          path: `${label}model.safetensors.index.json`,
+          message: `not valid JSON (${(err as Error).message})`,
+        },
       ]);
     }
     const wm = (idx as { weight_map?: unknown } | null)?.weight_map;
@@ -133,7 +137,7 @@ export function openModelFolder(dir: string): ModelFolder {
     )
       throw new FusionInputError([
         {
-          path: 'model.safetensors.index.json:weight_map',
+          path: `${label}model.safetensors.index.json:weight_map`,
           message: 'expected an object of tensor name -> file name',
         },
       ]);
@@ -142,7 +146,7 @@ export function openModelFolder(dir: string): ModelFolder {
     for (const f of files)
       if (f.includes('/') || f.includes('\\') || f.startsWith('.'))
         c.add(
-          `model.safetensors.index.json:weight_map`,
+          `${label}model.safetensors.index.json:weight_map`,
           `shard name ${JSON.stringify(f)} must be a plain file name`,
         );
   } else if (fs.existsSync(single)) files = ['model.safetensors'];
@@ -150,7 +154,7 @@ export function openModelFolder(dir: string): ModelFolder {
     const found = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
     throw new FusionInputError([
       {
-        path: dir,
+        path: folderPath,
         message: `no model.safetensors or model.safetensors.index.json${found.length ? ` (found ${found.slice(0, 4).join(', ')} without an index)` : ''}`,
       },
     ]);
@@ -169,7 +173,7 @@ export function openModelFolder(dir: string): ModelFolder {
               .map(([k]) => k)
           : [];
         c.add(
-          rel(f),
+          `${label}${f}`,
           `shard is missing from the model folder (model.safetensors.index.json maps ${mapped.length} tensors to it${mapped.length ? `, e.g. ${mapped[0]}` : ''})`,
         );
         opened.push(null);
@@ -177,7 +181,7 @@ export function openModelFolder(dir: string): ModelFolder {
       }
       bytesOnDisk += fs.statSync(full).size;
       try {
-        opened.push(SafetensorsFile.open(full, f));
+        opened.push(SafetensorsFile.open(full, `${label}${f}`));
       } catch (err) {
         if (!(err instanceof FusionInputError)) throw err;
         for (const i of err.issues) c.add(i.path, i.message);
@@ -192,7 +196,7 @@ export function openModelFolder(dir: string): ModelFolder {
       for (const info of sf!.tensors.values()) {
         if (weightMap && weightMap[info.name] !== undefined && weightMap[info.name] !== files[i]) continue;
         if (where.has(info.name))
-          c.add(`${files[i]}:${info.name}`, `also stored in ${files[where.get(info.name)!.file]}`);
+          c.add(`${label}${files[i]}:${info.name}`, `also stored in ${files[where.get(info.name)!.file]}`);
         else where.set(info.name, { file: i, info });
       }
     });
@@ -200,7 +204,7 @@ export function openModelFolder(dir: string): ModelFolder {
       for (const [name, f] of Object.entries(weightMap)) {
         const i = files.indexOf(f);
         if (!opened[i]!.tensors.has(name))
-          c.add(`${f}:${name}`, 'listed in model.safetensors.index.json but not stored in the shard');
+          c.add(`${label}${f}:${name}`, 'listed in model.safetensors.index.json but not stored in the shard');
       }
     const expected = expectedTensors(config);
     const needed = new Map<string, { file: number; info: TensorInfo }>();
@@ -215,14 +219,14 @@ export function openModelFolder(dir: string): ModelFolder {
       }
       if (got.info.shape.join() !== e.shape.join())
         c.add(
-          `${files[got.file]}:${e.name}`,
+          `${label}${files[got.file]}:${e.name}`,
           `shape [${got.info.shape.join(', ')}] disagrees with config.json: expected [${e.shape.join(', ')}] (${e.why})`,
         );
       needed.set(e.name, got);
     }
     if (missing.length)
       c.add(
-        files.length === 1 ? files[0] : 'weights',
+        `${label}${files.length === 1 ? files[0] : 'weights'}`,
         `missing ${missing.length} tensor${missing.length > 1 ? 's' : ''} the config needs: ${listSome(missing)}`,
       );
     const expectedNames = new Set(expected.map((e) => e.name));
@@ -234,7 +238,7 @@ export function openModelFolder(dir: string): ModelFolder {
     );
     if (unexpected.length)
       c.add(
-        files.length === 1 ? files[0] : 'weights',
+        `${label}${files.length === 1 ? files[0] : 'weights'}`,
         `${unexpected.length} tensor${unexpected.length > 1 ? 's' : ''} that a ${config.modelType} decoder of this config does not have (num_hidden_layers ${config.numLayers}, ${config.qkvBias ? 'with' : 'no'} attention biases): ${listSome(unexpected)}`,
       );
     c.throwIfAny();

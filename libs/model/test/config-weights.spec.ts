@@ -211,6 +211,12 @@ describe('weights folder', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0].path).toBe('model-00002-of-00003.safetensors');
     expect(issues[0].message).toMatch(/shard is missing.*maps \d+ tensors to it/);
+    expect(issuesOf(() => openModelFolder(b.dir, 'noshard/'))[0].path).toBe(
+      'noshard/model-00002-of-00003.safetensors',
+    );
+    expect(issuesOf(() => openModelFolder(path.join(root, 'nosuch'), 'nosuch/'))).toEqual([
+      { path: 'nosuch', message: 'model folder does not exist' },
+    ]);
   });
 
   it('tensor shapes are checked against the config; missing and extra tensors are listed', () => {
