@@ -268,6 +268,26 @@ export function fuseLayer(
     finder.prepareItem(m);
     store.valNorm[m] = norm(layer.value, off, D);
   }
+  // Reference norms of the layer's full blocks (the same at every threshold).
+  let kRef2 = 0;
+  let vRef2 = 0;
+  for (let m = 0; m < N; m++) {
+    kRef2 += store.keyNorm[m] * store.keyNorm[m];
+    vRef2 += store.valNorm[m] * store.valNorm[m];
+  }
+  // Full blocks outside the trees (CFF tails) count in the reference norms too.
+  if (N < plan.totalBlocks) {
+    const inItems = new Set<number>();
+    for (let m = 0; m < N; m++) inItems.add(plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]);
+    const full = fullBlocks(info);
+    for (let i = 0; i < info.numSeqs; i++)
+      for (let j = 0; j < full[i]; j++) {
+        const s = i * info.maxBlocks + j;
+        if (inItems.has(s)) continue;
+        kRef2 += dot(layer.key, s * D, layer.key, s * D, D);
+        vRef2 += dot(layer.value, s * D, layer.value, s * D, D);
+      }
+  }
   let tenant: Int32Array | null = null;
   if (o.scope === 'tenant' && info.tenants) {
     const ids = new Map<string, number>();
@@ -352,25 +372,6 @@ export function fuseLayer(
           }
         }
         if (inv) ropeBlock(key, info, inv, plan.seqOf[m], plan.blockOf[m], D);
-      }
-      let kRef2 = 0;
-      let vRef2 = 0;
-      for (let m = 0; m < N; m++) {
-        kRef2 += store.keyNorm[m] * store.keyNorm[m];
-        vRef2 += store.valNorm[m] * store.valNorm[m];
-      }
-      // Full blocks outside the trees (CFF tails) count in the reference norms too.
-      if (N < plan.totalBlocks) {
-        const inItems = new Set<number>();
-        for (let m = 0; m < N; m++) inItems.add(plan.seqOf[m] * info.maxBlocks + plan.blockOf[m]);
-        const full = fullBlocks(info);
-        for (let i = 0; i < info.numSeqs; i++)
-          for (let j = 0; j < full[i]; j++) {
-            const s = i * info.maxBlocks + j;
-            if (inItems.has(s)) continue;
-            kRef2 += dot(layer.key, s * D, layer.key, s * D, D);
-            vRef2 += dot(layer.value, s * D, layer.value, s * D, D);
-          }
       }
       const tRebuilt = clock ? clock() : 0;
       const attention = probe && key && value ? probe.evaluate(key, value, changedSeqs) : null;

@@ -80,18 +80,6 @@ export class FusionRng {
     }
     if (i < end) out[i] += scale * t[this.uint32() & 0xffff];
   }
-
-  /**
-   * Adds cheap zero-mean, unit-variance noise (sum of three uniforms, rescaled) times `scale`:
-   * much faster than Box-Muller, for the bulk noise of synthetic samples.
-   */
-  addFastNoise(out: Float32Array, scale: number, offset = 0, length = out.length - offset): void {
-    const k = 2 * scale;
-    for (let i = 0; i < length; i++) {
-      const s = this.uint32() + this.uint32() + this.uint32();
-      out[offset + i] += k * (s / 4294967296 - 1.5);
-    }
-  }
 }
 
 let table: Float32Array | null = null;

@@ -247,7 +247,7 @@ export function fitRateDistortionPoints(
     // Held out: the largest batch (window) predicted from the smaller ones.
     const maxLeaves = Math.max(0, ...pts.map((q) => q.leaves));
     const small = pts.filter((q) => q.leaves < maxLeaves);
-    if (small.length >= 2 && new Set(small.map((q) => q.leaves)).size >= 1) {
+    if (small.length >= 2) {
       const fp = fitLayer(small, layer, { capped: false, init });
       const fc = fitLayer(small, layer, { capped: true, init });
       const fpl = { layer, pMax: fp.pMax, t0: fp.t0, width: fp.width };

@@ -119,13 +119,6 @@ class Scratch {
   }
 }
 
-/** A row-major r x c matrix transposed to c x r. */
-function transposeSmall(x: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j];
-  return out;
-}
-
 function collect(sims: Float32Array, nL: number, nR: number, t: number): Int32Array[] {
   const out: Int32Array[] = [];
   const buf: number[] = [];
@@ -210,7 +203,7 @@ export class DenseFinder implements PairFinder {
         // The smaller side is the matmul's "weights" operand (packed by the backend at every
         // call, in proportion to its size); the larger side goes in as is.
         if (m <= n)
-          return transposeSmall(
+          return transposeRows(
             matmulAB(rows(node.rightStart, node.rightEnd), n, cols(node.leftStart, node.leftEnd), m, D),
             n,
             m,
@@ -259,7 +252,7 @@ export class DenseFinder implements PairFinder {
     const n = ri ? ri.length : right.length;
     const [sims, s] = timed(this.opts.clock, () =>
       m <= n
-        ? transposeSmall(
+        ? transposeRows(
             matmulAB(
               packDirs(keyRows(right, ri, D, this.unit), D, this.rowsBuf),
               n,

@@ -248,43 +248,36 @@ function mergeOnce(
  * Writes into `out` the unit direction of sum_k ws[k] vs[k] (zero when the sum is zero) and
  * returns the norm of that sum. Summed in float32 in `out` itself (a handful of unit vectors:
  * the rounding stays near 1e-7), the first two terms and the squared norm fused into single
- * passes: the rows are read from memory once each, which is what this costs.
+ * passes: the rows are read from memory once each, which is what this costs. At least two terms
+ * (a left vector and one match or more).
  */
 function meanDirection(vs: Float32Array[], ws: number[], out: Float32Array): number {
   const D = out.length;
   const n = vs.length;
   const v0 = vs[0];
   const w0 = ws[0];
+  const v1 = vs[1];
+  const w1 = ws[1];
   let s = 0;
-  if (n === 1) {
+  if (n === 2) {
     for (let d = 0; d < D; d++) {
-      const x = w0 * v0[d];
+      const x = Math.fround(w0 * v0[d] + w1 * v1[d]);
       out[d] = x;
       s += x * x;
     }
   } else {
-    const v1 = vs[1];
-    const w1 = ws[1];
-    if (n === 2) {
-      for (let d = 0; d < D; d++) {
-        const x = Math.fround(w0 * v0[d] + w1 * v1[d]);
-        out[d] = x;
-        s += x * x;
-      }
-    } else {
-      for (let d = 0; d < D; d++) out[d] = w0 * v0[d] + w1 * v1[d];
-      for (let k = 2; k < n - 1; k++) {
-        const v = vs[k];
-        const w = ws[k];
-        for (let d = 0; d < D; d++) out[d] += w * v[d];
-      }
-      const v = vs[n - 1];
-      const w = ws[n - 1];
-      for (let d = 0; d < D; d++) {
-        const x = Math.fround(out[d] + w * v[d]);
-        out[d] = x;
-        s += x * x;
-      }
+    for (let d = 0; d < D; d++) out[d] = w0 * v0[d] + w1 * v1[d];
+    for (let k = 2; k < n - 1; k++) {
+      const v = vs[k];
+      const w = ws[k];
+      for (let d = 0; d < D; d++) out[d] += w * v[d];
+    }
+    const v = vs[n - 1];
+    const w = ws[n - 1];
+    for (let d = 0; d < D; d++) {
+      const x = Math.fround(out[d] + w * v[d]);
+      out[d] = x;
+      s += x * x;
     }
   }
   const norm = Math.sqrt(s);
