@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isInputError, type FusionOptions, type KvDtype, type SelectedTfBackend } from '@kvplan/fusion';
+import { type FusionOptions, type KvDtype, type SelectedTfBackend } from '@kvplan/fusion';
 import {
   captureKv,
   estimateMemory,
@@ -70,7 +70,7 @@ interface Loaded {
   backend: SelectedTfBackend;
 }
 
-async function loadAll(args: ParsedArgs, io: CliIo, extraTokens: number, minTokens: number): Promise<Loaded> {
+async function loadAll(args: ParsedArgs, io: CliIo, minTokens: number): Promise<Loaded> {
   const issues: InputIssue[] = [];
   const dir = need(args, 'model', issues, 'the Hugging Face model folder');
   const promptsFile = need(args, 'prompts', issues, 'the prompts file (.jsonl, .json, .csv or text lines)');
@@ -89,7 +89,6 @@ async function loadAll(args: ParsedArgs, io: CliIo, extraTokens: number, minToke
     tokenizePrompts(records, tokenizer, {
       vocabSize: folder.config.vocabSize,
       contextLength: folder.config.contextLength,
-      extraTokens,
       minTokens: minTokens > 1 ? { tokens: minTokens, why: 'a prefix and the continuation' } : undefined,
     }),
   );
@@ -246,7 +245,7 @@ async function capture(args: ParsedArgs, io: CliIo): Promise<number> {
   if (!dtype)
     issues.push({ path: '--dtype', message: `expected f32, f16 or bf16, got "${args.flags.dtype}"` });
   if (issues.length) throw new InputError(issues);
-  const { model, prompts, backend } = await loadAll(args, io, 0, 1);
+  const { model, prompts, backend } = await loadAll(args, io, 1);
   try {
     const t0 = performance.now();
     const sample = await withFusionInput(
@@ -307,7 +306,7 @@ async function evalFusion(args: ParsedArgs, io: CliIo): Promise<number> {
   const f = args.flags;
   const C = f.continuation as number;
   const G = f.generate as number;
-  const { model, prompts, backend } = await loadAll(args, io, 0, C + 1);
+  const { model, prompts, backend } = await loadAll(args, io, C + 1);
   try {
     const fusion: Partial<FusionOptions> = {
       mode: f.mode as FusionOptions['mode'],
@@ -372,9 +371,6 @@ async function evalFusion(args: ParsedArgs, io: CliIo): Promise<number> {
     );
     if (typeof f.profile === 'string') io.stdout(`\nwrote the fusion profile to ${f.profile}\n`);
     return 0;
-  } catch (err) {
-    if (isInputError(err) && !(err instanceof InputError)) throw new InputError(err.issues);
-    throw err;
   } finally {
     model.dispose();
   }

@@ -89,19 +89,6 @@ export class LlamaModel {
     this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
   }
 
-  /** Parameters held (embedding counted once when tied). */
-  get numParameters(): number {
-    const c = this.config;
-    let n = c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) + c.hiddenSize;
-    for (const l of this.w.layers) for (const t of layerTensors(l)) n += t.size;
-    return n;
-  }
-
-  /** Inverse rotary frequencies (float64), as applied to queries and keys. */
-  get ropeInverseFrequencies(): Float64Array {
-    return this.invFreq.slice();
-  }
-
   private attentionMode(newTokens: number): 'batched' | 'sliced' {
     if (this.attention !== 'auto') return this.attention;
     const b = tf.getBackend();

@@ -238,16 +238,14 @@ export interface TokenizeLimits {
   vocabSize: number;
   /** Longest sequence the model accepts (config contextLength). */
   contextLength: number;
-  /** Tokens each prompt is extended by after it (generation); they count against the context. */
-  extraTokens?: number;
   /** Shortest prompt accepted, with the reason (e.g. a continuation split off its end). */
   minTokens?: { tokens: number; why: string };
 }
 
 /**
  * Turns prompt records into token ids (the tokenizer for text; ids as given otherwise) and checks
- * them against the model: ids inside the vocabulary, length within the context (counting
- * `extraTokens`). Every offending prompt is reported at once.
+ * them against the model: ids inside the vocabulary, length within the context. Every offending
+ * prompt is reported at once.
  */
 export function tokenizePrompts(
   records: PromptRecord[],
@@ -256,7 +254,6 @@ export function tokenizePrompts(
 ): TokenizedPrompt[] {
   const c = new FusionIssueCollector();
   const out: TokenizedPrompt[] = [];
-  const extra = limits.extraTokens ?? 0;
   for (const r of records) {
     let tokens: number[];
     if (r.tokenIds) tokens = r.tokenIds;
@@ -284,10 +281,10 @@ export function tokenizePrompts(
       );
       continue;
     }
-    if (tokens.length + extra > limits.contextLength) {
+    if (tokens.length > limits.contextLength) {
       c.add(
         r.where,
-        `${tokens.length} tokens${extra ? ` + ${extra} generated` : ''} is longer than the model's context of ${limits.contextLength} tokens`,
+        `${tokens.length} tokens is longer than the model's context of ${limits.contextLength} tokens`,
       );
       continue;
     }
