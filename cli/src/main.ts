@@ -1,4 +1,4 @@
-import { InputError } from '@kvplan/sim';
+import { InputError, type InputIssue } from '@kvplan/sim';
 import { parseArgs } from './args';
 import type { Command } from './command';
 import { processIo, type CliIo } from './io';
@@ -40,9 +40,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   try {
     return await command.run(parseArgs(rest, command.flags), io);
   } catch (err) {
-    if (err instanceof InputError) {
+    const issues = inputIssues(err);
+    if (issues) {
       io.stderr(
-        `kvplan ${name}: bad input\n${err.issues.map((i) => `  - ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n')}\n`,
+        `kvplan ${name}: bad input\n${issues.map((i) => `  - ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n')}\n`,
       );
       return 2;
     }
@@ -51,6 +52,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (process.env.KVPLAN_DEBUG) io.stderr(`${e?.stack ?? ''}\n`);
     return 1;
   }
+}
+
+/**
+ * The issues of a bad-input error: libs/sim's InputError, or any error shaped like it (libs/fusion
+ * and libs/model throw FusionInputError; checked by shape so that no command loads tfjs for it).
+ */
+function inputIssues(err: unknown): InputIssue[] | null {
+  if (err instanceof InputError) return err.issues;
+  const issues = (err as { issues?: unknown } | null)?.issues;
+  return err instanceof Error && Array.isArray(issues) ? (issues as InputIssue[]) : null;
 }
 
 export const KVPLAN_VERSION = '0.1.0';

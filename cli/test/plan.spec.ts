@@ -58,4 +58,16 @@ describe('kvplan plan', () => {
     for (const key of ['kv.synthetic.numSeqs', 'fusion.mode', 'fusion.thresholds', 'extra'])
       expect(r.stderr).toContain(key);
   });
+
+  it('answers a KV sample file that is not one with exit 2, naming the file', async () => {
+    const dir = setup(
+      'deployment: deploy.yaml\nkv: { file: kv.safetensors }\nfusion: { mode: bff, thresholds: [0.7] }\n',
+    );
+    fs.writeFileSync(path.join(dir, 'kv.safetensors'), Buffer.from([1, 2, 3]));
+    const r = await run(['plan', 'plan.yaml'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/bad input/);
+    expect(r.stderr).toContain('kv.safetensors');
+  });
 });

@@ -134,12 +134,12 @@ export const fuseCommand: Command = {
     let reader: KvFileReader | null = null;
     try {
       // Everything about the input is checked before any work: the file header, then the options.
-      const r = await withFusionInput(() => openKvSample(path.resolve(io.cwd, file)));
+      const r = openKvSample(path.resolve(io.cwd, file));
       reader = r;
       const info = { ...r.info, file };
       const source = { info, readLayer: (l: number) => r.readLayer(l) };
       await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
-      await withFusionInput(() => ensureTfBackend(io));
+      await ensureTfBackend(io);
       const analysis = await withFusionInput(
         () =>
           analyzeFusion(source, options, {

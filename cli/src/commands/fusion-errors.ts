@@ -2,9 +2,8 @@ import { isInputError } from '@kvplan/fusion';
 import { InputError } from '@kvplan/sim';
 
 /**
- * Runs `f`, turning libs/fusion's FusionInputError (same shape as libs/sim's InputError) into an
- * InputError so the CLI answers exit 2 with every issue, and renaming option paths to the flags
- * the user typed (`options.chunkTokens` -> `--chunk-tokens`).
+ * Runs `f`, renaming the option paths of libs/fusion's FusionInputError to the flags the user
+ * typed (`options.chunkTokens` -> `--chunk-tokens`); main.ts answers any such error with exit 2.
  */
 export async function withFusionInput<T>(
   f: () => Promise<T> | T,

@@ -81,7 +81,7 @@ export const kvCommand: Command = {
         throw new InputError([
           { path: 'FILE', message: 'expected exactly one KV sample file: kvplan kv info FILE' },
         ]);
-      const r = await withFusionInput(() => openKvSample(path.resolve(io.cwd, file)));
+      const r = openKvSample(path.resolve(io.cwd, file));
       r.close();
       const info = { ...r.info, file };
       if (args.flags.json) io.stdout(JSON.stringify(info, null, 2) + '\n');
