@@ -33,13 +33,13 @@ export class SimulateProjectionHandler {
     mode: unknown,
   ): Promise<FusionProfileEntity | null> {
     if (!projection.workloadProfileId || !projection.fusionConfigId) return null;
-    const row = await this.fusionProfiles.latestBuilt(
+    return this.fusionProfiles.latestBuilt(
       projection.workspaceId,
       projection.workloadProfileId,
       projection.fusionConfigId,
       projection.deploymentId,
+      mode,
     );
-    return row?.profile && row.profile.mode === mode ? row : null;
   }
 
   async handle(job: Job): Promise<string> {

@@ -75,13 +75,15 @@ export class FusionProfileRepository {
 
   /**
    * The newest built profile for this workload and fusion config, if any; with `deploymentId`,
-   * one built for that deployment is preferred over newer ones built for another.
+   * one built for that deployment is preferred over newer ones built for another; with `mode`,
+   * null unless that profile's mode is `mode`.
    */
   async latestBuilt(
     workspaceId: string,
     workloadProfileId: string,
     fusionConfigId: string,
     deploymentId?: string | null,
+    mode?: unknown,
   ): Promise<FusionProfileEntity | null> {
     const query = (dep: string | null) => {
       const qb = this.repo
@@ -93,7 +95,9 @@ export class FusionProfileRepository {
       if (dep) qb.andWhere('f.deployment_id = :dep', { dep });
       return qb.orderBy('f.created_at', 'DESC').addOrderBy('f.id', 'DESC').getOne();
     };
-    return (deploymentId ? await query(deploymentId) : null) ?? query(null);
+    const row = (deploymentId ? await query(deploymentId) : null) ?? (await query(null));
+    if (mode === undefined) return row;
+    return row?.profile && row.profile.mode === mode ? row : null;
   }
 
   /**

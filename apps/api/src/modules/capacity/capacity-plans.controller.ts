@@ -169,6 +169,7 @@ export class CapacityPlansController {
           parts.profile.id,
           parts.fusionConfig.id,
           parts.deployment.id,
+          fusionMode,
         )
       : null;
     const { plan, job } = await this.plans.createWithJob(auth.workspaceId, {
@@ -176,7 +177,7 @@ export class CapacityPlansController {
       spec,
       points,
       slo,
-      fusionProfileId: stored && stored.profile?.mode === fusionMode ? stored.id : null,
+      fusionProfileId: stored?.id ?? null,
     });
     try {
       await this.queues.enqueueCapacityPlan(
