@@ -193,7 +193,7 @@ describe('accuracy under fusion', () => {
 
   it('CFF fuses within each prompt; a profile carries the measured accuracy first', async () => {
     const r = await evaluateFusion(model, ps, {
-      thresholds: [0.2],
+      thresholds: [0.2, -1],
       fusion: { mode: 'cff', chunkTokens: 8, window: 2 },
       blockSize: 4,
       continuationTokens: 4,
@@ -204,6 +204,9 @@ describe('accuracy under fusion', () => {
     const t = r.thresholds[0];
     expect(t.survivingBlocks).toBeLessThanOrEqual(t.totalBlocks);
     expect(t.nextTokenAgreement.value).toBeGreaterThanOrEqual(0);
+    // Threshold -1 fuses every window down, so blocks must disappear.
+    const all = r.thresholds[1];
+    expect(all.survivingBlocks).toBeLessThan(all.totalBlocks);
     const profile = await modelFusionProfile(r, { mode: 'cff', chunkTokens: 8, window: 2 });
     expect(profile).toMatchObject({
       format: 'kvplan-fusion-profile/1',
