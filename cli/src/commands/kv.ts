@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import {
   DEFAULT_SYNTH_OPTIONS,
+  dtypeBytes,
   openKvSample,
   synthesizeKvSample,
   writeKvSample,
@@ -134,7 +135,6 @@ export const kvCommand: Command = {
       throw err;
     });
     const info = sample.info;
-    const el = dtype === 'F32' ? 4 : 2;
     const bytes =
       info.numLayers *
       2 *
@@ -143,7 +143,7 @@ export const kvCommand: Command = {
       info.blockSize *
       info.numKvHeads *
       info.headDim *
-      el;
+      dtypeBytes(dtype);
     if (io.stderrIsTty)
       io.stderr(`kvplan kv synth: writing ${(bytes / 2 ** 20).toFixed(1)} MiB to ${file}\n`);
     const out = path.resolve(io.cwd, file);

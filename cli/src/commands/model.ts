@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type FusionOptions, type KvDtype, type SelectedTfBackend } from '@kvplan/fusion';
+import { dtypeBytes, type FusionOptions, type KvDtype, type SelectedTfBackend } from '@kvplan/fusion';
 import {
   captureKv,
   estimateMemory,
@@ -265,14 +265,7 @@ async function capture(args: ParsedArgs, io: CliIo): Promise<number> {
     const i = sample.info;
     const tokens = i.seqLens.reduce((a, b) => a + b, 0);
     const bytes =
-      i.numLayers *
-      2 *
-      i.numSeqs *
-      i.maxBlocks *
-      i.blockSize *
-      i.numKvHeads *
-      i.headDim *
-      (dtype === 'F32' ? 4 : 2);
+      i.numLayers * 2 * i.numSeqs * i.maxBlocks * i.blockSize * i.numKvHeads * i.headDim * dtypeBytes(dtype);
     const doc = {
       file: out,
       model: model.name,
