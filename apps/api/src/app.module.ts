@@ -24,8 +24,6 @@ import { SpecsService } from './modules/specs/specs.service';
 import { TracesController } from './modules/traces/traces.controller';
 import { UploadsService } from './modules/traces/uploads.service';
 import { WorkspacesController } from './modules/workspaces/workspaces.controller';
-import { DashboardRepository } from '@kvplan/db';
-import { DataSource } from 'typeorm';
 import { DashboardController } from './modules/dashboard/dashboard.controller';
 import { WorkersService } from './modules/dashboard/workers.service';
 
@@ -54,11 +52,6 @@ export class AppModule {
         ProjectionReadCache,
         UploadsService,
         MetricsService,
-        {
-          provide: DashboardRepository,
-          useFactory: (ds: DataSource) => new DashboardRepository(ds),
-          inject: [DataSource],
-        },
         WorkersService,
         ApiKeys,
         RateLimiter,

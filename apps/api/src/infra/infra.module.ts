@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import {
   CapacityPlanRepository,
+  DashboardRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
@@ -21,6 +22,7 @@ import { API_CONFIG } from './tokens';
 
 const REPOSITORIES = [
   CapacityPlanRepository,
+  DashboardRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
