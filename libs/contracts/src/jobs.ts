@@ -50,7 +50,8 @@ const ID_FIELDS: Record<JobName, Record<string, 'uuid' | 'index'>> = {
   [JOB_NAMES.fusionProfile]: { fusionProfileId: 'uuid' },
 };
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Characters and length a request id may have when it comes from outside (`X-Request-Id`). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A payload the handler cannot use (unknown name, version or a missing id). Never retried. */
@@ -91,7 +92,10 @@ export function parsePayload(name: string, data: unknown): JobPayloads[JobName] 
       problems.push(`${key}: expected a non-negative integer, got ${JSON.stringify(value)}`);
     }
   }
-  if (obj.requestId !== undefined && !(typeof obj.requestId === 'string' && REQUEST_ID.test(obj.requestId)))
+  if (
+    obj.requestId !== undefined &&
+    !(typeof obj.requestId === 'string' && REQUEST_ID_PATTERN.test(obj.requestId))
+  )
     problems.push(`requestId: expected 1-128 of A-Z a-z 0-9 . _ : -, got ${JSON.stringify(obj.requestId)}`);
   if (problems.length) throw new PayloadError(name, problems);
   return obj as unknown as JobPayloads[JobName];

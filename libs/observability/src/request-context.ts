@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { REQUEST_ID_PATTERN } from '@kvplan/contracts';
 
 /**
  * What a log line should say about the work it belongs to: the HTTP request that started it
@@ -29,8 +30,7 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
-/** Characters and length a request id may have when it comes from outside (`X-Request-Id`). */
-export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export { REQUEST_ID_PATTERN };
 
 /**
  * The request id to use for an incoming request: the caller's `X-Request-Id` when it is a sane
