@@ -45,15 +45,10 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-export interface WorkerOverrides {
-  runner?: SimRunner;
-  fusionRunner?: FusionRunner;
-}
-
 /** The worker: the same libs as the api, a second entry point with no HTTP server. */
 @Module({})
 export class WorkerModule {
-  static forRoot(config: WorkerConfig, overrides: WorkerOverrides = {}): DynamicModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: WorkerModule,
       providers: [
@@ -72,9 +67,9 @@ export class WorkerModule {
         })),
         {
           provide: SimRunner,
-          useValue: overrides.runner ?? new ThreadSimRunner(path.resolve(config.storageDir)),
+          useValue: new ThreadSimRunner(path.resolve(config.storageDir)),
         },
-        { provide: FusionRunner, useValue: overrides.fusionRunner ?? new ThreadFusionRunner() },
+        { provide: FusionRunner, useValue: new ThreadFusionRunner() },
         RetentionService,
         SimulateProjectionHandler,
         CapacityPointHandler,

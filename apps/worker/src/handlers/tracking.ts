@@ -31,7 +31,6 @@ export async function tracked<T>(
   rowId: string,
   jobs: JobRepository,
   work: () => Promise<T>,
-  onFinalFailure?: (text: string) => Promise<void>,
 ): Promise<T> {
   try {
     return await work();
@@ -39,10 +38,8 @@ export async function tracked<T>(
     const text = errorText(err);
     const permanent = isPermanent(err);
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (permanent || last) {
-      await jobs.markFailed(rowId, text).catch(() => undefined);
-      await onFinalFailure?.(text).catch(() => undefined);
-    } else await jobs.markRetrying(rowId, text).catch(() => undefined);
+    if (permanent || last) await jobs.markFailed(rowId, text).catch(() => undefined);
+    else await jobs.markRetrying(rowId, text).catch(() => undefined);
     throw permanent && !(err instanceof UnrecoverableError) ? new UnrecoverableError(text) : err;
   }
 }

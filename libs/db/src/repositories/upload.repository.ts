@@ -38,17 +38,6 @@ class UploadRepository<E extends TraceEntity | KvSampleEntity> {
       .execute();
     return row;
   }
-
-  /** Rows older than `days` days in workspaces with that retention (for the retention sweep). */
-  olderThan(workspaceId: string, days: number): Promise<E[]> {
-    return this.repo
-      .createQueryBuilder('u')
-      .where('u.workspace_id = :ws AND u.created_at < now() - make_interval(days => :days)', {
-        ws: workspaceId,
-        days,
-      })
-      .getMany();
-  }
 }
 
 export class TraceRepository extends UploadRepository<TraceEntity> {
