@@ -1,4 +1,4 @@
-import type { Workload } from '@kvplan/sim';
+import { workloadStats, type LengthStats, type Workload } from '@kvplan/sim';
 
 export interface Histogram {
   /** Left edges of the bins; `width` each. */
@@ -44,31 +44,21 @@ function histogram(values: ArrayLike<number>, bins: number, integer: boolean): H
   return { edges: counts.map((_, i) => Number((start + i * width).toPrecision(12))), width, counts };
 }
 
-function stats(values: Int32Array): { mean: number; p50: number; p99: number } {
-  if (!values.length) return { mean: 0, p50: 0, p99: 0 };
-  const s = Float64Array.from(values).sort();
-  const q = (p: number) => {
-    const pos = p * (s.length - 1);
-    const lo = Math.floor(pos);
-    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
-  };
-  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p99: q(0.99) };
-}
-
 /** Arrival-rate and length histograms of a materialised workload (what the workload page draws). */
 export function workloadHistograms(w: Workload, bins = 60): WorkloadHistograms {
   const t0 = w.n ? w.arrivalS[0] : 0;
-  const duration = w.n > 1 ? w.arrivalS[w.n - 1] - t0 : 0;
   const rel = new Float64Array(w.n);
   for (let i = 0; i < w.n; i++) rel[i] = w.arrivalS[i] - t0;
   const a = histogram(rel, bins, false);
+  const st = workloadStats(w);
+  const lengths = (l: LengthStats) => ({ mean: l.mean, p50: l.p50, p99: l.p99 });
   return {
-    requests: w.n,
-    durationS: duration,
-    meanRate: duration > 0 ? (w.n - 1) / duration : 0,
+    requests: st.count,
+    durationS: st.durationS,
+    meanRate: st.meanRatePerS ?? 0,
     arrivals: { edges: a.edges, width: a.width, ratePerS: a.counts.map((c) => c / a.width) },
-    inputTokens: { ...histogram(w.inputTokens, bins, true), ...stats(w.inputTokens) },
-    outputTokens: { ...histogram(w.outputTokens, bins, true), ...stats(w.outputTokens) },
+    inputTokens: { ...histogram(w.inputTokens, bins, true), ...lengths(st.inputTokens) },
+    outputTokens: { ...histogram(w.outputTokens, bins, true), ...lengths(st.outputTokens) },
     tenants: w.tenantNames,
   };
 }
