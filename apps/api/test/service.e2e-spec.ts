@@ -89,6 +89,17 @@ async function call(
   return { status: res.status, body: json, headers: res.headers };
 }
 
+/** A job of workspace A once it succeeded or failed. */
+const waitJob = (jobId: string, timeoutMs = 90_000) =>
+  until(
+    `job ${jobId}`,
+    async () => {
+      const j = await call('GET', `/api/v1/jobs/${jobId}`, keys.adminA);
+      return j.body.status === 'succeeded' || j.body.status === 'failed' ? j.body : undefined;
+    },
+    timeoutMs,
+  );
+
 const workload = (n: number, rate = 20) => ({
   arrival: { process: 'poisson', rate },
   numRequests: n,
@@ -240,16 +251,6 @@ describe('projections', () => {
     ).body.id;
   });
 
-  const waitJob = (jobId: string, timeoutMs = 60_000) =>
-    until(
-      `job ${jobId}`,
-      async () => {
-        const j = await call('GET', `/api/v1/jobs/${jobId}`, keys.adminA);
-        return j.body.status === 'succeeded' || j.body.status === 'failed' ? j.body : undefined;
-      },
-      timeoutMs,
-    );
-
   it('creates a profile, queues a projection (202, idempotent), streams progress and reads the result', async () => {
     const profileId = (
       await call('POST', '/api/v1/workload-profiles', keys.adminA, { name: 'chat', workload: workload(300) })
@@ -368,16 +369,6 @@ describe('fusion profiles', () => {
     vocab_size: 256,
     max_position_embeddings: 4096,
   };
-  const waitJob = (jobId: string, timeoutMs = 90_000) =>
-    until(
-      `job ${jobId}`,
-      async () => {
-        const j = await call('GET', `/api/v1/jobs/${jobId}`, keys.adminA);
-        return j.body.status === 'succeeded' || j.body.status === 'failed' ? j.body : undefined;
-      },
-      timeoutMs,
-    );
-
   it('builds a profile from synthetic KV (API -> worker -> stored profile) that projections then use', async () => {
     const post = async (p: string, body: unknown) =>
       (await call('POST', p, keys.adminA, body)).body.id as string;
