@@ -42,9 +42,12 @@ export async function recreateDatabase(url: string): Promise<void> {
   }
 }
 
-/** Test database URL for a project: KVPLAN_TEST_PG (server URL) + a per-project database name. */
+/**
+ * Test database URL for a project: KVPLAN_TEST_PG (server URL) + a per-project database name, with
+ * KVPLAN_TEST_DB_SUFFIX appended so two checkouts can run their suites against one server at once.
+ */
 export function testDatabaseUrl(dbName: string): string {
   const base = new URL(process.env.KVPLAN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  base.pathname = `/${dbName}`;
+  base.pathname = `/${dbName}${process.env.KVPLAN_TEST_DB_SUFFIX ?? ''}`;
   return base.toString();
 }

@@ -133,7 +133,7 @@ describe('retention sweep', () => {
     const rowsB = await seed(b.id);
     const config = loadWorkerConfig({
       DATABASE_URL: url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
       STORAGE_DIR: storage,
     });
     const service = new RetentionService(config, new RetentionRepository(ds));
