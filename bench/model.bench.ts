@@ -16,7 +16,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { selectTfBackend, FusionRng } from '@kvplan/fusion';
+import { Sfc32 } from '@kvplan/core';
+import { selectTfBackend } from '@kvplan/fusion';
 import {
   evaluateFusion,
   loadModel,
@@ -85,7 +86,7 @@ const MODELS: Array<{ id: string; config: Record<string, unknown> }> = [
 ];
 
 function randomPrompts(n: number, len: number, vocab: number, seed: number): number[][] {
-  const rng = new FusionRng(seed);
+  const rng = new Sfc32(seed);
   return Array.from({ length: n }, () => Array.from({ length: len }, () => 3 + rng.int(0, vocab - 4)));
 }
 

@@ -54,14 +54,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
 }
 
-/**
- * The issues of a bad-input error: libs/sim's InputError, or any error shaped like it (libs/fusion
- * and libs/model throw FusionInputError; checked by shape so that no command loads tfjs for it).
- */
+/** The issues of a bad-input error (libs/core's one InputError family, whichever lib threw it). */
 function inputIssues(err: unknown): InputIssue[] | null {
-  if (err instanceof InputError) return err.issues;
-  const issues = (err as { issues?: unknown } | null)?.issues;
-  return err instanceof Error && Array.isArray(issues) ? (issues as InputIssue[]) : null;
+  return err instanceof InputError ? err.issues : null;
 }
 
 export const KVPLAN_VERSION = '0.1.0';

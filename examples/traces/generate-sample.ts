@@ -8,11 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng } from '@kvplan/sim';
+import { Xoshiro128ss } from '@kvplan/core';
 
 const N = 200;
 const RATE = 2;
-const rng = new Rng(20260501);
+const rng = new Xoshiro128ss(20260501);
 const tenants = ['acme', 'globex', 'initech'];
 const systemPrompts = [
   { group: 'assistant', tokens: 320 },

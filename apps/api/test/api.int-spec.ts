@@ -128,7 +128,7 @@ describe('KV sample upload', () => {
 
   it('refuses a file whose header is not kvplan-kv/1, naming each field, and keeps nothing', async () => {
     const before = kvFiles().length;
-    const wrong = safetensors({ format: 'pt', block_size: 'sixteen', seq_lens: '[0]' }, [
+    const wrong = safetensors({ format: 'pt', block_size: 'sixteen', seq_lens: '[1, 2]' }, [
       'layers.0.key',
       'layers.0.value',
       'layers.2.key',
@@ -141,7 +141,7 @@ describe('KV sample upload', () => {
         'kv-sample.__metadata__.format',
         'kv-sample.__metadata__.block_size',
         'kv-sample.__metadata__.seq_lens',
-        'kv-sample.layers.1',
+        'kv-sample.layers',
       ]),
     );
     const garbage = await upload(keys[1], Buffer.from('arrival_time_s,input_tokens\n0,1\n'));

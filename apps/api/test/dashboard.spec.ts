@@ -1,5 +1,6 @@
 // The dashboard's pure parts: chart options from API data, the workload histograms, the bundle.
 import { describe, expect, it } from 'vitest';
+import { paretoFront } from '@kvplan/core';
 import { generateWorkload } from '@kvplan/sim';
 import {
   capacityOption,
@@ -8,7 +9,6 @@ import {
   heatmapOption,
   kvOption,
   niceCeil,
-  paretoFront,
   paretoOption,
   queueOption,
   rateSweepOption,
@@ -172,13 +172,8 @@ describe('Pareto front', () => {
       { x: 3, y: 1 },
       { x: 1, y: 1 },
     ];
-    expect(
-      paretoFront(
-        pts,
-        (p) => p.x,
-        (p) => p.y,
-      ),
-    ).toEqual([pts[0], pts[1], pts[3]]);
+    const up = (k: 'x' | 'y') => ({ value: (p: { x: number; y: number }) => p[k], higherIsBetter: true });
+    expect(paretoFront(pts, [up('x'), up('y')])).toEqual([pts[0], pts[1], pts[3]]);
   });
 
   it('uses measured accuracy when there is some, else the threshold, and marks the chosen point', () => {
@@ -202,13 +197,33 @@ describe('Pareto front', () => {
     const measured = paretoOption(
       {
         ...ts,
-        accuracyMetric: 'top1',
+        accuracyMetric: 'next-token-agreement',
         points: ts.points.map((p, i) => ({ ...p, accuracy: i === 0 ? null : 0.9 + i / 100 })),
       },
       100,
     )!;
-    expect(measured.yAxis.name).toMatch(/accuracy \(top1\)/);
+    expect(measured.yAxis.name).toMatch(/accuracy \(next-token-agreement\)/);
     expect(measured.series[0].data).toHaveLength(2); // the point without accuracy is left out
+    // An error metric is better lower (the metric registry): the front follows its direction.
+    const errors = paretoOption(
+      {
+        ...ts,
+        accuracyMetric: 'attention-output-rel-error',
+        points: ts.points.map((p, i) => ({ ...p, accuracy: [0.3, 0.1, 0.05][i] })),
+      },
+      100,
+    )!;
+    expect(errors.yAxis.name).toMatch(/lower is better/);
+    expect(errors.series[1].data.map((d: { t: number }) => d.t)).toEqual([0.9, 0.8, 0.6]);
+    const backwards = paretoOption(
+      {
+        ...ts,
+        accuracyMetric: 'attention-output-rel-error',
+        points: ts.points.map((p) => ({ ...p, accuracy: 0.1 + p.threshold })),
+      },
+      100,
+    )!;
+    expect(backwards.series[1].data.map((d: { t: number }) => d.t)).toEqual([0.6]);
     expect(paretoOption(null, 1)).toBeNull();
   });
 });

@@ -83,6 +83,19 @@ describe('capacityAnswer', () => {
     );
     expect((a.front as Array<{ threshold: number }>).map((r) => r.threshold)).toEqual([0.8, 0.9]);
   });
+  it('pareto: a point that misses the SLO is never on the front, however fast', () => {
+    const a = capacityAnswer(
+      'pareto',
+      [
+        { index: 0, point: { threshold: 0.7 }, result: { ...ok, output_throughput: 150 } },
+        { index: 1, point: { threshold: 0.8 }, result: { ...ok, output_throughput: 400, p99_ttft_ms: 5000 } },
+        { index: 2, point: { threshold: 0.9 }, result: { ...ok, output_throughput: 120 } },
+      ],
+      { ttftMs: { p99: 1000 } },
+      1,
+    );
+    expect((a.front as Array<{ threshold: number }>).map((r) => r.threshold)).toEqual([0.7, 0.9]);
+  });
 });
 
 describe('projectionResult', () => {

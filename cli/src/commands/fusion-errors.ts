@@ -1,8 +1,7 @@
-import { isInputError } from '@kvplan/fusion';
-import { InputError } from '@kvplan/sim';
+import { InputError } from '@kvplan/core';
 
 /**
- * Runs `f`, renaming the option paths of libs/fusion's FusionInputError to the flags the user
+ * Runs `f`, renaming the option paths of libs/fusion's input errors to the flags the user
  * typed (`options.chunkTokens` -> `--chunk-tokens`); main.ts answers any such error with exit 2.
  */
 export async function withFusionInput<T>(
@@ -12,7 +11,7 @@ export async function withFusionInput<T>(
   try {
     return await f();
   } catch (err) {
-    if (err instanceof InputError || !isInputError(err)) throw err;
+    if (!(err instanceof InputError)) throw err;
     throw new InputError(
       err.issues.map((i) => {
         const m = /^options\.([A-Za-z]+)(.*)$/.exec(i.path);

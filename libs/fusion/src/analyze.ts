@@ -57,7 +57,7 @@ export interface AnalyzeHooks {
 /**
  * Runs fusion over a whole sample, one layer in memory at a time (layers that are not fused are
  * not even read unless their mapping or reconstruction is asked for), yielding to the event loop
- * between layers. Bad options: FusionInputError listing every problem.
+ * between layers. Bad options: InputError listing every problem.
  */
 export async function analyzeFusion(
   source: KvSource,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusionInputError } from './errors';
+import { InputError } from '@kvplan/core';
 
 /** What an application may ask for (KVPLAN_TF_BACKEND). */
 export type TfBackendChoice = 'auto' | 'wasm' | 'node' | 'node-gpu' | 'cpu';
@@ -49,7 +49,7 @@ export async function selectTfBackend(opts: SelectTfBackendOptions = {}): Promis
   const source = opts.source ?? 'KVPLAN_TF_BACKEND';
   const wanted = (opts.wanted ?? '').trim().toLowerCase() || 'auto';
   if (!(TF_BACKEND_CHOICES as readonly string[]).includes(wanted)) {
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: source,
         message: `unknown tfjs backend "${opts.wanted}" (expected one of ${TF_BACKEND_CHOICES.join(', ')})`,

@@ -1,11 +1,7 @@
-/** Element types of kvplan-kv/1 and conversions to and from float32 (little-endian hosts). */
-export type KvDtype = 'F32' | 'F16' | 'BF16';
+/** Conversions of kvplan-kv/1 element types to and from float32 (little-endian hosts). */
+import type { KvDtype } from '@kvplan/core';
 
-export const KV_DTYPES: readonly KvDtype[] = ['F32', 'F16', 'BF16'];
-
-export function dtypeBytes(dtype: KvDtype): number {
-  return dtype === 'F32' ? 4 : 2;
-}
+export { KV_DTYPES, tensorDtypeBytes as dtypeBytes, type KvDtype } from '@kvplan/core';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

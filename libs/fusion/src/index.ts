@@ -1,16 +1,14 @@
-export * from './errors';
 export * from './dtype';
-export { checkSafetensorsEntry, writeSafetensorsFile, type SafetensorsEntry } from './safetensors-entry';
+export { writeSafetensorsFile } from './safetensors-entry';
 export * from './kv-types';
 export {
-  KV_FORMAT,
   KvFileReader,
+  fdByteSource,
   openKvSample,
   writeKvSample,
   kvMetadata,
   type WriteKvOptions,
 } from './kv-file';
-export { FusionRng } from './prng';
 export {
   DEFAULT_SYNTH_OPTIONS,
   SyntheticKvSample,
@@ -68,7 +66,6 @@ export {
   fitRateDistortion,
   fitRateDistortionPoints,
   fitSimilarityLogistic,
-  matchProbability,
   predictSurvivingFraction,
   rdPointsFromAnalysis,
   type CappedPoissonLogisticLayer,
@@ -82,6 +79,5 @@ export {
   buildFusionProfile,
   profileFromSample,
   type BuildProfileOptions,
-  type FusionProfile,
   type SampleProfile,
 } from './profile';

@@ -1,4 +1,4 @@
-import { FusionIssueCollector } from './errors';
+import { IssueCollector } from '@kvplan/core';
 import type { KvSampleInfo } from './kv-types';
 import type { MergeRule } from './tree';
 
@@ -86,7 +86,7 @@ export function resolveFusionOptions(
   info: KvSampleInfo,
 ): ResolvedFusionOptions {
   const o: FusionOptions = { ...DEFAULT_FUSION_OPTIONS, ...stripUndefined(partial) };
-  const c = new FusionIssueCollector();
+  const c = new IssueCollector();
   if (o.mode !== 'bff' && o.mode !== 'cff')
     c.add('options.mode', `expected bff or cff, got ${JSON.stringify(o.mode)}`);
   if (!Array.isArray(o.thresholds) || o.thresholds.length === 0)

@@ -1,5 +1,5 @@
 import type { FusionAnalysis } from './analyze';
-import { minimize } from './nelder-mead';
+import { matchProbability, nelderMead } from '@kvplan/core';
 import type { SimilarityHistogram } from './search';
 
 /**
@@ -37,9 +37,8 @@ export interface RdPoint {
   blocks: number;
 }
 
-export function matchProbability(p: { pMax: number; t0: number; width: number }, t: number): number {
-  return p.pMax / (1 + Math.exp((t - p.t0) / p.width));
-}
+/** The fits' minimiser settings: a per-parameter initial step, a budget of evaluations, a tight tolerance. */
+const FIT_SEARCH = (step: number[], maxEvals: number) => ({ step, maxEvals, tolerance: 1e-12 });
 
 /** sum_{k=0}^{B-1} exp(-k x) / B, computed stably. */
 function meanGeometric(B: number, x: number): number {
@@ -136,7 +135,7 @@ export function fitSimilarityLogistic(h: SimilarityHistogram, layer: number): Po
     return s;
   };
   const median = ts[ps.findIndex((p) => p >= 0.5 * ps[ps.length - 1])] ?? 0.5;
-  const { x } = minimize(f, [logit(0.99), median, Math.log(0.1)], [1, 0.1, 0.5], 3000);
+  const { x } = nelderMead(f, [logit(0.99), median, Math.log(0.1)], FIT_SEARCH([1, 0.1, 0.5], 3000));
   return { layer, pMax: sigmoid(x[0]), t0: x[1], width: Math.exp(x[2]) };
 }
 
@@ -174,8 +173,8 @@ function fitLayer(points: RdPoint[], layer: number, opts: FitOptions): CappedPoi
     step.push(1);
   }
   // Two restarts from the first optimum, as Nelder-Mead can stall on a ridge.
-  let best = minimize(loss, x0, step, 4000);
-  for (let r = 0; r < 2; r++) best = minimize(loss, best.x, step, 4000);
+  let best = nelderMead(loss, x0, FIT_SEARCH(step, 4000));
+  for (let r = 0; r < 2; r++) best = nelderMead(loss, best.x, FIT_SEARCH(step, 4000));
   return decode(best.x);
 }
 

@@ -1,4 +1,4 @@
-import { FusionInputError } from './errors';
+import { InputError } from '@kvplan/core';
 import type { KvSampleInfo } from './kv-types';
 
 /**
@@ -19,7 +19,7 @@ export function ropeInverseFrequencies(
   const num = (key: string, dflt?: number): number => {
     const v = scaling[key] ?? dflt;
     if (typeof v !== 'number' || !(v > 0))
-      throw new FusionInputError([
+      throw new InputError([
         { path: `rope_scaling.${key}`, message: `expected a positive number, got ${JSON.stringify(v)}` },
       ]);
     return v;
@@ -47,7 +47,7 @@ export function ropeInverseFrequencies(
     }
     return inv;
   }
-  throw new FusionInputError([
+  throw new InputError([
     {
       path: 'rope_scaling.rope_type',
       message: `unsupported rope scaling "${type}" (kvplan knows default, linear, llama3)`,

@@ -1,6 +1,6 @@
 import { matmulAB, matmulABt, transposeInto, transposeRows } from './tf-ops';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
-import { FusionRng } from './prng';
+import { Sfc32 } from '@kvplan/core';
 import { dot } from './vec';
 
 /** Counters of the similarity work, for the speed and recall reports. */
@@ -321,7 +321,7 @@ export class SketchFinder implements PairFinder {
     private readonly opts: SketchFinderOptions,
   ) {
     const { D, N } = store;
-    const rng = new FusionRng(opts.seed);
+    const rng = new Sfc32(opts.seed);
     this.bucket = new Int32Array(D);
     this.sign = new Float32Array(D);
     for (let d = 0; d < D; d++) {

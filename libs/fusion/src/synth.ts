@@ -1,7 +1,7 @@
 import type { KvDtype } from './dtype';
-import { FusionIssueCollector } from './errors';
+import { IssueCollector } from '@kvplan/core';
 import type { KvLayer, KvSampleInfo, KvSource } from './kv-types';
-import { FusionRng } from './prng';
+import { Sfc32 } from '@kvplan/core';
 import { applyRope, ropeInverseFrequencies } from './rope';
 
 /**
@@ -76,8 +76,8 @@ export const DEFAULT_SYNTH_OPTIONS: SynthOptions = {
 };
 
 /** Validates synthetic-sample options; returns every issue (paths `synth.<field>`). */
-export function validateSynthOptions(o: SynthOptions): FusionIssueCollector {
-  const c = new FusionIssueCollector();
+export function validateSynthOptions(o: SynthOptions): IssueCollector {
+  const c = new IssueCollector();
   const posInt = (k: keyof SynthOptions, v: number): void => {
     if (!Number.isInteger(v) || v <= 0) c.add(`synth.${k}`, `expected a positive integer, got ${v}`);
   };
@@ -146,7 +146,7 @@ export class SyntheticKvSample implements KvSource {
     const o: SynthOptions = { ...DEFAULT_SYNTH_OPTIONS, ...options };
     validateSynthOptions(o).throwIfAny();
     this.options = o;
-    const rng = new FusionRng(o.seed);
+    const rng = new Sfc32(o.seed);
     const maxTokens = o.blocksPerSeq * o.blockSize;
     const seqLens: number[] = [];
     const tenants: string[] = [];
@@ -225,7 +225,7 @@ export class SyntheticKvSample implements KvSource {
   private generate(layer: number, kind: number): Float32Array {
     const o = this.options;
     const D = o.blockSize * o.numKvHeads * o.headDim;
-    const rng = new FusionRng((o.seed * 1000003 + layer * 7919 + kind * 104729) | 0);
+    const rng = new Sfc32((o.seed * 1000003 + layer * 7919 + kind * 104729) | 0);
     const depth = o.numLayers > 1 ? layer / (o.numLayers - 1) : 0;
     const noise = o.noise * (0.6 + depth) * (kind === 1 ? 1.3 : 1);
     const aMean = 0.5;
@@ -286,7 +286,7 @@ export class SyntheticKvSample implements KvSource {
     const hd = o.headDim;
     const Hq = this.info.numHeads!;
     const g = Hq / H;
-    const rng = new FusionRng((o.seed * 31 + layer * 131 + 17) | 0);
+    const rng = new Sfc32((o.seed * 31 + layer * 131 + 17) | 0);
     const q = new Float32Array(o.numSeqs * o.numQueries * Hq * hd);
     for (let i = 0; i < o.numSeqs; i++) {
       const len = this.info.seqLens[i];

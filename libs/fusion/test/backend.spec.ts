@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FusionInputError, selectTfBackend } from '../src';
+import { InputError } from '@kvplan/core';
+import { selectTfBackend } from '../src';
 
 const noNative = async (name: string): Promise<unknown> => {
   if (name.includes('tfjs-node')) throw new Error(`Cannot find module '${name}'`);
@@ -38,8 +39,8 @@ describe('selectTfBackend', () => {
 
   it('rejects an unknown name as bad input naming the setting', async () => {
     const err = await selectTfBackend({ wanted: 'gpu' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FusionInputError);
-    expect((err as FusionInputError).issues[0]).toMatchObject({ path: 'KVPLAN_TF_BACKEND' });
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).issues[0]).toMatchObject({ path: 'KVPLAN_TF_BACKEND' });
   });
 
   it('reports a backend that silently ends up as something else', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { InputError } from '@kvplan/core';
 import {
-  FusionInputError,
   fuseLayer,
   planItems,
   resolveFusionOptions,
@@ -71,8 +71,8 @@ describe('CFF', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(FusionInputError);
-    expect((err as FusionInputError).issues[0]).toMatchObject({
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).issues[0]).toMatchObject({
       path: 'options.window',
       message: expect.stringMatching(/larger than the longest prompt \(3 tokens\)/),
     });
@@ -90,7 +90,7 @@ describe('CFF', () => {
     } catch (e) {
       err = e;
     }
-    expect((err as FusionInputError).issues.map((i) => i.path)).toEqual([
+    expect((err as InputError).issues.map((i) => i.path)).toEqual([
       'options.threshold[1]',
       'options.threshold[2]',
     ]);

@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '@kvplan/core';
 import {
   bf16ToFloat,
   floatToBf16,
   floatToHalf,
-  FusionInputError,
   halfToFloat,
   openKvSample,
   synthesizeKvSample,
@@ -35,10 +35,10 @@ function issuesOf(f: () => unknown): Array<{ path: string; message: string }> {
   try {
     f();
   } catch (err) {
-    expect(err).toBeInstanceOf(FusionInputError);
-    return (err as FusionInputError).issues;
+    expect(err).toBeInstanceOf(InputError);
+    return (err as InputError).issues;
   }
-  throw new Error('expected a FusionInputError');
+  throw new Error('expected an InputError');
 }
 
 const meta = { format: 'kvplan-kv/1', block_size: '2', seq_lens: '[4, 3]' };

@@ -1,11 +1,5 @@
-import {
-  FusionInputError,
-  writeKvSample,
-  type KvDtype,
-  type KvLayer,
-  type KvSampleInfo,
-  type KvSource,
-} from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
+import { writeKvSample, type KvDtype, type KvLayer, type KvSampleInfo, type KvSource } from '@kvplan/fusion';
 import type { KvCache } from './kv-cache';
 import type { LlamaModel } from './model';
 import type { TokenizedPrompt } from './prompts';
@@ -114,7 +108,7 @@ export async function captureKv(
   checkPositiveInt(batchSize, 'options.batchSize', issues);
   checkPositiveInt(wantQ, 'options.numQueries', issues, 0);
   if (prompts.length === 0) issues.push({ path: 'prompts', message: 'no prompts' });
-  if (issues.length) throw new FusionInputError(issues);
+  if (issues.length) throw new InputError(issues);
   const nq = Math.min(wantQ, ...prompts.map((p) => p.tokens.length));
   const info = sampleInfo(model, prompts, blockSize, nq);
   const c = model.config;

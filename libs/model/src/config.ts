@@ -1,4 +1,5 @@
-import { FusionIssueCollector, isInputError, ropeInverseFrequencies } from '@kvplan/fusion';
+import { InputError, IssueCollector } from '@kvplan/core';
+import { ropeInverseFrequencies } from '@kvplan/fusion';
 
 /** The Llama-family architectures the decoder runs. */
 export type ModelType = 'llama' | 'mistral' | 'qwen2';
@@ -104,13 +105,13 @@ export const ROPE_TYPES: readonly string[] = ['default', 'linear', 'llama3'];
 
 /**
  * Checks a parsed config.json and returns the decoder's view of it. Every problem is collected
- * (paths like `config.json:num_key_value_heads`) and thrown together as a FusionInputError;
+ * (paths like `config.json:num_key_value_heads`) and thrown together as an InputError;
  * fields that would change the computation in ways the decoder does not implement are refused
  * (non-silu activations, MLP biases, rope scaling other than default/linear/llama3, partial
  * rotary, quantization), unknown fields are listed in `warnings`.
  */
 export function parseLlamaConfig(raw: unknown, label = 'config.json'): LlamaConfig {
-  const c = new FusionIssueCollector();
+  const c = new IssueCollector();
   const p = (k: string): string => `${label}:${k}`;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     c.add(label, 'expected a JSON object');
@@ -254,7 +255,7 @@ export function parseLlamaConfig(raw: unknown, label = 'config.json'): LlamaConf
           try {
             ropeInverseFrequencies(headDim, ropeTheta, s);
           } catch (err) {
-            if (!isInputError(err)) throw err;
+            if (!(err instanceof InputError)) throw err;
             for (const i of err.issues) c.add(i.path.replace(/^rope_scaling/, scalingPath), i.message);
           }
         }

@@ -1,11 +1,10 @@
+import { InputError, type FusionProfile } from '@kvplan/core';
 import {
   analyzeFusion,
   buildFusionProfile,
-  FusionInputError,
   fullBlocks,
   resolveFusionOptions,
   type FusionOptions,
-  type FusionProfile,
   type KvLayer,
   type KvSampleInfo,
 } from '@kvplan/fusion';
@@ -161,7 +160,7 @@ export async function evaluateFusion(
         message: `${p.tokens.length} tokens is longer than the model's context of ${c.contextLength}`,
       });
   }
-  if (issues.length) throw new FusionInputError(issues);
+  if (issues.length) throw new InputError(issues);
   const prefixes: TokenizedPrompt[] = prompts.map((p) => ({
     ...p,
     tokens: p.tokens.slice(0, p.tokens.length - C),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusionInputError, ropeInverseFrequencies } from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
+import { ropeInverseFrequencies } from '@kvplan/fusion';
 import type { LlamaConfig } from './config';
 import { KvCache } from './kv-cache';
 
@@ -136,7 +137,7 @@ export class LlamaModel {
     for (let i = 0; i < B * T; i++) {
       const id = input.tokens[i];
       if (!(id >= 0 && id < V)) {
-        throw new FusionInputError([
+        throw new InputError([
           { path: 'tokens', message: `token id ${id} is outside the vocabulary (vocab_size ${V})` },
         ]);
       }

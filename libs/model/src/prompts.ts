@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FusionInputError, FusionIssueCollector } from '@kvplan/fusion';
+import { InputError, IssueCollector } from '@kvplan/core';
 import type { TextTokenizer } from './tokenizer';
 
 /** One prompt as read from a file: text, or token ids, or both (ids win). */
@@ -29,14 +29,14 @@ export interface TokenizedPrompt {
  * - `.csv`: a header naming `text` and/or `token_ids` (a JSON array or space-separated ids),
  *   optional `tenant`, `request_id`; other columns (a kvplan trace's) are ignored;
  * - anything else: plain text, one prompt a non-empty line.
- * Every bad line is reported at once (FusionInputError with `file:line` paths).
+ * Every bad line is reported at once (InputError with `file:line` paths).
  */
 export function readPromptsFile(file: string, label = path.basename(file)): PromptRecord[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: label,
         message: `cannot read the prompts file (${(err as NodeJS.ErrnoException).code ?? err})`,
@@ -48,7 +48,7 @@ export function readPromptsFile(file: string, label = path.basename(file)): Prom
 
 /** parseTrace-style: picks the format from `label`'s extension. */
 export function parsePrompts(text: string, label: string): PromptRecord[] {
-  const c = new FusionIssueCollector();
+  const c = new IssueCollector();
   const out: PromptRecord[] = [];
   const lower = label.toLowerCase();
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) {
@@ -70,10 +70,10 @@ export function parsePrompts(text: string, label: string): PromptRecord[] {
     try {
       v = JSON.parse(text);
     } catch (err) {
-      throw new FusionInputError([{ path: label, message: `not valid JSON (${(err as Error).message})` }]);
+      throw new InputError([{ path: label, message: `not valid JSON (${(err as Error).message})` }]);
     }
     if (!Array.isArray(v))
-      throw new FusionInputError([{ path: label, message: 'expected a JSON array of prompts' }]);
+      throw new InputError([{ path: label, message: 'expected a JSON array of prompts' }]);
     v.forEach((x, i) => {
       const r = fromValue(x, `${label}[${i}]`, out.length, c);
       if (r) out.push(r);
@@ -81,12 +81,12 @@ export function parsePrompts(text: string, label: string): PromptRecord[] {
   } else if (lower.endsWith('.csv')) {
     const rows = parseCsv(text);
     if (rows.length === 0)
-      throw new FusionInputError([{ path: label, message: 'empty file (expected a header line)' }]);
+      throw new InputError([{ path: label, message: 'empty file (expected a header line)' }]);
     const header = rows[0].cells.map((h) => h.trim().toLowerCase());
     const col = (n: string): number => header.indexOf(n);
     const [cText, cIds, cTenant, cId] = [col('text'), col('token_ids'), col('tenant'), col('request_id')];
     if (cText < 0 && cIds < 0)
-      throw new FusionInputError([
+      throw new InputError([
         { path: `${label}:1`, message: 'the header names neither a text nor a token_ids column' },
       ]);
     for (const row of rows.slice(1)) {
@@ -126,11 +126,11 @@ export function parsePrompts(text: string, label: string): PromptRecord[] {
     });
   }
   c.throwIfAny();
-  if (out.length === 0) throw new FusionInputError([{ path: label, message: 'no prompts in the file' }]);
+  if (out.length === 0) throw new InputError([{ path: label, message: 'no prompts in the file' }]);
   return out;
 }
 
-function fromValue(v: unknown, where: string, index: number, c: FusionIssueCollector): PromptRecord | null {
+function fromValue(v: unknown, where: string, index: number, c: IssueCollector): PromptRecord | null {
   if (typeof v === 'string') return { id: String(index), where, text: v, tokenIds: null, tenant: null };
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
     c.add(where, 'expected a string or an object with text or token_ids');
@@ -252,7 +252,7 @@ export function tokenizePrompts(
   tokenizer: TextTokenizer | null,
   limits: TokenizeLimits,
 ): TokenizedPrompt[] {
-  const c = new FusionIssueCollector();
+  const c = new IssueCollector();
   const out: TokenizedPrompt[] = [];
   for (const r of records) {
     let tokens: number[];

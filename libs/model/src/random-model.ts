@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FusionRng } from '@kvplan/fusion';
+import { Sfc32 } from '@kvplan/core';
 import { parseLlamaConfig } from './config';
 import { writeSafetensors, type TensorToWrite, type WeightDtype } from './safetensors';
 import { expectedTensors } from './weights';
@@ -26,7 +26,7 @@ export function writeRandomModelFolder(
   opts: RandomModelOptions = {},
 ): string[] {
   const cfg = parseLlamaConfig(config);
-  const rng = new FusionRng(opts.seed ?? 1);
+  const rng = new Sfc32(opts.seed ?? 1);
   const dtype = opts.dtype ?? 'BF16';
   const std = opts.std ?? 0.02;
   const tensors: TensorToWrite[] = expectedTensors(cfg).map((e) => {

@@ -2,29 +2,32 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   checkSafetensorsEntry,
-  writeSafetensorsFile,
+  fileIssuePath,
+  InputError,
+  IssueCollector,
+  readSafetensorsHeader,
+  TENSOR_DTYPES,
+  type SafetensorsEntry,
+  type TensorDtype,
+} from '@kvplan/core';
+import {
   decodeToFloat32,
   dtypeBytes,
   encodeFromFloat32,
-  FusionInputError,
-  FusionIssueCollector,
-  type KvDtype,
-  type SafetensorsEntry,
+  fdByteSource,
+  writeSafetensorsFile,
 } from '@kvplan/fusion';
 
 /** Element types of model weights kvplan reads (converted to float32 at load). */
-export type WeightDtype = KvDtype;
-export const WEIGHT_DTYPES: readonly WeightDtype[] = ['F32', 'F16', 'BF16'];
-
-/** safetensors caps its JSON header at 100 MB; a longer one means a corrupt file. */
-const MAX_HEADER_BYTES = 100_000_000;
+export type WeightDtype = TensorDtype;
+export const WEIGHT_DTYPES: readonly WeightDtype[] = TENSOR_DTYPES;
 
 /** A checked header entry; `begin` and `end` are byte offsets inside the data region. */
 export type TensorInfo = SafetensorsEntry;
 
 /**
  * One safetensors file opened for reading: the header is parsed and checked in full when it
- * opens (every problem at once, as a FusionInputError whose paths start with the file's name);
+ * opens (every problem at once, as an InputError whose paths start with the file's name);
  * tensors are then read one at a time with positioned reads, never the whole file.
  */
 export class SafetensorsFile {
@@ -55,7 +58,7 @@ export class SafetensorsFile {
       fd = fs.openSync(file, 'r');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new FusionInputError([{ path: label, message: `cannot open (${code})` }]);
+      throw new InputError([{ path: label, message: `cannot open (${code})` }]);
     }
     try {
       const { tensors, metadata, dataStart } = parseHeader(fd, label);
@@ -69,7 +72,7 @@ export class SafetensorsFile {
   /** Reads one tensor as float32 (converted from F16/BF16). */
   read(name: string): Float32Array {
     const e = this.tensors.get(name);
-    if (!e) throw new FusionInputError([{ path: `${this.label}:${name}`, message: 'no such tensor' }]);
+    if (!e) throw new InputError([{ path: `${this.label}:${name}`, message: 'no such tensor' }]);
     if (this.fd === null) throw new Error(`SafetensorsFile ${this.label}: already closed`);
     const count = e.shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(count);
@@ -78,7 +81,7 @@ export class SafetensorsFile {
     while (done < bytes.length) {
       const n = fs.readSync(this.fd, bytes, done, bytes.length - done, this.dataStart + e.begin + done);
       if (n <= 0)
-        throw new FusionInputError([
+        throw new InputError([
           { path: `${this.label}:${name}`, message: 'file is truncated (unexpected end of data)' },
         ]);
       done += n;
@@ -97,34 +100,8 @@ function parseHeader(
   fd: number,
   label: string,
 ): { tensors: Map<string, TensorInfo>; metadata: Record<string, string>; dataStart: number } {
-  const size = fs.fstatSync(fd).size;
-  if (size < 8)
-    throw new FusionInputError([
-      { path: label, message: `not a safetensors file: ${size} bytes, not even the 8-byte header length` },
-    ]);
-  const lenBuf = Buffer.alloc(8);
-  fs.readSync(fd, lenBuf, 0, 8, 0);
-  const headerLen = Number(lenBuf.readBigUInt64LE(0));
-  if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > size)
-    throw new FusionInputError([
-      {
-        path: label,
-        message: `header length ${headerLen} does not fit the file's ${size} bytes (truncated, or not a safetensors file)`,
-      },
-    ]);
-  const headerBuf = Buffer.alloc(headerLen);
-  fs.readSync(fd, headerBuf, 0, headerLen, 8);
-  let header: unknown;
-  try {
-    header = JSON.parse(headerBuf.toString('utf8'));
-  } catch (err) {
-    throw new FusionInputError([
-      { path: `${label}:header`, message: `not valid JSON (${(err as Error).message})` },
-    ]);
-  }
-  if (!header || typeof header !== 'object' || Array.isArray(header))
-    throw new FusionInputError([{ path: `${label}:header`, message: 'expected a JSON object' }]);
-  const issues = new FusionIssueCollector();
+  const { header, dataStart, dataLen } = readSafetensorsHeader(fdByteSource(fd), fileIssuePath(label));
+  const issues = new IssueCollector();
   const tensors = new Map<string, TensorInfo>();
   const metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -148,8 +125,6 @@ function parseHeader(
     );
     if (entry) tensors.set(name, entry);
   }
-  const dataStart = 8 + headerLen;
-  const dataLen = size - dataStart;
   for (const e of tensors.values())
     if (e.end > dataLen)
       issues.add(

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { FusionInputError } from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
 
 /** Text <-> token ids, from a model folder's own tokenizer.json (never downloaded). */
 export interface TextTokenizer {
@@ -12,7 +12,7 @@ export interface TextTokenizer {
 
 /**
  * Loads `tokenizer.json` (and `tokenizer_config.json` when present) of a model folder through
- * @huggingface/tokenizers (pure JS). Bad or missing files: FusionInputError, its paths prefixed
+ * @huggingface/tokenizers (pure JS). Bad or missing files: InputError, its paths prefixed
  * with `label`.
  */
 export function loadTokenizer(dir: string, label = ''): TextTokenizer {
@@ -22,7 +22,7 @@ export function loadTokenizer(dir: string, label = ''): TextTokenizer {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: `${label}tokenizer.json`,
         message:
@@ -38,7 +38,7 @@ export function loadTokenizer(dir: string, label = ''): TextTokenizer {
     try {
       config = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
     } catch (err) {
-      throw new FusionInputError([
+      throw new InputError([
         { path: `${label}tokenizer_config.json`, message: `not valid JSON (${(err as Error).message})` },
       ]);
     }
@@ -47,7 +47,7 @@ export function loadTokenizer(dir: string, label = ''): TextTokenizer {
   try {
     tok = new Tokenizer(json as object, config as object);
   } catch (err) {
-    throw new FusionInputError([
+    throw new InputError([
       { path: `${label}tokenizer.json`, message: `cannot build the tokenizer (${(err as Error).message})` },
     ]);
   }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FusionInputError, FusionIssueCollector, transposeRows } from '@kvplan/fusion';
+import { InputError, IssueCollector } from '@kvplan/core';
+import { transposeRows } from '@kvplan/fusion';
 import { parseLlamaConfig, type LlamaConfig } from './config';
 import { LlamaModel, type LayerWeights, type ModelWeights } from './model';
 import { SafetensorsFile, type TensorInfo, type WeightDtype } from './safetensors';
@@ -80,20 +81,20 @@ export interface ModelFolder {
  * Reads `config.json` and the safetensors headers of a Hugging Face folder (one
  * `model.safetensors`, or shards listed by `model.safetensors.index.json`) and checks every
  * tensor the config implies: present, in a file that exists, with the shape the config says.
- * Every problem is reported at once (FusionInputError), its path prefixed with `label` (e.g. the
+ * Every problem is reported at once (InputError), its path prefixed with `label` (e.g. the
  * folder as the user typed it, plus '/'). No weight data is read.
  */
 export function openModelFolder(dir: string, label = ''): ModelFolder {
-  const c = new FusionIssueCollector();
+  const c = new IssueCollector();
   const folderPath = label.replace(/[\\/]$/, '') || dir;
   let st: fs.Stats;
   try {
     st = fs.statSync(dir);
   } catch {
-    throw new FusionInputError([{ path: folderPath, message: 'model folder does not exist' }]);
+    throw new InputError([{ path: folderPath, message: 'model folder does not exist' }]);
   }
   if (!st.isDirectory())
-    throw new FusionInputError([
+    throw new InputError([
       { path: folderPath, message: 'not a folder (expected a Hugging Face model folder)' },
     ]);
   const cfgFile = path.join(dir, 'config.json');
@@ -102,7 +103,7 @@ export function openModelFolder(dir: string, label = ''): ModelFolder {
     rawCfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: `${label}config.json`,
         message: e.code === 'ENOENT' ? 'missing from the model folder' : `not valid JSON (${e.message})`,
@@ -121,7 +122,7 @@ export function openModelFolder(dir: string, label = ''): ModelFolder {
     try {
       idx = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
     } catch (err) {
-      throw new FusionInputError([
+      throw new InputError([
         {
           path: `${label}model.safetensors.index.json`,
           message: `not valid JSON (${(err as Error).message})`,
@@ -135,7 +136,7 @@ export function openModelFolder(dir: string, label = ''): ModelFolder {
       Array.isArray(wm) ||
       !Object.values(wm).every((v) => typeof v === 'string')
     )
-      throw new FusionInputError([
+      throw new InputError([
         {
           path: `${label}model.safetensors.index.json:weight_map`,
           message: 'expected an object of tensor name -> file name',
@@ -152,7 +153,7 @@ export function openModelFolder(dir: string, label = ''): ModelFolder {
   } else if (fs.existsSync(single)) files = ['model.safetensors'];
   else {
     const found = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: folderPath,
         message: `no model.safetensors or model.safetensors.index.json${found.length ? ` (found ${found.slice(0, 4).join(', ')} without an index)` : ''}`,
@@ -183,7 +184,7 @@ export function openModelFolder(dir: string, label = ''): ModelFolder {
       try {
         opened.push(SafetensorsFile.open(full, `${label}${f}`));
       } catch (err) {
-        if (!(err instanceof FusionInputError)) throw err;
+        if (!(err instanceof InputError)) throw err;
         for (const i of err.issues) c.add(i.path, i.message);
         opened.push(null);
       }
@@ -338,10 +339,10 @@ export function formatBytes(bytes: number): string {
   return bytes < GIB ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / GIB).toFixed(2)} GiB`;
 }
 
-/** Throws a FusionInputError when the estimate does not fit its limit. */
+/** Throws an InputError when the estimate does not fit its limit. */
 export function checkMemory(est: MemoryEstimate, what: string, backend: string): void {
   if (est.fits) return;
-  throw new FusionInputError([
+  throw new InputError([
     {
       path: 'memory',
       message: `${what} needs about ${formatBytes(est.backendBytes)} on the ${backend} backend (${formatBytes(est.weightBytes)} of float32 weights${est.workloadBytes ? ` + ${formatBytes(est.workloadBytes)} of KV cache and activations` : ''}), more than its ${formatBytes(est.limitBytes!)}; the wasm backend holds models up to about 0.8B parameters: use a smaller model or batch, or run where tfjs-node or tfjs-node-gpu loads`,

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { isInputError, openKvSample } from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
+import { openKvSample } from '@kvplan/fusion';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   captureKv,
@@ -121,7 +122,7 @@ describe('KV capture', () => {
       tokenizePrompts(bad, tok, { vocabSize: 300, contextLength: 128 });
       expect.unreachable();
     } catch (err) {
-      expect(isInputError(err)).toBe(true);
+      expect(err instanceof InputError).toBe(true);
       const msgs = (err as { issues: Array<{ path: string; message: string }> }).issues;
       expect(msgs.map((m) => m.path)).toEqual(['b.jsonl:1', 'b.jsonl:2']);
       expect(msgs[1].message).toMatch(/130 tokens is longer than the model's context of 128/);

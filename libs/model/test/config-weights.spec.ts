@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { isInputError } from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   estimateMemory,
@@ -22,7 +22,7 @@ function issuesOf(f: () => unknown): Array<{ path: string; message: string }> {
   try {
     f();
   } catch (err) {
-    if (isInputError(err)) return err.issues;
+    if (err instanceof InputError) return err.issues;
     throw err;
   }
   throw new Error('expected an input error');

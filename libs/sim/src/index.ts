@@ -1,6 +1,14 @@
 export * from './types';
-export * from './core/errors';
-export { Rng } from './core/rng';
+// The kernel's shared types and the error family, re-exported for the apps that import libs/sim
+// (one declaration each, in libs/core).
+export {
+  InputError,
+  IssueCollector,
+  nelderMead,
+  type FusionProfile,
+  type InputIssue,
+  type Rng,
+} from '@kvplan/core';
 export { EventQueue } from './core/event-queue';
 export { StepTimeModel, dtypeBytes, type StepWork } from './time/step-time';
 export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
@@ -15,7 +23,6 @@ export { summarize, summarizeWeighted, percentileSorted, type Summary } from './
 export * from './workload';
 export * from './model';
 export * from './hardware';
-export { nelderMead } from './calibration/nelder-mead';
 export * from './calibration/calibrate';
 export * from './capacity/search';
 export * from './spec';

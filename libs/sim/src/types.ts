@@ -1,3 +1,5 @@
+import type { FusionProfile } from '@kvplan/core';
+
 /** Shared shapes of libs/sim. Resolved forms: every default filled, every unit explicit. */
 
 export type Dtype = 'float32' | 'bfloat16' | 'float16' | 'fp8' | 'int8' | 'int4';
@@ -89,41 +91,6 @@ export interface FusionConfig {
   sharedReads: boolean;
   /** The kvplan-fusion-profile/1 document to use; a parametric default when absent. */
   profile: FusionProfile | null;
-}
-
-/** kvplan-fusion-profile/1 (DESIGN.md). libs/fusion produces it; libs/sim consumes it. */
-export interface FusionProfile {
-  format: 'kvplan-fusion-profile/1';
-  mode: 'bff' | 'cff';
-  source: 'synthetic' | 'kv-sample' | 'model' | 'parametric';
-  model: string | null;
-  numLayers: number;
-  /** Layer indices that fusion touches (others keep every block). */
-  fusedLayers: number[];
-  blockSize: number;
-  /** Measured points: surviving fraction per layer at a threshold and batch size (BFF) or window (CFF). */
-  points: Array<{ threshold: number; batchSize?: number; window?: number; survivingFraction: number[] }>;
-  /**
-   * Per-layer fitted parameters predicting the surviving fraction at any batch size and threshold.
-   * Model: a block of a new sequence finds a match among the m earlier blocks of the batch with
-   * probability 1 - exp(-m * p(threshold)); p per layer is logistic in the threshold:
-   * p(t) = pMax / (1 + exp((t - t0) / width)).
-   */
-  rateDistortion: {
-    model: 'poisson-logistic/1';
-    /**
-     * `cap` (optional, default 1): the fraction of a layer's blocks that can fuse at all; the rest
-     * never match. With it, a block matches with probability cap x (1 - exp(-m p(t) / cap)).
-     */
-    layers: Array<{ layer: number; pMax: number; t0: number; width: number; cap?: number }>;
-  } | null;
-  accuracy: Array<{
-    threshold: number;
-    metric: string;
-    value: number;
-    interval: [number, number] | null;
-    how: string;
-  }> | null;
 }
 
 export type RouterPolicy = 'round-robin' | 'least-loaded';

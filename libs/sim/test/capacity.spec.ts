@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/core/rng';
+import { Xoshiro128ss } from '@kvplan/core';
 import {
   atRate,
   offeredRate,
@@ -13,7 +13,7 @@ import {
 import { specOf, workloadOf, type Row } from './helpers';
 
 function rows(n: number, rate: number): Row[] {
-  const rng = new Rng(4);
+  const rng = new Xoshiro128ss(4);
   let t = 0;
   return Array.from({ length: n }, () => {
     t += rng.exponential(rate);
@@ -76,5 +76,27 @@ describe('capacity search', () => {
       p('d', 11, 1, 0.6),
     ]);
     expect(pts.map((x) => x.pareto)).toEqual([true, false, true, false]);
+  });
+
+  it('never scores a missing cost as free, and keeps infeasible configurations off the front', () => {
+    const p = (label: string, rate: number, cost: number | null) => ({
+      label,
+      gpu: 'x',
+      tensorParallel: 1,
+      maxNumSeqs: 1,
+      maxNumBatchedTokens: 1,
+      fusionThreshold: null,
+      maxRatePerReplica: rate,
+      maxRatePerGpu: rate,
+      outputTokensPerSecondPerGpu: 0,
+      costPerMillionOutputTokensUsd: cost,
+      replicasForTarget: null,
+      gpusForTarget: null,
+      pareto: false,
+    });
+    // b has no price: it must not beat a's price by scoring 0; a is as fast and priced.
+    expect(markPareto([p('a', 10, 1), p('b', 10, null)]).map((x) => x.pareto)).toEqual([true, false]);
+    // c meets the SLOs at no rate: never on the front, even with the lowest cost.
+    expect(markPareto([p('a', 10, 1), p('c', 0, 0.1)]).map((x) => x.pareto)).toEqual([true, false]);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/core/rng';
+import { Xoshiro128ss } from '@kvplan/core';
 import { simulate } from '../src/engine/simulation';
 import { specOf, workloadOf, type Row, type SpecOverrides } from './helpers';
 
 /** Random traffic with shared prefixes, long prompts (chunked prefill) and bursts. */
 function traffic(seed: number, n: number, rate: number): Row[] {
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128ss(seed);
   let t = 0;
   return Array.from({ length: n }, () => {
     t += rng.next() < 0.1 ? 0 : rng.exponential(rate);

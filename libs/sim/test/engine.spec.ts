@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../src/core/event-queue';
-import { Rng } from '../src/core/rng';
+import { Xoshiro128ss } from '@kvplan/core';
 import { simulate } from '../src/engine/simulation';
 import { FIXED_STEP, specOf, workloadOf, type Row, type SpecOverrides } from './helpers';
 
@@ -98,7 +98,7 @@ describe('V1 scheduler on hand-computed cases (every step takes 1 s)', () => {
 });
 
 function randomRows(seed: number, n: number, rate: number): Row[] {
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128ss(seed);
   const rows: Row[] = [];
   let t = 0;
   for (let i = 0; i < n; i++) {
@@ -134,7 +134,7 @@ describe('simulation invariants', () => {
 
 describe('event queue', () => {
   it('pops in (time, priority, insertion) order and time never goes backwards', () => {
-    const rng = new Rng(11);
+    const rng = new Xoshiro128ss(11);
     const q = new EventQueue();
     // Reference: the pending events as a plain list, the expected next one found by a scan.
     const pending: Array<{ t: number; p: number; seq: number }> = [];

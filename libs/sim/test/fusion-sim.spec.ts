@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/core/rng';
+import { Xoshiro128ss } from '@kvplan/core';
 import { parametricFusionProfile, FusionModel } from '../src/engine/fusion';
 import { simulate } from '../src/engine/simulation';
 import type { FusionConfig } from '../src/types';
@@ -16,7 +16,7 @@ const fusion = (over: Partial<FusionConfig> = {}): FusionConfig => ({
 });
 
 function rows(seed: number, n: number, tenants = 0): Row[] {
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128ss(seed);
   let t = 0;
   return Array.from({ length: n }, (_, i) => {
     t += rng.exponential(40);

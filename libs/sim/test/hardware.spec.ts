@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors';
+import { InputError } from '@kvplan/core';
 import { findGpuPreset, listGpuPresets, matchGpuName, resolveGpu } from '../src/hardware';
 
 const ctx = { baseDir: '.', path: 'gpu' };

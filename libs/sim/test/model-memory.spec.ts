@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors';
+import { InputError } from '@kvplan/core';
 import { findGpuPreset } from '../src/hardware';
 import { GiB, deriveKvCapacity, findModelPreset, type KvCapacityInput } from '../src/model';
 import type { GpuSpec, ModelArch } from '../src/types';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors';
+import { InputError } from '@kvplan/core';
 import {
   findModelPreset,
   kvBytesPerToken,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, type InputIssue } from '../src/core/errors';
+import { InputError, type InputIssue } from '@kvplan/core';
 import { parseSimulationSpec, resolveSimulationSpec } from '../src/spec';
 import { DEFAULT_TIME_MODEL } from '../src/time/profiles';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/core/rng';
+import { Xoshiro128ss } from '@kvplan/core';
 import { argsortNonNegative, percentileSorted, summarize, summarizeWeighted } from '../src/metrics/stats';
 
 describe('statistics as benchmark_serving computes them', () => {
@@ -14,7 +14,7 @@ describe('statistics as benchmark_serving computes them', () => {
   });
 
   it('weighted summaries equal the summaries of the expanded list', () => {
-    const rng = new Rng(3);
+    const rng = new Xoshiro128ss(3);
     const n = 5000;
     const values = new Float64Array(n);
     const weights = new Float64Array(n);
@@ -30,7 +30,7 @@ describe('statistics as benchmark_serving computes them', () => {
   });
 
   it('the radix argsort orders non-negative doubles exactly and stably', () => {
-    const rng = new Rng(9);
+    const rng = new Xoshiro128ss(9);
     const n = 20000;
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) v[i] = rng.next() < 0.2 ? rng.int(0, 3) : rng.next() * 10 ** rng.int(-6, 6);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors';
+import { InputError } from '@kvplan/core';
 import { generateWorkload, readTraceFile, workloadStats, type GeneratorSpec } from '../src/workload';
 import type { Workload } from '../src/types';
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors';
+import { InputError } from '@kvplan/core';
 import { detectTraceFormat, parseTimestamp, parseTrace, readTraceFile } from '../src/workload';
 import type { Workload } from '../src/types';
 

@@ -2,6 +2,7 @@
  * ECharts options from API data. Pure functions (no DOM), so they are unit-tested in Node and
  * the pages stay thin. A builder returns null when there is nothing to draw.
  */
+import { metricInfo, paretoFront, predictedCompression } from '@kvplan/core';
 import type {
   CapacityPlan,
   ChartProfile,
@@ -233,17 +234,6 @@ export function niceCeil(x: number): number {
   return Math.ceil(x / step) * step;
 }
 
-/** Probability that a block of a layer matches one of `m` earlier blocks (poisson-logistic/1). */
-export function matchShare(
-  fit: { pMax: number; t0: number; width: number; cap?: number },
-  t: number,
-  m: number,
-): number {
-  const p = fit.pMax / (1 + Math.exp((t - fit.t0) / fit.width));
-  const cap = fit.cap !== undefined && fit.cap > 0 && fit.cap <= 1 ? fit.cap : 1;
-  return cap * (1 - Math.exp((-m * p) / cap));
-}
-
 /**
  * Per-layer compression (full blocks / surviving blocks) at each threshold. Measured points are
  * used when the profile has them (at its largest batch or window); otherwise the rate-distortion
@@ -275,9 +265,7 @@ export function compressionGrid(
     thresholds.map((t) => {
       const f = fits.get(l);
       if (!f || !profile.fusedLayers.includes(l)) return 1;
-      let matched = 0;
-      for (let j = 0; j < batchSize; j++) matched += matchShare(f, t, j * blocksPerSequence);
-      return 1 / Math.max(1 - matched / batchSize, 1e-6);
+      return predictedCompression(f, t, batchSize, blocksPerSequence);
     }),
   );
   return { thresholds, layers, values, measured: false, batch: batchSize };
@@ -363,14 +351,6 @@ export function heatmapOption(
   };
 }
 
-/** Non-dominated points when both coordinates are better larger. */
-export function paretoFront<T>(points: T[], x: (p: T) => number, y: (p: T) => number): T[] {
-  const front = points.filter(
-    (p) => !points.some((o) => o !== p && x(o) >= x(p) && y(o) >= y(p) && (x(o) > x(p) || y(o) > y(p))),
-  );
-  return front.sort((a, b) => x(a) - x(b));
-}
-
 /**
  * Throughput against accuracy over the threshold sweep, its Pareto front, the chosen threshold
  * marked, and the unfused throughput as a vertical line. Without a measured accuracy the
@@ -384,10 +364,15 @@ export function paretoOption(
   const measured = ts.accuracyMetric !== null && ts.points.some((p) => p.accuracy !== null);
   const pts = measured ? ts.points.filter((p) => p.accuracy !== null) : ts.points;
   const y = (p: (typeof pts)[number]) => (measured ? p.accuracy! : p.threshold);
-  const front = paretoFront(pts, (p) => p.outputThroughput, y);
+  // The accuracy axis's direction comes from the metric registry (an error is better lower).
+  const yInfo = metricInfo(measured ? ts.accuracyMetric! : 'fusion-threshold');
+  const front = paretoFront(pts, [
+    { value: (p) => p.outputThroughput, higherIsBetter: true },
+    { value: y, higherIsBetter: yInfo?.higherIsBetter ?? true },
+  ]).sort((a, b) => a.outputThroughput - b.outputThroughput);
   const chosen = pts.find((p) => Math.abs(p.threshold - ts.chosen) < 1e-9);
   const yName = measured
-    ? `accuracy (${ts.accuracyMetric})`
+    ? `accuracy (${ts.accuracyMetric}${yInfo && !yInfo.higherIsBetter ? ', lower is better' : ''})`
     : 'threshold (accuracy proxy: higher fuses less)';
   return {
     ...base(),

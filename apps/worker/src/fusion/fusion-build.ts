@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { InputError, type FusionProfile } from '@kvplan/core';
 import {
   analyzeFusion,
   buildFusionProfile,
   fitRateDistortionPoints,
-  FusionInputError,
   openKvSample,
   rdPointsFromAnalysis,
   synthesizeKvSample,
   type FusionAnalysis,
   type FusionOptions,
-  type FusionProfile,
   type KvSource,
   type SelectedTfBackend,
   type SimilarityHistogram,
@@ -64,7 +63,7 @@ export function cffChunkTokens(seqLens: number[], window: number, blockSize: num
   const longest = Math.max(0, ...seqLens);
   const chunk = Math.floor(longest / window / blockSize) * blockSize;
   if (chunk < blockSize)
-    throw new FusionInputError([
+    throw new InputError([
       {
         path: 'fusionConfig.window',
         message: `the longest sampled prompt (${longest} tokens) holds no window of ${window} chunks of at least one ${blockSize}-token block`,
@@ -110,7 +109,7 @@ export async function measureFusion(
   let chunk: number | null = null;
   if (s.mode === 'bff') {
     if (n < 2)
-      throw new FusionInputError([
+      throw new InputError([
         { path: 'sample', message: `BFF needs at least 2 sequences, the sample has ${n}` },
       ]);
     sizes = [...new Set((s.batchSizes?.length ? s.batchSizes : [n]).map((b) => Math.min(b, n)))]
@@ -217,7 +216,7 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
     if (distinct.size >= 2 && tenants) return tenants.map((t) => t ?? '');
     if (!tenants || distinct.size === 0) {
       if (s.scope === 'tenant')
-        throw new FusionInputError([
+        throw new InputError([
           { path: 'fusionConfig.scope', message: 'scope tenant, but the KV sample names no tenants' },
         ]);
       scopeNotes.push('the KV used names no tenants: fused with scope global');
@@ -379,7 +378,7 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
   reasons.push('no uploaded KV sample: none is tied to this workload profile');
 
   // 3. Synthetic KV shaped like the deployment's model and the sampled requests.
-  if (w.n === 0) throw new FusionInputError([{ path: 'workload', message: 'the workload has no requests' }]);
+  if (w.n === 0) throw new InputError([{ path: 'workload', message: 'the workload has no requests' }]);
   const idx = stratifiedSample(w.inputTokens, Math.min(want, w.n), o.seed);
   const lens = idx.map((k) => Math.min(w.inputTokens[k], o.maxPromptTokens));
   const reqTenants = idx.map((k) => (w.tenant[k] >= 0 ? w.tenantNames[w.tenant[k]] : null));

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isInputError, selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
+import { InputError } from '@kvplan/core';
+import { selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
 import { buildFusionJob } from './fusion-build';
 import type { FusionJobInput, FusionThreadMessage } from './fusion-job';
 
@@ -20,6 +21,6 @@ buildFusionJob(input, {
 })
   .then((output) => post({ type: 'result', output }))
   .catch((err: unknown) => {
-    if (isInputError(err)) post({ type: 'input-error', issues: err.issues });
+    if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
     else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   });

@@ -1,4 +1,4 @@
-import { Rng } from '@kvplan/sim';
+import { Xoshiro128ss } from '@kvplan/core';
 
 /**
  * Picks `n` of the requests whose prompt lengths are `lengths`, stratified by prompt length:
@@ -15,7 +15,7 @@ export function stratifiedSample(
   strata = Math.min(8, Math.max(1, n)),
 ): number[] {
   const total = lengths.length;
-  const rng = new Rng(seed);
+  const rng = new Xoshiro128ss(seed);
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${n}`);
   const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
   let picked: number[];

@@ -1,4 +1,4 @@
-import { FusionInputError, type FusionIssue } from '@kvplan/fusion';
+import { InputError, type InputIssue } from '@kvplan/core';
 import { parsePrompts, type PromptRecord } from '@kvplan/model';
 import { detectTraceFormat } from '@kvplan/sim';
 
@@ -51,11 +51,11 @@ export function readTracePrompts(text: string, fileName: string): PromptRecord[]
   try {
     return parsePrompts(text, 'trace.csv');
   } catch (err) {
-    if (!(err instanceof FusionInputError)) throw err;
+    if (!(err instanceof InputError)) throw err;
     const real = err.issues.filter((i) => i.message !== NO_PROMPT);
-    if (real.length) throw new FusionInputError(real);
+    if (real.length) throw new InputError(real);
     // Drop the rows without a prompt (by line number) and read the rest.
-    const skip = new Set(err.issues.map((i: FusionIssue) => Number(/:(\d+)$/.exec(i.path)?.[1])));
+    const skip = new Set(err.issues.map((i: InputIssue) => Number(/:(\d+)$/.exec(i.path)?.[1])));
     const kept = text.split('\n').map((line, i) => (skip.has(i + 1) ? '' : line));
     return parsePrompts(kept.join('\n'), 'trace.csv');
   }

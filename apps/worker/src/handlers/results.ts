@@ -1,4 +1,5 @@
 /** Pure helpers that turn simulation results into stored projections and capacity answers. */
+import { higherIsBetter, paretoFront } from '@kvplan/core';
 
 type Metrics = Record<string, unknown>;
 export type Slo = Partial<
@@ -175,15 +176,20 @@ export function capacityAnswer(
       points: rows,
     };
   }
-  // pareto: higher threshold fuses less (closer to the unfused model); keep the points no other beats on both.
+  // pareto (core's dominance): higher threshold fuses less (closer to the unfused model); keep
+  // the fused points that meet the SLO and that no other beats on throughput and threshold.
   const fused = rows.filter((r) => r.threshold !== null);
   const thr = (r: Row) => r.threshold as number;
-  const tput = (r: Row) => (r.output_throughput as number | null) ?? 0;
-  const front = fused.filter(
-    (r) =>
-      !fused.some(
-        (o) => o !== r && thr(o) >= thr(r) && tput(o) >= tput(r) && (thr(o) > thr(r) || tput(o) > tput(r)),
-      ),
+  const front = paretoFront(
+    fused,
+    [
+      { value: thr, higherIsBetter: higherIsBetter('fusion-threshold') },
+      {
+        value: (r) => r.output_throughput as number | null,
+        higherIsBetter: higherIsBetter('output_throughput'),
+      },
+    ],
+    (r) => r.meetsSlo,
   );
   return {
     mode,

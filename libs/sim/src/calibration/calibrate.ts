@@ -2,7 +2,7 @@ import { simulate } from '../engine/simulation';
 import { ReqState } from '../engine/request-table';
 import { summarize } from '../metrics/stats';
 import type { ResolvedSpec, TimeModelCoefficients } from '../types';
-import { nelderMead } from './nelder-mead';
+import { nelderMead } from '@kvplan/core';
 
 /** Measured summary metrics, by benchmark_serving's names (ms and req/s). Absent ones are not scored. */
 export type MeasuredMetrics = Partial<Record<ScoredMetric, number>>;

@@ -1,3 +1,4 @@
+import { higherIsBetter, paretoFront, type Objective } from '@kvplan/core';
 import { simulate } from '../engine/simulation';
 import { ReqState } from '../engine/request-table';
 import type { SimulationResult } from '../engine/simulation';
@@ -248,22 +249,23 @@ export interface SweepPoint {
 }
 
 /**
- * Marks the Pareto front: a point is dominated when another serves at least as many requests per
- * GPU, costs no more per million tokens, and fuses no more aggressively (a higher threshold is
- * safer for accuracy), and is strictly better in one of them.
+ * Marks the Pareto front (core's one dominance): a point is dominated when another serves at least
+ * as many requests per GPU, costs no more per million tokens, and fuses no more aggressively (a
+ * higher threshold is safer for accuracy; no fusion is safest), and is strictly better in one of
+ * them. A missing cost never counts as free, and a configuration that meets the SLOs at no rate
+ * is never on the front.
  */
 export function markPareto(points: SweepPoint[]): SweepPoint[] {
-  const safety = (p: SweepPoint) => p.fusionThreshold ?? 2;
-  const cost = (p: SweepPoint) => p.costPerMillionOutputTokensUsd ?? 0;
-  for (const p of points) {
-    p.pareto = !points.some(
-      (q) =>
-        q !== p &&
-        q.maxRatePerGpu >= p.maxRatePerGpu &&
-        cost(q) <= cost(p) &&
-        safety(q) >= safety(p) &&
-        (q.maxRatePerGpu > p.maxRatePerGpu || cost(q) < cost(p) || safety(q) > safety(p)),
-    );
-  }
+  const front = new Set(paretoFront(points, SWEEP_OBJECTIVES, (p) => p.maxRatePerGpu > 0));
+  for (const p of points) p.pareto = front.has(p);
   return points;
 }
+
+const SWEEP_OBJECTIVES: readonly Objective<SweepPoint>[] = [
+  { value: (p) => p.maxRatePerGpu, higherIsBetter: higherIsBetter('max_rate_per_gpu') },
+  {
+    value: (p) => p.costPerMillionOutputTokensUsd,
+    higherIsBetter: higherIsBetter('cost_per_million_output_tokens_usd'),
+  },
+  { value: (p) => p.fusionThreshold ?? 2, higherIsBetter: higherIsBetter('fusion-threshold') },
+];

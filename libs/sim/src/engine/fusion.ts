@@ -1,6 +1,5 @@
-import type { FusionConfig, FusionProfile, ModelArch } from '../types';
-
-type LayerFit = NonNullable<FusionProfile['rateDistortion']>['layers'][number];
+import { matchCap, matchProbability, matchShareAt, type FusionProfile } from '@kvplan/core';
+import type { FusionConfig, ModelArch } from '../types';
 
 /**
  * The parametric profile used until a measured one is given: on every layer but the first two
@@ -32,11 +31,6 @@ export function parametricFusionProfile(
   };
 }
 
-/** Per-candidate match probability of a layer at threshold t. */
-function matchProbability(f: LayerFit, t: number): number {
-  return f.pMax / (1 + Math.exp((t - f.t0) / f.width));
-}
-
 /**
  * The fusion arithmetic the simulator needs, from a profile's rate-distortion model: how many
  * block-equivalents a sequence frees when it fuses against `candidates` blocks of other
@@ -58,7 +52,7 @@ export class FusionModel {
     this.numLayers = profile.numLayers || model.numLayers;
     const fits = profile.rateDistortion?.layers ?? [];
     this.probs = fits.map((f) => matchProbability(f, config.threshold));
-    this.caps = fits.map((f) => (f.cap !== undefined && f.cap > 0 && f.cap <= 1 ? f.cap : 1));
+    this.caps = fits.map(matchCap);
     this.flopsPerPairPerLayer = 2 * blockSize * model.numKvHeads * model.headDim;
   }
 
@@ -91,8 +85,7 @@ export class FusionModel {
 
   /** Probability that a block of layer i finds a match among `candidates` blocks. */
   private matchShare(i: number, candidates: number): number {
-    const cap = this.caps[i];
-    return cap * (1 - Math.exp((-candidates * this.probs[i]) / cap));
+    return matchShareAt(this.probs[i], this.caps[i], candidates);
   }
 
   /** FLOPs of comparing `blocks` blocks with `candidates` others on every fused layer. */

@@ -1,4 +1,4 @@
-import { IssueCollector } from '../core/errors';
+import { IssueCollector } from '@kvplan/core';
 import type { GpuSpec } from '../types';
 
 /**

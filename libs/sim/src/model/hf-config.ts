@@ -1,4 +1,4 @@
-import type { IssueCollector } from '../core/errors';
+import type { IssueCollector } from '@kvplan/core';
 import type { Dtype, ModelArch } from '../types';
 import { DTYPE_SPELLINGS, parseDtype } from './dtypes';
 

@@ -1,4 +1,4 @@
-import { InputError } from '../core/errors';
+import { InputError } from '@kvplan/core';
 import type { EngineConfig, GpuSpec, ModelArch } from '../types';
 import { activationBytes } from './dtypes';
 import { kvBytesPerTokenPerGpu, weightBytes } from './size';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IssueCollector } from '../core/errors';
+import { IssueCollector } from '@kvplan/core';
 import type { ModelArch } from '../types';
 import { describe, parseHfConfig } from './hf-config';
 import { findModelPreset, listModelPresets } from './presets';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { IssueCollector } from '../core/errors';
+import type { IssueCollector } from '@kvplan/core';
 import { BUILTIN_TIME_MODELS, DEFAULT_TIME_MODEL } from '../time/profiles';
 import type { TimeModelCoefficients } from '../types';
-import { checkKeys, isObj, num, show } from './fields';
+import { checkKeys, isObj, num, show } from '@kvplan/core';
 
 export const GPU_PROFILE_FORMAT = 'kvplan-gpu-profile/1';
 

@@ -10,7 +10,8 @@ export {
   tensorParallelProblem,
   type SpecOptions,
 } from './spec';
-export { FUSION_PROFILE_FORMAT, loadFusionProfile, validateFusionProfile } from './fusion-profile';
+export { FUSION_PROFILE_FORMAT, validateFusionProfile } from '@kvplan/core';
+export { loadFusionProfile } from './fusion-profile';
 export {
   GPU_PROFILE_FORMAT,
   resolveTimeModelInto,

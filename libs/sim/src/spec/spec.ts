@@ -1,5 +1,5 @@
 import * as YAML from 'yaml';
-import { InputError, IssueCollector } from '../core/errors';
+import { InputError, IssueCollector } from '@kvplan/core';
 import { isA100, resolveGpuInto } from '../hardware/gpus';
 import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
 import { deriveKvCapacity } from '../model/memory';
@@ -16,7 +16,7 @@ import type {
 } from '../types';
 import { loadWorkload } from '../workload';
 import { resolveTimeModelInto } from './calibration';
-import { checkKeys, isObj, num, optBool, optEnum, optNum, optSection, show, type Obj } from './fields';
+import { checkKeys, isObj, num, optBool, optEnum, optNum, optSection, show, type Obj } from '@kvplan/core';
 import { loadFusionProfile } from './fusion-profile';
 
 export const SPEC_KEYS = [

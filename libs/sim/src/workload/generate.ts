@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { InputError, IssueCollector } from '../core/errors';
-import { Rng } from '../core/rng';
+import { InputError, IssueCollector } from '@kvplan/core';
+import { Xoshiro128ss, type Rng } from '@kvplan/core';
 import type { Workload } from '../types';
 import { WorkloadBuilder } from './builder';
 import { readTraceFile } from './trace';
@@ -116,11 +116,11 @@ export function generateWorkload(
   const output = sampler('outputTokens');
   issues.throwIfAny();
 
-  const arrivalRng = new Rng(streamSeed(seed, 'arrival'));
-  const inputRng = new Rng(streamSeed(seed, 'inputTokens'));
-  const outputRng = new Rng(streamSeed(seed, 'outputTokens'));
-  const groupRng = new Rng(streamSeed(seed, 'prefixGroups'));
-  const tenantRng = new Rng(streamSeed(seed, 'tenants'));
+  const arrivalRng = new Xoshiro128ss(streamSeed(seed, 'arrival'));
+  const inputRng = new Xoshiro128ss(streamSeed(seed, 'inputTokens'));
+  const outputRng = new Xoshiro128ss(streamSeed(seed, 'outputTokens'));
+  const groupRng = new Xoshiro128ss(streamSeed(seed, 'prefixGroups'));
+  const tenantRng = new Xoshiro128ss(streamSeed(seed, 'tenants'));
 
   const proc = spec.arrival?.process ?? 'poisson';
   const burstiness = spec.arrival?.burstiness ?? 1;

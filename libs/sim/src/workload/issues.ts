@@ -1,4 +1,4 @@
-import { InputError, type InputIssue } from '../core/errors';
+import { InputError, type InputIssue } from '@kvplan/core';
 
 /** How many line-level problems of one file are listed before the rest are only counted. */
 export const MAX_LISTED_ISSUES = 20;

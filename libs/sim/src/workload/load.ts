@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { InputError, IssueCollector } from '../core/errors';
+import { InputError, IssueCollector } from '@kvplan/core';
 import type { Workload } from '../types';
 import { selectRows } from './builder';
 import { generateWorkload, type GeneratorSpec } from './generate';

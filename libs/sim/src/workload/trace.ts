@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { InputError } from '../core/errors';
+import { InputError } from '@kvplan/core';
 import type { Workload } from '../types';
 import { WorkloadBuilder } from './builder';
 import { forEachCsvRecord } from './csv';

@@ -1,4 +1,4 @@
-import type { IssueCollector } from '../core/errors';
+import type { IssueCollector } from '@kvplan/core';
 import type { EmpiricalSource, GeneratorSpec, LengthDist } from './generate';
 import { showValue } from './issues';
 

@@ -1,4 +1,4 @@
-import type { IssueCollector } from '../core/errors';
+import type { IssueCollector } from './errors';
 
 /** Small validators for spec sections: each reports what was expected and returns undefined when wrong. */
 

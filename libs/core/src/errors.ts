@@ -1,12 +1,16 @@
-/** One problem with user input: where (a field path like `engine.blockSize`, or `trace.csv:12`) and what was expected. */
+/**
+ * One problem with user input: where (a field path like `engine.blockSize`, `trace.csv:12` or
+ * `sample.safetensors:layers.3.key`) and what was expected.
+ */
 export interface InputIssue {
   path: string;
   message: string;
 }
 
 /**
- * Bad input. Carries every issue found, not only the first. The CLI maps it to exit code 2,
- * the API to a 400 with the issues as field-level messages.
+ * Bad input, for every library and app of kvplan (one family: the CLI maps it to exit code 2,
+ * the API to a 400 with the issues as field-level messages, the worker fails the job without
+ * retries). Carries every issue found, not only the first.
  */
 export class InputError extends Error {
   readonly issues: InputIssue[];

@@ -1,11 +1,17 @@
-/** Minimises f over R^n by the Nelder-Mead simplex method (standard coefficients). Deterministic. */
+/**
+ * Minimises f over R^n by the Nelder-Mead simplex method (standard coefficients). Deterministic:
+ * ties in the simplex order break by vertex index. A non-finite value counts as the largest
+ * number. `step` is the initial simplex's edge, one for all coordinates or one per coordinate;
+ * the search stops after `maxEvals` evaluations of f or when the simplex's values agree within
+ * `tolerance` (relative).
+ */
 export function nelderMead(
   f: (x: number[]) => number,
   x0: number[],
-  opts: { step?: number; maxEvals?: number; tolerance?: number } = {},
+  opts: { step?: number | number[]; maxEvals?: number; tolerance?: number } = {},
 ): { x: number[]; value: number; evals: number } {
   const n = x0.length;
-  const step = opts.step ?? 0.5;
+  const stepOf = (i: number): number => (Array.isArray(opts.step) ? opts.step[i] : (opts.step ?? 0.5));
   const maxEvals = opts.maxEvals ?? 200 * n;
   const tol = opts.tolerance ?? 1e-6;
   let evals = 0;
@@ -17,7 +23,7 @@ export function nelderMead(
   let simplex = [x0.slice()];
   for (let i = 0; i < n; i++) {
     const x = x0.slice();
-    x[i] += step;
+    x[i] += stepOf(i);
     simplex.push(x);
   }
   let values = simplex.map(F);
