@@ -2,14 +2,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { selectTfBackend, synthesizeKvSample, writeKvSample, type SelectedTfBackend } from '@kvplan/fusion';
-import { writeRandomModelFolder } from '@kvplan/model';
+import {
+  cffChunkTokens,
+  selectTfBackend,
+  stratifiedSample,
+  synthesizeKvSample,
+  writeKvSample,
+  type SelectedTfBackend,
+} from '@kvplan/fusion';
+import { readTracePrompts, traceCarriesPrompts, writeRandomModelFolder } from '@kvplan/model';
 import { FUSION_PROFILE_DEFAULTS } from '@kvplan/contracts';
 import { WorkerConfigError, loadWorkerConfig } from '../src/config';
-import { buildFusionJob, cffChunkTokens } from '../src/fusion/fusion-build';
-import type { FusionJobInput } from '../src/fusion/fusion-job';
-import { stratifiedSample } from '../src/fusion/sampling';
-import { readTracePrompts, traceCarriesPrompts } from '../src/fusion/trace-prompts';
+import { runFusionJob, type FusionJobInput } from '../src/fusion/fusion-job';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-fusion-build-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -88,25 +92,25 @@ describe('stratifiedSample', () => {
 describe('trace prompts', () => {
   it('finds text or token_ids columns and skips rows without a prompt', () => {
     const csv = 'arrival_time_s,input_tokens,output_tokens,token_ids\n0,3,1,"[1,2,3]"\n1,4,1,\n2,2,1,7 8\n';
-    expect(traceCarriesPrompts(csv, 'trace.csv')).toBe(true);
-    expect(readTracePrompts(csv, 't.csv').map((r) => r.tokenIds)).toEqual([
+    expect(traceCarriesPrompts(csv, 'kvplan-csv')).toBe(true);
+    expect(readTracePrompts(csv, 'kvplan-csv').map((r) => r.tokenIds)).toEqual([
       [1, 2, 3],
       [7, 8],
     ]);
-    expect(traceCarriesPrompts('arrival_time_s,input_tokens,output_tokens\n0,1,1\n', 'trace.csv')).toBe(
+    expect(traceCarriesPrompts('arrival_time_s,input_tokens,output_tokens\n0,1,1\n', 'kvplan-csv')).toBe(
       false,
     );
     const jsonl =
       '{"arrival_time_s":0,"input_tokens":2,"output_tokens":1}\n{"arrival_time_s":1,"input_tokens":2,"output_tokens":1,"text":"hi"}\n';
-    expect(traceCarriesPrompts(jsonl, 'trace.jsonl')).toBe(true);
-    const recs = readTracePrompts(jsonl, 'trace.jsonl');
+    expect(traceCarriesPrompts(jsonl, 'kvplan-jsonl')).toBe(true);
+    const recs = readTracePrompts(jsonl, 'kvplan-jsonl');
     expect(recs).toHaveLength(1);
     expect(recs[0]).toMatchObject({ text: 'hi', where: 'trace.jsonl:2' });
   });
 
   it('reports a malformed token_ids cell by its line', () => {
     const csv = 'arrival_time_s,input_tokens,output_tokens,token_ids\n0,3,1,"[1,2,3]"\n1,4,1,"[1,x]"\n';
-    expect(() => readTracePrompts(csv, 't.csv')).toThrow(/trace\.csv:3/);
+    expect(() => readTracePrompts(csv, 'kvplan-csv')).toThrow(/trace\.csv:3/);
   });
 });
 
@@ -118,10 +122,10 @@ describe('cffChunkTokens', () => {
   });
 });
 
-describe('buildFusionJob', () => {
+describe('runFusionJob', () => {
   it('synthesises KV shaped like the deployment model from a generator workload and says so', async () => {
     const progress: number[] = [];
-    const out = await buildFusionJob(
+    const out = await runFusionJob(
       input({
         workload: {
           arrival: { process: 'poisson', rate: 5 },
@@ -154,7 +158,7 @@ describe('buildFusionJob', () => {
     expect(at(0.3)).toBeLessThan(at(0.9));
     expect(p.rateDistortion?.layers).toHaveLength(2);
     expect(p.accuracy?.[0].metric).toBe('attention-output-rel-error');
-    const d = out.details as {
+    const d = out.details as unknown as {
       reasons: string[];
       sample: { size: number; available: number; requests: Array<{ promptTokens: number }> };
       fusion: { scope: string; batchSizes: number[] };
@@ -178,14 +182,12 @@ describe('buildFusionJob', () => {
     const trace = writeTrace('tenants.csv', ['arrival_time_s,input_tokens,output_tokens,tenant', ...rows]);
     const base = input({ workload: {}, trace });
     base.spec = { ...deployment, workload: { trace: trace.path } };
-    const def = await buildFusionJob(base, hooks());
-    expect((def.details.fusion as { scope: string }).scope).toBe('tenant');
-    expect((def.details.sample as { requests: Array<{ tenant: string }> }).requests[0].tenant).toMatch(
-      /acme|globex/,
-    );
-    const forced = await buildFusionJob({ ...base, fusion: { ...base.fusion, scope: 'global' } }, hooks());
-    expect((forced.details.fusion as { scope: string }).scope).toBe('global');
-    expect((forced.details.reasons as string[]).join(' ')).toMatch(/neither text nor token_ids/);
+    const def = await runFusionJob(base, hooks());
+    expect(def.details.fusion.scope).toBe('tenant');
+    expect(def.details.sample.requests[0].tenant).toMatch(/acme|globex/);
+    const forced = await runFusionJob({ ...base, fusion: { ...base.fusion, scope: 'global' } }, hooks());
+    expect(forced.details.fusion.scope).toBe('global');
+    expect(forced.details.reasons.join(' ')).toMatch(/neither text nor token_ids/);
   }, 60_000);
 
   it('uses the newest KV sample tied to the workload profile, sampled by sequence length', async () => {
@@ -200,7 +202,7 @@ describe('buildFusionJob', () => {
       seed: 7,
     });
     writeKvSample(path.join(dir, 'kv.safetensors'), sample);
-    const out = await buildFusionJob(
+    const out = await runFusionJob(
       input({
         workload: {
           arrival: { rate: 1 },
@@ -214,7 +216,10 @@ describe('buildFusionJob', () => {
     );
     expect(out.source).toBe('kv-sample');
     expect((out.profile as { numLayers: number }).numLayers).toBe(5);
-    const d = out.details as { sample: { size: number; from: string }; kv: { kvSampleId: string } };
+    const d = out.details as unknown as {
+      sample: { size: number; from: string };
+      kv: { kvSampleId: string };
+    };
     expect(d.sample).toMatchObject({ size: 6, from: 'KV sample captured' });
     expect(d.kv.kvSampleId).toBe('k1');
   }, 60_000);
@@ -234,7 +239,7 @@ describe('buildFusionJob', () => {
     const trace = writeTrace('prompts.jsonl', rows);
     const base = input({ workload: {}, trace, modelDir });
     base.spec = { ...deployment, workload: { trace: trace.path } };
-    const out = await buildFusionJob(base, hooks());
+    const out = await runFusionJob(base, hooks());
     expect(out.source).toBe('model');
     const acc = (out.profile as { accuracy: Array<{ metric: string; how: string; threshold: number }> })
       .accuracy;
@@ -244,14 +249,14 @@ describe('buildFusionJob', () => {
     expect((out.details as { sample: { size: number } }).sample.size).toBe(6);
 
     // the same trace without a model folder: synthetic, and the reason names KVPLAN_MODEL_DIR
-    const without = await buildFusionJob({ ...base, modelDir: null }, hooks());
+    const without = await runFusionJob({ ...base, modelDir: null }, hooks());
     expect(without.source).toBe('synthetic');
-    expect((without.details.reasons as string[]).join(' ')).toMatch(/KVPLAN_MODEL_DIR/);
+    expect(without.details.reasons.join(' ')).toMatch(/KVPLAN_MODEL_DIR/);
   }, 120_000);
 
   it('reports bad input: a configured tenant scope without tenants', async () => {
     await expect(
-      buildFusionJob(
+      runFusionJob(
         input({
           workload: {
             arrival: { rate: 1 },

@@ -12,3 +12,4 @@ export * from './metrics';
 export * from './pareto';
 export * from './safetensors';
 export * from './kv-header';
+export * from './projection';

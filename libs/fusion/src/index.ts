@@ -81,3 +81,12 @@ export {
   type BuildProfileOptions,
   type SampleProfile,
 } from './profile';
+export { SubsetKvSource, firstSequences } from './kv-subset';
+export { stratifiedSample } from './sampling';
+export {
+  MAX_CHUNK_TOKENS,
+  cffChunkTokens,
+  measureFusion,
+  type MeasureOptions,
+  type MeasuredFusion,
+} from './measure';

@@ -1,46 +1,9 @@
-import { analyzeFusion, type AnalyzeHooks, type FusionAnalysis } from './analyze';
+import type { FusionProfile } from '@kvplan/core';
+import type { AnalyzeHooks, FusionAnalysis } from './analyze';
 import type { KvSource } from './kv-types';
+import { measureFusion } from './measure';
 import type { FusionOptions } from './options';
 import { fitRateDistortion, rdPointsFromAnalysis, type RateDistortionFit } from './rate-distortion';
-
-/**
- * kvplan-fusion-profile/1 (DESIGN.md "Fusion profile"): what libs/fusion produces and libs/sim
- * consumes. Declared here structurally identical to libs/sim's FusionProfile (the two libs are
- * leaves and do not import each other); the JSON is the same.
- */
-export interface FusionProfile {
-  format: 'kvplan-fusion-profile/1';
-  mode: 'bff' | 'cff';
-  source: 'synthetic' | 'kv-sample' | 'model' | 'parametric';
-  model: string | null;
-  numLayers: number;
-  /** Layer indices that fusion touches (others keep every block). */
-  fusedLayers: number[];
-  blockSize: number;
-  /** Measured points: surviving fraction per layer at a threshold and batch size (BFF) or window (CFF). */
-  points: Array<{ threshold: number; batchSize?: number; window?: number; survivingFraction: number[] }>;
-  /**
-   * Per-layer fitted parameters predicting the surviving fraction at any batch size and threshold.
-   * Model: a block of a new sequence finds a match among the m earlier blocks of the batch with
-   * probability 1 - exp(-m * p(threshold)); p per layer is logistic in the threshold:
-   * p(t) = pMax / (1 + exp((t - t0) / width)).
-   */
-  rateDistortion: {
-    model: 'poisson-logistic/1';
-    /**
-     * `cap` (optional, default 1): the fraction of a layer's blocks that can fuse at all; the rest
-     * never match. With it, a block matches with probability cap x (1 - exp(-m p(t) / cap)).
-     */
-    layers: Array<{ layer: number; pMax: number; t0: number; width: number; cap?: number }>;
-  } | null;
-  accuracy: Array<{
-    threshold: number;
-    metric: string;
-    value: number;
-    interval: [number, number] | null;
-    how: string;
-  }> | null;
-}
 
 export interface BuildProfileOptions {
   /** Default: `synthetic` for a synthetic sample, else `kv-sample`. */
@@ -163,9 +126,10 @@ export interface SampleProfile {
 
 /**
  * One call for planners: fuse a sample (a file reader or a synthetic sample) at the given
- * thresholds, fit the rate-distortion model and build the profile. The similarity histogram is
- * always collected (the fit's shape for thresholds that were not measured). Accuracy proxies are
- * in `analysis.thresholds[i].distortion` and in `profile.accuracy`.
+ * thresholds, fit the rate-distortion model and build the profile (measureFusion over the whole
+ * sample). The similarity histogram is always collected (the fit's shape for thresholds that were
+ * not measured). Accuracy proxies are in `analysis.thresholds[i].distortion` and in
+ * `profile.accuracy`.
  */
 export async function profileFromSample(
   source: KvSource,
@@ -173,8 +137,6 @@ export async function profileFromSample(
   profileOptions: Omit<BuildProfileOptions, 'fit'> = {},
   hooks: AnalyzeHooks = {},
 ): Promise<SampleProfile> {
-  const analysis = await analyzeFusion(source, { similarityHistogram: true, ...options }, hooks);
-  const fit = analysis.layers.some((l) => l.fused) ? fitRateDistortion(analysis) : null;
-  const profile = buildFusionProfile(analysis, { ...profileOptions, ...(fit ? { fit } : {}) });
-  return { analysis, fit, profile };
+  const m = await measureFusion(source, options, profileOptions, hooks);
+  return { analysis: m.analyses[0], fit: m.fit, profile: m.profile };
 }

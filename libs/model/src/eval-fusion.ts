@@ -1,7 +1,7 @@
 import { InputError, type FusionProfile } from '@kvplan/core';
 import {
   analyzeFusion,
-  buildFusionProfile,
+  measureFusion,
   fullBlocks,
   resolveFusionOptions,
   type FusionOptions,
@@ -506,11 +506,10 @@ export async function modelFusionProfile(
 ): Promise<FusionProfile> {
   if (!result.sample)
     throw new Error('modelFusionProfile: the evaluation kept no sample (keepSample: false)');
-  const analysis = await analyzeFusion(result.sample, {
-    ...fusion,
-    thresholds: result.thresholds.map((t) => t.threshold),
-    similarityHistogram: true,
-  });
-  const profile = buildFusionProfile(analysis, { source: 'model', model: result.model });
+  const { profile } = await measureFusion(
+    result.sample,
+    { ...fusion, thresholds: result.thresholds.map((t) => t.threshold) },
+    { source: 'model', model: result.model },
+  );
   return { ...profile, accuracy: [...result.accuracy, ...(profile.accuracy ?? [])] };
 }

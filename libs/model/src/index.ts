@@ -75,3 +75,14 @@ export {
   type Estimate,
 } from './stats';
 export { writeRandomModelFolder, type RandomModelOptions } from './random-model';
+export { readTracePrompts, traceCarriesPrompts, type PromptTraceFormat } from './trace-prompts';
+export {
+  buildWorkloadFusionProfile,
+  type BuildHooks,
+  type FusionJobDetails,
+  type FusionJobResult,
+  type FusionJobSettings,
+  type FusionSource,
+  type SampledRequest,
+  type WorkloadFusionJob,
+} from './workload-profile';

@@ -25,5 +25,6 @@ export * from './model';
 export * from './hardware';
 export * from './calibration/calibrate';
 export * from './capacity/search';
-export * from './spec';
+export * from './simulation-spec';
 export { FusionModel, parametricFusionProfile } from './engine/fusion';
+export * from './projection';

@@ -1,4 +1,6 @@
-import type { FusionProfile } from '@kvplan/core';
+import type { FusionProfile, SloSpec } from '@kvplan/core';
+
+export type { SloSpec } from '@kvplan/core';
 
 /** Shared shapes of libs/sim. Resolved forms: every default filled, every unit explicit. */
 
@@ -71,12 +73,6 @@ export interface Workload {
   requestIds?: string[];
   /** Optional stage index per request (trace column `stage` or generator stage). */
   stage?: Int32Array;
-}
-
-export interface SloSpec {
-  ttftMs?: { p99?: number; p90?: number; p50?: number };
-  tpotMs?: { p99?: number; p90?: number; p50?: number };
-  e2elMs?: { p99?: number; p90?: number; p50?: number };
 }
 
 /** How the simulator applies KV fusion (DESIGN.md "Fusion semantics", in the simulator). */

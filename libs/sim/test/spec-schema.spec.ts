@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import * as YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseSimulationSpec } from '../src/spec';
+import { parseSimulationSpec } from '../src/simulation-spec';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const examplesDir = path.join(repoRoot, 'examples');

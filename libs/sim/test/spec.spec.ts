@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, type InputIssue } from '@kvplan/core';
-import { parseSimulationSpec, resolveSimulationSpec } from '../src/spec';
+import { parseSimulationSpec, resolveSimulationSpec } from '../src/simulation-spec';
 import { DEFAULT_TIME_MODEL } from '../src/time/profiles';
 
 let dir: string;
@@ -454,5 +454,44 @@ describe('simulation spec: every bad input in one error', () => {
         'calibration (partial.json).coefficients.memEfficiency',
       ].sort(),
     );
+  });
+});
+
+describe('a stored fusion profile given as an object', () => {
+  const base = {
+    model: 'meta-llama/Llama-3.1-8B',
+    gpu: 'h100-sxm',
+    workload: {
+      arrival: { process: 'poisson', rate: 1 },
+      numRequests: 5,
+      inputTokens: { fixed: 64 },
+      outputTokens: { fixed: 8 },
+    },
+    fusion: { mode: 'bff', threshold: 0.8 },
+  };
+  const profile = {
+    format: 'kvplan-fusion-profile/1',
+    mode: 'bff',
+    source: 'kv-sample',
+    model: null,
+    numLayers: 32,
+    fusedLayers: [2, 3],
+    blockSize: 16,
+    points: [],
+    rateDistortion: { model: 'poisson-logistic/1', layers: [{ layer: 2, pMax: 0.1, t0: 0.7, width: 0.05 }] },
+    accuracy: null,
+  };
+  it('is validated and used without a file', () => {
+    const r = resolveSimulationSpec(base, { baseDir: '.', fusionProfile: profile });
+    expect(r.fusion?.profile?.source).toBe('kv-sample');
+    expect(r.fusion?.threshold).toBe(0.8);
+  });
+  it('is refused with every issue, or when its mode differs', () => {
+    expect(() =>
+      resolveSimulationSpec(base, { baseDir: '.', fusionProfile: { ...profile, numLayers: 0 } }),
+    ).toThrow(/fusion\.profile\.numLayers/);
+    expect(() =>
+      resolveSimulationSpec(base, { baseDir: '.', fusionProfile: { ...profile, mode: 'cff' } }),
+    ).toThrow(/measured for mode cff/);
   });
 });

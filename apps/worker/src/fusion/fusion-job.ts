@@ -1,17 +1,15 @@
 /** What the fusion thread is given and gives back (plain data: it crosses a worker-thread boundary). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FusionProfileOptions } from '@kvplan/contracts';
+import {
+  buildWorkloadFusionProfile,
+  type BuildHooks,
+  type FusionJobResult,
+  type FusionJobSettings,
+} from '@kvplan/model';
+import { detectTraceFormat, resolveSimulationSpec } from '@kvplan/sim';
 import type { ThreadMessage } from '../run-in-thread';
-
-export interface FusionJobSettings {
-  mode: 'bff' | 'cff';
-  thresholds: number[];
-  /** BFF: batch sizes to measure at (default: one batch of the whole sample). */
-  batchSizes?: number[];
-  /** CFF window, in chunks (default 4). */
-  window?: number;
-  /** From the fusion config; absent: `tenant` when the workload names tenants, else `global`. */
-  scope?: 'global' | 'tenant';
-}
 
 export interface FusionJobInput {
   /** The deployment's simulation spec fields with the workload (a stored trace by its relative path). */
@@ -30,14 +28,32 @@ export interface FusionJobInput {
   tfBackend: string | null;
 }
 
-export type FusionSource = 'synthetic' | 'kv-sample' | 'model';
+export type FusionThreadMessage = ThreadMessage<{ type: 'result'; output: FusionJobResult }>;
 
-export interface FusionJobOutput {
-  source: FusionSource;
-  /** kvplan-fusion-profile/1. */
-  profile: Record<string, unknown>;
-  /** What was done and why (stored beside the profile). */
-  details: Record<string, unknown>;
+/** The job's wiring: resolve the spec (libs/sim), read the stored files, one library call (libs/model). */
+export function runFusionJob(input: FusionJobInput, hooks: BuildHooks): Promise<FusionJobResult> {
+  const spec = resolveSimulationSpec(input.spec, { fileName: 'spec', baseDir: input.baseDir });
+  const w = spec.workload;
+  const text = input.trace ? fs.readFileSync(path.resolve(input.baseDir, input.trace.path), 'utf8') : null;
+  return buildWorkloadFusionProfile(
+    {
+      requests: {
+        n: w.n,
+        inputTokens: w.inputTokens,
+        tenants: Array.from(w.tenant, (t) => (t >= 0 ? w.tenantNames[t] : null)),
+        requestIds: w.requestIds ?? null,
+      },
+      blockSize: spec.engine.blockSize,
+      model: spec.model,
+      fusion: input.fusion,
+      options: input.options,
+      trace:
+        input.trace && text !== null
+          ? { path: input.trace.path, text, format: detectTraceFormat(text, input.trace.path) }
+          : null,
+      kvSamples: input.kvSamples.map((k) => ({ ...k, file: path.resolve(input.baseDir, k.path) })),
+      modelDir: input.modelDir,
+    },
+    hooks,
+  );
 }
-
-export type FusionThreadMessage = ThreadMessage<{ type: 'result'; output: FusionJobOutput }>;

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import { runInThread } from '../run-in-thread';
-import type { FusionJobInput, FusionJobOutput } from './fusion-job';
+import type { FusionJobResult } from '@kvplan/model';
+import type { FusionJobInput } from './fusion-job';
 
 /** Runs fusion-profile jobs (also the DI token). The production runner uses a worker thread. */
 export abstract class FusionRunner {
-  abstract run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobOutput>;
+  abstract run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobResult>;
 }
 
 /**
@@ -13,12 +14,12 @@ export abstract class FusionRunner {
  * KV sample, a fusion option) rejects with an InputError, which fails the job without retries.
  */
 export class ThreadFusionRunner extends FusionRunner {
-  run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobOutput> {
+  run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobResult> {
     return runInThread(
       path.join(__dirname, 'fusion.thread.js'),
       input,
       onProgress,
-      (msg: { type: 'result'; output: FusionJobOutput }) => msg.output,
+      (msg: { type: 'result'; output: FusionJobResult }) => msg.output,
       'fusion',
     );
   }

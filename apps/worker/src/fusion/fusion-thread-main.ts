@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
 import { selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
-import { buildFusionJob } from './fusion-build';
-import type { FusionJobInput, FusionThreadMessage } from './fusion-job';
+import { runFusionJob, type FusionJobInput, type FusionThreadMessage } from './fusion-job';
 
 // Runs inside a worker thread: tensor work (fusion search, a model's forward passes) is
 // synchronous for seconds at a time, and here it cannot delay the main thread's BullMQ lock
@@ -14,7 +13,7 @@ function post(msg: FusionThreadMessage): void {
 const input = workerData as FusionJobInput;
 let backend: Promise<SelectedTfBackend> | null = null;
 
-buildFusionJob(input, {
+runFusionJob(input, {
   progress: (fraction) => post({ type: 'progress', fraction }),
   backend: () => (backend ??= selectTfBackend({ wanted: input.tfBackend, source: 'KVPLAN_TF_BACKEND' })),
   clock: () => performance.now(),

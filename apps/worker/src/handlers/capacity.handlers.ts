@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
 import { CapacityPlanRepository, FusionProfileRepository, JobRepository } from '@kvplan/db';
+import type { CapacityAnswer, CapacityPoint, RunMetrics, SloSpec } from '@kvplan/core';
+import { applyPoint, capacityAnswer } from '@kvplan/sim';
 import { SimRunner } from '../sim/sim-runner';
-import { applyPoint, capacityAnswer, compact, type Slo } from './results';
-import { withStoredProfile } from './stored-profile';
 import { PermanentJobError, tracked } from './tracking';
 
 /** `simulate.capacity-point`: one point of a sweep (a child of the plan's flow). */
@@ -28,13 +28,12 @@ export class CapacityPointHandler {
       if (!point) throw new PermanentJobError(`capacity plan has no point ${p.pointIndex}`);
       await this.jobs.markStartedIfQueued(plan.jobId);
       const stored = plan.fusionProfileId ? await this.fusionProfiles.getById(plan.fusionProfileId) : null;
-      const result = await withStoredProfile(
-        applyPoint(plan.spec, point),
-        stored?.profile ?? null,
-        `${p.runId}-${p.pointIndex}`,
-        (spec) => this.runner.run(spec, (f) => void job.updateProgress(f).catch(() => undefined)),
+      const run = await this.runner.run(
+        applyPoint(plan.spec, point as CapacityPoint),
+        (f) => void job.updateProgress(f).catch(() => undefined),
+        { fusionProfile: stored?.profile ?? null },
       );
-      const wrote = await this.plans.savePoint(plan.id, p.pointIndex, compact(result));
+      const wrote = await this.plans.savePoint(plan.id, p.pointIndex, run.result);
       const done = (await this.plans.listPoints(plan.id)).length;
       await this.jobs.setProgress(plan.jobId, (0.95 * done) / plan.points.length);
       return wrote ? 'stored' : 'already stored';
@@ -64,13 +63,15 @@ export class CapacityPlanHandler {
       const stored = await this.plans.listPoints(plan.id);
       if (stored.length < plan.points.length)
         throw new Error(`only ${stored.length} of ${plan.points.length} points stored`);
+      // Rows of this plan, written by the point handler above (jsonb columns, typed here).
       const outcomes = stored.map((s) => ({
         index: s.pointIndex,
-        point: plan.points[s.pointIndex],
-        result: s.result,
+        point: plan.points[s.pointIndex] as CapacityPoint,
+        result: s.result as unknown as RunMetrics,
       }));
       const tp = typeof plan.spec.tensorParallel === 'number' ? plan.spec.tensorParallel : 1;
-      const answer = capacityAnswer(plan.mode, outcomes, plan.slo as Slo | null, tp);
+      const mode = plan.mode as CapacityAnswer['mode'];
+      const answer = capacityAnswer(mode, outcomes, plan.slo as SloSpec | null, tp);
       return (await this.plans.saveResult(plan.id, p.runId, answer)) ? 'stored' : 'already stored';
     });
   }

@@ -11,15 +11,17 @@ import {
   TraceRepository,
   WorkloadProfileRepository,
 } from '@kvplan/db';
+import type { FusionJobSettings } from '@kvplan/model';
 import type { WorkerConfig } from '../config';
-import type { FusionJobInput, FusionJobSettings } from '../fusion/fusion-job';
+import type { FusionJobInput } from '../fusion/fusion-job';
 import { FusionRunner } from '../fusion/fusion-runner';
 import { WORKER_CONFIG } from '../tokens';
 import { PermanentJobError, progressReporter, tracked } from './tracking';
 
 /**
  * `fusion.profile`: loads the workload profile, its trace and KV samples, the deployment and the
- * fusion config, builds the kvplan-fusion-profile/1 in a worker thread (fusion/fusion-build.ts)
+ * fusion config, builds the kvplan-fusion-profile/1 in a worker thread (libs/model's
+ * buildWorkloadFusionProfile)
  * and stores it with what the job did. Projections of that workload then use it.
  */
 @Injectable()

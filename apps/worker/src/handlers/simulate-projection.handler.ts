@@ -8,9 +8,8 @@ import {
   type FusionProfileEntity,
   type ProjectionEntity,
 } from '@kvplan/db';
+import { projectionResult } from '@kvplan/sim';
 import { SimRunner } from '../sim/sim-runner';
-import { projectionResult, type FusionInfo } from './results';
-import { withStoredProfile } from './stored-profile';
 import { PermanentJobError, progressReporter, tracked } from './tracking';
 
 /** `simulate.projection`: runs the projection's spec without and with fusion and stores one result. */
@@ -54,31 +53,21 @@ export class SimulateProjectionHandler {
         return 'result already stored';
       }
       const spec = projection.spec;
-      const fusion = (spec.fusion as Record<string, unknown> | undefined) ?? null;
+      const fusion = (spec.fusion as { mode?: unknown } | undefined) ?? null;
       const progress = progressReporter(job, p.runId, this.jobs);
       const { fusion: _f, ...baseline } = spec;
-      const charts = { charts: true };
       const stored = fusion ? await this.storedProfile(projection, fusion.mode) : null;
-      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), charts);
+      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), { charts: true });
       const withFusion = fusion
-        ? await withStoredProfile(spec, stored?.profile ?? null, p.runId, (s) =>
-            this.runner.run(s, (f) => progress(0.5 + f / 2), charts),
-          )
-        : null;
-      const info: FusionInfo | null = fusion
-        ? {
-            mode: String(fusion.mode),
-            threshold: Number(fusion.threshold),
-            scope: String(fusion.scope ?? 'global'),
-            profileSource: stored?.source ?? 'parametric',
-            fusionProfileId: stored?.id ?? null,
-            accuracy: (stored?.profile?.accuracy as FusionInfo['accuracy'] | undefined) ?? null,
-          }
+        ? await this.runner.run(spec, (f) => progress(0.5 + f / 2), {
+            charts: true,
+            fusionProfile: stored?.profile ?? null,
+          })
         : null;
       const wrote = await this.projections.saveResult(
         projection.id,
         p.runId,
-        projectionResult(without, withFusion, info),
+        projectionResult(without, withFusion, stored?.id ?? null),
       );
       progress(1);
       return wrote ? 'stored' : 'result already stored';

@@ -1,19 +1,20 @@
 import * as path from 'node:path';
+import type { ProjectionRun } from '@kvplan/core';
 import { runInThread, type ThreadMessage } from '../run-in-thread';
 
-export interface SimThreadInput {
+export interface RunOptions {
+  /** Also compute what the dashboard draws (libs/sim's runCharts), as the run's `charts`. */
+  charts?: boolean;
+  /** A stored kvplan-fusion-profile/1 for the spec's fusion (validated by the resolver). */
+  fusionProfile?: Record<string, unknown> | null;
+}
+
+export interface SimThreadInput extends RunOptions {
   spec: Record<string, unknown>;
   baseDir: string;
-  /** Also compute what the dashboard draws (projection-charts.ts), as the result's `charts`. */
-  charts?: boolean;
 }
 
-export interface RunOptions {
-  /** Add `charts` (RunCharts) to the result: the run's CDFs, KV series and sweeps. */
-  charts?: boolean;
-}
-
-export type SimThreadMessage = ThreadMessage<{ type: 'result'; result: Record<string, unknown> }>;
+export type SimThreadMessage = ThreadMessage<{ type: 'result'; run: ProjectionRun }>;
 
 /** Runs simulations (also the DI token). The production runner uses a worker thread. */
 export abstract class SimRunner {
@@ -21,12 +22,12 @@ export abstract class SimRunner {
     spec: Record<string, unknown>,
     onProgress: (fraction: number) => void,
     opts?: RunOptions,
-  ): Promise<Record<string, unknown>>;
+  ): Promise<ProjectionRun>;
 }
 
 /**
- * Each simulation in its own worker thread (resolve + run of @kvplan/sim), so a long run never
- * blocks the event loop that renews BullMQ locks. A bad spec rejects with an InputError.
+ * Each simulation in its own worker thread (libs/sim's resolve + simulateRun), so a long run
+ * never blocks the event loop that renews BullMQ locks. A bad spec rejects with an InputError.
  */
 export class ThreadSimRunner extends SimRunner {
   constructor(private readonly baseDir: string) {
@@ -37,13 +38,13 @@ export class ThreadSimRunner extends SimRunner {
     spec: Record<string, unknown>,
     onProgress: (fraction: number) => void,
     opts: RunOptions = {},
-  ): Promise<Record<string, unknown>> {
-    const input: SimThreadInput = { spec, baseDir: this.baseDir, charts: opts.charts === true };
+  ): Promise<ProjectionRun> {
+    const input: SimThreadInput = { spec, baseDir: this.baseDir, ...opts };
     return runInThread(
       path.join(__dirname, 'sim.thread.js'),
       input,
       onProgress,
-      (msg: { type: 'result'; result: Record<string, unknown> }) => msg.result,
+      (msg: { type: 'result'; run: ProjectionRun }) => msg.run,
       'simulation',
     );
   }

@@ -35,11 +35,7 @@ export class CapacityPlanRepository extends JobSubjectRepository<CapacityPlanEnt
   }
 
   /** Stores one point's result; a second write of the same point is ignored. Returns whether it wrote. */
-  async savePoint(
-    capacityPlanId: string,
-    pointIndex: number,
-    result: Record<string, unknown>,
-  ): Promise<boolean> {
+  async savePoint(capacityPlanId: string, pointIndex: number, result: object): Promise<boolean> {
     const res = await this.pointRepo
       .createQueryBuilder()
       .insert()

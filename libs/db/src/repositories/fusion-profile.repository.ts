@@ -108,8 +108,8 @@ export class FusionProfileRepository {
     id: string,
     jobId: string,
     source: string,
-    profile: Record<string, unknown>,
-    details: Record<string, unknown> | null = null,
+    profile: object,
+    details: object | null = null,
   ): Promise<boolean> {
     return this.dataSource.transaction(async (em) => {
       const res = await em

@@ -85,7 +85,7 @@ export abstract class JobSubjectRepository<E extends JobSubject> {
    * is already there (the run was delivered twice) nothing is overwritten; returns whether this
    * call wrote it.
    */
-  async saveResult(id: string, jobId: string, result: Record<string, unknown>): Promise<boolean> {
+  async saveResult(id: string, jobId: string, result: object): Promise<boolean> {
     return this.dataSource.transaction(async (em) => {
       const res = await em
         .createQueryBuilder()

@@ -67,7 +67,7 @@ const SLO_TERMS: Array<[keyof SloSpec, string]> = [
 ];
 
 /** Checks a result against percentile SLOs; returns the violated terms. */
-export function sloViolations(r: SimulationResult, slo: SloSpec): string[] {
+export function sloViolations(r: Omit<SimulationResult, 'timeseries'>, slo: SloSpec): string[] {
   const out: string[] = [];
   for (const [key, metric] of SLO_TERMS) {
     const s = slo[key];
@@ -79,8 +79,10 @@ export function sloViolations(r: SimulationResult, slo: SloSpec): string[] {
     ] as const) {
       const limit = s[pk];
       if (limit === undefined) continue;
-      const v = (r as unknown as Record<string, number>)[`${name}_${metric}_ms`];
-      if (!(v <= limit)) out.push(`${name}_${metric}_ms ${v.toFixed(1)} > ${limit}`);
+      const v = (r as unknown as Record<string, number | undefined>)[`${name}_${metric}_ms`];
+      // A metric a stored result lacks counts as not met.
+      if (typeof v !== 'number') out.push(`${name}_${metric}_ms missing`);
+      else if (!(v <= limit)) out.push(`${name}_${metric}_ms ${v.toFixed(1)} > ${limit}`);
     }
   }
   return out;

@@ -1,6 +1,9 @@
 import { EventQueue } from '../core/event-queue';
 import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
 import { StepTimeModel } from '../time/step-time';
+import type { SimulationResult } from '@kvplan/core';
+
+export type { SimulationResult } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
 import { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
@@ -14,38 +17,6 @@ export const KVPLAN_SIM_VERSION = '0.1.0';
 const EV_ARRIVAL = 0;
 const EV_STEP_END = 1;
 const EV_STEP_START = 2;
-
-/** DESIGN.md's simulation result: benchmark_serving's metric names plus kvplan's own fields. */
-type LatencyMetric = `${'mean' | 'median' | 'std' | 'p90' | 'p99'}_${'ttft' | 'tpot' | 'itl' | 'e2el'}_ms`;
-
-export type SimulationResult = SimulationResultBase & { [K in LatencyMetric]: number };
-
-interface SimulationResultBase {
-  duration: number;
-  completed: number;
-  failed: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  request_throughput: number;
-  request_goodput?: number;
-  output_throughput: number;
-  total_token_throughput: number;
-  preemptions: number;
-  kv_blocks_total: number;
-  kv_peak_used_blocks: number;
-  kv_mean_used_fraction: number;
-  mean_batch_size: number;
-  cost_per_million_output_tokens_usd?: number;
-  fusion: { blocks_freed: number; fused_fraction: number; overhead_s: number } | null;
-  timeseries?: {
-    resolution_s: number;
-    t: number[];
-    kv_used_blocks: number[];
-    running: number[];
-    waiting: number[];
-  };
-  meta: { kvplan_version: string; seed: number; calibration_profile: string; replicas: number; gpus: number };
-}
 
 export interface SimulationRun {
   result: SimulationResult;

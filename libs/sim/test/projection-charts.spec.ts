@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSimulationSpec, simulate } from '@kvplan/sim';
-import { projectionCharts, projectionResult } from '../src/handlers/results';
+import type { ProjectionRun, RunCharts, RunMetrics } from '@kvplan/core';
+import { resolveSimulationSpec, simulate } from '../src';
 import {
+  projectionCharts,
+  projectionResult,
   CDF_LEVELS,
   MAX_SERIES_POINTS,
   RATE_MULTIPLES,
@@ -13,7 +15,7 @@ import {
   runCharts,
   strideSample,
   withSeries,
-} from '../src/sim/projection-charts';
+} from '../src/projection';
 
 const spec = (extra: Record<string, unknown> = {}) =>
   resolveSimulationSpec(
@@ -121,6 +123,11 @@ describe('runCharts', () => {
     expect(ts.points).toHaveLength(THRESHOLDS.length + 1);
     expect(ts.points[0].fusedFraction).toBeGreaterThan(ts.points[ts.points.length - 1].fusedFraction);
     expect(ts.accuracyMetric).toBeNull();
+    expect(ts.accuracyHigherIsBetter).toBeNull();
+    // Without accuracy the threshold is the proxy: the front holds the thresholds no other beats
+    // on both throughput and threshold, and it includes the highest threshold (the safest).
+    expect(ts.front.length).toBeGreaterThan(0);
+    expect(ts.front).toContain(Math.max(...ts.points.map((p) => p.threshold)));
     // At capacity the KV cache is full: the 0.5 threshold (fuses most) serves more than no fusion.
     expect(ts.saturated).toBe(true);
     expect(ts.points[0].outputThroughput).toBeGreaterThan(ts.unfusedOutputThroughput * 1.05);
@@ -132,24 +139,25 @@ describe('runCharts', () => {
 });
 
 describe('projectionResult charts', () => {
+  // Stand-ins: the pairing copies what each run computed, whatever it is.
+  const run = (throughput: number, charts: Record<string, unknown> | null): ProjectionRun => ({
+    result: { output_throughput: throughput } as RunMetrics,
+    charts: charts as RunCharts | null,
+    fusion: null,
+  });
   it("pairs the runs' charts and keeps them out of the per-run metrics", () => {
-    const a = {
-      output_throughput: 10,
-      charts: { latencyCdf: { ttftMs: [1] }, kvBlocks: 'a', rateSweep: 'ra' },
-    };
-    const b = {
-      output_throughput: 12,
-      charts: {
-        latencyCdf: { ttftMs: [2] },
-        kvBlocks: 'b',
-        rateSweep: 'rb',
-        thresholdSweep: 'ts',
-        fusionProfile: 'fp',
-      },
-    };
-    const r = projectionResult(a, b, null);
+    const a = run(10, { latencyCdf: { ttftMs: [1] }, kvBlocks: 'a', rateSweep: 'ra' });
+    const b = run(12, {
+      latencyCdf: { ttftMs: [2] },
+      kvBlocks: 'b',
+      rateSweep: 'rb',
+      thresholdSweep: 'ts',
+      fusionProfile: 'fp',
+    });
+    const r = projectionResult(a, b);
     expect(r.withoutFusion).not.toHaveProperty('charts');
     expect(r.withFusion).not.toHaveProperty('charts');
+    expect(r.throughputGain).toBeCloseTo(1.2, 12);
     expect(r.charts).toEqual({
       version: 1,
       latencyCdf: { withoutFusion: { ttftMs: [1] }, withFusion: { ttftMs: [2] } },
@@ -158,7 +166,7 @@ describe('projectionResult charts', () => {
       thresholdSweep: 'ts',
       fusionProfile: 'fp',
     });
-    expect(projectionCharts({ output_throughput: 1 }, null)).toBeNull();
-    expect(projectionResult({ output_throughput: 1 }, null, null)).not.toHaveProperty('charts');
+    expect(projectionCharts(run(1, null), null)).toBeNull();
+    expect(projectionResult(run(1, null), null)).not.toHaveProperty('charts');
   });
 });

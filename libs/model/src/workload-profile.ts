@@ -1,41 +1,102 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError, type FusionProfile } from '@kvplan/core';
 import {
-  analyzeFusion,
-  buildFusionProfile,
-  fitRateDistortionPoints,
+  cffChunkTokens,
+  measureFusion,
   openKvSample,
-  rdPointsFromAnalysis,
+  stratifiedSample,
+  SubsetKvSource,
   synthesizeKvSample,
-  type FusionAnalysis,
-  type FusionOptions,
   type KvSource,
+  type MeasuredFusion,
   type SelectedTfBackend,
-  type SimilarityHistogram,
 } from '@kvplan/fusion';
-import {
-  evaluateFusion,
-  loadModel,
-  loadTokenizer,
-  openModelFolder,
-  WASM_HEAP_BYTES,
-  type TokenizedPrompt,
-} from '@kvplan/model';
-import { resolveSimulationSpec } from '@kvplan/sim';
-import type { FusionJobInput, FusionJobOutput, FusionJobSettings, FusionSource } from './fusion-job';
-import { firstSequences, SubsetKvSource } from './kv-sources';
-import { stratifiedSample } from './sampling';
-import { readTracePrompts, traceCarriesPrompts } from './trace-prompts';
+import { evaluateFusion } from './eval-fusion';
+import type { TokenizedPrompt } from './prompts';
+import { loadTokenizer } from './tokenizer';
+import { readTracePrompts, traceCarriesPrompts, type PromptTraceFormat } from './trace-prompts';
+import { loadModel, openModelFolder, WASM_HEAP_BYTES } from './weights';
+
+/** The fusion settings of a workload's fusion profile (a fusion config). */
+export interface FusionJobSettings {
+  mode: 'bff' | 'cff';
+  thresholds: number[];
+  /** BFF: batch sizes to measure at (default: one batch of the whole sample). */
+  batchSizes?: number[];
+  /** CFF window, in chunks (default 4). */
+  window?: number;
+  /** Absent: `tenant` when the workload names tenants, else `global`. */
+  scope?: 'global' | 'tenant';
+}
+
+/**
+ * A workload's fusion-profile job as plain data: the requests of the resolved workload, the
+ * deployment's model shape and block size, the stored trace (its text and format) and KV samples,
+ * and the model folder to capture real KV with, when there is one.
+ */
+export interface WorkloadFusionJob {
+  requests: {
+    n: number;
+    inputTokens: ArrayLike<number>;
+    /** Tenant of each request, or null. */
+    tenants: Array<string | null>;
+    requestIds: string[] | null;
+  };
+  blockSize: number;
+  model: { id: string; numLayers: number; numKvHeads: number; headDim: number };
+  fusion: FusionJobSettings;
+  options: { sampleSize: number; seed: number; maxPromptTokens: number };
+  /** The stored trace the workload replays (path for messages), or null for a generator workload. */
+  trace: { path: string; text: string; format: PromptTraceFormat } | null;
+  /** KV samples tied to the workload, newest first, with absolute file paths. */
+  kvSamples: Array<{ id: string; name: string; file: string }>;
+  /** A local Hugging Face model folder, or null. */
+  modelDir: string | null;
+}
+
+export type FusionSource = 'synthetic' | 'kv-sample' | 'model';
+
+/** What the job did and why (stored beside the profile). */
+export interface FusionJobDetails {
+  source: FusionSource;
+  reasons: string[];
+  sample: {
+    from: string;
+    stratifiedBy: 'prompt length';
+    seed: number;
+    available: number;
+    size: number;
+    maxPromptTokens: number;
+    requests: SampledRequest[];
+  };
+  kv: Record<string, unknown>;
+  fusion: {
+    mode: 'bff' | 'cff';
+    thresholds: number[];
+    scope: 'global' | 'tenant';
+    notes: string[];
+    batchSizes?: number[];
+    window?: number;
+    chunkTokens?: number | null;
+    runs: MeasuredFusion['runs'];
+  };
+  accuracy: Record<string, unknown>;
+  tfBackend: string | null;
+  seconds: number;
+}
+
+export interface FusionJobResult {
+  source: FusionSource;
+  profile: FusionProfile;
+  details: FusionJobDetails;
+}
 
 /** Teacher-forced continuation and greedy tokens of the accuracy measurement (libs/model's defaults). */
 const CONTINUATION_TOKENS = 16;
 const GENERATE_TOKENS = 16;
 /** Sampled requests listed one by one in the details. */
 const LISTED = 256;
-/** Largest CFF chunk the job measures with (kvplan fuse's default). */
-const MAX_CHUNK_TOKENS = 512;
 
 export interface BuildHooks {
   progress(fraction: number): void;
@@ -45,7 +106,7 @@ export interface BuildHooks {
   clock(): number;
 }
 
-interface SampledRequest {
+export interface SampledRequest {
   index: number;
   requestId?: string;
   promptTokens: number;
@@ -58,118 +119,6 @@ interface Sampled {
   requests: SampledRequest[];
 }
 
-/** The CFF chunk length the job measures with: a window of chunks must fit the longest prompt. */
-export function cffChunkTokens(seqLens: number[], window: number, blockSize: number): number {
-  const longest = Math.max(0, ...seqLens);
-  const chunk = Math.floor(longest / window / blockSize) * blockSize;
-  if (chunk < blockSize)
-    throw new InputError([
-      {
-        path: 'fusionConfig.window',
-        message: `the longest sampled prompt (${longest} tokens) holds no window of ${window} chunks of at least one ${blockSize}-token block`,
-      },
-    ]);
-  return Math.min(chunk, MAX_CHUNK_TOKENS);
-}
-
-interface Measured {
-  profile: FusionProfile;
-  /** Per analysis (batch size, or the CFF window): compression at each threshold. */
-  runs: Array<{
-    size: number;
-    thresholds: Array<{
-      threshold: number;
-      compressionRatio: number | null;
-      compressionRatioAllLayers: number;
-    }>;
-  }>;
-  chunkTokens: number | null;
-}
-
-/**
- * BFF at each batch size (the first B sequences of the sample; every subtree of a batch's merge
- * tree is a measured point too) or CFF over the whole sample, at every threshold; the
- * rate-distortion model is fitted to all measured points together.
- */
-export async function measureFusion(
-  src: KvSource,
-  s: FusionJobSettings & { scope: 'global' | 'tenant' },
-  profileOpts: { source: FusionSource; model: string | null },
-  progress: (fraction: number) => void,
-  chunkTokens: number | null = null,
-): Promise<Measured> {
-  const n = src.info.numSeqs;
-  const base: Partial<FusionOptions> = {
-    mode: s.mode,
-    thresholds: s.thresholds,
-    scope: s.scope,
-    similarityHistogram: true,
-  };
-  let sizes: number[];
-  let chunk: number | null = null;
-  if (s.mode === 'bff') {
-    if (n < 2)
-      throw new InputError([
-        { path: 'sample', message: `BFF needs at least 2 sequences, the sample has ${n}` },
-      ]);
-    sizes = [...new Set((s.batchSizes?.length ? s.batchSizes : [n]).map((b) => Math.min(b, n)))]
-      .filter((b) => b >= 2)
-      .sort((a, b) => a - b);
-  } else {
-    const window = s.window ?? 4;
-    chunk = chunkTokens ?? cffChunkTokens(src.info.seqLens, window, src.info.blockSize);
-    base.window = window;
-    base.chunkTokens = chunk;
-    sizes = [n];
-  }
-  const cost = sizes.map((b) => (s.mode === 'bff' ? b * b : b));
-  const totalCost = cost.reduce((a, b) => a + b, 0);
-  let done = 0;
-  const analyses: FusionAnalysis[] = [];
-  for (let k = 0; k < sizes.length; k++) {
-    const view = s.mode === 'bff' ? firstSequences(src, sizes[k]) : src;
-    analyses.push(
-      await analyzeFusion(view, base, {
-        onLayer: (_r, l, L) => progress((done + (cost[k] * (l + 1)) / L) / totalCost),
-      }),
-    );
-    done += cost[k];
-  }
-  const main = analyses[analyses.length - 1];
-  const fusedAny = main.layers.some((l) => l.fused);
-  const histograms = new Map<number, SimilarityHistogram | null>();
-  for (const l of main.layers) if (l.fused) histograms.set(l.layer, l.similarity);
-  const fit = fusedAny ? fitRateDistortionPoints(analyses.flatMap(rdPointsFromAnalysis), histograms) : null;
-  const built = analyses.map((a) => buildFusionProfile(a, { ...profileOpts, ...(fit ? { fit } : {}) }));
-  // Points: each batch's own top-level measurement first, then the subtrees no batch measured.
-  const points = new Map<string, FusionProfile['points'][number]>();
-  const sizeOf = (p: FusionProfile['points'][number]): number => p.batchSize ?? p.window ?? 0;
-  built.forEach((b, k) =>
-    b.points
-      .filter((p) => s.mode === 'cff' || sizeOf(p) === sizes[k])
-      .forEach((p) => points.set(`${p.threshold}|${sizeOf(p)}`, p)),
-  );
-  for (const b of built)
-    for (const p of b.points)
-      if (!points.has(`${p.threshold}|${sizeOf(p)}`)) points.set(`${p.threshold}|${sizeOf(p)}`, p);
-  const profile: FusionProfile = {
-    ...built[built.length - 1],
-    points: [...points.values()].sort((a, b) => a.threshold - b.threshold || sizeOf(a) - sizeOf(b)),
-  };
-  return {
-    profile,
-    runs: analyses.map((a, k) => ({
-      size: sizes[k],
-      thresholds: a.thresholds.map((t) => ({
-        threshold: t.threshold,
-        compressionRatio: t.compressionRatio,
-        compressionRatioAllLayers: t.compressionRatioAllLayers,
-      })),
-    })),
-    chunkTokens: chunk,
-  };
-}
-
 function memoryLimit(b: SelectedTfBackend): number | null {
   if (b.choice === 'wasm') return WASM_HEAP_BYTES;
   if (b.choice === 'node-gpu') return null;
@@ -179,20 +128,23 @@ function memoryLimit(b: SelectedTfBackend): number | null {
 const listed = (r: SampledRequest[]): SampledRequest[] => r.slice(0, LISTED);
 
 /**
- * The fusion-profile job (runs in a worker thread): sample requests of the workload (stratified by
- * prompt length, seeded), obtain their KV cache (captured with the worker's model when the trace
- * carries prompts; else the newest KV sample tied to the workload profile; else synthetic KV
- * shaped like the deployment's model), fuse at the configured thresholds and batch sizes, and
- * build the fusion profile (accuracy measured on the model when one was used).
+ * A workload's fusion profile: sample requests of the workload (stratified by prompt length,
+ * seeded), obtain their KV cache (captured with the model when the trace carries prompts and a
+ * model folder is given; else the newest KV sample tied to the workload; else synthetic KV shaped
+ * like the deployment's model), fuse at the configured thresholds and batch sizes
+ * (libs/fusion's measureFusion), and build the fusion profile (accuracy measured on the model
+ * when one was used), with what was done and why.
  */
-export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): Promise<FusionJobOutput> {
+export async function buildWorkloadFusionProfile(
+  job: WorkloadFusionJob,
+  hooks: BuildHooks,
+): Promise<FusionJobResult> {
   const t0 = hooks.clock();
-  const resolved = resolveSimulationSpec(input.spec, { fileName: 'spec', baseDir: input.baseDir });
-  const w = resolved.workload;
-  const blockSize = resolved.engine.blockSize;
-  const s = input.fusion;
-  const o = input.options;
-  const namesTenants = w.tenantNames.length > 0;
+  const w = job.requests;
+  const blockSize = job.blockSize;
+  const s = job.fusion;
+  const o = job.options;
+  const namesTenants = w.tenants.some((t) => t !== null);
   let scope: 'global' | 'tenant' = s.scope ?? (namesTenants ? 'tenant' : 'global');
   const scopeNotes: string[] = [
     s.scope
@@ -228,23 +180,49 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
     return null;
   };
 
-  let traceText: string | null = null;
-  if (input.trace) traceText = fs.readFileSync(path.resolve(input.baseDir, input.trace.path), 'utf8');
-  const prompts = traceText !== null && traceCarriesPrompts(traceText, input.trace!.path);
-  if (!input.trace) reasons.push('no model capture: the workload is a generator, not a stored trace');
+  /** BFF at the configured batch sizes, or CFF with chunks that fit the sample's prompts. */
+  let chunkUsed: number | null = null;
+  const measure = (
+    src: KvSource,
+    profileOpts: { source: FusionSource; model: string | null },
+    progress: (fraction: number) => void,
+    chunkTokens: number | null = null,
+  ): Promise<MeasuredFusion> => {
+    const n = src.info.numSeqs;
+    const window = s.window ?? 4;
+    chunkUsed =
+      s.mode === 'cff' ? (chunkTokens ?? cffChunkTokens(src.info.seqLens, window, src.info.blockSize)) : null;
+    return measureFusion(
+      src,
+      {
+        mode: s.mode,
+        thresholds: s.thresholds,
+        scope,
+        ...(s.mode === 'bff'
+          ? { batchSizes: s.batchSizes?.length ? s.batchSizes : [n] }
+          : { window, chunkTokens: chunkUsed! }),
+      },
+      profileOpts,
+      { onProgress: progress },
+    );
+  };
+
+  const trace = job.trace;
+  const prompts = trace !== null && traceCarriesPrompts(trace.text, trace.format);
+  if (!trace) reasons.push('no model capture: the workload is a generator, not a stored trace');
   else if (!prompts) reasons.push('no model capture: the trace carries neither text nor token_ids');
-  else if (!input.modelDir)
+  else if (!job.modelDir)
     reasons.push(
       'no model capture: the trace carries prompts, but this worker has no model folder (KVPLAN_MODEL_DIR)',
     );
 
   // 1. A real model on the trace's prompts.
-  if (prompts && input.modelDir) {
-    const folder = openModelFolder(input.modelDir);
-    const records = readTracePrompts(traceText!, input.trace!.path);
+  if (prompts && job.modelDir) {
+    const folder = openModelFolder(job.modelDir);
+    const records = readTracePrompts(trace.text, trace.format);
     const c = folder.config;
     const needText = records.some((r) => r.tokenIds === null);
-    const tokenizer = needText && folder.tokenizerFile ? loadTokenizer(input.modelDir) : null;
+    const tokenizer = needText && folder.tokenizerFile ? loadTokenizer(job.modelDir) : null;
     const cap = Math.min(
       o.maxPromptTokens + CONTINUATION_TOKENS,
       c.contextLength + CONTINUATION_TOKENS - GENERATE_TOKENS,
@@ -300,9 +278,8 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
       } finally {
         model.dispose();
       }
-      const measured = await measureFusion(
+      const measured = await measure(
         evalResult.sample!,
-        { ...s, scope },
         { source: 'model', model: evalResult.model },
         (f) => hooks.progress(0.7 + 0.3 * f),
         chunkTokens,
@@ -322,7 +299,7 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
             tenant: p.tenant,
           })),
         },
-        kv: { model: evalResult.model, modelDir: path.basename(input.modelDir) },
+        kv: { model: evalResult.model, modelDir: path.basename(job.modelDir) },
         accuracy: {
           source: 'measured',
           perplexityOriginal: evalResult.perplexityOriginal,
@@ -338,9 +315,9 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
   }
 
   // 2. The newest KV sample uploaded for this workload profile.
-  if (input.kvSamples.length) {
-    const kv = input.kvSamples[0];
-    const reader = openKvSample(path.resolve(input.baseDir, kv.path));
+  if (job.kvSamples.length) {
+    const kv = job.kvSamples[0];
+    const reader = openKvSample(kv.file);
     try {
       const info = reader.info;
       const idx = stratifiedSample(info.seqLens, Math.min(want, info.numSeqs), o.seed);
@@ -350,12 +327,7 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
         ...(tenants ? { tenants } : {}),
       });
       await useBackend();
-      const measured = await measureFusion(
-        src,
-        { ...s, scope },
-        { source: 'kv-sample', model: info.model },
-        hooks.progress,
-      );
+      const measured = await measure(src, { source: 'kv-sample', model: info.model }, hooks.progress);
       if (info.blockSize !== blockSize)
         scopeNotes.push(`the KV sample has ${info.blockSize}-token blocks, the deployment ${blockSize}`);
       return output('kv-sample', measured.profile, measured, {
@@ -381,9 +353,9 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
   if (w.n === 0) throw new InputError([{ path: 'workload', message: 'the workload has no requests' }]);
   const idx = stratifiedSample(w.inputTokens, Math.min(want, w.n), o.seed);
   const lens = idx.map((k) => Math.min(w.inputTokens[k], o.maxPromptTokens));
-  const reqTenants = idx.map((k) => (w.tenant[k] >= 0 ? w.tenantNames[w.tenant[k]] : null));
+  const reqTenants = idx.map((k) => w.tenants[k]);
   const tenants = checkTenants(reqTenants);
-  const m = resolved.model;
+  const m = job.model;
   const synth = synthesizeKvSample({
     numSeqs: idx.length,
     blocksPerSeq: Math.max(1, Math.ceil(Math.max(...lens) / blockSize)),
@@ -400,15 +372,10 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
     { seqLens: lens, tenants },
   );
   await useBackend();
-  const measured = await measureFusion(
-    src,
-    { ...s, scope },
-    { source: 'synthetic', model: m.id },
-    hooks.progress,
-  );
+  const measured = await measure(src, { source: 'synthetic', model: m.id }, hooks.progress);
   return output('synthetic', measured.profile, measured, {
     sample: {
-      from: input.trace ? 'the stored trace' : 'the workload generator',
+      from: trace ? 'the stored trace' : 'the workload generator',
       available: w.n,
       requests: idx.map((k, j) => ({
         index: k,
@@ -429,13 +396,13 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
   function output(
     source: FusionSource,
     profile: FusionProfile,
-    measured: Measured,
+    measured: MeasuredFusion,
     extra: { sample: Sampled; kv: Record<string, unknown>; accuracy: Record<string, unknown> },
-  ): FusionJobOutput {
+  ): FusionJobResult {
     const sample = extra.sample;
     return {
       source,
-      profile: profile as unknown as Record<string, unknown>,
+      profile,
       details: {
         source,
         reasons,
@@ -456,7 +423,7 @@ export async function buildFusionJob(input: FusionJobInput, hooks: BuildHooks): 
           notes: scopeNotes,
           ...(s.mode === 'bff'
             ? { batchSizes: measured.runs.map((r) => r.size) }
-            : { window: s.window ?? 4, chunkTokens: measured.chunkTokens }),
+            : { window: s.window ?? 4, chunkTokens: chunkUsed }),
           runs: measured.runs,
         },
         accuracy: extra.accuracy,

@@ -1,13 +1,14 @@
 import { InputError, type InputIssue } from '@kvplan/core';
-import { parsePrompts, type PromptRecord } from '@kvplan/model';
-import { detectTraceFormat } from '@kvplan/sim';
+import { parsePrompts, type PromptRecord } from './prompts';
+
+/** A stored trace's format as libs/sim's detectTraceFormat names it (only kvplan's own carry prompts). */
+export type PromptTraceFormat = 'kvplan-csv' | 'kvplan-jsonl' | (string & {});
 
 const PROMPT_KEYS = ['text', 'prompt', 'token_ids'];
 const NO_PROMPT = 'neither text nor token_ids is given';
 
 /** Whether a stored trace carries prompts (a `text` or `token_ids` column, DESIGN.md "Trace file"). */
-export function traceCarriesPrompts(text: string, fileName: string): boolean {
-  const format = detectTraceFormat(text, fileName);
+export function traceCarriesPrompts(text: string, format: PromptTraceFormat): boolean {
   if (format === 'kvplan-csv') {
     const header = (/^[^\r\n]*/.exec(text.replace(/^\ufeff/, ''))?.[0] ?? '').toLowerCase();
     return header
@@ -39,8 +40,7 @@ function promptLines(text: string): Array<{ line: number; text: string }> {
  * they are requests without a recorded prompt). Malformed prompt cells are errors that name the
  * line. Each record's `id` is the row's request_id when given, else its index among the prompts.
  */
-export function readTracePrompts(text: string, fileName: string): PromptRecord[] {
-  const format = detectTraceFormat(text, fileName);
+export function readTracePrompts(text: string, format: PromptTraceFormat): PromptRecord[] {
   if (format === 'kvplan-jsonl') {
     const lines = promptLines(text);
     const records = parsePrompts(lines.map((l) => l.text).join('\n'), 'trace.jsonl');

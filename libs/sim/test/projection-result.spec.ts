@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyPoint, capacityAnswer, meetsSlo, projectionResult } from '../src/handlers/results';
-import { WorkerConfigError, loadWorkerConfig } from '../src/config';
+import type { ProjectionRun, RunMetrics } from '@kvplan/core';
+import { applyPoint, capacityAnswer, meetsSlo, projectionResult } from '../src/projection';
 
+// Only the fields these checks read; the rest of a result does not matter to them.
 const ok = {
   completed: 10,
   failed: 0,
@@ -9,7 +10,12 @@ const ok = {
   median_ttft_ms: 50,
   p99_tpot_ms: 20,
   output_throughput: 100,
-};
+} as RunMetrics;
+const run = (result: Partial<RunMetrics>, fusion: ProjectionRun['fusion'] = null): ProjectionRun => ({
+  result: { ...ok, ...result },
+  charts: null,
+  fusion,
+});
 
 describe('meetsSlo', () => {
   it('checks every bound, by quantile name', () => {
@@ -54,7 +60,7 @@ describe('capacityAnswer', () => {
       slo,
       1,
     );
-    expect((a.answer as { rateScale: number }).rateScale).toBe(2);
+    expect(a.answer?.rateScale).toBe(2);
   });
   it('min-gpus: fewest replicas meeting the SLO, counted in GPUs', () => {
     const a = capacityAnswer(
@@ -81,7 +87,7 @@ describe('capacityAnswer', () => {
       null,
       1,
     );
-    expect((a.front as Array<{ threshold: number }>).map((r) => r.threshold)).toEqual([0.8, 0.9]);
+    expect(a.front.map((r) => r.threshold)).toEqual([0.8, 0.9]);
   });
   it('pareto: a point that misses the SLO is never on the front, however fast', () => {
     const a = capacityAnswer(
@@ -94,33 +100,29 @@ describe('capacityAnswer', () => {
       { ttftMs: { p99: 1000 } },
       1,
     );
-    expect((a.front as Array<{ threshold: number }>).map((r) => r.threshold)).toEqual([0.7, 0.9]);
+    expect(a.front.map((r) => r.threshold)).toEqual([0.7, 0.9]);
   });
 });
 
 describe('projectionResult', () => {
   it('reports the gain and no accuracy without a measured profile', () => {
-    const r = projectionResult(ok, { ...ok, output_throughput: 150, timeseries: { big: [1] } }, null);
+    const r = projectionResult(run({}), run({ output_throughput: 150 }));
     expect(r.throughputGain).toBe(1.5);
     expect(r.accuracy).toEqual({ source: 'none' });
-    expect((r.withFusion as Record<string, unknown>).timeseries).toBeUndefined();
   });
-});
-
-describe('loadWorkerConfig', () => {
-  it('names every bad variable', () => {
-    try {
-      loadWorkerConfig({
-        DATABASE_URL: 'postgres://h/db',
-        QUEUES: 'simulate,nope',
-        STALLED_INTERVAL_MS: '5',
-      });
-      expect.unreachable();
-    } catch (e) {
-      const p = (e as WorkerConfigError).problems.join('\n');
-      expect(p).toMatch(/REDIS_URL: required/);
-      expect(p).toMatch(/QUEUES: expected a comma list/);
-      expect(p).toMatch(/STALLED_INTERVAL_MS: expected an integer/);
-    }
+  it("reports the profile's accuracy at the chosen threshold with its source and direction", () => {
+    const fusion = {
+      mode: 'bff' as const,
+      threshold: 0.8,
+      scope: 'global' as const,
+      profileSource: 'kv-sample' as const,
+      accuracy: [
+        { threshold: 0.7, metric: 'attention-output-rel-error', value: 0.2, interval: null, how: 'x' },
+        { threshold: 0.8, metric: 'attention-output-rel-error', value: 0.1, interval: null, how: 'y' },
+      ],
+    };
+    const r = projectionResult(run({}), run({ output_throughput: 120 }, fusion), 'p1');
+    expect(r.fusion).toMatchObject({ threshold: 0.8, profileSource: 'kv-sample', fusionProfileId: 'p1' });
+    expect(r.accuracy).toMatchObject({ source: 'proxy', value: 0.1, higherIsBetter: false });
   });
 });

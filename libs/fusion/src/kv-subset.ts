@@ -1,4 +1,4 @@
-import type { KvLayer, KvSampleInfo, KvSource } from '@kvplan/fusion';
+import type { KvLayer, KvSampleInfo, KvSource } from './kv-types';
 
 /**
  * A view of some sequences of a KV source, in the order of `indices` (a sampled subset, or the

@@ -6,20 +6,25 @@
  * of fusion thresholds and the fusion profile's per-layer model. Pure functions, no I/O.
  */
 import {
-  atRate,
-  isStable,
-  offeredRate,
-  parametricFusionProfile,
-  percentileSorted,
-  selectRows,
-  simulate,
-  sloViolations,
+  higherIsBetter,
+  metricInfo,
+  paretoFront,
   type FusionProfile,
-  type ResolvedSpec,
-  type SimulationRun,
+  type LatencyCdf,
+  type ProfileForCharts,
+  type RatePoint,
+  type RateSweep,
+  type RunCharts,
   type SloSpec,
-  type Workload,
-} from '@kvplan/sim';
+  type ThresholdPoint,
+  type ThresholdSweep,
+} from '@kvplan/core';
+import { atRate, isStable, offeredRate, sloViolations } from '../capacity/search';
+import { parametricFusionProfile } from '../engine/fusion';
+import { simulate, type SimulationRun } from '../engine/simulation';
+import { percentileSorted } from '../metrics/stats';
+import type { ResolvedSpec, Workload } from '../types';
+import { selectRows } from '../workload';
 
 /** Quantile levels of the stored CDF curves: 0, 0.01, ..., 1. */
 export const CDF_LEVELS = Array.from({ length: 101 }, (_, i) => i / 100);
@@ -33,90 +38,6 @@ export const RATE_MULTIPLES = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
 export const SATURATION_FACTOR = 1000;
 /** Thresholds of the fusion sweep (the run's own is added). */
 export const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
-
-export interface LatencyCdf {
-  /** Values at CDF_LEVELS, ms; empty when no request completed. */
-  ttftMs: number[];
-  tpotMs: number[];
-  e2elMs: number[];
-}
-
-export interface KvSeries {
-  t: number[];
-  used: number[];
-  /** Blocks of every replica together. */
-  total: number;
-}
-
-export interface RatePoint {
-  rate: number;
-  requestThroughput: number;
-  outputThroughput: number;
-  p99TtftMs: number;
-  p99TpotMs: number;
-  p99E2elMs: number;
-  /** Every request completed and the queue did not grow without bound. */
-  stable: boolean;
-  /** Stable and within every SLO term (null without an SLO). */
-  meetsSlo: boolean | null;
-}
-
-export interface RateSweep {
-  /** The workload's own mean request rate. */
-  offeredRate: number;
-  /** Requests per point (a stride sample of the workload). */
-  requests: number;
-  points: RatePoint[];
-  /** Highest rate meeting the SLO (bisected between the sweep points), null without an SLO or when none does. */
-  maxRateMeetingSlo: number | null;
-}
-
-export interface ThresholdPoint {
-  threshold: number;
-  outputThroughput: number;
-  p99TtftMs: number;
-  /** Share of KV blocks fusion freed. */
-  fusedFraction: number;
-  /**
-   * The fusion profile's accuracy at this threshold: measured there, or interpolated linearly
-   * between the two measured thresholds around it; null outside the measured range.
-   */
-  accuracy: number | null;
-  accuracyInterpolated: boolean;
-}
-
-export interface ThresholdSweep {
-  chosen: number;
-  /** Throughputs are at capacity: the sample arrives as one burst (SATURATION_FACTOR x the rate). */
-  saturated: true;
-  /** The same burst without fusion. */
-  unfusedOutputThroughput: number;
-  /** Name of the accuracy metric when the profile measured one, else null (threshold is the proxy). */
-  accuracyMetric: string | null;
-  points: ThresholdPoint[];
-}
-
-/** The fusion profile's per-layer model, and the batch it is evaluated at, for the heatmap. */
-export interface ProfileForCharts {
-  source: string;
-  numLayers: number;
-  fusedLayers: number[];
-  rateDistortion: FusionProfile['rateDistortion'];
-  /** Measured points at the profile's largest batch (or window), when it has any. */
-  points: FusionProfile['points'];
-  threshold: number;
-  /** Mean running batch of the fused run (rounded), and mean full blocks per prompt. */
-  batchSize: number;
-  blocksPerSequence: number;
-}
-
-export interface RunCharts {
-  latencyCdf: LatencyCdf;
-  kvBlocks: KvSeries;
-  rateSweep: RateSweep;
-  thresholdSweep: ThresholdSweep | null;
-  fusionProfile: ProfileForCharts | null;
-}
 
 /** Four significant digits: plenty for a chart, a third of the JSON. */
 export function round4(x: number): number {
@@ -290,13 +211,38 @@ export function thresholdSweep(
       accuracyInterpolated: acc?.interpolated ?? false,
     };
   });
+  const accuracyMetric = accuracy && accuracy.length ? accuracy[0].metric : null;
   return {
     chosen: fusion.threshold,
     saturated: true,
     unfusedOutputThroughput: round4(unfused.result.output_throughput),
-    accuracyMetric: accuracy && accuracy.length ? accuracy[0].metric : null,
+    accuracyMetric,
+    accuracyHigherIsBetter: accuracyMetric ? (metricInfo(accuracyMetric)?.higherIsBetter ?? null) : null,
     points,
+    front: thresholdFront(points, accuracyMetric),
   };
+}
+
+/**
+ * The thresholds on the Pareto front of fused throughput and accuracy (in the metric's direction;
+ * an unregistered metric counts as higher-is-better), or of throughput and the threshold itself
+ * (higher fuses less) when no accuracy was measured. Ascending throughput.
+ */
+export function thresholdFront(points: ThresholdPoint[], accuracyMetric: string | null): number[] {
+  const measured = accuracyMetric !== null && points.some((p) => p.accuracy !== null);
+  const pts = measured ? points.filter((p) => p.accuracy !== null) : points;
+  const second = measured
+    ? {
+        value: (p: ThresholdPoint) => p.accuracy,
+        higherIsBetter: metricInfo(accuracyMetric!)?.higherIsBetter ?? true,
+      }
+    : { value: (p: ThresholdPoint) => p.threshold, higherIsBetter: higherIsBetter('fusion-threshold') };
+  return paretoFront(pts, [
+    { value: (p) => p.outputThroughput, higherIsBetter: higherIsBetter('output_throughput') },
+    second,
+  ])
+    .sort((a, b) => a.outputThroughput - b.outputThroughput)
+    .map((p) => p.threshold);
 }
 
 /** Accuracy at `t`: measured there, else linear between the measured thresholds around it. */

@@ -1,5 +1,18 @@
 import * as YAML from 'yaml';
-import { InputError, IssueCollector } from '@kvplan/core';
+import {
+  checkKeys,
+  InputError,
+  isObj,
+  IssueCollector,
+  num,
+  optBool,
+  optEnum,
+  optNum,
+  optSection,
+  show,
+  validateFusionProfile,
+  type Obj,
+} from '@kvplan/core';
 import { isA100, resolveGpuInto } from '../hardware/gpus';
 import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
 import { deriveKvCapacity } from '../model/memory';
@@ -16,7 +29,6 @@ import type {
 } from '../types';
 import { loadWorkload } from '../workload';
 import { resolveTimeModelInto } from './calibration';
-import { checkKeys, isObj, num, optBool, optEnum, optNum, optSection, show, type Obj } from '@kvplan/core';
 import { loadFusionProfile } from './fusion-profile';
 
 export const SPEC_KEYS = [
@@ -57,6 +69,11 @@ export interface SpecOptions {
   fileName?: string;
   /** Directory that relative paths in the spec (model config, trace, profiles) are resolved against. */
   baseDir: string;
+  /**
+   * A kvplan-fusion-profile/1 document given as an object (a stored profile), used instead of a
+   * `fusion.profile` file; validated here like a file's. Ignored when the spec has no fusion.
+   */
+  fusionProfile?: unknown;
 }
 
 /**
@@ -174,7 +191,7 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
   }
   if (workload && engine) checkRequestLengths(workload, engine.maxModelLen, issues);
 
-  const fusion = resolveFusion(raw.fusion, opts.baseDir, issues);
+  const fusion = resolveFusion(raw.fusion, opts, issues);
   const slo = resolveSlo(raw.slo, issues);
   const cost = resolveCost(raw.cost, issues);
   const timeModel = resolveTimeModelInto(raw.calibration, opts.baseDir, 'calibration', issues);
@@ -333,7 +350,7 @@ function checkRequestLengths(w: Workload, maxModelLen: number, issues: IssueColl
     );
 }
 
-function resolveFusion(v: unknown, baseDir: string, issues: IssueCollector): FusionConfig | null {
+function resolveFusion(v: unknown, opts: SpecOptions, issues: IssueCollector): FusionConfig | null {
   const f = optSection(v, 'fusion', issues, `{${FUSION_KEYS.join(', ')}}`);
   if (!f) return null;
   const before = issues.issues.length;
@@ -344,21 +361,23 @@ function resolveFusion(v: unknown, baseDir: string, issues: IssueCollector): Fus
   const window = optNum(f.window, 'fusion.window', issues, { integer: true, min: 1 }, 4);
   const sharedReads = optBool(f.sharedReads, 'fusion.sharedReads', issues, false);
   let profile: FusionConfig['profile'] = null;
-  if (f.profile !== undefined && f.profile !== null) {
+  if (opts.fusionProfile !== undefined && opts.fusionProfile !== null) {
+    if (f.profile !== undefined && f.profile !== null)
+      issues.add('fusion.profile', 'a stored fusion profile is given: the spec must not name a file too');
+    profile = validateFusionProfile(opts.fusionProfile, 'fusion.profile', issues);
+  } else if (f.profile !== undefined && f.profile !== null) {
     if (typeof f.profile !== 'string' || f.profile.trim() === '')
       issues.add(
         'fusion.profile',
         `expected a path to a kvplan-fusion-profile/1 JSON file, got ${show(f.profile)}`,
       );
-    else {
-      profile = loadFusionProfile(f.profile, baseDir, 'fusion.profile', issues);
-      if (profile && mode && profile.mode !== mode)
-        issues.add(
-          'fusion.profile',
-          `the profile was measured for mode ${profile.mode}, but fusion.mode is ${mode}`,
-        );
-    }
+    else profile = loadFusionProfile(f.profile, opts.baseDir, 'fusion.profile', issues);
   }
+  if (profile && mode && profile.mode !== mode)
+    issues.add(
+      'fusion.profile',
+      `the profile was measured for mode ${profile.mode}, but fusion.mode is ${mode}`,
+    );
   if (issues.issues.length > before) return null;
   return {
     mode: mode as FusionConfig['mode'],

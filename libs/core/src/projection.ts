@@ -1,0 +1,227 @@
+/**
+ * The shapes that cross a wire: the simulation result, what the simulator computes for a
+ * projection (charts, sweeps, verdicts) and the stored projection and capacity answers. Declared
+ * once, here, because libs/sim produces them and the apps and the browser dashboard read them
+ * (libs/contracts re-exports them for the apps; the dashboard imports them type-only).
+ */
+import type { AccuracyEntry, FusionProfile } from './fusion-profile';
+
+/** Latency bounds of a spec's `slo` section, in ms, per quantile. */
+export interface SloSpec {
+  ttftMs?: { p99?: number; p90?: number; p50?: number };
+  tpotMs?: { p99?: number; p90?: number; p50?: number };
+  e2elMs?: { p99?: number; p90?: number; p50?: number };
+}
+
+/** The simulation result contract: benchmark_serving's metric names plus kvplan's own fields. */
+export type LatencyMetric =
+  `${'mean' | 'median' | 'std' | 'p90' | 'p99'}_${'ttft' | 'tpot' | 'itl' | 'e2el'}_ms`;
+
+export type SimulationResult = SimulationResultBase & { [K in LatencyMetric]: number };
+
+export interface SimulationResultBase {
+  duration: number;
+  completed: number;
+  failed: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  request_throughput: number;
+  request_goodput?: number;
+  output_throughput: number;
+  total_token_throughput: number;
+  preemptions: number;
+  kv_blocks_total: number;
+  kv_peak_used_blocks: number;
+  kv_mean_used_fraction: number;
+  mean_batch_size: number;
+  cost_per_million_output_tokens_usd?: number;
+  fusion: { blocks_freed: number; fused_fraction: number; overhead_s: number } | null;
+  timeseries?: {
+    resolution_s: number;
+    t: number[];
+    kv_used_blocks: number[];
+    running: number[];
+    waiting: number[];
+  };
+  meta: { kvplan_version: string; seed: number; calibration_profile: string; replicas: number; gpus: number };
+}
+
+/** A run's metrics as stored with a projection or a capacity point: without the time series. */
+export type RunMetrics = Omit<SimulationResult, 'timeseries'>;
+
+export interface LatencyCdf {
+  /** Values at the CDF levels 0, 0.01, ..., 1, ms; empty when no request completed. */
+  ttftMs: number[];
+  tpotMs: number[];
+  e2elMs: number[];
+}
+
+export interface KvSeries {
+  t: number[];
+  used: number[];
+  /** Blocks of every replica together. */
+  total: number;
+}
+
+export interface RatePoint {
+  rate: number;
+  requestThroughput: number;
+  outputThroughput: number;
+  p99TtftMs: number;
+  p99TpotMs: number;
+  p99E2elMs: number;
+  /** Every request completed and the queue did not grow without bound. */
+  stable: boolean;
+  /** Stable and within every SLO term (null without an SLO). */
+  meetsSlo: boolean | null;
+}
+
+export interface RateSweep {
+  /** The workload's own mean request rate. */
+  offeredRate: number;
+  /** Requests per point (a stride sample of the workload). */
+  requests: number;
+  points: RatePoint[];
+  /** Highest rate meeting the SLO (bisected between the sweep points), null without an SLO or when none does. */
+  maxRateMeetingSlo: number | null;
+}
+
+export interface ThresholdPoint {
+  threshold: number;
+  outputThroughput: number;
+  p99TtftMs: number;
+  /** Share of KV blocks fusion freed. */
+  fusedFraction: number;
+  /**
+   * The fusion profile's accuracy at this threshold: measured there, or interpolated linearly
+   * between the two measured thresholds around it; null outside the measured range.
+   */
+  accuracy: number | null;
+  accuracyInterpolated: boolean;
+}
+
+export interface ThresholdSweep {
+  chosen: number;
+  /** Throughputs are at capacity: the sample arrives as one burst. */
+  saturated: true;
+  /** The same burst without fusion. */
+  unfusedOutputThroughput: number;
+  /** Name of the accuracy metric when the profile measured one, else null (threshold is the proxy). */
+  accuracyMetric: string | null;
+  /** The metric's direction (the metric registry); null without a metric. */
+  accuracyHigherIsBetter: boolean | null;
+  points: ThresholdPoint[];
+  /** Thresholds on the Pareto front of throughput and accuracy (or threshold), ascending throughput. */
+  front: number[];
+}
+
+/** The fusion profile's per-layer model, and the batch it is evaluated at, for the heatmap. */
+export interface ProfileForCharts {
+  source: string;
+  numLayers: number;
+  fusedLayers: number[];
+  rateDistortion: FusionProfile['rateDistortion'];
+  /** Measured points at the profile's largest batch (or window), when it has any. */
+  points: FusionProfile['points'];
+  threshold: number;
+  /** Mean running batch of the fused run (rounded), and mean full blocks per prompt. */
+  batchSize: number;
+  blocksPerSequence: number;
+}
+
+export interface RunCharts {
+  latencyCdf: LatencyCdf;
+  kvBlocks: KvSeries;
+  rateSweep: RateSweep;
+  thresholdSweep: ThresholdSweep | null;
+  fusionProfile: ProfileForCharts | null;
+}
+
+/** The fusion a run simulated, as resolved and validated once from the spec. */
+export interface RunFusion {
+  mode: 'bff' | 'cff';
+  threshold: number;
+  scope: 'global' | 'tenant';
+  /** Where the profile came from (`parametric` when none was given). */
+  profileSource: FusionProfile['source'];
+  accuracy: AccuracyEntry[] | null;
+}
+
+/** One simulated run of a projection or capacity point: what a simulation thread hands back. */
+export interface ProjectionRun {
+  result: RunMetrics;
+  charts: RunCharts | null;
+  fusion: RunFusion | null;
+}
+
+export interface Pair<T> {
+  withoutFusion: T | null;
+  withFusion: T | null;
+}
+
+export interface ProjectionCharts {
+  version: 1;
+  latencyCdf: Pair<LatencyCdf>;
+  kvBlocks: Pair<KvSeries>;
+  rateSweep: Pair<RateSweep>;
+  thresholdSweep: ThresholdSweep | null;
+  fusionProfile: ProfileForCharts | null;
+}
+
+export interface KvMemory {
+  blocksTotal: number | null;
+  peakUsedBlocks: number | null;
+  meanUsedFraction: number | null;
+}
+
+/** The fusion of a projection: the run's, plus the stored profile it used. */
+export interface FusionInfo extends RunFusion {
+  /** The stored fusion profile used, or null for the parametric one. */
+  fusionProfileId: string | null;
+}
+
+/** Where an accuracy figure of a projection comes from, and the figure at the chosen threshold. */
+export type ProjectionAccuracy =
+  { source: 'none' } | ({ source: 'measured' | 'proxy'; higherIsBetter: boolean | null } & AccuracyEntry);
+
+/** A projection's stored result: both runs, KV memory, throughput gain and accuracy with its source. */
+export interface ProjectionResult {
+  withoutFusion: RunMetrics;
+  withFusion: RunMetrics | null;
+  kvMemory: Pair<KvMemory>;
+  throughputGain: number | null;
+  fusion: FusionInfo | null;
+  accuracy: ProjectionAccuracy;
+  charts?: ProjectionCharts;
+}
+
+/** One point of a capacity sweep: a rate multiple, a replica count, or a fusion threshold (null = off). */
+export interface CapacityPoint {
+  rateScale?: number;
+  replicas?: number;
+  threshold?: number | null;
+}
+
+export const CAPACITY_SUMMARY_KEYS = [
+  'request_throughput',
+  'request_goodput',
+  'output_throughput',
+  'p99_ttft_ms',
+  'p99_tpot_ms',
+  'p99_e2el_ms',
+  'kv_peak_used_blocks',
+  'preemptions',
+  'completed',
+  'failed',
+] as const;
+
+/** A capacity point with its verdict and summary metrics. */
+export type CapacityRow = CapacityPoint & {
+  index: number;
+  meetsSlo: boolean;
+} & { [K in (typeof CAPACITY_SUMMARY_KEYS)[number]]: number | null };
+
+export type CapacityAnswer =
+  | { mode: 'max-rate'; answer: CapacityRow | null; points: CapacityRow[] }
+  | { mode: 'min-gpus'; answer: (CapacityRow & { gpus: number }) | null; points: CapacityRow[] }
+  | { mode: 'pareto'; baseline: CapacityRow | null; front: CapacityRow[]; points: CapacityRow[] };
