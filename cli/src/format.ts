@@ -1,25 +1,86 @@
-import type { ResolvedSpec, SimulationResult } from '@kvplan/sim';
+import type { ResolvedSpec, SimulationResult, SloCheck, SloSpec, Verification } from '@kvplan/sim';
+import { sloChecks } from '@kvplan/sim';
 
 const f = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
+/** `$1.234`, or `-` when there is no price. */
+export const money = (v: number | null | undefined): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : `$${v.toFixed(3)}`;
+
+/** A latency to three significant digits at most one decimal: 823, 55.9, 4.2. */
+const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** `meta-llama/Llama-3.1-70B, 1 replica x TP4 (4 GPUs, NVIDIA H100 ...)`. */
+export function deploymentLine(spec: ResolvedSpec, replicas = spec.replicas): string {
+  const gpus = replicas * spec.tensorParallel;
+  return (
+    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel} ` +
+    `(${gpus} ${gpus === 1 ? 'GPU' : 'GPUs'}, ${spec.gpu.name})`
+  );
+}
+
+/** Whether fusion is on, and whether its profile was measured or is the parametric default. */
+export function fusionLine(spec: ResolvedSpec): string {
+  const fu = spec.fusion;
+  if (!fu) return 'fusion: off';
+  const p = fu.profile;
+  const source =
+    p === null || p.source === 'parametric'
+      ? 'parametric profile (no measured profile given: a default rate-distortion model)'
+      : `measured profile (${p.source}${p.model ? `, ${p.model}` : ''})`;
+  return `fusion: ${fu.mode.toUpperCase()} at threshold ${fu.threshold}, ${source}`;
+}
+
+/** `p99 TTFT 823/2000 ms ok, p99 TPOT 55.9/80 ms ok`. */
+export function sloLine(checks: SloCheck[]): string {
+  return checks.map((c) => `${c.label} ${ms(c.value)}/${c.limit} ms ${c.ok ? 'ok' : 'MISSED'}`).join(', ');
+}
+
+/** The verifying simulation behind a capacity answer, with its interval over seeds. */
+export function verificationLine(v: Verification): string {
+  const iv = (m: string) => {
+    const i = v.metrics[m];
+    return i.n > 1 ? ` [${ms(i.lo)}, ${ms(i.hi)}]` : '';
+  };
+  const slo = v.slo
+    .map((c) => `${c.label} ${ms(c.value)}${iv(c.metric)}/${c.limit} ms ${c.ok ? 'ok' : 'MISSED'}`)
+    .join(', ');
+  const seeds =
+    v.seeds.length > 1
+      ? `seeds ${v.seeds[0]}-${v.seeds[v.seeds.length - 1]}, 95 % interval over seeds`
+      : `seed ${v.seeds[0]}`;
+  return (
+    `verified by simulation: ${v.replicas} ${v.replicas === 1 ? 'replica' : 'replicas'} (${v.gpus} GPUs) at ${v.rate.toPrecision(4)} req/s (${seeds}): ` +
+    `${slo}; ${v.meets ? 'meets the SLOs' : `MISSES the SLOs (${v.violations.join('; ')})`}`
+  );
+}
+
 /** The human-readable summary of a simulation result. */
-export function formatResultTable(r: SimulationResult, spec: ResolvedSpec): string {
+export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?: SloSpec | null): string {
   const lines: string[] = [];
   lines.push(
-    `${spec.model.id} on ${spec.replicas} x ${spec.tensorParallel} ${spec.gpu.name} ` +
-      `(${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per replica, calibration: ${spec.timeModel.name})`,
+    `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per replica, calibration ${spec.timeModel.name}`,
   );
+  lines.push(fusionLine(spec));
   lines.push('');
   lines.push(`requests     completed ${r.completed}, failed ${r.failed}, duration ${f(r.duration, 2)} s`);
   lines.push(
     `throughput   ${f(r.request_throughput, 2)} req/s, ${f(r.output_throughput, 0)} output tok/s, ${f(r.total_token_throughput, 0)} total tok/s` +
       (r.request_goodput !== undefined ? `, goodput ${f(r.request_goodput, 2)} req/s` : ''),
   );
+  const s = slo ?? spec.slo;
+  if (s) lines.push(`SLOs         ${sloLine(sloChecks(r, s))}`);
   lines.push('');
-  lines.push('latency (ms)     mean   median      p90      p99');
+  const ci = (r as { ci95?: Record<string, [number, number]> }).ci95;
+  lines.push(
+    `latency (ms)     mean   median      p90      p99${ci ? '    (p99 95 % interval over seeds)' : ''}`,
+  );
   for (const m of ['ttft', 'tpot', 'itl', 'e2el'] as const) {
     const g = (s: string) => f((r as unknown as Record<string, number>)[`${s}_${m}_ms`]).padStart(8);
-    lines.push(`  ${m.toUpperCase().padEnd(6)}     ${g('mean')} ${g('median')} ${g('p90')} ${g('p99')}`);
+    const i = ci?.[`p99_${m}_ms`];
+    lines.push(
+      `  ${m.toUpperCase().padEnd(6)}     ${g('mean')} ${g('median')} ${g('p90')} ${g('p99')}${i ? `    [${f(i[0])}, ${f(i[1])}]` : ''}`,
+    );
   }
   lines.push('');
   lines.push(
@@ -27,7 +88,7 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec): stri
       `preemptions ${r.preemptions}, mean batch ${f(r.mean_batch_size)}`,
   );
   if (r.cost_per_million_output_tokens_usd !== undefined)
-    lines.push(`cost         $${f(r.cost_per_million_output_tokens_usd, 3)} per million output tokens`);
+    lines.push(`cost         ${money(r.cost_per_million_output_tokens_usd)} per million output tokens`);
   if (r.fusion)
     lines.push(
       `fusion       ${f(r.fusion.blocks_freed, 0)} blocks freed, fused fraction ${f(r.fusion.fused_fraction * 100)} %, overhead ${f(r.fusion.overhead_s, 2)} s`,

@@ -1,35 +1,21 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import YAML from 'yaml';
 import {
   InputError,
+  evaluateCapacity,
   markPareto,
-  resolveSimulationSpec,
-  searchMaxRate,
-  searchMinReplicas,
+  verifyReplicas,
+  type CapacityEvaluation,
+  type CapacityOptions,
   type InputIssue,
   type ResolvedSpec,
   type SloSpec,
   type SweepPoint,
+  type Verification,
 } from '@kvplan/sim';
 import type { Command } from '../command';
-
-function readRaw(file: string, cwd: string): { raw: Record<string, unknown>; baseDir: string } {
-  const full = path.resolve(cwd, file);
-  if (!fs.existsSync(full) || !fs.statSync(full).isFile())
-    throw new InputError([{ path: 'SPEC', message: `no such file: ${file}` }]);
-  let raw: unknown;
-  try {
-    raw = /\.json$/i.test(full)
-      ? JSON.parse(fs.readFileSync(full, 'utf8'))
-      : YAML.parse(fs.readFileSync(full, 'utf8'));
-  } catch (err) {
-    throw new InputError([{ path: file, message: `cannot parse: ${(err as Error).message}` }]);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new InputError([{ path: file, message: 'expected a mapping at the top level' }]);
-  return { raw: raw as Record<string, unknown>, baseDir: path.dirname(full) };
-}
+import { deploymentLine, fusionLine, money, verificationLine } from '../format';
+import { strayArguments, throwIssues } from '../paths';
+import { Progress } from '../progress';
+import { readSpecFile, resolveSpecFile, type SpecFile } from '../spec-file';
 
 const list = (v: unknown): string[] | undefined =>
   typeof v === 'string'
@@ -40,6 +26,13 @@ const list = (v: unknown): string[] | undefined =>
     : undefined;
 const nums = (v: unknown): number[] | undefined =>
   Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : undefined;
+
+/** One configuration of a sweep: the spec's keys it overrides, and which flag each came from. */
+interface Variant {
+  label: string;
+  over: Record<string, unknown>;
+  from: Array<[field: string, flag: string, value: unknown]>;
+}
 
 export const capacityCommand: Command = {
   name: 'capacity',
@@ -61,6 +54,17 @@ export const capacityCommand: Command = {
       description: 'relative precision of the highest rate (default 0.02)',
       default: 0.02,
     },
+    seeds: {
+      type: 'integer',
+      description: 'verify the answer on N seeds (spec seed, +1, ...) and print the 95 % interval',
+      default: 1,
+    },
+    extend: {
+      type: 'boolean',
+      description:
+        'repeat a workload too short to measure the rates in question (default); --no-extend refuses instead',
+      default: true,
+    },
     'sweep-gpus': { type: 'string', description: 'comma list of GPU presets to sweep' },
     'sweep-tp': { type: 'numbers', description: 'tensor-parallel degrees to sweep' },
     'sweep-max-num-seqs': { type: 'numbers', description: 'maxNumSeqs values to sweep' },
@@ -72,7 +76,7 @@ export const capacityCommand: Command = {
   },
   async run(args, io) {
     const [file] = args.positionals;
-    const issues: InputIssue[] = [];
+    const issues: Array<InputIssue | null> = [strayArguments(args.positionals, 1)];
     if (!file) issues.push({ path: 'SPEC', message: 'expected a spec file' });
     const tol = args.flags.tolerance as number;
     if (!(tol > 0 && tol < 1))
@@ -83,13 +87,13 @@ export const capacityCommand: Command = {
     const target = args.flags['target-rate'] as number | undefined;
     if (target !== undefined && !(target > 0))
       issues.push({ path: '--target-rate', message: `expected a positive rate, got ${target}` });
-    for (const t of nums(args.flags['sweep-thresholds']) ?? [])
-      if (!(t >= -1 && t <= 1))
-        issues.push({ path: '--sweep-thresholds', message: `expected thresholds in [-1, 1], got ${t}` });
-    if (issues.length) throw new InputError(issues);
+    const seeds = args.flags.seeds as number;
+    if (!(seeds >= 1 && seeds <= 100))
+      issues.push({ path: '--seeds', message: `expected an integer in 1..100, got ${seeds}` });
+    throwIssues(issues);
 
-    const { raw, baseDir } = readRaw(file, io.cwd);
-    const base = resolveSimulationSpec(raw, { fileName: file, baseDir });
+    const spec = readSpecFile(file, io.cwd);
+    const base = resolveSpecFile(spec);
     if (!base.slo)
       throw new InputError([
         {
@@ -98,98 +102,230 @@ export const capacityCommand: Command = {
         },
       ]);
     const slo: SloSpec = base.slo;
-    const opts = { relTolerance: tol, ...(goodput !== undefined ? { minGoodputFraction: goodput } : {}) };
-
-    const gpus = list(args.flags['sweep-gpus']);
-    const tps = nums(args.flags['sweep-tp']);
-    const seqs = nums(args.flags['sweep-max-num-seqs']);
-    const batched = nums(args.flags['sweep-batched-tokens']);
-    const thresholds = nums(args.flags['sweep-thresholds']);
-    const sweeping = Boolean(gpus || tps || seqs || batched || thresholds);
-
-    const evaluate = (spec: ResolvedSpec, label: string): SweepPoint => {
-      const max = searchMaxRate({ ...spec, replicas: 1 }, slo, opts);
-      const rep = target !== undefined && max.maxRate > 0 ? searchMinReplicas(spec, target, slo, opts) : null;
-      const at = max.atMax?.result;
-      const gpusPerReplica = spec.tensorParallel;
-      return {
-        label,
-        gpu: spec.gpu.id,
-        tensorParallel: spec.tensorParallel,
-        maxNumSeqs: spec.engine.maxNumSeqs,
-        maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
-        fusionThreshold: spec.fusion ? spec.fusion.threshold : null,
-        maxRatePerReplica: max.maxRate,
-        maxRatePerGpu: max.maxRate / gpusPerReplica,
-        outputTokensPerSecondPerGpu: at ? at.output_throughput / gpusPerReplica : 0,
-        costPerMillionOutputTokensUsd: at?.cost_per_million_output_tokens_usd ?? null,
-        replicasForTarget: rep?.replicas ?? null,
-        gpusForTarget: rep?.gpus ?? null,
-        pareto: false,
-      };
+    const opts: CapacityOptions = {
+      relTolerance: tol,
+      ...(goodput !== undefined ? { minGoodputFraction: goodput } : {}),
+      ...(target !== undefined ? { targetRate: target } : {}),
+      ...(args.flags.extend ? {} : { maxExtendedRequests: 0 }),
     };
+    const json = Boolean(args.flags.json);
+    const variants = sweepVariants(spec, args.flags);
+    if (!variants) return single(spec, base, slo, opts, seeds, json, io);
 
-    if (!sweeping) {
-      const point = evaluate(base, 'spec');
-      const max = searchMaxRate({ ...base, replicas: 1 }, slo, opts);
-      const doc = { slo, ...point, probes: max.probes, limitingTerms: max.firstFailing?.violations ?? [] };
-      if (args.flags.json) io.stdout(JSON.stringify(doc, null, 2) + '\n');
-      else {
-        io.stdout(`${base.model.id} on ${base.tensorParallel} x ${base.gpu.name} per replica\n`);
-        io.stdout(
-          `highest rate meeting the SLOs: ${point.maxRatePerReplica.toFixed(2)} req/s per replica (${point.maxRatePerGpu.toFixed(2)} per GPU)\n`,
-        );
-        if (doc.limitingTerms.length) io.stdout(`limited by: ${doc.limitingTerms.join('; ')}\n`);
-        if (point.costPerMillionOutputTokensUsd !== null)
-          io.stdout(
-            `cost at that rate: $${point.costPerMillionOutputTokensUsd.toFixed(3)} per million output tokens\n`,
-          );
-        if (target !== undefined)
-          io.stdout(
-            point.replicasForTarget === null
-              ? `${target} req/s: not reachable within 256 replicas\n`
-              : `${target} req/s needs ${point.replicasForTarget} replicas = ${point.gpusForTarget} GPUs\n`,
-          );
+    // Every variant is resolved before any simulation: a bad sweep value is bad input.
+    const resolved: Array<{ variant: Variant; spec: ResolvedSpec | null; problem: string | null }> = [];
+    const bad = new Map<string, InputIssue>();
+    for (const variant of variants) {
+      try {
+        resolved.push({ variant, spec: resolveSpecFile(spec, variant.over), problem: null });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        const own = err.issues.filter((i) => variant.from.some(([field]) => field === i.path));
+        for (const i of own) {
+          const [, flag, value] = variant.from.find(([field]) => field === i.path)!;
+          const key = `${flag} ${String(value)}`;
+          if (!bad.has(key)) bad.set(key, { path: flag, message: `${String(value)}: ${i.message}` });
+        }
+        // Anything else (the model does not fit, say) makes a valid but infeasible configuration.
+        resolved.push({ variant, spec: null, problem: err.issues.map((i) => i.message).join('; ') });
       }
-      return 0;
     }
+    if (bad.size) throw new InputError([...bad.values()]);
 
+    const progress = new Progress(io, 'kvplan capacity', resolved.length, { json });
     const points: SweepPoint[] = [];
-    const skipped: Array<{ label: string; reason: string }> = [];
-    for (const gpu of gpus ?? [raw.gpu])
-      for (const tp of tps ?? [base.tensorParallel])
-        for (const s of seqs ?? [undefined])
-          for (const b of batched ?? [undefined])
-            for (const t of [null, ...(thresholds ?? [])]) {
-              const engine = {
-                ...((raw.engine as object) ?? {}),
-                ...(s ? { maxNumSeqs: s } : {}),
-                ...(b ? { maxNumBatchedTokens: b } : {}),
-              };
-              const fusionRaw = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
-              const variant: Record<string, unknown> = { ...raw, gpu, tensorParallel: tp, engine };
-              if (fusionRaw) variant.fusion = fusionRaw;
-              else delete variant.fusion;
-              const label = `${typeof gpu === 'string' ? gpu : 'gpu'} tp${tp}${s ? ` seqs${s}` : ''}${b ? ` tok${b}` : ''}${t === null ? '' : ` fuse@${t}`}`;
-              try {
-                points.push(evaluate(resolveSimulationSpec(variant, { fileName: file, baseDir }), label));
-              } catch (err) {
-                if (!(err instanceof InputError)) throw err;
-                skipped.push({ label, reason: err.message });
-              }
-            }
-    markPareto(points);
-    if (args.flags.json) io.stdout(JSON.stringify({ slo, points, skipped }, null, 2) + '\n');
-    else {
-      io.stdout('config                               rate/GPU  tok/s/GPU  $/M tok  GPUs@target  pareto\n');
-      for (const p of points)
-        io.stdout(
-          `${p.label.padEnd(36)} ${p.maxRatePerGpu.toFixed(2).padStart(8)} ${p.outputTokensPerSecondPerGpu.toFixed(0).padStart(10)} ` +
-            `${p.costPerMillionOutputTokensUsd === null ? '       -' : p.costPerMillionOutputTokensUsd.toFixed(3).padStart(8)} ` +
-            `${String(p.gpusForTarget ?? '-').padStart(11)}  ${p.pareto ? '*' : ''}\n`,
-        );
-      for (const s of skipped) io.stdout(`skipped ${s.label}: ${s.reason.split('\n')[0]}\n`);
+    for (const [k, r] of resolved.entries()) {
+      progress.update(k, r.variant.label);
+      points.push(
+        r.spec
+          ? evaluateCapacity(r.spec, slo, r.variant.label, opts).point
+          : unfit(base, r.variant, r.problem!),
+      );
     }
+    progress.done();
+    markPareto(points);
+    if (json) io.stdout(JSON.stringify({ slo, points }, null, 2) + '\n');
+    else io.stdout(sweepTable(points, target));
     return 0;
   },
 };
+
+/** The sweep's configurations, or null when no sweep flag was given. */
+function sweepVariants(spec: SpecFile, flags: Record<string, unknown>): Variant[] | null {
+  const gpus = list(flags['sweep-gpus']);
+  const tps = nums(flags['sweep-tp']);
+  const seqs = nums(flags['sweep-max-num-seqs']);
+  const batched = nums(flags['sweep-batched-tokens']);
+  const thresholds = nums(flags['sweep-thresholds']);
+  if (!(gpus || tps || seqs || batched || thresholds)) return null;
+  const raw = spec.raw;
+  const out: Variant[] = [];
+  for (const gpu of gpus ?? [undefined])
+    for (const tp of tps ?? [undefined])
+      for (const s of seqs ?? [undefined])
+        for (const b of batched ?? [undefined])
+          for (const t of [null, ...(thresholds ?? [])]) {
+            const from: Variant['from'] = [];
+            const over: Record<string, unknown> = {};
+            if (gpu !== undefined) {
+              over.gpu = gpu;
+              from.push(['gpu', '--sweep-gpus', gpu]);
+            }
+            if (tp !== undefined) {
+              over.tensorParallel = tp;
+              from.push(['tensorParallel', '--sweep-tp', tp]);
+            }
+            if (s !== undefined || b !== undefined) {
+              over.engine = {
+                ...((raw.engine as object) ?? {}),
+                ...(s !== undefined ? { maxNumSeqs: s } : {}),
+                ...(b !== undefined ? { maxNumBatchedTokens: b } : {}),
+              };
+              if (s !== undefined) from.push(['engine.maxNumSeqs', '--sweep-max-num-seqs', s]);
+              if (b !== undefined) from.push(['engine.maxNumBatchedTokens', '--sweep-batched-tokens', b]);
+            }
+            // With a threshold sweep, "no fusion" is one of the rows; without one the spec's own fusion stays.
+            if (thresholds)
+              over.fusion = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
+            if (t !== null) from.push(['fusion.threshold', '--sweep-thresholds', t]);
+            const label =
+              `${gpu ?? (typeof raw.gpu === 'string' ? raw.gpu : 'gpu')} tp${tp ?? raw.tensorParallel ?? 1}` +
+              `${s !== undefined ? ` seqs${s}` : ''}${b !== undefined ? ` tok${b}` : ''}${t === null ? '' : ` fuse@${t}`}`;
+            out.push({ label, over, from });
+          }
+  return out;
+}
+
+/** The row of a configuration that cannot even be deployed (the model does not fit, say). */
+function unfit(base: ResolvedSpec, v: Variant, problem: string): SweepPoint {
+  const tp = Number(v.over.tensorParallel ?? base.tensorParallel);
+  return {
+    label: v.label,
+    gpu: String(v.over.gpu ?? base.gpu.id),
+    tensorParallel: tp,
+    maxNumSeqs: base.engine.maxNumSeqs,
+    maxNumBatchedTokens: base.engine.maxNumBatchedTokens,
+    fusionThreshold: (v.over.fusion as { threshold?: number } | undefined)?.threshold ?? null,
+    maxRatePerReplica: 0,
+    maxRatePerGpu: 0,
+    outputTokensPerSecondPerGpu: 0,
+    costPerMillionOutputTokensUsd: null,
+    costPerMillionTotalTokensUsd: null,
+    feasible: false,
+    limitedBy: `infeasible: ${problem}`,
+    replicasForTarget: null,
+    gpusForTarget: null,
+    pareto: false,
+  };
+}
+
+function sweepTable(points: SweepPoint[], target: number | undefined): string {
+  const lines = [
+    `${'config'.padEnd(32)} ${'req/s/GPU'.padStart(9)} ${'out tok/s/GPU'.padStart(13)} ${'$/M out tok'.padStart(11)} ` +
+      `${'$/M total tok'.padStart(13)} ${(target !== undefined ? `GPUs@${target}` : 'GPUs@target').padStart(11)}  pareto  limited by`,
+  ];
+  for (const p of points)
+    lines.push(
+      `${p.label.padEnd(32)} ${(p.feasible ? p.maxRatePerGpu.toFixed(2) : 'infeasible').padStart(9)} ` +
+        `${p.outputTokensPerSecondPerGpu.toFixed(0).padStart(13)} ${money(p.costPerMillionOutputTokensUsd).padStart(11)} ` +
+        `${money(p.costPerMillionTotalTokensUsd).padStart(13)} ${String(p.gpusForTarget ?? '-').padStart(11)}  ` +
+        `${(p.pareto ? '*' : '').padEnd(6)}  ${p.limitedBy}`,
+    );
+  lines.push(
+    '',
+    'req/s/GPU: highest rate meeting the SLOs per GPU; $/M: USD per million output tokens, and per million input plus output tokens, at that rate; * on the Pareto front (rate per GPU, cost, fusion threshold; infeasible rows never are)',
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** The answer for the spec's own configuration, with the verifying simulation beside it. */
+function single(
+  spec: SpecFile,
+  base: ResolvedSpec,
+  slo: SloSpec,
+  opts: CapacityOptions,
+  seeds: number,
+  json: boolean,
+  io: Parameters<Command['run']>[1],
+): number {
+  const progress = new Progress(io, 'kvplan capacity', opts.maxProbes ?? 24, { json });
+  const ev: CapacityEvaluation = evaluateCapacity(base, slo, 'spec', {
+    ...opts,
+    onProbe: (p, k, max) => progress.update(k, `probe ${k}/${max} at ${p.rate.toPrecision(3)} req/s`),
+  });
+  const { point, measured } = ev;
+  const max = measured.search;
+  const n = base.workload.n;
+  if (max.tooShort) {
+    progress.done();
+    throw new InputError([
+      {
+        path: 'workload',
+        message:
+          `${n} requests are too few to measure ${max.tooShort.rate.toPrecision(3)} req/s per replica: ` +
+          `a run at that rate needs at least ${max.tooShort.requestsNeeded} requests` +
+          (opts.maxExtendedRequests === 0
+            ? ' (give workload.numRequests or a longer trace, or drop --no-extend to repeat the workload)'
+            : ` (more than the ${measured.spec.workload.n} it may be repeated to; give workload.numRequests or a longer trace)`),
+      },
+    ]);
+  }
+  // The verifying simulation: the recommended size (or one replica at the highest rate) per seed.
+  const replicas = ev.replicas?.replicas ?? 1;
+  const rate = opts.targetRate ?? point.maxRatePerReplica;
+  const specs = Array.from({ length: seeds }, (_, k) =>
+    k === 0 ? base : resolveSpecFile(spec, { seed: base.seed + k }),
+  );
+  const verification: Verification | null =
+    point.feasible && (ev.replicas || opts.targetRate === undefined)
+      ? verifyReplicas(specs, replicas, rate, slo, measured.copies, opts)
+      : null;
+  progress.done();
+  const workload = {
+    requests: n,
+    measuredOn: measured.spec.workload.n,
+    repeated: measured.copies,
+  };
+  if (json) {
+    const doc = {
+      slo,
+      ...point,
+      workload,
+      infeasible: max.infeasible,
+      zeroLoad: max.zeroLoad,
+      probes: max.probes,
+      limitingTerms: max.firstFailing?.violations ?? [],
+      verification,
+    };
+    io.stdout(JSON.stringify(doc, null, 2) + '\n');
+    return 0;
+  }
+  const out: string[] = [`${deploymentLine(base, 1)} per replica`, fusionLine(base)];
+  if (measured.copies > 1)
+    out.push(
+      `workload: ${n} requests, repeated ${measured.copies} times (${measured.spec.workload.n}) to measure these rates; --no-extend refuses instead`,
+    );
+  if (!point.feasible)
+    out.push(
+      `infeasible: cannot meet the SLOs at any rate (${point.limitedBy.replace(/^infeasible: /, '')})`,
+    );
+  else {
+    out.push(
+      `highest rate meeting the SLOs: ${point.maxRatePerReplica.toFixed(2)} req/s per replica (${point.maxRatePerGpu.toFixed(2)} per GPU)`,
+    );
+    out.push(`limited by: ${point.limitedBy}`);
+    if (point.costPerMillionOutputTokensUsd !== null)
+      out.push(
+        `cost at that rate: ${money(point.costPerMillionOutputTokensUsd)} per million output tokens, ${money(point.costPerMillionTotalTokensUsd)} per million input + output tokens`,
+      );
+    if (opts.targetRate !== undefined)
+      out.push(
+        ev.replicas === null
+          ? `${opts.targetRate} req/s: not reachable within 256 replicas`
+          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel} = ${ev.replicas.gpus} GPUs`,
+      );
+  }
+  if (verification) out.push(verificationLine(verification));
+  io.stdout(out.join('\n') + '\n');
+  return 0;
+}

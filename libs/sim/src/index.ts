@@ -20,11 +20,13 @@ export {
   type SimulateOptions,
 } from './engine/simulation';
 export { summarize, summarizeWeighted, percentileSorted, type Summary } from './metrics/stats';
+export { metricInterval, type MetricInterval } from './metrics/interval';
 export * from './workload';
 export * from './model';
 export * from './hardware';
 export * from './calibration/calibrate';
 export * from './capacity/search';
+export * from './capacity/evaluate';
 export * from './simulation-spec';
 export { FusionModel, parametricFusionProfile } from './engine/fusion';
 export * from './projection';

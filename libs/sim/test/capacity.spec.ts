@@ -9,7 +9,10 @@ import {
   tile,
   markPareto,
   type SweepPoint,
+  requestsToMeasure,
+  MIN_MEASURING_REQUESTS,
 } from '../src/capacity/search';
+import { evaluateCapacity, searchMaxRateMeasured, verifyReplicas } from '../src/capacity/evaluate';
 import { specOf, workloadOf, type Row } from './helpers';
 
 function rows(n: number, rate: number): Row[] {
@@ -65,6 +68,9 @@ describe('capacity search', () => {
       maxRatePerGpu: rate,
       outputTokensPerSecondPerGpu: 0,
       costPerMillionOutputTokensUsd: cost,
+      costPerMillionTotalTokensUsd: cost / 4,
+      feasible: rate > 0,
+      limitedBy: '',
       replicasForTarget: null,
       gpusForTarget: null,
       pareto: false,
@@ -90,6 +96,9 @@ describe('capacity search', () => {
       maxRatePerGpu: rate,
       outputTokensPerSecondPerGpu: 0,
       costPerMillionOutputTokensUsd: cost,
+      costPerMillionTotalTokensUsd: cost,
+      feasible: rate > 0,
+      limitedBy: '',
       replicasForTarget: null,
       gpusForTarget: null,
       pareto: false,
@@ -98,5 +107,86 @@ describe('capacity search', () => {
     expect(markPareto([p('a', 10, 1), p('b', 10, null)]).map((x) => x.pareto)).toEqual([true, false]);
     // c meets the SLOs at no rate: never on the front, even with the lowest cost.
     expect(markPareto([p('a', 10, 1), p('c', 0, 0.1)]).map((x) => x.pareto)).toEqual([true, false]);
+  });
+
+  it('puts an infeasible point on no front, even one that would otherwise be cheapest', () => {
+    const p = (label: string, rate: number, cost: number | null, feasible: boolean): SweepPoint => ({
+      label,
+      gpu: 'g',
+      tensorParallel: 1,
+      maxNumSeqs: 1,
+      maxNumBatchedTokens: 1,
+      fusionThreshold: null,
+      maxRatePerReplica: rate,
+      maxRatePerGpu: rate,
+      outputTokensPerSecondPerGpu: 0,
+      costPerMillionOutputTokensUsd: cost,
+      costPerMillionTotalTokensUsd: cost,
+      feasible,
+      limitedBy: '',
+      replicasForTarget: null,
+      gpusForTarget: null,
+      pareto: false,
+    });
+    const pts = markPareto([p('ok', 5, 3, true), p('infeasible', 0, null, false)]);
+    expect(pts.map((x) => x.pareto)).toEqual([true, false]);
+  });
+
+  it('never reports a rate a 40-request workload cannot measure, and extends it to measure one', () => {
+    const spec = specOf(workloadOf(rows(40, 5)), { engine: { numGpuBlocks: 20000 } });
+    const generous = { ttftMs: { p99: 2000 }, tpotMs: { p99: 80 } };
+    // As given, 40 requests "meet" any rate (they all fit in one batch): the search must refuse.
+    const short = searchMaxRate(spec, generous);
+    expect(short.maxRate).toBe(0);
+    expect(short.tooShort?.requestsNeeded).toBeGreaterThanOrEqual(MIN_MEASURING_REQUESTS);
+    // Repeated until long enough: a finite rate that a much longer run confirms.
+    const m = searchMaxRateMeasured(spec, generous, { relTolerance: 0.05 });
+    expect(m.search.tooShort).toBeNull();
+    expect(m.copies).toBeGreaterThan(1);
+    const rate = m.search.maxRate;
+    expect(rate).toBeGreaterThan(1);
+    expect(rate).toBeLessThan(1000);
+    expect(m.spec.workload.n).toBeGreaterThanOrEqual(
+      requestsToMeasure(rate, m.search.atMax!.result.mean_e2el_ms),
+    );
+    const long = { ...spec, workload: tile(spec.workload, m.copies * 4) };
+    expect(probeRate(long, rate * 1.5, generous).meets).toBe(false);
+    // Not allowed to extend: the answer is a refusal naming the requests needed.
+    const refused = searchMaxRateMeasured(spec, generous, { maxExtendedRequests: 0 });
+    expect(refused.search.tooShort).not.toBeNull();
+  });
+
+  it('marks a configuration that misses the SLOs at zero load infeasible, naming the binding metric', () => {
+    const spec = specOf(workloadOf(rows(300, 5)), { engine: { numGpuBlocks: 20000 } });
+    const ev = evaluateCapacity(spec, { ttftMs: { p99: 5 }, tpotMs: { p99: 1000 } }, 'tight');
+    expect(ev.measured.search.infeasible).toBe(true);
+    expect(ev.point.feasible).toBe(false);
+    expect(ev.point.maxRatePerGpu).toBe(0);
+    expect(ev.point.limitedBy).toMatch(/^infeasible: p99_ttft_ms [\d.]+ > 5 at zero load/);
+    expect(ev.point.limitedBy).not.toMatch(/tpot/);
+  });
+
+  it('gives every feasible row what limits it and both costs, and verifies the size over seeds', () => {
+    const spec = specOf(workloadOf(rows(400, 5)), {
+      engine: { numGpuBlocks: 20000 },
+      cost: { gpuHourUsd: 2 },
+    });
+    const ev = evaluateCapacity(spec, slo, 'spec', { relTolerance: 0.05, targetRate: 30 });
+    expect(ev.point.feasible).toBe(true);
+    expect(ev.point.limitedBy).toMatch(/p99_(ttft|tpot)_ms|queue grows/);
+    expect(ev.point.costPerMillionTotalTokensUsd!).toBeLessThan(ev.point.costPerMillionOutputTokensUsd!);
+    const other = {
+      ...spec,
+      seed: 2,
+      workload: workloadOf(rows(400, 5).map((r, i) => ({ ...r, out: r.out + (i % 7) }))),
+    };
+    const v = verifyReplicas([spec, other], ev.replicas!.replicas, 30, slo, ev.measured.copies);
+    expect(v.meets).toBe(true);
+    expect(v.seeds).toEqual([1, 2]);
+    const ttft = v.metrics.p99_ttft_ms;
+    expect(ttft.n).toBe(2);
+    expect(ttft.lo).toBeLessThanOrEqual(ttft.mean);
+    expect(ttft.hi).toBeGreaterThan(ttft.lo);
+    expect(v.slo.map((c) => c.label)).toEqual(['p99 TTFT', 'p99 TPOT']);
   });
 });

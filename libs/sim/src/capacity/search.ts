@@ -66,9 +66,24 @@ const SLO_TERMS: Array<[keyof SloSpec, string]> = [
   ['e2elMs', 'e2el'],
 ];
 
-/** Checks a result against percentile SLOs; returns the violated terms. */
-export function sloViolations(r: Omit<SimulationResult, 'timeseries'>, slo: SloSpec): string[] {
-  const out: string[] = [];
+/** One SLO term checked against a result: `p99 TTFT 823/2000 ms ok`. */
+export interface SloCheck {
+  /** The result field, e.g. `p99_ttft_ms`. */
+  metric: string;
+  /** Human label, e.g. `p99 TTFT`. */
+  label: string;
+  /** NaN when the result lacks the metric (then not ok). */
+  value: number;
+  limit: number;
+  ok: boolean;
+}
+
+/** Every percentile SLO term of `slo` checked against a result (or against means over seeds). */
+export function sloChecks(
+  r: Omit<SimulationResult, 'timeseries'> | Record<string, number>,
+  slo: SloSpec,
+): SloCheck[] {
+  const out: SloCheck[] = [];
   for (const [key, metric] of SLO_TERMS) {
     const s = slo[key];
     if (!s) continue;
@@ -79,13 +94,23 @@ export function sloViolations(r: Omit<SimulationResult, 'timeseries'>, slo: SloS
     ] as const) {
       const limit = s[pk];
       if (limit === undefined) continue;
-      const v = (r as unknown as Record<string, number | undefined>)[`${name}_${metric}_ms`];
+      const field = `${name}_${metric}_ms`;
+      const v = (r as unknown as Record<string, number | undefined>)[field];
       // A metric a stored result lacks counts as not met.
-      if (typeof v !== 'number') out.push(`${name}_${metric}_ms missing`);
-      else if (!(v <= limit)) out.push(`${name}_${metric}_ms ${v.toFixed(1)} > ${limit}`);
+      const value = typeof v === 'number' ? v : NaN;
+      out.push({ metric: field, label: `${name} ${metric.toUpperCase()}`, value, limit, ok: value <= limit });
     }
   }
   return out;
+}
+
+/** Checks a result against percentile SLOs; returns the violated terms. */
+export function sloViolations(r: Omit<SimulationResult, 'timeseries'>, slo: SloSpec): string[] {
+  return sloChecks(r, slo)
+    .filter((c) => !c.ok)
+    .map((c) =>
+      Number.isNaN(c.value) ? `${c.metric} missing` : `${c.metric} ${c.value.toFixed(1)} > ${c.limit}`,
+    );
 }
 
 /**
@@ -133,6 +158,9 @@ export function probeRate(spec: ResolvedSpec, rate: number, slo: SloSpec, target
   return { rate, meets: stable && violations.length === 0, stable, violations, result: run.result };
 }
 
+/** A probe without its full result: what searches report. */
+export type ProbeSummary = Pick<Probe, 'rate' | 'meets' | 'stable' | 'violations'>;
+
 export interface MaxRateResult {
   /** Highest rate found that meets the SLOs (0 when even the lowest probe fails). */
   maxRate: number;
@@ -140,37 +168,97 @@ export interface MaxRateResult {
   atMax: Probe | null;
   /** The lowest failing rate found. */
   firstFailing: Probe | null;
-  probes: Array<Pick<Probe, 'rate' | 'meets' | 'stable' | 'violations'>>;
+  /**
+   * When the first probe failed: the same requests at (near) zero load, none overlapping another.
+   * If that fails too the configuration cannot meet the SLOs at any rate (`infeasible`), and its
+   * violations name the binding metric.
+   */
+  zeroLoad: ProbeSummary | null;
+  infeasible: boolean;
+  /**
+   * Bracketing stopped at a rate the workload is too short to measure (see requestsToMeasure):
+   * how many requests a run at that rate would need. Null when every probe was measurable.
+   */
+  tooShort: { rate: number; requestsNeeded: number } | null;
+  probes: ProbeSummary[];
+}
+
+/** The fewest requests a run may have, whatever the rate. */
+export const MIN_MEASURING_REQUESTS = 200;
+/** A run must hold this many times the requests in flight at once (Little's law) to be trusted. */
+export const STEADY_STATE_FACTOR = 8;
+
+/**
+ * How many requests a run at `rate` needs for its percentiles and its queue-growth check to say
+ * anything: at least MIN_MEASURING_REQUESTS, and STEADY_STATE_FACTOR times the requests in flight
+ * at once (rate x mean end-to-end latency, Little's law). A shorter run ends before its queue can
+ * build up: a 40-request workload then "meets" any rate, however absurd.
+ */
+export function requestsToMeasure(rate: number, meanE2elMs: number): number {
+  const inFlight = rate * (Number.isFinite(meanE2elMs) ? meanE2elMs / 1000 : 0);
+  return Math.max(MIN_MEASURING_REQUESTS, Math.ceil(STEADY_STATE_FACTOR * inFlight));
+}
+
+export interface SearchOptions extends GoodputTarget {
+  relTolerance?: number;
+  maxProbes?: number;
+  start?: number;
+  /** Called after every probe (for progress displays). */
+  onProbe?: (p: ProbeSummary, probesSoFar: number, maxProbes: number) => void;
 }
 
 /**
  * Highest request rate meeting the SLOs, by bracketing (doubling from the spec's own rate) then
  * bisection to `relTolerance`. Assumes meeting the SLOs is monotone in the rate, which queueing
- * makes true up to simulation noise.
+ * makes true up to simulation noise. A rate the workload is too short to measure is never
+ * reported as met: bracketing stops below it and `tooShort` says how many requests it needs.
  */
-export function searchMaxRate(
-  spec: ResolvedSpec,
-  slo: SloSpec,
-  opts: { relTolerance?: number; maxProbes?: number; start?: number } & GoodputTarget = {},
-): MaxRateResult {
+export function searchMaxRate(spec: ResolvedSpec, slo: SloSpec, opts: SearchOptions = {}): MaxRateResult {
   const tol = opts.relTolerance ?? 0.02;
   const maxProbes = opts.maxProbes ?? 24;
+  const n = spec.workload.n;
   const probes: Probe[] = [];
+  /** Requests needed by met probes the workload cannot vouch for (treated as upper brackets). */
+  const needs = new Map<Probe, number>();
+  const summary = ({ rate: r, meets, stable, violations }: Probe): ProbeSummary => ({
+    rate: r,
+    meets,
+    stable,
+    violations,
+  });
+  const start = opts.start ?? Math.min(offeredRate(spec.workload), 1e6);
+  if (n < MIN_MEASURING_REQUESTS)
+    return {
+      maxRate: 0,
+      atMax: null,
+      firstFailing: null,
+      zeroLoad: null,
+      infeasible: false,
+      tooShort: { rate: start, requestsNeeded: MIN_MEASURING_REQUESTS },
+      probes: [],
+    };
   const probe = (rate: number) => {
     const p = probeRate(spec, rate, slo, opts);
     probes.push(p);
+    opts.onProbe?.(summary(p), probes.length, maxProbes);
+    if (p.meets) {
+      const needed = requestsToMeasure(p.rate, p.result.mean_e2el_ms);
+      if (needed > n) needs.set(p, needed);
+    }
     return p;
   };
-  let rate = opts.start ?? Math.min(offeredRate(spec.workload), 1e6);
+  const good = (p: Probe) => p.meets && !needs.has(p);
+  let rate = start;
   let lo: Probe | null = null;
   let hi: Probe | null = null;
+  let zeroLoad: Probe | null = null;
   let p = probe(rate);
-  if (p.meets) {
+  if (good(p)) {
     lo = p;
     while (probes.length < maxProbes) {
       rate *= 2;
       p = probe(rate);
-      if (!p.meets) {
+      if (!good(p)) {
         hi = p;
         break;
       }
@@ -178,10 +266,15 @@ export function searchMaxRate(
     }
   } else {
     hi = p;
-    while (probes.length < maxProbes && rate > 1e-3) {
+    if (!p.meets) {
+      // Can it meet the SLOs at all? The same requests spaced so that none overlaps another.
+      zeroLoad = probe(zeroLoadRate(p));
+      if (!zeroLoad.meets) hi = null;
+    }
+    while (hi && probes.length < maxProbes && rate > 1e-3) {
       rate /= 2;
       p = probe(rate);
-      if (p.meets) {
+      if (good(p)) {
         lo = p;
         break;
       }
@@ -190,15 +283,26 @@ export function searchMaxRate(
   }
   while (lo && hi && probes.length < maxProbes && (hi.rate - lo.rate) / lo.rate > tol) {
     p = probe(Math.sqrt(lo.rate * hi.rate));
-    if (p.meets) lo = p;
+    if (good(p)) lo = p;
     else hi = p;
   }
+  const infeasible = zeroLoad !== null && !zeroLoad.meets;
+  const hiNeeds = hi ? needs.get(hi) : undefined;
   return {
     maxRate: lo?.rate ?? 0,
     atMax: lo,
-    firstFailing: hi,
-    probes: probes.map(({ rate: r, meets, stable, violations }) => ({ rate: r, meets, stable, violations })),
+    firstFailing: infeasible ? zeroLoad : hi && !hi.meets ? hi : null,
+    zeroLoad: zeroLoad && summary(zeroLoad),
+    infeasible,
+    tooShort: hi && hiNeeds !== undefined ? { rate: hi.rate, requestsNeeded: hiNeeds } : null,
+    probes: probes.map(summary),
   };
+}
+
+/** A rate at which no request overlaps another: arrivals ten longest end-to-end latencies apart. */
+function zeroLoadRate(p: Probe): number {
+  const longestS = Math.max(p.result.p99_e2el_ms, p.result.mean_e2el_ms, 1) / 1000;
+  return Math.min(p.rate / 2, 1 / (10 * longestS));
 }
 
 /** Fewest replicas that serve `rate` within the SLOs (null when maxReplicas is not enough). */
@@ -243,7 +347,16 @@ export interface SweepPoint {
   maxRatePerReplica: number;
   maxRatePerGpu: number;
   outputTokensPerSecondPerGpu: number;
+  /** Cost per million output tokens at the highest rate, and per million input plus output tokens. */
   costPerMillionOutputTokensUsd: number | null;
+  costPerMillionTotalTokensUsd: number | null;
+  /**
+   * False when the configuration cannot meet the SLOs at any rate (or cannot be deployed at all);
+   * `limitedBy` then names the binding metric at zero load.
+   */
+  feasible: boolean;
+  /** What stops a higher rate: the SLO terms violated just above it, or why it is infeasible. */
+  limitedBy: string;
   /** Replicas (and GPUs) for the target rate, when one was given. */
   replicasForTarget: number | null;
   gpusForTarget: number | null;
@@ -254,11 +367,11 @@ export interface SweepPoint {
  * Marks the Pareto front (core's one dominance): a point is dominated when another serves at least
  * as many requests per GPU, costs no more per million tokens, and fuses no more aggressively (a
  * higher threshold is safer for accuracy; no fusion is safest), and is strictly better in one of
- * them. A missing cost never counts as free, and a configuration that meets the SLOs at no rate
- * is never on the front.
+ * them. A missing cost never counts as free, and an infeasible configuration (one that meets the
+ * SLOs at no rate, or cannot be deployed) is never on the front.
  */
 export function markPareto(points: SweepPoint[]): SweepPoint[] {
-  const front = new Set(paretoFront(points, SWEEP_OBJECTIVES, (p) => p.maxRatePerGpu > 0));
+  const front = new Set(paretoFront(points, SWEEP_OBJECTIVES, (p) => p.feasible && p.maxRatePerGpu > 0));
   for (const p of points) p.pareto = front.has(p);
   return points;
 }

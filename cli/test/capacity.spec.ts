@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-capacity-'));
+}
+
+function spec(dir: string, body: string): string {
+  const file = path.join(dir, 'spec.yaml');
+  fs.writeFileSync(file, body);
+  return file;
+}
+
+/** 40 short requests: all fit in one batch, so as given they "meet" any rate. */
+const FORTY = `model: meta-llama/Llama-3.1-8B
+gpu: h100-sxm
+workload:
+  arrival: { process: poisson, rate: 5 }
+  numRequests: 40
+  inputTokens: { fixed: 200 }
+  outputTokens: { fixed: 100 }
+slo:
+  ttftMs: { p99: 2000 }
+  tpotMs: { p99: 80 }
+cost: { gpuHourUsd: 2.5 }
+`;
+
+/** 6,000-token prompts under a 250 ms p99 TTFT: an H100 misses it even alone, a B200 does not. */
+const LONG_PROMPTS = `model: meta-llama/Llama-3.1-8B
+gpu: h100-sxm
+workload:
+  arrival: { process: poisson, rate: 1 }
+  numRequests: 300
+  inputTokens: { fixed: 6000 }
+  outputTokens: { fixed: 50 }
+slo:
+  ttftMs: { p99: 250 }
+cost: { gpuHourUsd: 2.5 }
+`;
+
+describe('kvplan capacity knows its limits', () => {
+  it('repeats a 40-request workload until it can measure the rate, and says so', async () => {
+    const dir = tmpDir();
+    const r = await runCli(['capacity', spec(dir, FORTY), '--target-rate', '100', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    // Before: 49,369,745 req/s per replica and "1 replica" for 100 req/s.
+    expect(doc.maxRatePerReplica).toBeGreaterThan(5);
+    expect(doc.maxRatePerReplica).toBeLessThan(500);
+    expect(doc.replicasForTarget).toBeGreaterThan(1);
+    expect(doc.workload.requests).toBe(40);
+    expect(doc.workload.measuredOn).toBeGreaterThanOrEqual(200);
+    expect(doc.verification.meets).toBe(true);
+    expect(doc.verification.replicas).toBe(doc.replicasForTarget);
+  }, 60_000);
+
+  it('with --no-extend refuses the 40-request workload, saying how many requests it needs', async () => {
+    const dir = tmpDir();
+    const r = await runCli(['capacity', spec(dir, FORTY), '--no-extend'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/workload: 40 requests are too few .* needs at least \d+ requests/);
+  });
+
+  it('refuses unknown GPUs and TP degrees that do not divide the heads, naming each, before simulating', async () => {
+    const dir = tmpDir();
+    const r = await runCli(
+      [
+        'capacity',
+        spec(dir, FORTY),
+        '--sweep-gpus',
+        'h100-sxm,nonsense',
+        '--sweep-tp',
+        '1,3',
+        '--sweep-thresholds',
+        '0.7,7',
+      ],
+      dir,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--sweep-gpus: nonsense: unknown GPU/);
+    expect(r.stderr).toMatch(/--sweep-tp: 3: 3 does not divide the model's 32 attention heads/);
+    expect(r.stderr).toMatch(/--sweep-thresholds: 7/);
+    expect(r.stderr).not.toMatch(/--sweep-thresholds: 0\.7/);
+  });
+
+  it('shows a configuration that cannot meet the SLOs at any rate as infeasible, never on the Pareto front', async () => {
+    const dir = tmpDir();
+    const r = await runCli(
+      ['capacity', spec(dir, LONG_PROMPTS), '--sweep-gpus', 'h100-sxm,b200', '--json'],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [h100, b200] = JSON.parse(r.stdout).points;
+    expect(h100.feasible).toBe(false);
+    expect(h100.pareto).toBe(false);
+    expect(h100.limitedBy).toMatch(/^infeasible: p99_ttft_ms [\d.]+ > 250 at zero load/);
+    expect(b200.feasible).toBe(true);
+    expect(b200.pareto).toBe(true);
+    expect(b200.limitedBy).toMatch(/p99_ttft_ms/);
+    const text = await runCli(
+      ['capacity', path.join(dir, 'spec.yaml'), '--sweep-gpus', 'h100-sxm,b200'],
+      dir,
+    );
+    expect(text.stdout).toMatch(/h100-sxm tp1 +infeasible/);
+    expect(text.stdout).toMatch(/\$\/M out tok +\$\/M total tok/);
+    expect(text.stdout).toMatch(/limited by/);
+  }, 60_000);
+
+  it('prints what limits the rate, both costs and the verifying simulation with its interval over seeds', async () => {
+    const dir = tmpDir();
+    const r = await runCli(['capacity', spec(dir, FORTY), '--target-rate', '100', '--seeds', '3'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 replica x TP1 \(1 GPU, /);
+    expect(r.stdout).toMatch(/fusion: off/);
+    expect(r.stdout).toMatch(/limited by: p99_(ttft|tpot)_ms/);
+    expect(r.stdout).toMatch(/per million output tokens, \$[\d.]+ per million input \+ output tokens/);
+    expect(r.stdout).toMatch(
+      /verified by simulation: \d+ replicas \(\d+ GPUs\) at 100\.0 req\/s \(seeds 1-3, 95 % interval over seeds\): p99 TTFT [\d.]+ \[[\d.]+, [\d.]+\]\/2000 ms ok/,
+    );
+  }, 60_000);
+});
