@@ -1,4 +1,4 @@
-import { InputError, type InputIssue } from '@kvplan/sim';
+import type { InputIssue } from '@kvplan/sim';
 
 export type FlagType = 'boolean' | 'string' | 'number' | 'numbers' | 'integer';
 
@@ -6,6 +6,8 @@ export interface FlagSpec {
   type: FlagType;
   description: string;
   default?: boolean | string | number | number[];
+  /** A check of the value given (not of the default): a message saying what was expected, or null. */
+  check?: (value: FlagValue) => string | null;
 }
 
 export type FlagValue = boolean | string | number | number[] | undefined;
@@ -18,9 +20,12 @@ export interface ParsedArgs {
 /**
  * Parses `--name value`, `--name=value`, `--flag` and `--no-flag`. Numeric flags take negative
  * numbers (`--threshold=-1`, `--threshold -1`) and comma lists (`--threshold 0.7,0.75`).
- * Every problem is collected and thrown together as an InputError naming the flag.
+ * Returns every problem found (each flag's `check` included), for one message naming them all.
  */
-export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): ParsedArgs {
+export function collectArgs(
+  argv: string[],
+  specs: Record<string, FlagSpec>,
+): { parsed: ParsedArgs; issues: InputIssue[] } {
   const issues: InputIssue[] = [];
   const positionals: string[] = [];
   const flags: Record<string, FlagValue> = {};
@@ -68,10 +73,28 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>): Pars
     const value = convert(raw, spec.type);
     if (typeof value === 'object' && value !== null && 'error' in value)
       issues.push({ path: `--${name}`, message: value.error });
-    else flags[name] = value;
+    else {
+      flags[name] = value;
+      const problem = spec.check?.(value);
+      if (problem) issues.push({ path: `--${name}`, message: problem });
+    }
   }
-  if (issues.length) throw new InputError(issues);
-  return { positionals, flags };
+  return { parsed: { positionals, flags }, issues };
+}
+
+/** A `check` for numbers (or each of a list) within [min, max] (or (min, max) with `open`). */
+export function inRange(
+  min: number,
+  max: number,
+  what: string,
+  open = false,
+): (v: FlagValue) => string | null {
+  return (v) => {
+    const bad = (Array.isArray(v) ? v : [v as number]).filter((x) =>
+      open ? !(x > min && x < max) : !(x >= min && x <= max),
+    );
+    return bad.length ? `expected ${what}, got ${bad.join(', ')}` : null;
+  };
 }
 
 function convert(raw: string, type: FlagType): FlagValue | { error: string } {

@@ -7,5 +7,7 @@ export interface Command {
   usage: string;
   summary: string;
   flags: Record<string, FlagSpec>;
+  /** Most positional arguments the command takes (more are refused with the flags' problems); unset: it checks them itself. */
+  maxPositionals?: number;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }

@@ -1,5 +1,5 @@
 import { InputError, type InputIssue } from '@kvplan/sim';
-import { parseArgs } from './args';
+import { collectArgs } from './args';
 import type { Command } from './command';
 import { processIo, type CliIo } from './io';
 import { loadAllCommands, loadCommand } from './commands';
@@ -20,9 +20,13 @@ function commandHelp(c: Command): string {
 /** Runs one CLI invocation in-process and returns its exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    io.stderr(await usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(await usage());
-    return name ? 0 : 2;
+    return 0;
   }
   if (name === '--version') {
     io.stdout(`${KVPLAN_VERSION}\n`);
@@ -38,7 +42,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return 0;
   }
   try {
-    return await command.run(parseArgs(rest, command.flags), io);
+    const { parsed, issues } = collectArgs(rest, command.flags);
+    const extra =
+      command.maxPositionals === undefined ? [] : parsed.positionals.slice(command.maxPositionals);
+    if (extra.length)
+      issues.push({
+        path: 'arguments',
+        message: `unexpected: ${extra.join(' ')} (usage: kvplan ${command.usage})`,
+      });
+    if (issues.length) throw new InputError(issues);
+    return await command.run(parsed, io);
   } catch (err) {
     const issues = inputIssues(err);
     if (issues) {

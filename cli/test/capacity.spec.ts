@@ -123,4 +123,15 @@ describe('kvplan capacity knows its limits', () => {
       /verified by simulation: \d+ replicas \(\d+ GPUs\) at 100\.0 req\/s \(seeds 1-3, 95 % interval over seeds\): p99 TTFT [\d.]+ \[[\d.]+, [\d.]+\]\/2000 ms ok/,
     );
   }, 60_000);
+
+  it('spreads a sweep over worker threads with the same rows as one thread', async () => {
+    const dir = tmpDir();
+    const file = spec(dir, LONG_PROMPTS);
+    const argv = ['capacity', file, '--sweep-gpus', 'h100-sxm,b200', '--sweep-tp', '1,2', '--json'];
+    const one = await runCli([...argv, '--threads', '1'], dir);
+    const two = await runCli([...argv, '--threads', '2'], dir);
+    expect(two.code, two.stderr).toBe(0);
+    expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout));
+    expect(JSON.parse(two.stdout).points).toHaveLength(4);
+  }, 120_000);
 });

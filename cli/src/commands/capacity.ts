@@ -13,10 +13,13 @@ import {
 } from '@kvplan/sim';
 import type { Command } from '../command';
 import { deploymentLine, fusionLine, money, verificationLine } from '../format';
-import { strayArguments, throwIssues } from '../paths';
+import { inRange } from '../args';
 import { Progress } from '../progress';
+import { defaultThreads, runSweepThreads, type SweepTask } from '../sweep-pool';
 import { readSpecFile, resolveSpecFile, type SpecFile } from '../spec-file';
 
+// Sweep values are checked by the spec validator itself (each variant is resolved before any
+// simulation), so a bad one is named as `--sweep-x: value: what the spec field expects`.
 const list = (v: unknown): string[] | undefined =>
   typeof v === 'string'
     ? v
@@ -39,25 +42,31 @@ export const capacityCommand: Command = {
   usage: 'capacity SPEC [--target-rate R] [--sweep-* ...] [--json]',
   summary:
     'Highest rate under the SLOs, fewest GPUs for a rate, and a Pareto sweep over GPUs, TP, engine knobs and fusion',
+  maxPositionals: 1,
   flags: {
     json: { type: 'boolean', description: 'print one JSON document' },
     'target-rate': {
       type: 'number',
       description: 'find the fewest replicas (GPUs) that serve this many requests/s',
+      check: (v) => ((v as number) > 0 ? null : `expected a positive rate, got ${String(v)}`),
     },
     goodput: {
       type: 'number',
       description: 'judge by goodput: this fraction of requests must meet every SLO term',
+      check: (v) =>
+        (v as number) > 0 && (v as number) <= 1 ? null : `expected a fraction in (0, 1], got ${String(v)}`,
     },
     tolerance: {
       type: 'number',
       description: 'relative precision of the highest rate (default 0.02)',
       default: 0.02,
+      check: inRange(0, 1, 'a number in (0, 1)', true),
     },
     seeds: {
       type: 'integer',
       description: 'verify the answer on N seeds (spec seed, +1, ...) and print the 95 % interval',
       default: 1,
+      check: inRange(1, 100, 'an integer in 1..100'),
     },
     extend: {
       type: 'boolean',
@@ -65,10 +74,21 @@ export const capacityCommand: Command = {
         'repeat a workload too short to measure the rates in question (default); --no-extend refuses instead',
       default: true,
     },
+    threads: {
+      type: 'integer',
+      description: 'worker threads for a sweep (default: one per core)',
+      check: inRange(1, 256, 'an integer in 1..256'),
+    },
     'sweep-gpus': { type: 'string', description: 'comma list of GPU presets to sweep' },
     'sweep-tp': { type: 'numbers', description: 'tensor-parallel degrees to sweep' },
-    'sweep-max-num-seqs': { type: 'numbers', description: 'maxNumSeqs values to sweep' },
-    'sweep-batched-tokens': { type: 'numbers', description: 'maxNumBatchedTokens values to sweep' },
+    'sweep-max-num-seqs': {
+      type: 'numbers',
+      description: 'maxNumSeqs values to sweep',
+    },
+    'sweep-batched-tokens': {
+      type: 'numbers',
+      description: 'maxNumBatchedTokens values to sweep',
+    },
     'sweep-thresholds': {
       type: 'numbers',
       description: 'fusion thresholds to sweep (no fusion is always included)',
@@ -76,22 +96,11 @@ export const capacityCommand: Command = {
   },
   async run(args, io) {
     const [file] = args.positionals;
-    const issues: Array<InputIssue | null> = [strayArguments(args.positionals, 1)];
-    if (!file) issues.push({ path: 'SPEC', message: 'expected a spec file' });
+    if (!file) throw new InputError([{ path: 'SPEC', message: 'expected a spec file' }]);
     const tol = args.flags.tolerance as number;
-    if (!(tol > 0 && tol < 1))
-      issues.push({ path: '--tolerance', message: `expected a number in (0, 1), got ${tol}` });
     const goodput = args.flags.goodput as number | undefined;
-    if (goodput !== undefined && !(goodput > 0 && goodput <= 1))
-      issues.push({ path: '--goodput', message: `expected a fraction in (0, 1], got ${goodput}` });
     const target = args.flags['target-rate'] as number | undefined;
-    if (target !== undefined && !(target > 0))
-      issues.push({ path: '--target-rate', message: `expected a positive rate, got ${target}` });
     const seeds = args.flags.seeds as number;
-    if (!(seeds >= 1 && seeds <= 100))
-      issues.push({ path: '--seeds', message: `expected an integer in 1..100, got ${seeds}` });
-    throwIssues(issues);
-
     const spec = readSpecFile(file, io.cwd);
     const base = resolveSpecFile(spec);
     if (!base.slo)
@@ -132,17 +141,35 @@ export const capacityCommand: Command = {
     }
     if (bad.size) throw new InputError([...bad.values()]);
 
-    const progress = new Progress(io, 'kvplan capacity', resolved.length, { json });
-    const points: SweepPoint[] = [];
-    for (const [k, r] of resolved.entries()) {
-      progress.update(k, r.variant.label);
-      points.push(
-        r.spec
-          ? evaluateCapacity(r.spec, slo, r.variant.label, opts).point
-          : unfit(base, r.variant, r.problem!),
-      );
-    }
+    const threads = Math.min(
+      (args.flags.threads as number | undefined) ?? defaultThreads(resolved.length),
+      resolved.length,
+    );
+    const progress = new Progress(
+      io,
+      `kvplan capacity (${threads} ${threads === 1 ? 'thread' : 'threads'})`,
+      1,
+      { json },
+    );
+    const tasks: SweepTask[] = resolved.flatMap((r, index) =>
+      r.spec ? [{ index, label: r.variant.label, over: r.variant.over }] : [],
+    );
+    const { onProbe: _, ...plainOpts } = opts;
+    const rows =
+      threads > 1
+        ? await runSweepThreads({ spec, slo, opts: plainOpts }, tasks, threads, (f, d) =>
+            progress.update(f, d),
+          )
+        : new Map(
+            tasks.map((t, k) => {
+              progress.update(k / tasks.length, t.label);
+              return [t.index, evaluateCapacity(resolved[t.index].spec!, slo, t.label, opts).point] as const;
+            }),
+          );
     progress.done();
+    const points: SweepPoint[] = resolved.map(
+      (r, index) => rows.get(index) ?? unfit(base, r.variant, r.problem ?? 'not evaluated'),
+    );
     markPareto(points);
     if (json) io.stdout(JSON.stringify({ slo, points }, null, 2) + '\n');
     else io.stdout(sweepTable(points, target));

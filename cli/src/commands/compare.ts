@@ -7,6 +7,7 @@ export const compareCommand: Command = {
   name: 'compare',
   usage: 'compare SPEC MEASURED [--json]',
   summary: 'Hold a projection against a measured run (benchmark_serving JSON or per-request CSV)',
+  maxPositionals: 2,
   flags: { json: { type: 'boolean', description: 'print one JSON document' } },
   async run(args, io) {
     const [specFile, measuredFile] = args.positionals;

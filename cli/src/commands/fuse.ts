@@ -31,6 +31,7 @@ export const fuseCommand: Command = {
   name: 'fuse',
   usage: 'fuse KV_FILE --mode bff|cff --threshold 0.7[,...] [--json] [--profile OUT]',
   summary: 'Fuse the KV blocks of a sample (BFF/CFF): surviving blocks, distortion, fusion profile',
+  maxPositionals: 1,
   flags: {
     mode: {
       type: 'string',

@@ -11,6 +11,7 @@ export const gpusCommand: Command = {
   name: 'gpus',
   usage: 'gpus [--json]',
   summary: 'List the GPU presets (datasheet memory, bandwidth, dense TFLOP/s, interconnect)',
+  maxPositionals: 0,
   flags: {
     json: { type: 'boolean', description: 'print one JSON document' },
   },

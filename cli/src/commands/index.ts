@@ -1,12 +1,15 @@
 import type { Command } from '../command';
 
 /**
- * Loads a command module. Under the CLI's TypeScript hook (tsx registers `.ts` for require)
- * that is require(); elsewhere (the test runner transforms imports itself) import().
+ * Loads a command module. From the bundle (cli/dist, where each command is its own file beside
+ * main.js) and under the CLI's TypeScript hook (tsx registers `.ts` for require) that is
+ * require(); elsewhere (the test runner transforms imports itself) import(). The bundler reads
+ * the list below to find the commands: keep each entry's shape.
  */
 async function load<M>(file: string, pick: (m: M) => Command): Promise<Command> {
+  const bundled = !__filename.endsWith('.ts');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-  if (require.extensions['.ts']) return pick(require(file) as M);
+  if (bundled || require.extensions['.ts']) return pick(require(file) as M);
   return pick((await import(`${file}.js`)) as M);
 }
 

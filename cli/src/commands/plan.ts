@@ -145,6 +145,7 @@ export const planCommand: Command = {
   usage: 'plan PLAN.yaml [--json] [--profile out.json]',
   summary:
     'End to end: KV samples -> fusion profile -> the deployment simulated with and without fusion, with accuracy figures',
+  maxPositionals: 1,
   flags: {
     json: { type: 'boolean', description: 'print one JSON document' },
     profile: { type: 'string', description: 'also write the fusion profile (kvplan-fusion-profile/1) here' },

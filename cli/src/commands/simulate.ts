@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import {
   metricInterval,
-  type InputIssue,
   simulate,
   type ResolvedSpec,
   type SimulationResult,
@@ -11,7 +10,8 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { formatResultTable } from '../format';
 import { requestsCsv } from '../requests-csv';
-import { outputFileIssue, strayArguments, throwIssues } from '../paths';
+import { inRange } from '../args';
+import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 import { readSpecFile, resolveSpecFile } from '../spec-file';
 
 /** Reads and resolves a spec file; `seed` overrides the spec's own. */
@@ -29,6 +29,7 @@ export const simulateCommand: Command = {
   name: 'simulate',
   usage: 'simulate SPEC [--json] [--requests out.csv] [--seeds N]',
   summary: 'Simulate a deployment serving a workload (vLLM V1 semantics)',
+  maxPositionals: 1,
   flags: {
     json: { type: 'boolean', description: 'print one JSON document (DESIGN.md result contract)' },
     requests: { type: 'string', description: 'write per-request records to this CSV file' },
@@ -36,25 +37,26 @@ export const simulateCommand: Command = {
       type: 'integer',
       description: 'run N seeds (spec seed, +1, ...) and report mean and 95 % interval',
       default: 1,
+      check: inRange(1, 1000, 'an integer in 1..1000'),
     },
     timeseries: {
       type: 'number',
       description: 'record KV blocks, batch and queue every S simulated seconds',
+      check: (v) => ((v as number) > 0 ? null : `expected a positive number of seconds, got ${String(v)}`),
     },
   },
   async run(args, io) {
     const [file] = args.positionals;
-    const issues: Array<InputIssue | null> = [strayArguments(args.positionals, 1)];
-    if (!file) issues.push({ path: 'SPEC', message: 'expected a spec file (YAML or JSON)' });
-    if (args.flags.requests !== undefined)
-      issues.push(outputFileIssue(args.flags.requests as string, io.cwd, '--requests'));
     const seeds = args.flags.seeds as number;
-    if (!(seeds >= 1 && seeds <= 1000))
-      issues.push({ path: '--seeds', message: `expected an integer in 1..1000, got ${seeds}` });
     const ts = args.flags.timeseries as number | undefined;
-    if (ts !== undefined && !(ts > 0))
-      issues.push({ path: '--timeseries', message: `expected a positive number of seconds, got ${ts}` });
-    throwIssues(issues);
+    throwIssues([
+      file
+        ? inputFileIssue(file, io.cwd, 'SPEC')
+        : { path: 'SPEC', message: 'expected a spec file (YAML or JSON)' },
+      args.flags.requests === undefined
+        ? null
+        : outputFileIssue(args.flags.requests as string, io.cwd, '--requests'),
+    ]);
 
     const base = loadSpec(file, io.cwd, { timeseriesS: ts });
     const runs: SimulationRun[] = [];

@@ -5,13 +5,11 @@ export {
   ROUTERS,
   SPEC_KEYS,
   defaultEngineLimits,
-  MAX_YAML_ALIASES,
-  parseSimulationSpec,
-  parseSpecText,
   resolveSimulationSpec,
   tensorParallelProblem,
   type SpecOptions,
 } from './spec';
+export { MAX_YAML_ALIASES, parseSimulationSpec, parseSpecText } from './parse';
 export { FUSION_PROFILE_FORMAT, validateFusionProfile } from '@kvplan/core';
 export { loadFusionProfile } from './fusion-profile';
 export {

@@ -1,0 +1,92 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CapacityOptions, SloSpec, SweepPoint } from '@kvplan/sim';
+import type { SpecFile } from './spec-file';
+
+/** One configuration to evaluate in a sweep thread. */
+export interface SweepTask {
+  index: number;
+  label: string;
+  over: Record<string, unknown>;
+}
+
+/** What the parent sends a sweep thread once, and each task after. */
+export interface SweepThreadData {
+  spec: SpecFile;
+  slo: SloSpec;
+  opts: Omit<CapacityOptions, 'onProbe'>;
+}
+
+export type SweepThreadMessage =
+  | { type: 'probe'; index: number; probes: number; maxProbes: number }
+  | { type: 'done'; index: number; point: SweepPoint }
+  | { type: 'error'; index: number; message: string };
+
+/** Threads for a sweep: one per core (os.availableParallelism), never more than the tasks. */
+export function defaultThreads(tasks: number): number {
+  return Math.max(1, Math.min(tasks, os.availableParallelism()));
+}
+
+/**
+ * The thread entry: the bundled `capacity.thread.js` beside the command when running from the
+ * bundle, else the TypeScript source run through tsx inside the thread.
+ */
+function threadScript(): string {
+  const fromSources = __filename.endsWith('.ts');
+  const file = fromSources
+    ? path.join(__dirname, 'capacity.thread.ts')
+    : path.join(__dirname, 'capacity.thread.js');
+  const register = fromSources
+    ? `require('tsx/cjs/api').register({ tsconfig: ${JSON.stringify(path.join(__dirname, '..', 'tsconfig.json'))} });`
+    : '';
+  return `${register} require(${JSON.stringify(file)});`;
+}
+
+/**
+ * Evaluates the tasks on `threads` worker threads, each taking the next task when it finishes one.
+ * `onProgress(fraction)` reports finished tasks plus the probes of those under way.
+ */
+export async function runSweepThreads(
+  data: SweepThreadData,
+  tasks: SweepTask[],
+  threads: number,
+  onProgress: (fraction: number, detail: string) => void,
+): Promise<Map<number, SweepPoint>> {
+  const results = new Map<number, SweepPoint>();
+  const partial = new Map<number, number>();
+  const queue = [...tasks];
+  const report = (detail: string) => {
+    let done = results.size;
+    for (const f of partial.values()) done += f;
+    onProgress(done / Math.max(tasks.length, 1), detail);
+  };
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const worker = new Worker(threadScript(), { eval: true, workerData: data });
+      const next = () => {
+        const task = queue.shift();
+        if (task) worker.postMessage(task);
+        else void worker.terminate().then(() => resolve());
+      };
+      worker.on('message', (m: SweepThreadMessage) => {
+        const label = tasks.find((t) => t.index === m.index)?.label ?? '';
+        if (m.type === 'probe') {
+          partial.set(m.index, Math.min(m.probes / m.maxProbes, 0.95));
+          report(label);
+        } else if (m.type === 'done') {
+          partial.delete(m.index);
+          results.set(m.index, m.point);
+          report(label);
+          next();
+        } else {
+          void worker.terminate();
+          reject(new Error(`sweep thread, ${label}: ${m.message}`));
+        }
+      });
+      worker.on('error', (err) => reject(err));
+      next();
+    });
+  await Promise.all(Array.from({ length: Math.min(threads, tasks.length) }, one));
+  return results;
+}
