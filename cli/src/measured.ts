@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, SCORED_METRICS, scoredMetricsOf, type MeasuredMetrics } from '@kvplan/sim';
+import {
+  InputError,
+  SCORED_METRICS,
+  scoredMetricsOf,
+  type InputIssue,
+  type MeasuredMetrics,
+} from '@kvplan/sim';
+import { inputFileIssue, throwIssues } from './paths';
 
 /**
  * Reads a measured run: a vLLM benchmark_serving result JSON (its summary keys, e.g.
@@ -8,8 +15,8 @@ import { InputError, SCORED_METRICS, scoredMetricsOf, type MeasuredMetrics } fro
  * per-request CSV with `ttft_ms` and `e2e_ms` columns (and `output_tokens` for TPOT).
  */
 export function loadMeasured(file: string, cwd: string): MeasuredMetrics {
+  throwIssues([inputFileIssue(file, cwd, 'MEASURED')]);
   const full = path.resolve(cwd, file);
-  if (!fs.existsSync(full)) throw new InputError([{ path: 'MEASURED', message: `no such file: ${file}` }]);
   const text = fs.readFileSync(full, 'utf8');
   if (/\.json$/i.test(full)) {
     let doc: Record<string, unknown>;
@@ -19,7 +26,18 @@ export function loadMeasured(file: string, cwd: string): MeasuredMetrics {
       throw new InputError([{ path: file, message: `not valid JSON: ${(err as Error).message}` }]);
     }
     const out: MeasuredMetrics = {};
-    for (const m of SCORED_METRICS) if (typeof doc[m] === 'number') out[m] = doc[m] as number;
+    const bad: InputIssue[] = [];
+    for (const m of SCORED_METRICS) {
+      const v = doc[m];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        bad.push({
+          path: `${file}: ${m}`,
+          message: `expected a finite latency >= 0, got ${JSON.stringify(v)}`,
+        });
+      else out[m] = v;
+    }
+    if (bad.length) throw new InputError(bad);
     if (Object.keys(out).length === 0)
       throw new InputError([
         {
@@ -44,18 +62,25 @@ export function loadMeasured(file: string, cwd: string): MeasuredMetrics {
   const ttft: number[] = [];
   const e2e: number[] = [];
   const tpot: number[] = [];
-  const issues: Array<{ path: string; message: string }> = [];
+  const issues: InputIssue[] = [];
+  let skipped = 0;
   lines.slice(1).forEach((line, k) => {
     const cells = line.split(',');
     const t = Number(cells[iT]);
     const e = Number(cells[iE]);
     if (cells[iT] === '' || cells[iE] === '') return; // a request without timing (failed) is not scored
-    if (!Number.isFinite(t) || !Number.isFinite(e)) {
+    const problem =
+      !Number.isFinite(t) || !Number.isFinite(e)
+        ? `expected numbers, got "${cells[iT]}", "${cells[iE]}"`
+        : t < 0 || e < 0
+          ? `expected latencies >= 0, got ${t}, ${e}`
+          : e < t
+            ? `e2e_ms ${e} is less than ttft_ms ${t}`
+            : null;
+    if (problem) {
       if (issues.length < 20)
-        issues.push({
-          path: `${file}:${k + 2}`,
-          message: `ttft_ms/e2e_ms: expected numbers, got "${cells[iT]}", "${cells[iE]}"`,
-        });
+        issues.push({ path: `${file}:${k + 2}`, message: `ttft_ms/e2e_ms: ${problem}` });
+      else skipped++;
       return;
     }
     ttft.push(t);
@@ -63,6 +88,7 @@ export function loadMeasured(file: string, cwd: string): MeasuredMetrics {
     const o = iO >= 0 ? Number(cells[iO]) : NaN;
     if (o > 1) tpot.push((e - t) / (o - 1));
   });
+  if (skipped) issues.push({ path: file, message: `and ${skipped} more rows like these` });
   if (issues.length) throw new InputError(issues);
   return scoredMetricsOf(ttft, tpot, e2e);
 }

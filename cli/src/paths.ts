@@ -71,9 +71,18 @@ function statOrNull(p: string): fs.Stats | null {
   }
 }
 
+/**
+ * Whether this process can write `p`: an existing file is opened for writing (not truncated), a
+ * directory gets a probe file created and removed at once. Trying is the only reliable test:
+ * access(2) says yes to root even where the file system refuses.
+ */
 function writable(p: string): boolean {
   try {
-    fs.accessSync(p, fs.constants.W_OK);
+    if (fs.statSync(p).isDirectory()) {
+      const probe = path.join(p, `.kvplan-write-check-${process.pid}`);
+      fs.closeSync(fs.openSync(probe, 'wx'));
+      fs.rmSync(probe, { force: true });
+    } else fs.closeSync(fs.openSync(p, 'r+'));
     return true;
   } catch {
     return false;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import {
+  type InputIssue,
   GPU_PROFILE_FORMAT,
   InputError,
   fitTimeModel,
@@ -10,6 +11,7 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { loadMeasured } from '../measured';
 import { loadSpec } from './simulate';
+import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 
 export const calibrateCommand: Command = {
   name: 'calibrate',
@@ -23,7 +25,7 @@ export const calibrateCommand: Command = {
   },
   async run(args, io) {
     const pos = args.positionals;
-    const issues = [];
+    const issues: Array<InputIssue | null> = [];
     if (pos.length === 0 || pos.length % 2 !== 0)
       issues.push({
         path: 'arguments',
@@ -32,10 +34,16 @@ export const calibrateCommand: Command = {
       });
     if (!args.flags.out)
       issues.push({ path: '--out', message: 'expected the file to write the GPU profile to' });
+    else issues.push(outputFileIssue(args.flags.out as string, io.cwd, '--out'));
+    for (let i = 0; i + 1 < pos.length; i += 2)
+      issues.push(
+        inputFileIssue(pos[i], io.cwd, `SPEC ${pos[i]}`),
+        inputFileIssue(pos[i + 1], io.cwd, `MEASURED ${pos[i + 1]}`),
+      );
     const maxEvals = args.flags['max-evals'] as number;
     if (!(maxEvals >= 10))
       issues.push({ path: '--max-evals', message: `expected at least 10, got ${maxEvals}` });
-    if (issues.length) throw new InputError(issues);
+    throwIssues(issues);
     const cases: CalibrationCase[] = [];
     for (let i = 0; i < pos.length; i += 2) {
       const spec = loadSpec(pos[i], io.cwd);

@@ -2,6 +2,7 @@ import { InputError, SCORED_METRICS, caseError } from '@kvplan/sim';
 import type { Command } from '../command';
 import { loadMeasured } from '../measured';
 import { loadSpec } from './simulate';
+import { inputFileIssue, throwIssues } from '../paths';
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -18,6 +19,7 @@ export const compareCommand: Command = {
           message: 'expected SPEC (the deployment and the workload that was measured) and MEASURED',
         },
       ]);
+    throwIssues([inputFileIssue(specFile, io.cwd, 'SPEC'), inputFileIssue(measuredFile, io.cwd, 'MEASURED')]);
     const spec = loadSpec(specFile, io.cwd);
     const measured = loadMeasured(measuredFile, io.cwd);
     const e = caseError({ id: specFile, spec, measured }, spec.timeModel);

@@ -14,6 +14,8 @@ import { InputError } from '@kvplan/sim';
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureTfBackend } from '../tf-backend';
+import { finiteKvSource } from '../kv-check';
+import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 import { withFusionInput } from './fusion-errors';
 import { renderTable } from './models';
 
@@ -107,9 +109,14 @@ export const fuseCommand: Command = {
     }
     const f = args.flags;
     const bpe = f['bytes-per-element'] as number | undefined;
-    if (bpe !== undefined && !(bpe > 0))
-      throw new InputError([{ path: '--bytes-per-element', message: `expected a number > 0, got ${bpe}` }]);
     const file = args.positionals[0];
+    throwIssues([
+      inputFileIssue(file, io.cwd, 'KV_FILE'),
+      typeof f.profile === 'string' ? outputFileIssue(f.profile, io.cwd, '--profile') : null,
+      bpe !== undefined && !(bpe > 0)
+        ? { path: '--bytes-per-element', message: `expected a number > 0, got ${bpe}` }
+        : null,
+    ]);
     const options: Partial<FusionOptions> = {
       mode: f.mode as FusionOptions['mode'],
       thresholds: f.threshold as number[],
@@ -138,7 +145,7 @@ export const fuseCommand: Command = {
       const r = openKvSample(path.resolve(io.cwd, file));
       reader = r;
       const info = { ...r.info, file };
-      const source = { info, readLayer: (l: number) => r.readLayer(l) };
+      const source = finiteKvSource({ info, readLayer: (l: number) => r.readLayer(l) }, file);
       await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
       await ensureTfBackend(io);
       const analysis = await withFusionInput(

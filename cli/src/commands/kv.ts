@@ -4,6 +4,7 @@ import {
   dtypeBytes,
   openKvSample,
   synthesizeKvSample,
+  validateSynthOptions,
   writeKvSample,
   type KvDtype,
   type SynthOptions,
@@ -11,6 +12,7 @@ import {
 import { InputError, resolveModel } from '@kvplan/sim';
 import type { Command } from '../command';
 import { withFusionInput } from './fusion-errors';
+import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 
 /** Flag -> synthetic option, for the flags and for naming them in error messages. */
 const SYNTH_FLAGS: Array<[string, keyof SynthOptions, string]> = [
@@ -73,6 +75,12 @@ export const kvCommand: Command = {
       default: 'full',
     },
     dtype: { type: 'string', description: 'f32, f16 or bf16', default: 'f32' },
+    'max-gib': {
+      type: 'number',
+      description: 'refuse to write a sample larger than this many GiB (default 8)',
+      default: 8,
+      check: (v) => ((v as number) > 0 ? null : `expected a positive number of GiB, got ${String(v)}`),
+    },
     json: { type: 'boolean', description: 'print one JSON document' },
   },
   async run(args, io) {
@@ -82,6 +90,7 @@ export const kvCommand: Command = {
         throw new InputError([
           { path: 'FILE', message: 'expected exactly one KV sample file: kvplan kv info FILE' },
         ]);
+      throwIssues([inputFileIssue(file, io.cwd, 'FILE')]);
       const r = openKvSample(path.resolve(io.cwd, file));
       r.close();
       const info = { ...r.info, file };
@@ -122,28 +131,53 @@ export const kvCommand: Command = {
     if (!dtype)
       issues.push({ path: '--dtype', message: `expected f32, f16 or bf16, got "${args.flags.dtype}"` });
     else opts.dtype = dtype;
-    if (issues.length) throw new InputError(issues);
     const flagOf = Object.fromEntries(SYNTH_FLAGS.map(([flag, key]) => [key, `--${flag}`]));
+    const named = (list: Array<{ path: string; message: string }>) =>
+      list.map((i) => ({
+        path: i.path.replace(/^synth\.(\w+)/, (_, k: string) => flagOf[k] ?? `--${k}`),
+        message: i.message,
+      }));
+    // Every option and the size of the file checked before anything is generated or allocated.
+    const full: SynthOptions = { ...DEFAULT_SYNTH_OPTIONS, ...opts };
+    const optionIssues = named(validateSynthOptions(full).issues);
+    issues.push(...optionIssues, ...[outputFileIssue(file, io.cwd, 'OUT')].filter((i) => i !== null));
+    const shape = [
+      full.numLayers,
+      full.numSeqs,
+      full.blocksPerSeq,
+      full.blockSize,
+      full.numKvHeads,
+      full.headDim,
+    ];
+    if (dtype && shape.every((v) => Number.isInteger(v) && v > 0)) {
+      const estimate = synthBytes(full, dtype);
+      const maxGiB = args.flags['max-gib'] as number;
+      if (estimate > maxGiB * 2 ** 30)
+        issues.push({
+          path: '--seqs/--blocks',
+          message:
+            `the sample would take ${(estimate / 2 ** 30).toFixed(1)} GiB (${full.numLayers} layers x keys and values x ` +
+            `${full.numSeqs} sequences x ${full.blocksPerSeq} blocks x ${full.blockSize} tokens x ${full.numKvHeads} KV heads x ` +
+            `${full.headDim} x ${dtypeBytes(dtype)} bytes), more than --max-gib ${maxGiB}`,
+        });
+    }
+    if (issues.length) throw new InputError(issues);
     const sample = await withFusionInput(() => synthesizeKvSample(opts)).catch((err: unknown) => {
-      if (err instanceof InputError)
-        throw new InputError(
-          err.issues.map((i) => ({
-            path: i.path.replace(/^synth\.(\w+)/, (_, k: string) => flagOf[k] ?? `--${k}`),
-            message: i.message,
-          })),
-        );
+      if (err instanceof InputError) throw new InputError(named(err.issues));
       throw err;
     });
     const info = sample.info;
-    const bytes =
-      info.numLayers *
-      2 *
-      info.numSeqs *
-      info.maxBlocks *
-      info.blockSize *
-      info.numKvHeads *
-      info.headDim *
-      dtypeBytes(dtype);
+    const bytes = synthBytes(
+      {
+        numLayers: info.numLayers,
+        numSeqs: info.numSeqs,
+        blocksPerSeq: info.maxBlocks,
+        blockSize: info.blockSize,
+        numKvHeads: info.numKvHeads,
+        headDim: info.headDim,
+      },
+      dtype,
+    );
     if (io.stderrIsTty)
       io.stderr(`kvplan kv synth: writing ${(bytes / 2 ** 20).toFixed(1)} MiB to ${file}\n`);
     const out = path.resolve(io.cwd, file);
@@ -160,6 +194,16 @@ export const kvCommand: Command = {
     return 0;
   },
 };
+
+/** Bytes of the keys and values of a synthetic sample (queries aside). */
+function synthBytes(
+  o: Pick<SynthOptions, 'numLayers' | 'numSeqs' | 'blocksPerSeq' | 'blockSize' | 'numKvHeads' | 'headDim'>,
+  dtype: KvDtype,
+): number {
+  return (
+    o.numLayers * 2 * o.numSeqs * o.blocksPerSeq * o.blockSize * o.numKvHeads * o.headDim * dtypeBytes(dtype)
+  );
+}
 
 function describeInfo(i: {
   file: string | null;

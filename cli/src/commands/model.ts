@@ -26,6 +26,7 @@ import type { ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { writeFileAtomic, type CliIo } from '../io';
 import { ensureTfBackend } from '../tf-backend';
+import { inputFileIssue, outputFileIssue } from '../paths';
 import { withFusionInput } from './fusion-errors';
 import { renderTable } from './models';
 
@@ -70,10 +71,27 @@ interface Loaded {
   backend: SelectedTfBackend;
 }
 
-async function loadAll(args: ParsedArgs, io: CliIo, minTokens: number): Promise<Loaded> {
-  const issues: InputIssue[] = [];
+/**
+ * Checks the flags (with the subcommand's own `issues`, all reported together), then opens the
+ * model folder, reads and tokenizes the prompts, picks the tfjs backend and loads the model.
+ */
+async function loadAll(
+  args: ParsedArgs,
+  io: CliIo,
+  minTokens: number,
+  issues: InputIssue[] = [],
+): Promise<Loaded> {
   const dir = need(args, 'model', issues, 'the Hugging Face model folder');
   const promptsFile = need(args, 'prompts', issues, 'the prompts file (.jsonl, .json, .csv or text lines)');
+  if (promptsFile) {
+    const bad = inputFileIssue(promptsFile, io.cwd, '--prompts');
+    if (bad) issues.push(bad);
+  }
+  for (const flag of ['out', 'profile'])
+    if (typeof args.flags[flag] === 'string' && args.flags[flag] !== '') {
+      const bad = outputFileIssue(args.flags[flag] as string, io.cwd, `--${flag}`);
+      if (bad) issues.push(bad);
+    }
   if (issues.length) throw new InputError(issues);
   const full = path.resolve(io.cwd, dir);
   const label = folderLabel(dir);
@@ -244,8 +262,7 @@ async function capture(args: ParsedArgs, io: CliIo): Promise<number> {
   const dtype = DTYPES[String(args.flags.dtype).toLowerCase()];
   if (!dtype)
     issues.push({ path: '--dtype', message: `expected f32, f16 or bf16, got "${args.flags.dtype}"` });
-  if (issues.length) throw new InputError(issues);
-  const { model, prompts, backend } = await loadAll(args, io, 1);
+  const { model, prompts, backend } = await loadAll(args, io, 1, issues);
   try {
     const t0 = performance.now();
     const sample = await withFusionInput(

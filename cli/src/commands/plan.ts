@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
 import { openKvSample, profileFromSample, synthesizeKvSample, type KvSource } from '@kvplan/fusion';
 import {
   InputError,
-  parseSimulationSpec,
+  parseSpecText,
   simulate,
   type FusionProfile,
   type InputIssue,
@@ -14,6 +13,9 @@ import {
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureTfBackend } from '../tf-backend';
+import { finiteKvSource } from '../kv-check';
+import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
+import { readSpecFile, resolveSpecFile } from '../spec-file';
 
 /** A plan file: the deployment to project, where KV blocks come from, and the fusion to try. */
 interface PlanFile {
@@ -23,14 +25,9 @@ interface PlanFile {
 }
 
 function readPlan(file: string, cwd: string): { plan: PlanFile; baseDir: string } {
+  throwIssues([inputFileIssue(file, cwd, 'PLAN')]);
   const full = path.resolve(cwd, file);
-  if (!fs.existsSync(full)) throw new InputError([{ path: 'PLAN', message: `no such file: ${file}` }]);
-  let raw: unknown;
-  try {
-    raw = YAML.parse(fs.readFileSync(full, 'utf8'));
-  } catch (err) {
-    throw new InputError([{ path: file, message: `not valid YAML: ${(err as Error).message}` }]);
-  }
+  const raw = parseSpecText(fs.readFileSync(full, 'utf8'), file);
   const issues: InputIssue[] = [];
   const obj = (raw ?? {}) as Record<string, unknown>;
   const only = (o: Record<string, unknown>, keys: string[], where: string) => {
@@ -94,9 +91,7 @@ function readPlan(file: string, cwd: string): { plan: PlanFile; baseDir: string 
 }
 
 function loadDeployment(file: string, baseDir: string): ResolvedSpec {
-  const full = path.resolve(baseDir, file);
-  if (!fs.existsSync(full)) throw new InputError([{ path: 'deployment', message: `no such file: ${file}` }]);
-  return parseSimulationSpec(fs.readFileSync(full, 'utf8'), { fileName: file, baseDir: path.dirname(full) });
+  return resolveSpecFile(readSpecFile(file, baseDir, 'deployment'));
 }
 
 /** One line an operator can act on: is KV memory the limit, and what does the best threshold buy? */
@@ -160,16 +155,19 @@ export const planCommand: Command = {
         },
       ]);
     const { plan, baseDir } = readPlan(file, io.cwd);
+    throwIssues([
+      plan.kv.file === undefined ? null : inputFileIssue(plan.kv.file, baseDir, 'kv.file'),
+      args.flags.profile === undefined
+        ? null
+        : outputFileIssue(args.flags.profile as string, io.cwd, '--profile'),
+    ]);
     const spec = loadDeployment(plan.deployment, baseDir);
     const m = spec.model;
 
     let source: KvSource;
     let sourceLabel: string;
     if (plan.kv.file) {
-      const kvPath = path.resolve(baseDir, plan.kv.file);
-      if (!fs.existsSync(kvPath))
-        throw new InputError([{ path: 'kv.file', message: `no such file: ${plan.kv.file}` }]);
-      source = openKvSample(kvPath);
+      source = finiteKvSource(openKvSample(path.resolve(baseDir, plan.kv.file)), plan.kv.file);
       sourceLabel = `KV sample ${plan.kv.file}`;
     } else {
       const s = plan.kv.synthetic ?? {};

@@ -254,6 +254,8 @@ export function tokenizePrompts(
 ): TokenizedPrompt[] {
   const c = new IssueCollector();
   const out: TokenizedPrompt[] = [];
+  const outOfVocab: Array<{ where: string; ids: number[] }> = [];
+  let outOfVocabAt = 0;
   for (const r of records) {
     let tokens: number[];
     if (r.tokenIds) tokens = r.tokenIds;
@@ -262,12 +264,10 @@ export function tokenizePrompts(
       c.add(r.where, 'text prompt, but the model folder has no tokenizer.json (give token_ids instead)');
       continue;
     }
-    const bad = tokens.filter((t) => t >= limits.vocabSize);
+    const bad = tokens.filter((t) => !(t >= 0 && t < limits.vocabSize));
     if (bad.length) {
-      c.add(
-        r.where,
-        `token ids ${bad.slice(0, 3).join(', ')} are outside the vocabulary (vocab_size ${limits.vocabSize})`,
-      );
+      if (outOfVocab.length === 0) outOfVocabAt = c.issues.length;
+      outOfVocab.push({ where: r.where, ids: bad });
       continue;
     }
     if (tokens.length === 0) {
@@ -290,6 +290,37 @@ export function tokenizePrompts(
     }
     out.push({ id: r.id, where: r.where, tokens, tenant: r.tenant });
   }
+  const oov = outOfVocabIssue(outOfVocab, limits.vocabSize);
+  if (oov) c.issues.splice(outOfVocabAt, 0, oov);
   c.throwIfAny();
   return out;
+}
+
+/** Prompts listed beside each other in the out-of-vocabulary issue before the rest are counted. */
+const MAX_LISTED_PROMPTS = 20;
+
+/** Every prompt with token ids outside the vocabulary, in one issue (one prompt: its own line). */
+function outOfVocabIssue(
+  found: Array<{ where: string; ids: number[] }>,
+  vocabSize: number,
+): { path: string; message: string } | null {
+  if (found.length === 0) return null;
+  const ids = (f: { ids: number[] }) => f.ids.slice(0, 3).join(', ') + (f.ids.length > 3 ? ', ...' : '');
+  if (found.length === 1)
+    return {
+      path: found[0].where,
+      message: `token ids ${ids(found[0])} are outside the vocabulary (vocab_size ${vocabSize})`,
+    };
+  const file = found[0].where.replace(/:\d+$/, '');
+  const listed = found
+    .slice(0, MAX_LISTED_PROMPTS)
+    .map(
+      (f) =>
+        `${f.where.startsWith(file + ':') ? 'line ' + f.where.slice(file.length + 1) : f.where} (${ids(f)})`,
+    );
+  const more = found.length > MAX_LISTED_PROMPTS ? `, and ${found.length - MAX_LISTED_PROMPTS} more` : '';
+  return {
+    path: file,
+    message: `${found.length} prompts have token ids outside the vocabulary (vocab_size ${vocabSize}): ${listed.join('; ')}${more}`,
+  };
 }

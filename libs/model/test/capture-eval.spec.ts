@@ -129,6 +129,26 @@ describe('KV capture', () => {
     }
   });
 
+  it('reports every prompt with ids outside the vocabulary in one issue', () => {
+    const recs = parsePrompts(
+      ['{"token_ids": [5, 300]}', '{"token_ids": [1, 2]}', '{"token_ids": [7, 400, 500, 600, 700]}'].join(
+        '\n',
+      ),
+      'c.jsonl',
+    );
+    try {
+      tokenizePrompts(recs, null, { vocabSize: 300, contextLength: 128 });
+      expect.unreachable();
+    } catch (err) {
+      const msgs = (err as { issues: Array<{ path: string; message: string }> }).issues;
+      expect(msgs).toHaveLength(1);
+      expect(msgs[0].path).toBe('c.jsonl');
+      expect(msgs[0].message).toBe(
+        '2 prompts have token ids outside the vocabulary (vocab_size 300): line 1 (300); line 3 (400, 500, 600, ...)',
+      );
+    }
+  });
+
   it('reads a kvplan trace CSV with quoted text and token_ids columns', () => {
     const csv =
       'arrival_time_s,input_tokens,output_tokens,tenant,text,token_ids\n0,3,1,t1,"a, ""quoted""\nline",\n1,3,1,t2,,"[4,5,6]"\n';
