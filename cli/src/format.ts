@@ -7,6 +7,13 @@ const f = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite
 export const money = (v: number | null | undefined): string =>
   v === null || v === undefined || !Number.isFinite(v) ? '-' : `$${v.toFixed(3)}`;
 
+/**
+ * Attention-output relative error in percent: the one unit kvplan prints it in (`fuse` and `plan`;
+ * --json keeps the fraction).
+ */
+export const attentionPercent = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(2)} %`;
+
 /** A latency to three significant digits at most one decimal: 823, 55.9, 4.2. */
 const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
 
@@ -34,6 +41,13 @@ export function fusionLine(spec: ResolvedSpec): string {
 /** `p99 TTFT 823/2000 ms ok, p99 TPOT 55.9/80 ms ok`. */
 export function sloLine(checks: SloCheck[]): string {
   return checks.map((c) => `${c.label} ${ms(c.value)}/${c.limit} ms ${c.ok ? 'ok' : 'MISSED'}`).join(', ');
+}
+
+/** `p99 TTFT <= 2000 ms, p99 TPOT <= 80 ms`. */
+export function sloTargets(slo: SloSpec): string {
+  return sloChecks({}, slo)
+    .map((c) => `${c.label} <= ${c.limit} ms`)
+    .join(', ');
 }
 
 /** The verifying simulation behind a capacity answer, with its interval over seeds. */

@@ -4,40 +4,40 @@ import type { CliIo } from './io';
 const SHOW_AFTER_S = 1.5;
 
 /**
- * One progress line with an ETA on stderr, redrawn in place: only when stderr is a terminal and
- * only once the run has taken more than a second or so; never with `--json`. `update(done)` with
- * `done` in [0, total]; the ETA extrapolates the elapsed time linearly.
+ * One progress line with an ETA on stderr, redrawn in place: only when stderr is a terminal,
+ * never with `--json`, and only once the run has taken more than a second and a half (short runs
+ * stay quiet). `update(fraction)` with the fraction of the work done; the ETA extrapolates the
+ * elapsed time linearly.
  */
 export class Progress {
-  private readonly start = Date.now();
+  private readonly start: number;
   private shown = false;
-  private lastDraw = 0;
+  private lastDraw = -Infinity;
   private readonly enabled: boolean;
+  private readonly now: () => number;
 
   constructor(
     private readonly io: CliIo,
     private readonly label: string,
-    private total: number,
-    opts: { json?: boolean } = {},
+    opts: { json?: boolean; now?: () => number } = {},
   ) {
     this.enabled = io.stderrIsTty && !opts.json;
+    this.now = opts.now ?? Date.now;
+    this.start = this.now();
   }
 
-  /** Changes the total (a search that learns how much work is left). */
-  setTotal(total: number): void {
-    this.total = Math.max(total, 1);
-  }
-
-  update(done: number, detail = ''): void {
+  update(fraction: number, detail = ''): void {
     if (!this.enabled) return;
-    const now = Date.now();
+    const now = this.now();
     const elapsed = (now - this.start) / 1000;
     if (elapsed < SHOW_AFTER_S || now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const frac = Math.min(Math.max(done / this.total, 0), 1);
+    const frac = Math.min(Math.max(fraction, 0), 1);
     const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : NaN;
     const bar = '#'.repeat(Math.round(frac * 20)).padEnd(20, '.');
-    const text = `${this.label} [${bar}] ${(frac * 100).toFixed(0)} %, ${formatS(elapsed)} elapsed, ETA ${Number.isFinite(eta) ? formatS(eta) : '?'}${detail ? `  ${detail}` : ''}`;
+    const text =
+      `${this.label} [${bar}] ${(frac * 100).toFixed(0)} %, ${formatS(elapsed)} elapsed, ` +
+      `ETA ${Number.isFinite(eta) ? formatS(eta) : '?'}${detail ? `  ${detail}` : ''}`;
     this.io.stderr(`\r\x1b[2K${text}`);
     this.shown = true;
   }

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli';
+import { verdict, type Judged } from '../src/commands/plan';
 
 const run = runCli;
 
@@ -69,5 +70,44 @@ describe('kvplan plan', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/bad input/);
     expect(r.stderr).toContain('kv.safetensors');
+  });
+
+  it('says when fusion decides the SLO verdict, and its price', () => {
+    const proj = (ttft: number, preemptions: number, freed: number | null): Judged['projection'] =>
+      ({
+        output_throughput: 36,
+        request_throughput: 0.1,
+        request_goodput: 0.09,
+        p99_ttft_ms: ttft,
+        p99_tpot_ms: 100,
+        mean_e2el_ms: 30000,
+        kv_peak_used_blocks: 1885,
+        kv_mean_used_fraction: 0.8,
+        mean_batch_size: 2.7,
+        preemptions,
+        cost_per_million_output_tokens_usd: 6,
+        fusion: freed === null ? null : { blocks_freed: 100, fused_fraction: freed, overhead_s: 0 },
+      }) as Judged['projection'];
+    const check = (ttft: number) => [
+      { metric: 'p99_ttft_ms', label: 'p99 TTFT', value: ttft, limit: 10000, ok: ttft <= 10000 },
+    ];
+    const base = { projection: proj(14323, 15, null), slo: check(14323) };
+    const rows = [
+      { threshold: 0.6, projection: proj(7098, 8, 0.239), slo: check(7098) },
+      { threshold: 0.7, projection: proj(7098, 8, 0.226), slo: check(7098) },
+      { threshold: 0.8, projection: proj(10256, 9, 0.086), slo: check(10256) },
+    ];
+    const v = verdict(base, rows, 1885, (t) => `error at ${t}`);
+    expect(v).toMatch(
+      /^fusion decides it: without fusion the SLOs are missed \(p99 TTFT 14323\/10000 ms MISSED; 15 preemptions/,
+    );
+    expect(v).toMatch(
+      /with fusion at threshold 0\.7 they are met \(p99 TTFT 7098\/10000 ms ok; 8 preemptions, 22\.6 % of KV blocks freed\)\. Its price: error at 0\.7\.$/,
+    );
+    expect(verdict({ projection: proj(9000, 0, null), slo: check(9000) }, rows, 1885, () => '')).toMatch(
+      /^the SLOs are met without fusion/,
+    );
+    const allMiss = rows.map((r) => ({ ...r, slo: check(12000) }));
+    expect(verdict(base, allMiss, 1885, () => '')).toMatch(/missed with and without fusion/);
   });
 });

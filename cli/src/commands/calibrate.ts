@@ -10,6 +10,7 @@ import {
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { loadMeasured } from '../measured';
+import { Progress } from '../progress';
 import { loadSpec } from './simulate';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 
@@ -55,14 +56,14 @@ export const calibrateCommand: Command = {
         { path: 'SPEC', message: `a GPU profile is for one GPU; these specs use ${[...gpus].join(', ')}` },
       ]);
     const gpu = [...gpus][0];
+    const progress = new Progress(io, 'kvplan calibrate', { json: Boolean(args.flags.json) });
     const fit = fitTimeModel(cases, cases[0].spec.timeModel, {
       maxEvals,
       name: (args.flags.name as string) ?? `${gpu}-calibrated`,
-      onEval: (loss, n) => {
-        if (io.stderrIsTty) io.stderr(`\rfit: ${n}/${maxEvals} simulations, loss ${loss.toFixed(4)}`);
-      },
+      onEval: (loss, n) =>
+        progress.update(n / maxEvals, `${n}/${maxEvals} simulations, loss ${loss.toFixed(4)}`),
     });
-    if (io.stderrIsTty) io.stderr('\n');
+    progress.done();
     const profile: GpuProfileFile = { format: GPU_PROFILE_FORMAT, gpu, coefficients: fit.coefficients };
     writeFileAtomic(path.resolve(io.cwd, args.flags.out as string), JSON.stringify(profile, null, 2) + '\n');
     if (args.flags.json)

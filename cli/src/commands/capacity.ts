@@ -148,8 +148,9 @@ export const capacityCommand: Command = {
     const progress = new Progress(
       io,
       `kvplan capacity (${threads} ${threads === 1 ? 'thread' : 'threads'})`,
-      1,
-      { json },
+      {
+        json,
+      },
     );
     const tasks: SweepTask[] = resolved.flatMap((r, index) =>
       r.spec ? [{ index, label: r.variant.label, over: r.variant.over }] : [],
@@ -275,10 +276,10 @@ function single(
   json: boolean,
   io: Parameters<Command['run']>[1],
 ): number {
-  const progress = new Progress(io, 'kvplan capacity', opts.maxProbes ?? 24, { json });
+  const progress = new Progress(io, 'kvplan capacity', { json });
   const ev: CapacityEvaluation = evaluateCapacity(base, slo, 'spec', {
     ...opts,
-    onProbe: (p, k, max) => progress.update(k, `probe ${k}/${max} at ${p.rate.toPrecision(3)} req/s`),
+    onProbe: (p, k, max) => progress.update(k / max, `probe ${k} at ${p.rate.toPrecision(3)} req/s`),
   });
   const { point, measured } = ev;
   const max = measured.search;

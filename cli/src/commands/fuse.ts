@@ -15,6 +15,8 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureTfBackend } from '../tf-backend';
 import { finiteKvSource } from '../kv-check';
+import { attentionPercent } from '../format';
+import { Progress } from '../progress';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 import { withFusionInput } from './fusion-errors';
 import { renderTable } from './models';
@@ -148,13 +150,12 @@ export const fuseCommand: Command = {
       const source = finiteKvSource({ info, readLayer: (l: number) => r.readLayer(l) }, file);
       await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
       await ensureTfBackend(io);
+      const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
       const analysis = await withFusionInput(
         () =>
           analyzeFusion(source, options, {
             bytesPerElement: bpe,
-            onLayer: (_res, i, n) => {
-              if (io.stderrIsTty) io.stderr(`\rkvplan fuse: layer ${i + 1}/${n}${i + 1 === n ? '\n' : ''}`);
-            },
+            onLayer: (_res, i, n) => progress.update((i + 1) / n, `layer ${i + 1}/${n}`),
           }),
         FLAG_OF,
       );
@@ -208,7 +209,7 @@ export function formatFuseTable(a: FusionAnalysis): string {
       '',
       `threshold ${s.threshold}: compression ${s.compressionRatio === null ? '- (no fused layer)' : s.compressionRatio.toFixed(3) + 'x'} on fused layers, ${s.compressionRatioAllLayers.toFixed(3)}x on all; ${(s.bytesFreed / 2 ** 20).toFixed(1)} MiB freed` +
         (d && d.attentionRelError !== null
-          ? `; attention error ${fmt(d.attentionRelError)} (${d.querySource === 'file' ? 'sample queries' : 'keys as proxy queries'}), top-${d.topK} overlap ${fmt(d.topKOverlap)}`
+          ? `; attention error ${attentionPercent(d.attentionRelError)} (${d.querySource === 'file' ? 'sample queries' : 'keys as proxy queries'}), top-${d.topK} overlap ${fmt(d.topKOverlap)}`
           : ''),
     );
     if (o.search === 'sketch') {
@@ -235,7 +236,7 @@ export function formatFuseTable(a: FusionAnalysis): string {
         fmt(ld?.keyRelL2),
         fmt(ld?.valueRelL2),
         fmt(ld?.keyWorstCos),
-        fmt(ld?.attention?.relError),
+        attentionPercent(ld?.attention?.relError),
         fmt(ld?.attention?.topKOverlap),
       ];
     });

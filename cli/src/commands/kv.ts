@@ -13,6 +13,7 @@ import { InputError, resolveModel } from '@kvplan/sim';
 import type { Command } from '../command';
 import { withFusionInput } from './fusion-errors';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
+import { Progress } from '../progress';
 
 /** Flag -> synthetic option, for the flags and for naming them in error messages. */
 const SYNTH_FLAGS: Array<[string, keyof SynthOptions, string]> = [
@@ -178,15 +179,14 @@ export const kvCommand: Command = {
       },
       dtype,
     );
-    if (io.stderrIsTty)
-      io.stderr(`kvplan kv synth: writing ${(bytes / 2 ** 20).toFixed(1)} MiB to ${file}\n`);
     const out = path.resolve(io.cwd, file);
-    writeKvSample(out, sample, {
-      onLayer: (l) => {
-        if (io.stderrIsTty)
-          io.stderr(`\r  layer ${l + 1}/${info.numLayers}${l + 1 === info.numLayers ? '\n' : ''}`);
-      },
+    const progress = new Progress(io, `kvplan kv synth: ${(bytes / 2 ** 20).toFixed(1)} MiB`, {
+      json: Boolean(args.flags.json),
     });
+    writeKvSample(out, sample, {
+      onLayer: (l) => progress.update((l + 1) / info.numLayers, `layer ${l + 1}/${info.numLayers}`),
+    });
+    progress.done();
     const described = { ...info, file, bytes };
     if (args.flags.json) io.stdout(JSON.stringify(described, null, 2) + '\n');
     else

@@ -27,6 +27,7 @@ import type { Command } from '../command';
 import { writeFileAtomic, type CliIo } from '../io';
 import { ensureTfBackend } from '../tf-backend';
 import { inputFileIssue, outputFileIssue } from '../paths';
+import { Progress } from '../progress';
 import { withFusionInput } from './fusion-errors';
 import { renderTable } from './models';
 
@@ -111,29 +112,25 @@ async function loadAll(
     }),
   );
   const backend = await withFusionInput(() => ensureTfBackend(io));
+  const loading = progress(io, 'kvplan model: loading layers', Boolean(args.flags.json));
   const model = await withFusionInput(
     () =>
       loadModel(folder, {
         memoryLimitBytes: memoryLimit(backend),
         backendName: backend.backend,
-        onLayer: (l, n) => {
-          if (io.stderrIsTty)
-            io.stderr(`\rkvplan model: loading layer ${l + 1}/${n}${l + 1 === n ? '\n' : ''}`);
-        },
+        onLayer: (l, n) => loading(l + 1, n),
       }),
     FLAG_OF,
   );
   return { folder, model, prompts, backend };
 }
 
-function progress(io: CliIo, what: string): (done: number, total: number) => void {
+/** A progress callback (done of total) drawing a Progress line with its ETA; cleared when done. */
+function progress(io: CliIo, what: string, json: boolean): (done: number, total: number) => void {
+  const p = new Progress(io, what, { json });
   return (done, total) => {
-    if (!io.stderrIsTty) return;
-    const width = 24;
-    const filled = Math.round((width * done) / total);
-    io.stderr(
-      `\r${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`,
-    );
+    p.update(done / total, `${done}/${total}`);
+    if (done >= total) p.done();
   };
 }
 
@@ -273,7 +270,7 @@ async function capture(args: ParsedArgs, io: CliIo): Promise<number> {
           batchSize: args.flags.batch as number,
           memoryLimitBytes: memoryLimit(backend),
           backendName: backend.backend,
-          onProgress: progress(io, 'kvplan model capture: prefill'),
+          onProgress: progress(io, 'kvplan model capture: prefill', Boolean(args.flags.json)),
         }),
       FLAG_OF,
     );
@@ -342,7 +339,7 @@ async function evalFusion(args: ParsedArgs, io: CliIo): Promise<number> {
           memoryLimitBytes: memoryLimit(backend),
           backendName: backend.backend,
           clock: () => performance.now(),
-          onProgress: progress(io, 'kvplan model eval-fusion'),
+          onProgress: progress(io, 'kvplan model eval-fusion', Boolean(args.flags.json)),
         }),
       FLAG_OF,
     );

@@ -4,6 +4,8 @@ import { openKvSample, profileFromSample, synthesizeKvSample, type KvSource } fr
 import {
   InputError,
   parseSpecText,
+  sloChecks,
+  type SloCheck,
   simulate,
   type FusionProfile,
   type InputIssue,
@@ -14,6 +16,8 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureTfBackend } from '../tf-backend';
 import { finiteKvSource } from '../kv-check';
+import { Progress } from '../progress';
+import { attentionPercent, deploymentLine, sloLine, sloTargets } from '../format';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 import { readSpecFile, resolveSpecFile } from '../spec-file';
 
@@ -94,30 +98,66 @@ function loadDeployment(file: string, baseDir: string): ResolvedSpec {
   return resolveSpecFile(readSpecFile(file, baseDir, 'deployment'));
 }
 
-/** One line an operator can act on: is KV memory the limit, and what does the best threshold buy? */
-function verdict(
-  base: ReturnType<typeof pick>,
-  rows: Array<{ threshold: number; projection: ReturnType<typeof pick> }>,
+/** One line an operator can act on: do the SLOs hold, does fusion decide it, is KV memory the limit? */
+export function verdict(
+  base: Judged,
+  rows: Array<{ threshold: number; projection: Judged['projection']; slo: SloCheck[] | null }>,
   totalBlocks: number,
+  accuracy: (threshold: number) => string,
 ): string {
-  const peak = base.kv_peak_used_blocks / totalBlocks;
-  if (base.preemptions === 0 && peak < 0.9)
+  const peak = base.projection.kv_peak_used_blocks / totalBlocks;
+  const meets = (c: SloCheck[] | null) => c !== null && c.every((x) => x.ok);
+  if (base.slo) {
+    const passing = rows.filter((r) => meets(r.slo));
+    if (!meets(base.slo) && passing.length) {
+      // The highest passing threshold: the least fusion (and distortion) that does it.
+      const best = passing.reduce((a, b) => (b.threshold > a.threshold ? b : a));
+      return (
+        `fusion decides it: without fusion the SLOs are missed (${sloLine(base.slo)}; ${base.projection.preemptions} preemptions, ` +
+        `KV peak ${(peak * 100).toFixed(0)} % of blocks); with fusion at threshold ${best.threshold} they are met ` +
+        `(${sloLine(best.slo!)}; ${best.projection.preemptions} preemptions, ${((best.projection.fusion?.fused_fraction ?? 0) * 100).toFixed(1)} % of KV blocks freed). ` +
+        `Its price: ${accuracy(best.threshold)}.`
+      );
+    }
+    if (meets(base.slo))
+      return (
+        `the SLOs are met without fusion (${sloLine(base.slo)}): fusion is not needed for them` +
+        (peak >= 0.9 || base.projection.preemptions > 0
+          ? `; it would add KV capacity (peak ${(peak * 100).toFixed(0)} % of blocks, ${base.projection.preemptions} preemptions without it).`
+          : ` and KV memory is not the limit (peak ${(peak * 100).toFixed(0)} % of blocks).`)
+      );
+    const best = rows.reduce(
+      (a, b) => (b.projection.p99_ttft_ms < a.projection.p99_ttft_ms ? b : a),
+      rows[0] ?? { threshold: NaN, projection: base.projection, slo: base.slo },
+    );
+    return (
+      `the SLOs are missed with and without fusion (without: ${sloLine(base.slo)}; best, threshold ${best.threshold}: ` +
+      `${best.slo ? sloLine(best.slo) : '-'}): fusion alone does not fix this deployment; add GPUs or lower the load (kvplan capacity).`
+    );
+  }
+  if (base.projection.preemptions === 0 && peak < 0.9)
     return (
       `KV memory is not the limit here (peak ${(peak * 100).toFixed(0)} % of blocks, no preemptions without fusion): ` +
       'fusion adds capacity this traffic does not use; raise the load or shrink the GPU to see what it buys.'
     );
-  const score = (p: ReturnType<typeof pick>) => p.p99_ttft_ms / Math.max(p.output_throughput, 1e-9);
+  const score = (p: Judged['projection']) => p.p99_ttft_ms / Math.max(p.output_throughput, 1e-9);
   const best = rows.reduce((a, b) => (score(b.projection) < score(a.projection) ? b : a));
   const pct = (a: number, b: number) => {
     const v = Number((((a - b) / b) * 100).toFixed(1));
     return `${v > 0 ? '+' : ''}${v === 0 ? '0.0' : v.toFixed(1)} %`;
   };
   return (
-    `KV memory binds (peak ${(peak * 100).toFixed(0)} % of blocks, ${base.preemptions} preemptions without fusion). ` +
-    `Best threshold ${best.threshold}: output throughput ${pct(best.projection.output_throughput, base.output_throughput)}, ` +
-    `p99 TTFT ${pct(best.projection.p99_ttft_ms, base.p99_ttft_ms)}, preemptions ${best.projection.preemptions}; ` +
-    'weigh that against its accuracy figure above.'
+    `KV memory binds (peak ${(peak * 100).toFixed(0)} % of blocks, ${base.projection.preemptions} preemptions without fusion). ` +
+    `Best threshold ${best.threshold}: output throughput ${pct(best.projection.output_throughput, base.projection.output_throughput)}, ` +
+    `p99 TTFT ${pct(best.projection.p99_ttft_ms, base.projection.p99_ttft_ms)}, preemptions ${best.projection.preemptions}; ` +
+    `its price: ${accuracy(best.threshold)}.`
   );
+}
+
+/** A projection with its SLO checks (null without SLOs in the deployment). */
+export interface Judged {
+  projection: ReturnType<typeof pick>;
+  slo: SloCheck[] | null;
 }
 
 const pick = (r: SimulationResult) => ({
@@ -183,6 +223,8 @@ export const planCommand: Command = {
       sourceLabel = `synthetic KV shaped like ${m.id} (generated, not measured on a model)`;
     }
     const backend = await ensureTfBackend(io);
+    const json = Boolean(args.flags.json);
+    const fusing = new Progress(io, 'kvplan plan: fusing', { json });
     let sampled: Awaited<ReturnType<typeof profileFromSample>>;
     try {
       sampled = await profileFromSample(
@@ -190,15 +232,13 @@ export const planCommand: Command = {
         { mode: plan.fusion.mode, thresholds: plan.fusion.thresholds, scope: plan.fusion.scope },
         {},
         {
-          onLayer: (_r, l, n) => {
-            if (io.stderrIsTty) io.stderr(`\rfusing layer ${l + 1}/${n}`);
-          },
+          onLayer: (_r, l, n) => fusing.update((l + 1) / n, `layer ${l + 1}/${n}`),
         },
       );
     } finally {
       source.close?.();
     }
-    if (io.stderrIsTty) io.stderr('\n');
+    fusing.done();
     const analysis = sampled.analysis;
     // The profile keeps the capped rate-distortion fit when it predicts unseen batch sizes better.
     // libs/fusion and libs/sim each declare kvplan-fusion-profile/1 (they are leaves): this
@@ -210,27 +250,39 @@ export const planCommand: Command = {
         JSON.stringify(profile, null, 2) + '\n',
       );
 
-    const baseline = simulate({ ...spec, fusion: null }).result;
-    const rows = analysis.thresholds.map((t) => {
-      const result = simulate({
-        ...spec,
-        fusion: {
-          mode: plan.fusion.mode,
-          threshold: t.threshold,
-          scope: plan.fusion.scope,
-          window: analysis.options.window,
-          sharedReads: false,
-          profile,
+    // One run without fusion and one per threshold, each reporting the fraction of its requests done.
+    const runs = 1 + analysis.thresholds.length;
+    const simulating = new Progress(io, 'kvplan plan: simulating', { json });
+    const progressOf = (k: number, what: string) => ({
+      onProgress: (f: number) => simulating.update((k + f) / runs, what),
+    });
+    const baseline = simulate({ ...spec, fusion: null }, progressOf(0, 'without fusion')).result;
+    const judge = (r: SimulationResult) => (spec.slo ? sloChecks(r, spec.slo) : null);
+    const rows = analysis.thresholds.map((t, k) => {
+      const result = simulate(
+        {
+          ...spec,
+          fusion: {
+            mode: plan.fusion.mode,
+            threshold: t.threshold,
+            scope: plan.fusion.scope,
+            window: analysis.options.window,
+            sharedReads: false,
+            profile,
+          },
         },
-      }).result;
+        progressOf(k + 1, `threshold ${t.threshold}`),
+      ).result;
       return {
         threshold: t.threshold,
         compressionRatio: t.compressionRatio,
         compressionRatioAllLayers: t.compressionRatioAllLayers,
         distortion: t.distortion,
         projection: pick(result),
+        slo: judge(result),
       };
     });
+    simulating.done();
     const q = analysis.thresholds.find((t) => t.distortion)?.distortion?.querySource ?? null;
     const accuracy = {
       source: q === null ? 'none' : 'attention-proxy',
@@ -258,6 +310,7 @@ export const planCommand: Command = {
       profile: { source: profile.source, fusedLayers: profile.fusedLayers.length },
       accuracy,
       baseline: pick(baseline),
+      baselineSlo: judge(baseline),
       thresholds: rows,
     };
     if (args.flags.json) {
@@ -267,30 +320,51 @@ export const planCommand: Command = {
     const f = (v: number | undefined | null, d = 1) =>
       v === undefined || v === null || !Number.isFinite(v) ? '-' : v.toFixed(d);
     io.stdout(
-      `${m.id} on ${spec.replicas} x ${spec.tensorParallel} ${spec.gpu.name}; ${plan.fusion.mode.toUpperCase()} (${plan.fusion.scope}) from ${sourceLabel}\n\n`,
+      `${deploymentLine(spec)}; ${plan.fusion.mode.toUpperCase()} (${plan.fusion.scope}), fusion profile measured on ${sourceLabel}\n` +
+        (spec.slo ? `SLOs: ${sloTargets(spec.slo)}\n` : '') +
+        '\n',
     );
     io.stdout(
-      'threshold  compression  KV freed  out tok/s  p99 TTFT ms  p99 TPOT ms  mean batch  preempt  attn err\n',
+      'threshold  compression  KV freed  out tok/s  p99 TTFT ms  p99 TPOT ms  mean batch  preempt  attn err' +
+        (spec.slo ? '  SLOs' : '') +
+        '\n',
     );
-    const line = (label: string, comp: string, r: ReturnType<typeof pick>, freed: string, err: string) =>
+    const met = (c: SloCheck[] | null) => (c === null ? '' : c.every((x) => x.ok) ? '  met' : '  missed');
+    const line = (
+      label: string,
+      comp: string,
+      r: ReturnType<typeof pick>,
+      freed: string,
+      err: string,
+      slo: SloCheck[] | null,
+    ) =>
       io.stdout(
         `${label.padEnd(9)}  ${comp.padStart(11)}  ${freed.padStart(8)}  ${f(r.output_throughput, 0).padStart(9)}  ${f(r.p99_ttft_ms).padStart(11)}  ` +
-          `${f(r.p99_tpot_ms).padStart(11)}  ${f(r.mean_batch_size).padStart(10)}  ${String(r.preemptions).padStart(7)}  ${err.padStart(8)}\n`,
+          `${f(r.p99_tpot_ms).padStart(11)}  ${f(r.mean_batch_size).padStart(10)}  ${String(r.preemptions).padStart(7)}  ${err.padStart(8)}${met(slo)}\n`,
       );
-    line('none', '1.00x', doc.baseline, '-', '0');
+    line('none', '1.00x', doc.baseline, '-', '-', doc.baselineSlo);
     for (const r of rows)
       line(
         r.threshold.toFixed(2),
         r.compressionRatio === null ? '-' : `${r.compressionRatio.toFixed(2)}x`,
         r.projection,
         `${f((r.projection.fusion?.fused_fraction ?? 0) * 100)} %`,
-        r.distortion?.attentionRelError == null ? '-' : `${f(r.distortion.attentionRelError * 100, 2)} %`,
+        attentionPercent(r.distortion?.attentionRelError),
+        r.slo,
       );
     io.stdout(
       `\ncompression: the paper's count (fused layers only) on the KV sample; KV freed: share of blocks the simulated serving run freed\n`,
     );
     io.stdout(`accuracy: ${accuracy.how}\n`);
-    io.stdout(`verdict: ${verdict(doc.baseline, rows, spec.engine.numGpuBlocks * spec.replicas)}\n`);
+    const accuracyAt = (t: number) => {
+      const e = rows.find((r) => r.threshold === t)?.distortion?.attentionRelError;
+      return e === null || e === undefined
+        ? 'no attention error measured'
+        : `attention-output error ${attentionPercent(e)} (${accuracy.source === 'attention-proxy' ? 'a proxy on the KV sample, not model accuracy' : accuracy.source})`;
+    };
+    io.stdout(
+      `verdict: ${verdict({ projection: doc.baseline, slo: doc.baselineSlo }, rows, spec.engine.numGpuBlocks * spec.replicas, accuracyAt)}\n`,
+    );
     return 0;
   },
 };

@@ -10,6 +10,7 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { formatResultTable } from '../format';
 import { requestsCsv } from '../requests-csv';
+import { Progress } from '../progress';
 import { inRange } from '../args';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
 import { readSpecFile, resolveSpecFile } from '../spec-file';
@@ -28,10 +29,15 @@ export function loadSpec(
 export const simulateCommand: Command = {
   name: 'simulate',
   usage: 'simulate SPEC [--json] [--requests out.csv] [--seeds N]',
-  summary: 'Simulate a deployment serving a workload (vLLM V1 semantics)',
+  summary:
+    'Simulate a deployment serving a workload (vLLM V1 semantics); every spec key, default and unit: docs/spec-reference.md',
   maxPositionals: 1,
   flags: {
-    json: { type: 'boolean', description: 'print one JSON document (DESIGN.md result contract)' },
+    json: {
+      type: 'boolean',
+      description:
+        'print one JSON document: benchmark_serving metric names plus kvplan fields (libs/sim/schemas/simulation-result.schema.json)',
+    },
     requests: { type: 'string', description: 'write per-request records to this CSV file' },
     seeds: {
       type: 'integer',
@@ -60,10 +66,16 @@ export const simulateCommand: Command = {
 
     const base = loadSpec(file, io.cwd, { timeseriesS: ts });
     const runs: SimulationRun[] = [];
+    const progress = new Progress(io, 'kvplan simulate', { json: Boolean(args.flags.json) });
     for (let k = 0; k < seeds; k++) {
       const spec = k === 0 ? base : loadSpec(file, io.cwd, { seed: base.seed + k, timeseriesS: ts });
-      runs.push(simulate(spec));
+      runs.push(
+        simulate(spec, {
+          onProgress: (f) => progress.update((k + f) / seeds, seeds > 1 ? `seed ${spec.seed}` : ''),
+        }),
+      );
     }
+    progress.done();
     if (args.flags.requests)
       writeFileAtomic(path.resolve(io.cwd, args.flags.requests as string), requestsCsv(runs[0]));
     const result = seeds === 1 ? runs[0].result : aggregate(runs.map((r) => r.result));

@@ -18,3 +18,4 @@ export {
   validateCoefficients,
   type GpuProfileFile,
 } from './calibration';
+export { SPEC_FIELDS, specKeysUnder, specReferenceMarkdown, type SpecField } from './reference';

@@ -29,34 +29,12 @@ import type {
 import { loadWorkload } from '../workload';
 import { resolveTimeModelInto } from './calibration';
 import { loadFusionProfile } from './fusion-profile';
+import { specKeysUnder } from './reference';
 
-export const SPEC_KEYS = [
-  'model',
-  'gpu',
-  'tensorParallel',
-  'replicas',
-  'router',
-  'engine',
-  'workload',
-  'fusion',
-  'slo',
-  'cost',
-  'seed',
-  'calibration',
-  'timeseries',
-] as const;
-export const ENGINE_KEYS = [
-  'blockSize',
-  'maxNumSeqs',
-  'maxNumBatchedTokens',
-  'maxModelLen',
-  'gpuMemoryUtilization',
-  'numGpuBlocks',
-  'enablePrefixCaching',
-  'kvCacheDtype',
-  'weightDtype',
-] as const;
-export const FUSION_KEYS = ['mode', 'threshold', 'scope', 'window', 'sharedReads', 'profile'] as const;
+// The allowed keys come from the spec reference table (spec/reference.ts), which docs/ is generated from.
+export const SPEC_KEYS = specKeysUnder('');
+export const ENGINE_KEYS = specKeysUnder('engine');
+export const FUSION_KEYS = specKeysUnder('fusion');
 export const ROUTERS: readonly RouterPolicy[] = ['round-robin', 'least-loaded'];
 /** Largest KV block size accepted: vLLM's CUDA attention backends take powers of two up to 256. */
 export const MAX_BLOCK_SIZE = 256;

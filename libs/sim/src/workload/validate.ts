@@ -24,8 +24,8 @@ export interface TraceWorkloadSpec {
 
 export type WorkloadSpec = TraceWorkloadSpec | GeneratorSpec;
 
-const TRACE_KEYS = ['trace', 'startS', 'durationS', 'timeScale', 'maxRequests'];
-const GENERATOR_KEYS = [
+export const TRACE_KEYS = ['trace', 'startS', 'durationS', 'timeScale', 'maxRequests'];
+export const GENERATOR_KEYS = [
   'arrival',
   'stages',
   'numRequests',
