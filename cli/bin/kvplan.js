@@ -6,7 +6,10 @@
 const path = require('node:path');
 const { bundleState, distDir } = require('./bundle-state.js');
 
-const state = bundleState();
+// KVPLAN_FROM_SOURCES=1 runs the sources even when the bundle is fresh (debugging, benchmarks).
+const state = process.env.KVPLAN_FROM_SOURCES
+  ? { fresh: false, reason: 'KVPLAN_FROM_SOURCES is set' }
+  : bundleState();
 let entry;
 if (state.fresh) entry = require(path.join(distDir, 'main.js'));
 else {
