@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './run-cli';
+import { runCli, TINY_KV_FLAGS } from './run-cli';
 
 /**
  * The bad-input promise, class by class: exit 2, the offender named on stderr, nothing on stdout,
@@ -23,20 +23,6 @@ workload:
   outputTokens: { fixed: 20 }
 `,
 );
-const SHAPE = [
-  '--seqs',
-  '4',
-  '--blocks',
-  '4',
-  '--layers',
-  '5',
-  '--block-size',
-  '8',
-  '--kv-heads',
-  '2',
-  '--head-dim',
-  '8',
-];
 fs.mkdirSync(path.join(dir, 'a-directory'));
 fs.writeFileSync(path.join(dir, 'a-file'), 'x');
 
@@ -69,13 +55,13 @@ describe('output paths are checked before any work', () => {
       /--requests: cannot create a-file\/out\.csv: a-file is a file/,
     );
     await expectRefused(['simulate', SPEC, '--requests', unwritable()], /--requests: .*not writable/);
-    await expectRefused(['kv', 'synth', 'a-directory', ...SHAPE], /OUT: a-directory is a directory/);
+    await expectRefused(['kv', 'synth', 'a-directory', ...TINY_KV_FLAGS], /OUT: a-directory is a directory/);
     await expectRefused(
-      ['kv', 'synth', 'a-file/kv.safetensors', ...SHAPE],
+      ['kv', 'synth', 'a-file/kv.safetensors', ...TINY_KV_FLAGS],
       /OUT: cannot create/,
       'a-file/kv.safetensors',
     );
-    expect((await run(['kv', 'synth', 'ok.safetensors', ...SHAPE])).code).toBe(0);
+    expect((await run(['kv', 'synth', 'ok.safetensors', ...TINY_KV_FLAGS])).code).toBe(0);
     await expectRefused(
       ['fuse', 'ok.safetensors', '--mode', 'bff', '--threshold', '0.7', '--profile', 'a-directory'],
       /--profile: a-directory is a directory/,
@@ -102,7 +88,7 @@ describe('inputs are files', () => {
 
 describe('values', () => {
   it('refuses a KV sample holding NaN or infinity, naming the tensor and the first index', async () => {
-    expect((await run(['kv', 'synth', 'nan.safetensors', ...SHAPE])).code).toBe(0);
+    expect((await run(['kv', 'synth', 'nan.safetensors', ...TINY_KV_FLAGS])).code).toBe(0);
     const file = path.join(dir, 'nan.safetensors');
     const buf = fs.readFileSync(file);
     const headerLen = Number(buf.readBigUInt64LE(0));

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './run-cli';
+import { runCli, TINY_KV_FLAGS } from './run-cli';
 
 const cliDir = path.resolve(__dirname, '..');
 const bin = path.join(cliDir, 'bin', 'kvplan.js');
@@ -16,7 +16,7 @@ const node = (args: string[], cwd: string, env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
 
 describe('the prebuilt kvplan bundle', () => {
-  it('is fresh: built (by `npm ci`, and by this project\'s test script) from the sources as they are now', () => {
+  it("is fresh: built (by `npm ci`, and by this project's test script) from the sources as they are now", () => {
     const s = bundleState();
     expect(s.reason ?? '', 'run `npm run build:cli`').toBe('');
     expect(s.fresh).toBe(true);
@@ -36,21 +36,7 @@ describe('the prebuilt kvplan bundle', () => {
 
   it('keeps tfjs and its wasm backend external: fusion runs from the bundle on wasm', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bundle-'));
-    const shape = [
-      '--seqs',
-      '4',
-      '--blocks',
-      '4',
-      '--layers',
-      '5',
-      '--block-size',
-      '8',
-      '--kv-heads',
-      '2',
-      '--head-dim',
-      '8',
-    ];
-    expect(node(['kv', 'synth', 'a.safetensors', ...shape], dir).status).toBe(0);
+    expect(node(['kv', 'synth', 'a.safetensors', ...TINY_KV_FLAGS], dir).status).toBe(0);
     const r = node(['fuse', 'a.safetensors', '--mode', 'bff', '--threshold', '0.5', '--json'], dir, {
       KVPLAN_TF_BACKEND: 'wasm',
     });

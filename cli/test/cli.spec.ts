@@ -73,7 +73,9 @@ describe('kvplan simulate', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^meta-llama\/Llama-3\.1-8B, 1 replica x TP1 \(1 GPU, NVIDIA H100/);
     expect(r.stdout).toMatch(/\nfusion: off\n/);
-    expect(r.stdout).toMatch(/\nSLOs +p99 TTFT [\d.]+\/300 ms (ok|MISSED), p99 TPOT [\d.]+\/40 ms (ok|MISSED)\n/);
+    expect(r.stdout).toMatch(
+      /\nSLOs +p99 TTFT [\d.]+\/300 ms (ok|MISSED), p99 TPOT [\d.]+\/40 ms (ok|MISSED)\n/,
+    );
     expect(r.stdout).toMatch(/TTFT +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +\[[\d.]+, [\d.]+\]/);
     const fused = await run(['simulate', smallSpec(dir, 'fusion: { threshold: 0.7 }')], dir);
     expect(fused.stdout).toMatch(/fusion: BFF at threshold 0\.7, parametric profile/);

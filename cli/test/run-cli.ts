@@ -15,3 +15,19 @@ export async function runCli(
   });
   return { code, stdout, stderr };
 }
+
+/** `kv synth` flags for a tiny sample (4 sequences x 4 blocks x 5 layers) that takes milliseconds. */
+export const TINY_KV_FLAGS = [
+  '--seqs',
+  '4',
+  '--blocks',
+  '4',
+  '--layers',
+  '5',
+  '--block-size',
+  '8',
+  '--kv-heads',
+  '2',
+  '--head-dim',
+  '8',
+];
