@@ -35,4 +35,3 @@ export function parseSpecText(text: string, fileName: string): unknown {
 export function parseSimulationSpec(text: string, opts: SpecOptions & { fileName: string }): ResolvedSpec {
   return resolveSimulationSpec(parseSpecText(text, opts.fileName), opts);
 }
-
