@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveSimulationSpec } from '../src/spec/spec';
-import { SPEC_FIELDS, specKeysUnder, specReferenceMarkdown } from '../src/spec/reference';
+import { resolveSimulationSpec } from '../src/simulation-spec/spec';
+import { SPEC_FIELDS, specKeysUnder, specReferenceMarkdown } from '../src/simulation-spec/reference';
 import { GENERATOR_KEYS, TRACE_KEYS } from '../src/workload/validate';
 
 const base = {

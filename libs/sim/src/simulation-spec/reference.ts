@@ -271,7 +271,7 @@ export function specReferenceMarkdown(): string {
   const lines = [
     '# Simulation spec reference',
     '',
-    '<!-- Generated from SPEC_FIELDS in libs/sim/src/spec/reference.ts by `npm run docs:spec`; do not edit. -->',
+    '<!-- Generated from SPEC_FIELDS in libs/sim/src/simulation-spec/reference.ts by `npm run docs:spec`; do not edit. -->',
     '',
     'A spec is YAML or JSON (`kvplan simulate SPEC`, `kvplan capacity SPEC`, the `deployment` of a',
     'plan). Paths in it are relative to the spec file. Every problem is reported at once, with the',

@@ -31,7 +31,7 @@ import { resolveTimeModelInto } from './calibration';
 import { loadFusionProfile } from './fusion-profile';
 import { specKeysUnder } from './reference';
 
-// The allowed keys come from the spec reference table (spec/reference.ts), which docs/ is generated from.
+// The allowed keys come from the spec reference table (simulation-spec/reference.ts), which docs/ is generated from.
 export const SPEC_KEYS = specKeysUnder('');
 export const ENGINE_KEYS = specKeysUnder('engine');
 export const FUSION_KEYS = specKeysUnder('fusion');
