@@ -26,6 +26,34 @@ function rows(n: number, rate: number): Row[] {
 
 const slo = { ttftMs: { p99: 400 }, tpotMs: { p99: 40 } };
 
+/** A sweep row for Pareto tests: feasible when it serves a rate, unless told otherwise. */
+function sweepPoint(
+  label: string,
+  rate: number,
+  cost: number | null,
+  over: Partial<SweepPoint> = {},
+): SweepPoint {
+  return {
+    label,
+    gpu: 'g',
+    tensorParallel: 1,
+    maxNumSeqs: 1,
+    maxNumBatchedTokens: 1,
+    fusionThreshold: null,
+    maxRatePerReplica: rate,
+    maxRatePerGpu: rate,
+    outputTokensPerSecondPerGpu: 0,
+    costPerMillionOutputTokensUsd: cost,
+    costPerMillionTotalTokensUsd: cost,
+    feasible: rate > 0,
+    limitedBy: '',
+    replicasForTarget: null,
+    gpusForTarget: null,
+    pareto: false,
+    ...over,
+  };
+}
+
 describe('capacity search', () => {
   it('rescales and tiles workloads without changing the requests', () => {
     const w = workloadOf(rows(500, 5));
@@ -57,24 +85,8 @@ describe('capacity search', () => {
   });
 
   it('marks the Pareto front on rate per GPU, cost and fusion threshold', () => {
-    const p = (label: string, rate: number, cost: number, t: number | null): SweepPoint => ({
-      label,
-      gpu: 'g',
-      tensorParallel: 1,
-      maxNumSeqs: 1,
-      maxNumBatchedTokens: 1,
-      fusionThreshold: t,
-      maxRatePerReplica: rate,
-      maxRatePerGpu: rate,
-      outputTokensPerSecondPerGpu: 0,
-      costPerMillionOutputTokensUsd: cost,
-      costPerMillionTotalTokensUsd: cost / 4,
-      feasible: rate > 0,
-      limitedBy: '',
-      replicasForTarget: null,
-      gpusForTarget: null,
-      pareto: false,
-    });
+    const p = (label: string, rate: number, cost: number, t: number | null) =>
+      sweepPoint(label, rate, cost, { fusionThreshold: t });
     const pts = markPareto([
       p('a', 10, 1, null),
       p('b', 8, 2, null),
@@ -85,50 +97,16 @@ describe('capacity search', () => {
   });
 
   it('never scores a missing cost as free, and keeps infeasible configurations off the front', () => {
-    const p = (label: string, rate: number, cost: number | null) => ({
-      label,
-      gpu: 'x',
-      tensorParallel: 1,
-      maxNumSeqs: 1,
-      maxNumBatchedTokens: 1,
-      fusionThreshold: null,
-      maxRatePerReplica: rate,
-      maxRatePerGpu: rate,
-      outputTokensPerSecondPerGpu: 0,
-      costPerMillionOutputTokensUsd: cost,
-      costPerMillionTotalTokensUsd: cost,
-      feasible: rate > 0,
-      limitedBy: '',
-      replicasForTarget: null,
-      gpusForTarget: null,
-      pareto: false,
-    });
+    const p = sweepPoint;
     // b has no price: it must not beat a's price by scoring 0; a is as fast and priced.
     expect(markPareto([p('a', 10, 1), p('b', 10, null)]).map((x) => x.pareto)).toEqual([true, false]);
     // c meets the SLOs at no rate: never on the front, even with the lowest cost.
     expect(markPareto([p('a', 10, 1), p('c', 0, 0.1)]).map((x) => x.pareto)).toEqual([true, false]);
   });
 
-  it('puts an infeasible point on no front, even one that would otherwise be cheapest', () => {
-    const p = (label: string, rate: number, cost: number | null, feasible: boolean): SweepPoint => ({
-      label,
-      gpu: 'g',
-      tensorParallel: 1,
-      maxNumSeqs: 1,
-      maxNumBatchedTokens: 1,
-      fusionThreshold: null,
-      maxRatePerReplica: rate,
-      maxRatePerGpu: rate,
-      outputTokensPerSecondPerGpu: 0,
-      costPerMillionOutputTokensUsd: cost,
-      costPerMillionTotalTokensUsd: cost,
-      feasible,
-      limitedBy: '',
-      replicasForTarget: null,
-      gpusForTarget: null,
-      pareto: false,
-    });
-    const pts = markPareto([p('ok', 5, 3, true), p('infeasible', 0, null, false)]);
+  it('puts a point marked infeasible on no front, even one that would otherwise dominate', () => {
+    // An infeasible row (say the model does not fit) with a rate left over must still be off the front.
+    const pts = markPareto([sweepPoint('ok', 5, 3), sweepPoint('infeasible', 9, 1, { feasible: false })]);
     expect(pts.map((x) => x.pareto)).toEqual([true, false]);
   });
 
