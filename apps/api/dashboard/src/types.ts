@@ -7,12 +7,14 @@ import type {
   CapacityAnswer,
   CapacityPoint,
   FusionProfile,
+  JobBody as Job,
   JobStatus,
   ProjectionResult,
   SloSpec,
 } from '@kvplan/contracts';
 
 export type {
+  JobBody as Job,
   JobStatus,
   KvSeries,
   LatencyCdf,
@@ -25,19 +27,6 @@ export type {
   ThresholdPoint,
   ThresholdSweep,
 } from '@kvplan/contracts';
-
-export interface Job {
-  id: string;
-  kind: string;
-  status: JobStatus;
-  progress: number;
-  attempts: number;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  subjectId?: string;
-}
 
 export interface Page<T> {
   items: T[];
