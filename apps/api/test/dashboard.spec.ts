@@ -120,7 +120,7 @@ describe('compression heatmap', () => {
     numLayers: 4,
     fusedLayers: [1, 2],
     rateDistortion: {
-      model: 'poisson-logistic/1',
+      model: 'poisson-logistic/1' as const,
       layers: [1, 2].map((layer) => ({ layer, pMax: 0.02, t0: 0.6, width: 0.03 })),
     },
   };
@@ -179,14 +179,18 @@ describe('Pareto front', () => {
   it('uses measured accuracy when there is some, else the threshold, and marks the chosen point', () => {
     const ts: ThresholdSweep = {
       chosen: 0.8,
+      saturated: true,
       unfusedOutputThroughput: 100,
       accuracyMetric: null,
+      accuracyHigherIsBetter: null,
+      front: [],
       points: [0.6, 0.8, 0.9].map((threshold, i) => ({
         threshold,
         outputThroughput: 180 - i * 30,
         p99TtftMs: 1,
         fusedFraction: 0.5 - i * 0.1,
-        accuracy: null,
+        accuracy: null as number | null,
+        accuracyInterpolated: false,
       })),
     };
     const proxy = paretoOption(ts, 100)!;

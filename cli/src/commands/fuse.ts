@@ -1,8 +1,7 @@
 import * as path from 'node:path';
 import {
   analyzeFusion,
-  buildFusionProfile,
-  fitRateDistortion,
+  measureFusion,
   openKvSample,
   resolveFusionOptions,
   toFuseJson,
@@ -151,22 +150,26 @@ export const fuseCommand: Command = {
       await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
       await ensureTfBackend(io);
       const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
-      const analysis = await withFusionInput(
-        () =>
-          analyzeFusion(source, options, {
-            bytesPerElement: bpe,
-            onLayer: (_res, i, n) => progress.update((i + 1) / n, `layer ${i + 1}/${n}`),
-          }),
-        FLAG_OF,
-      );
+      const hooks = {
+        bytesPerElement: bpe,
+        onLayer: (_res: unknown, i: number, n: number) => progress.update((i + 1) / n, `layer ${i + 1}/${n}`),
+      };
+      // With --profile: libs/fusion's one analyse -> fit -> profile composition.
+      const measured =
+        typeof f.profile === 'string'
+          ? await withFusionInput(
+              () =>
+                measureFusion(source, options, typeof f.model === 'string' ? { model: f.model } : {}, hooks),
+              FLAG_OF,
+            )
+          : null;
+      const analysis =
+        measured?.analyses[0] ??
+        (await withFusionInput(() => analyzeFusion(source, options, hooks), FLAG_OF));
       let profileNote = '';
       let profileJson: Record<string, unknown> | null = null;
-      if (typeof f.profile === 'string') {
-        const fit = analysis.layers.some((l) => l.fused) ? fitRateDistortion(analysis) : undefined;
-        const profile = buildFusionProfile(analysis, {
-          fit,
-          ...(typeof f.model === 'string' ? { model: f.model } : {}),
-        });
+      if (measured && typeof f.profile === 'string') {
+        const { fit, profile } = measured;
         writeFileAtomic(path.resolve(io.cwd, f.profile), JSON.stringify(profile, null, 2) + '\n');
         const capped = profile.rateDistortion?.layers.some((l) => l.cap !== undefined) ?? false;
         const which = capped ? 'capped' : 'plain';

@@ -17,6 +17,20 @@ export function roleAtLeast(have: Role, need: Role): boolean {
 export const CAPACITY_MODES = ['max-rate', 'min-gpus', 'pareto'] as const;
 export type CapacityMode = (typeof CAPACITY_MODES)[number];
 
+/** A job's status row as the api returns it (dates as ISO strings in JSON). */
+export interface JobBody {
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  progress: number;
+  attempts: number;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  subjectId?: string;
+}
+
 /** Where an accuracy figure of a projection comes from. */
 export type AccuracySource = 'measured' | 'proxy' | 'none';
 

@@ -526,7 +526,7 @@ export function capacityOption(plan: CapacityPlan): Option | null {
     .filter((r) => typeof r[key] === 'number')
     .sort((a, b) => (a[key] as number) - (b[key] as number));
   const baseline = plan.mode === 'pareto' ? rows.find((r) => r.threshold === null) : undefined;
-  const answer = plan.result?.answer as Record<string, unknown> | null | undefined;
+  const answer = plan.result && plan.result.mode !== 'pareto' ? plan.result.answer : null;
   const term = sloTerm(plan.slo);
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   return {

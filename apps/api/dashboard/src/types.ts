@@ -1,19 +1,32 @@
-/** Shapes of what the API returns, as far as the dashboard reads them. */
+/**
+ * Shapes of what the API returns, as far as the dashboard reads them. The results, charts and
+ * profiles are the libraries' own types (libs/contracts), imported type-only: nothing of them is
+ * bundled, and a change there fails the dashboard's typecheck instead of drifting.
+ */
+import type {
+  CapacityAnswer,
+  CapacityPoint,
+  FusionProfile,
+  JobBody as Job,
+  JobStatus,
+  ProjectionResult,
+  SloSpec,
+} from '@kvplan/contracts';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
-
-export interface Job {
-  id: string;
-  kind: string;
-  status: JobStatus;
-  progress: number;
-  attempts: number;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  subjectId?: string;
-}
+export type {
+  JobBody as Job,
+  JobStatus,
+  KvSeries,
+  LatencyCdf,
+  Pair,
+  ProfileForCharts as ChartProfile,
+  ProjectionCharts,
+  RatePoint,
+  RateSweep,
+  SloSpec as Slo,
+  ThresholdPoint,
+  ThresholdSweep,
+} from '@kvplan/contracts';
 
 export interface Page<T> {
   items: T[];
@@ -29,89 +42,9 @@ export interface Named {
   createdAt: string;
 }
 
-export interface RatePoint {
-  rate: number;
-  requestThroughput: number;
-  outputThroughput: number;
-  p99TtftMs: number;
-  p99TpotMs: number;
-  p99E2elMs: number;
-  stable: boolean;
-  meetsSlo: boolean | null;
-}
-
-export interface RateSweep {
-  offeredRate: number;
-  requests: number;
-  points: RatePoint[];
-  maxRateMeetingSlo: number | null;
-}
-
-export interface LatencyCdf {
-  ttftMs: number[];
-  tpotMs: number[];
-  e2elMs: number[];
-}
-
-export interface KvSeries {
-  t: number[];
-  used: number[];
-  total: number;
-}
-
-export interface ThresholdPoint {
-  threshold: number;
-  outputThroughput: number;
-  p99TtftMs: number;
-  fusedFraction: number;
-  accuracy: number | null;
-  accuracyInterpolated?: boolean;
-}
-
-export interface ThresholdSweep {
-  chosen: number;
-  saturated?: boolean;
-  unfusedOutputThroughput: number;
-  accuracyMetric: string | null;
-  points: ThresholdPoint[];
-}
-
-export interface LayerFit {
-  layer: number;
-  pMax: number;
-  t0: number;
-  width: number;
-  cap?: number;
-}
-
 /** The part of a kvplan-fusion-profile/1 the heatmap needs. */
-export interface ProfileModel {
-  numLayers: number;
-  fusedLayers: number[];
-  rateDistortion: { model: string; layers: LayerFit[] } | null;
-  points?: Array<{ threshold: number; batchSize?: number; window?: number; survivingFraction: number[] }>;
-}
-
-export interface ChartProfile extends ProfileModel {
-  source: string;
-  threshold: number;
-  batchSize: number;
-  blocksPerSequence: number;
-}
-
-export interface Pair<T> {
-  withoutFusion: T | null;
-  withFusion: T | null;
-}
-
-export interface ProjectionCharts {
-  version: number;
-  latencyCdf: Pair<LatencyCdf>;
-  kvBlocks: Pair<KvSeries>;
-  rateSweep: Pair<RateSweep>;
-  thresholdSweep: ThresholdSweep | null;
-  fusionProfile: ChartProfile | null;
-}
+export type ProfileModel = Pick<FusionProfile, 'numLayers' | 'fusedLayers' | 'rateDistortion'> &
+  Partial<Pick<FusionProfile, 'points'>>;
 
 export type Metrics = Record<string, number | null | undefined>;
 
@@ -122,15 +55,8 @@ export interface Projection {
   fusionConfigId: string | null;
   status: JobStatus | null;
   job: Job | null;
-  spec: Record<string, unknown> & { slo?: Slo; fusion?: { mode: string; threshold: number } };
-  result: {
-    withoutFusion: Metrics;
-    withFusion: Metrics | null;
-    throughputGain: number | null;
-    accuracy: { source: string; metric?: string; value?: number };
-    fusion: { mode: string; threshold: number; scope: string; profileSource: string } | null;
-    charts?: ProjectionCharts;
-  } | null;
+  spec: Record<string, unknown> & { slo?: SloSpec; fusion?: { mode: string; threshold: number } };
+  result: ProjectionResult | null;
   createdAt: string;
   resultAt: string | null;
 }
@@ -152,24 +78,14 @@ export interface ProjectionSummary {
   p99TtftMsFused: number | null;
 }
 
-export type Slo = Partial<
-  Record<'ttftMs' | 'tpotMs' | 'e2elMs', Partial<Record<'p50' | 'p90' | 'p99', number>>>
->;
-
 export interface CapacityPlan {
   id: string;
   mode: 'max-rate' | 'min-gpus' | 'pareto';
   status: JobStatus | null;
   job: Job | null;
-  points: Array<Record<string, unknown>>;
-  slo: Slo | null;
-  result: {
-    mode: string;
-    answer?: Record<string, unknown> | null;
-    baseline?: Record<string, unknown> | null;
-    front?: Array<Record<string, unknown>>;
-    points: Array<Record<string, unknown> & { meetsSlo: boolean }>;
-  } | null;
+  points: CapacityPoint[];
+  slo: SloSpec | null;
+  result: CapacityAnswer | null;
   createdAt: string;
 }
 
@@ -199,15 +115,7 @@ export interface FusionProfileRow {
   progress: number;
   error: string | null;
   source: string | null;
-  profile:
-    | (ProfileModel & {
-        format: string;
-        mode: string;
-        model: string | null;
-        blockSize: number;
-        accuracy: Array<{ threshold: number; metric: string; value: number; how: string }> | null;
-      })
-    | null;
+  profile: FusionProfile | null;
 }
 
 export interface WorkerHeartbeat {

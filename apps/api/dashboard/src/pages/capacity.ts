@@ -13,11 +13,11 @@ const MODE_TEXT: Record<string, string> = {
 function answerText(plan: CapacityPlan): string {
   const r = plan.result;
   if (!r) return '–';
-  if (plan.mode === 'pareto') return `${r.front?.length ?? 0} thresholds on the front`;
-  const a = r.answer as Record<string, unknown> | null | undefined;
+  if (r.mode === 'pareto') return `${r.front?.length ?? 0} thresholds on the front`;
+  const a = r.answer;
   if (!a) return 'none meets the SLO';
-  if (plan.mode === 'max-rate') return `${fmt(a.rateScale as number)}x the workload rate`;
-  return `${a.replicas} replicas (${a.gpus} GPUs)`;
+  if (r.mode === 'max-rate') return `${fmt(a.rateScale)}x the workload rate`;
+  return `${a.replicas} replicas (${'gpus' in a ? a.gpus : '?'} GPUs)`;
 }
 
 export async function renderCapacityPlans(ctx: PageContext): Promise<void> {

@@ -116,7 +116,7 @@ function renderResult(main: HTMLElement, p: Projection): void {
       ),
       stat(
         'accuracy',
-        r.accuracy.value !== undefined ? fmt(r.accuracy.value) : '–',
+        r.accuracy.source !== 'none' ? fmt(r.accuracy.value) : '–',
         `source: ${r.accuracy.source}`,
       ),
       stat('preemptions', fmt(a.preemptions), b ? `fused ${fmt(b.preemptions)}` : ''),
