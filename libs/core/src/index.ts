@@ -10,6 +10,7 @@ export * from './fusion-profile';
 export * from './match';
 export * from './metrics';
 export * from './pareto';
+export * from './tradeoff';
 export * from './safetensors';
 export * from './kv-header';
 export * from './projection';
