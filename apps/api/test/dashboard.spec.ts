@@ -1,6 +1,6 @@
 // The dashboard's pure parts: chart options from API data, the workload histograms, the bundle.
 import { describe, expect, it } from 'vitest';
-import { paretoFront } from '@kvplan/core';
+import { accuracyTradeoffs, paretoFront, type AccuracyEntry } from '@kvplan/core';
 import { generateWorkload } from '@kvplan/sim';
 import {
   capacityOption,
@@ -13,6 +13,13 @@ import {
   queueOption,
   rateSweepOption,
   sloTerm,
+  sloTerms,
+  sloText,
+  spanOf,
+  logSpanOf,
+  tradeoffOption,
+  unitTooltip,
+  type Option,
 } from '../dashboard/src/options';
 import type { CapacityPlan, RateSweep, ThresholdSweep } from '../dashboard/src/types';
 import { DASHBOARD_CSP, buildDashboard } from '../src/modules/dashboard/dashboard.static';
@@ -35,13 +42,18 @@ const sweep = (scale: number, max: number | null): RateSweep => ({
 });
 
 describe('sloTerm', () => {
-  it('picks the first bound in TTFT, TPOT, E2E order and p99, p90, p50 order', () => {
+  it('picks the first p99 bound (the charts draw p99), else the first bound, and lists every term', () => {
     expect(sloTerm({ tpotMs: { p90: 50 }, e2elMs: { p99: 9 } })).toEqual({
-      metric: 'tpot',
-      label: 'TPOT',
-      quantile: 'p90',
-      boundMs: 50,
+      metric: 'e2el',
+      label: 'E2E latency',
+      quantile: 'p99',
+      boundMs: 9,
     });
+    expect(sloTerm({ tpotMs: { p90: 50 } })).toMatchObject({ metric: 'tpot', quantile: 'p90' });
+    expect(sloTerms({ ttftMs: { p99: 800, p50: 200 }, tpotMs: { p90: 50 } })).toHaveLength(3);
+    expect(sloText({ ttftMs: { p99: 800 }, tpotMs: { p90: 50 } })).toBe(
+      'TTFT p99 ≤ 800 ms, TPOT p90 ≤ 50 ms',
+    );
     expect(sloTerm(null)).toBeNull();
     expect(sloTerm({})).toBeNull();
   });
@@ -77,6 +89,37 @@ describe('rateSweepOption', () => {
     expect(o.series.map((s: { name: string }) => s.name)).not.toContain('SLO');
     expect(o.series[0].markLine).toBeUndefined();
     expect(rateSweepOption({ withoutFusion: null, withFusion: null }, null)).toBeNull();
+  });
+});
+
+describe('SLO lines on their axis', () => {
+  it('stretches the latency axis to the SLO bound, wherever the curves are', () => {
+    const o = rateSweepOption(
+      { withoutFusion: sweep(1, null), withFusion: null },
+      { ttftMs: { p99: 50_000 } },
+    )!;
+    const slo = o.series.find((s: { name: string }) => s.name === 'SLO');
+    expect(slo.yAxisIndex).toBe(1);
+    expect(o.yAxis[1].max).toBeGreaterThan(50_000);
+    expect(o.yAxis[1].min).toBeLessThan(300);
+  });
+
+  it('plots the capacity sweep in the metric its SLO term bounds', () => {
+    const plan = {
+      mode: 'max-rate',
+      slo: { tpotMs: { p90: 40 } },
+      result: {
+        mode: 'max-rate',
+        answer: null,
+        points: [{ rateScale: 1, meetsSlo: false, output_throughput: 10, p99_ttft_ms: 900, p99_tpot_ms: 55 }],
+      },
+    } as unknown as CapacityPlan;
+    const o = capacityOption(plan)!;
+    expect(o.yAxis[1].name).toBe('p99 TPOT (ms)');
+    expect(o.series[1].markLine.label.formatter).toBe('SLO TPOT p90 ≤ 40 ms (curve: p99)');
+    expect(o.series[1].data).toEqual([[1, 55]]);
+    expect(o.series[1].markLine.data).toEqual([{ yAxis: 40 }]);
+    expect(o.yAxis[1].min).toBeLessThan(40);
   });
 });
 
@@ -156,8 +199,14 @@ describe('compression heatmap', () => {
 
   it('marks the chosen threshold and keeps a pale scale when nothing fuses', () => {
     const o = heatmapOption(profile, { chosen: 0.72, batchSize: 16, blocksPerSequence: 32 })!;
-    expect(o.xAxis.data).toContain('0.72');
-    expect(o.series[0].data).toHaveLength(4 * o.xAxis.data.length);
+    const labels: string[] = o.xAxis[0].data;
+    expect(labels).toContain('0.72');
+    expect(o.series[0].data).toHaveLength(4 * labels.length);
+    // The outline is on the column's edges, on the hidden twin axis where column i spans i ± 0.5.
+    const i = labels.indexOf('0.72');
+    expect(o.xAxis[1]).toMatchObject({ type: 'value', min: -0.5, max: labels.length - 0.5 });
+    expect(o.series[1].xAxisIndex).toBe(1);
+    expect(o.series[1].markLine.data).toEqual([{ xAxis: i - 0.5 }, { xAxis: i + 0.5 }]);
     const flat = heatmapOption({ ...profile, rateDistortion: null }, { batchSize: 8, blocksPerSequence: 8 })!;
     expect(flat.visualMap.max).toBe(1.25);
   });
@@ -176,59 +225,111 @@ describe('Pareto front', () => {
     expect(paretoFront(pts, [up('x'), up('y')])).toEqual([pts[0], pts[1], pts[3]]);
   });
 
-  it('uses measured accuracy when there is some, else the threshold, and marks the chosen point', () => {
-    const ts: ThresholdSweep = {
-      chosen: 0.8,
-      saturated: true,
-      unfusedOutputThroughput: 100,
-      accuracyMetric: null,
-      accuracyHigherIsBetter: null,
-      front: [],
-      points: [0.6, 0.8, 0.9].map((threshold, i) => ({
-        threshold,
-        outputThroughput: 180 - i * 30,
-        p99TtftMs: 1,
-        fusedFraction: 0.5 - i * 0.1,
-        accuracy: null as number | null,
-        accuracyInterpolated: false,
-      })),
-    };
+  const ts: ThresholdSweep = {
+    chosen: 0.8,
+    saturated: true,
+    unfusedOutputThroughput: 100,
+    accuracyMetric: null,
+    accuracyHigherIsBetter: null,
+    front: [],
+    points: [0.6, 0.8, 0.9].map((threshold, i) => ({
+      threshold,
+      outputThroughput: 180 - i * 30,
+      p99TtftMs: 1,
+      fusedFraction: 0.5 - i * 0.1,
+      accuracy: null,
+      accuracyInterpolated: false,
+    })),
+  };
+  const xs = (o: Option, i: number): number[] => o.series[i].data.map((d: { t: number }) => d.t);
+
+  it('uses the threshold as the proxy without measured accuracy, marks the chosen point and the baseline', () => {
     const proxy = paretoOption(ts, 100)!;
     expect(proxy.yAxis.name).toMatch(/threshold/);
-    expect(proxy.series[1].data.map((d: { t: number }) => d.t)).toEqual([0.9, 0.8, 0.6]);
+    expect(xs(proxy, 1)).toEqual([0.9, 0.8, 0.6]);
     expect(proxy.series[2].data[0].value).toEqual([150, 0.8]);
-    expect(proxy.series[0].markLine.data).toEqual([{ xAxis: 100 }]);
-    const measured = paretoOption(
-      {
-        ...ts,
-        accuracyMetric: 'next-token-agreement',
-        points: ts.points.map((p, i) => ({ ...p, accuracy: i === 0 ? null : 0.9 + i / 100 })),
-      },
-      100,
-    )!;
-    expect(measured.yAxis.name).toMatch(/accuracy \(next-token-agreement\)/);
-    expect(measured.series[0].data).toHaveLength(2); // the point without accuracy is left out
-    // An error metric is better lower (the metric registry): the front follows its direction.
-    const errors = paretoOption(
-      {
-        ...ts,
-        accuracyMetric: 'attention-output-rel-error',
-        points: ts.points.map((p, i) => ({ ...p, accuracy: [0.3, 0.1, 0.05][i] })),
-      },
-      100,
-    )!;
-    expect(errors.yAxis.name).toMatch(/lower is better/);
-    expect(errors.series[1].data.map((d: { t: number }) => d.t)).toEqual([0.9, 0.8, 0.6]);
-    const backwards = paretoOption(
-      {
-        ...ts,
-        accuracyMetric: 'attention-output-rel-error',
-        points: ts.points.map((p) => ({ ...p, accuracy: 0.1 + p.threshold })),
-      },
-      100,
-    )!;
-    expect(backwards.series[1].data.map((d: { t: number }) => d.t)).toEqual([0.6]);
+    expect(proxy.series[0].markLine.data).toHaveLength(1);
+    expect(proxy.series[0].markLine.data[0].xAxis).toBe(100);
     expect(paretoOption(null, 1)).toBeNull();
+  });
+
+  it('keeps the no-fusion baseline inside the throughput axis, whichever side it falls', () => {
+    for (const unfused of [100, 500]) {
+      const o = paretoOption(ts, unfused)!;
+      expect(o.xAxis.scale).toBeUndefined();
+      expect(o.xAxis.min).toBeLessThan(Math.min(unfused, 120));
+      expect(o.xAxis.max).toBeGreaterThan(Math.max(unfused, 180));
+    }
+  });
+
+  it('draws one measured metric per chart, its stored values, direction, interval and front', () => {
+    // Two metrics in one list, as a kv-sample profile stores them.
+    const accuracy: AccuracyEntry[] = [0.6, 0.8, 0.9].flatMap((threshold, i) => [
+      {
+        threshold,
+        metric: 'attention-output-rel-error',
+        value: [0.03, 0.02, 0.012][i],
+        interval: [[0.025, 0.035], [0.017, 0.023], null][i] as [number, number] | null,
+        how: 'kv',
+      },
+      { threshold, metric: 'top8-attention-overlap', value: [0.9, 0.94, 0.97][i], interval: null, how: 'kv' },
+    ]);
+    const [err, overlap] = accuracyTradeoffs(ts.points, accuracy);
+    const o = tradeoffOption(err, { chosen: 0.8, unfused: 200 })!;
+    expect(o.yAxis.name).toBe('attention output relative error (ratio, lower is better)');
+    expect(o.yAxis.inverse).toBe(true);
+    expect(o.series[0].data.map((d: { value: number[] }) => d.value)).toEqual([
+      [180, 0.03],
+      [150, 0.02],
+      [120, 0.012],
+    ]);
+    // The axis holds every value and interval end, and the baseline (200, above every point).
+    expect(o.yAxis.min).toBeLessThan(0.012);
+    expect(o.yAxis.max).toBeGreaterThan(0.035);
+    expect(o.xAxis.max).toBeGreaterThan(200);
+    const marks = o.series[0].markLine.data;
+    expect(marks[0].xAxis).toBe(200);
+    expect(marks.slice(1).map((m: Array<{ coord: number[] }>) => [m[0].coord, m[1].coord])).toEqual([
+      [
+        [180, 0.025],
+        [180, 0.035],
+      ],
+      [
+        [150, 0.017],
+        [150, 0.023],
+      ],
+    ]);
+    // Lower error and more throughput trade off: every point is on the front.
+    expect(xs(o, 1)).toEqual([0.9, 0.8, 0.6]);
+    expect(o.series[2].data[0].value).toEqual([150, 0.02]);
+    const tip = o.tooltip.formatter({ data: o.series[0].data[0] });
+    expect(tip).toMatch(
+      /180 tok\/s, attention output relative error 0.03 ratio \(95 % interval 0.025 to 0.035\)/,
+    );
+    const o2 = tradeoffOption(overlap, { chosen: 0.8, unfused: 200 })!;
+    expect(o2.yAxis.name).toMatch(/top-8 attention overlap \(fraction, higher is better\)/);
+    expect(o2.yAxis.inverse).toBe(false);
+    expect(o2.series[0].data.map((d: { value: number[] }) => d.value[1])).toEqual([0.9, 0.94, 0.97]);
+  });
+});
+
+describe('axes and tooltips', () => {
+  it('spans every value with room either side', () => {
+    expect(spanOf([1, 3, null])).toEqual({ min: 0.5, max: 3.5 });
+    expect(spanOf([0.012, 0.035])).toEqual({ min: 0.01, max: 0.04 });
+    expect(spanOf([174, 192])).toEqual({ min: 170, max: 195 });
+    expect(spanOf([])).toBeNull();
+    expect(logSpanOf([10, 1000, 0])).toEqual({ min: 1, max: 10000 });
+  });
+
+  it('prints units in axis tooltips', () => {
+    const t = unitTooltip('req/s', (n) => (n.startsWith('throughput') ? 'tok/s' : 'ms'));
+    expect(
+      t.formatter([
+        { seriesName: 'throughput, fusion', marker: '', value: [2, 1234.5] },
+        { seriesName: 'p99 latency, fusion', marker: '', value: [2, 81.234] },
+      ]),
+    ).toBe('2 req/s<br/>throughput, fusion: 1,235 tok/s<br/>p99 latency, fusion: 81.2 ms');
   });
 });
 
@@ -309,7 +410,8 @@ describe('buildDashboard', () => {
     const html = byPath.get('/')!.body.toString();
     const css = byPath.get('/app.css')!.body.toString();
     // No CDN, no external font: the page and its styles name no other origin.
-    expect(html).not.toMatch(/https?:\/\//);
+    // (The favicon's inline SVG names its XML namespace, which is never fetched.)
+    expect(html.replaceAll('http://www.w3.org/2000/svg', '')).not.toMatch(/https?:\/\//);
     expect(css).not.toMatch(/https?:\/\/|@import|@font-face/);
     expect(byPath.get('/app.js')!.body.length).toBeGreaterThan(100_000); // ECharts is in it
     expect(byPath.get('/app.js')!.gzip.length).toBeLessThan(byPath.get('/app.js')!.body.length / 2);

@@ -8,7 +8,13 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FusionProfileRepository, WorkspaceRepository, dataSourceOptions } from '@kvplan/db';
+import {
+  FusionProfileRepository,
+  JobRepository,
+  ProjectionRepository,
+  WorkspaceRepository,
+  dataSourceOptions,
+} from '@kvplan/db';
 import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -38,6 +44,30 @@ const procs: Record<'api' | 'worker', { child?: ChildProcess; lines: string[] }>
 };
 const keys = { admin: '', viewer: '' };
 const ids = { profile: '', deployment: '', fusionConfig: '', plan: '', fusionProfile: '', projection: '' };
+let workspaceId = '';
+/**
+ * What a kv-sample profile stores: an error (lower is better, with 95 % intervals) and an overlap
+ * (higher is better) at the same thresholds, in one list. Charts must keep them apart.
+ */
+const ACCURACY = [0.6, 0.72, 0.8, 0.9].flatMap((threshold, i) => [
+  {
+    threshold,
+    metric: 'attention-output-rel-error',
+    value: [0.031, 0.024, 0.018, 0.012][i],
+    interval: [0.9, 1.1].map((f) => Number(([0.031, 0.024, 0.018, 0.012][i] * f).toFixed(4))) as [
+      number,
+      number,
+    ],
+    how: 'synthetic',
+  },
+  {
+    threshold,
+    metric: 'top8-attention-overlap',
+    value: [0.88, 0.91, 0.94, 0.97][i],
+    interval: null,
+    how: 'synthetic',
+  },
+]);
 /** Every URL the browser asked for. */
 const requested: string[] = [];
 
@@ -171,6 +201,7 @@ beforeAll(async () => {
   ds = await new DataSource(dataSourceOptions({ url: dbUrl, poolSize: 2 })).initialize();
   const ws = new WorkspaceRepository(ds);
   const a = await ws.createWorkspaceWithAdminKey('dashboard-team');
+  workspaceId = a.workspace.id;
   keys.admin = a.secret;
   keys.viewer = (await ws.createKey(a.workspace.id, 'viewer', 'viewer')).secret;
   const port = await freePort();
@@ -235,7 +266,8 @@ beforeAll(async () => {
     numLayers: layers,
     fusedLayers: Array.from({ length: layers - 4 }, (_, i) => i + 2),
     blockSize: 16,
-    points: [0.6, 0.7, 0.8, 0.9].map((threshold) => ({
+    // Measured at the fusion config's first threshold too, so the heatmap has its column.
+    points: [0.6, 0.72, 0.8, 0.9].map((threshold) => ({
       threshold,
       batchSize: 8,
       survivingFraction: surviving(threshold),
@@ -250,18 +282,16 @@ beforeAll(async () => {
         width: 0.04,
       })),
     },
-    accuracy: [0.6, 0.7, 0.8, 0.9].map((threshold) => ({
-      threshold,
-      metric: 'top1-agreement',
-      value: 0.9 + threshold / 10,
-      interval: null,
-      how: 'synthetic',
-    })),
+    accuracy: ACCURACY,
   });
   ids.fusionProfile = fusionProfile.id;
 
   browser = await launching;
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    deviceScaleFactor: 1,
+    acceptDownloads: true,
+  });
   page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
   page.on('pageerror', (e) => process.stderr.write(`[page] ${e.message}\n`));
@@ -316,9 +346,18 @@ describe('dashboard', () => {
     ids.projection = (await page.evaluate(() => location.hash)).split('/').pop()!;
     // The job is followed live, then the page redraws with the result.
     await page.waitForSelector('#job-progress, [data-chart]', { timeout: 30_000 });
-    const checks = await chartsDrawn(page, 7);
+    const checks = await chartsDrawn(page, 8);
     expect(checks.map((c) => c.name).sort()).toEqual(
-      ['cdf-e2el', 'cdf-tpot', 'cdf-ttft', 'kv-blocks', 'layer-compression', 'pareto', 'rate-sweep'].sort(),
+      [
+        'accuracy:attention-output-rel-error',
+        'accuracy:top8-attention-overlap',
+        'cdf-e2el',
+        'cdf-tpot',
+        'cdf-ttft',
+        'kv-blocks',
+        'layer-compression',
+        'rate-sweep',
+      ].sort(),
     );
     // Two runs (without and with fusion) in the curves; the rate chart marks the SLO and max rate.
     const series = await page.evaluate(() => {
@@ -342,6 +381,84 @@ describe('dashboard', () => {
     expect(requested.filter((u) => !u.startsWith(base))).toEqual([]);
   }, 90_000);
 
+  it('plots each accuracy metric as stored, in its own chart, with the baseline inside the axis', async () => {
+    const stored = await call<{
+      result: {
+        fusion: { threshold: number; accuracy: typeof ACCURACY };
+        charts: { thresholdSweep: { unfusedOutputThroughput: number } };
+      };
+    }>('GET', `/api/v1/projections/${ids.projection}`);
+    expect(stored.result.fusion.accuracy).toEqual(ACCURACY);
+    const baseline = stored.result.charts.thresholdSweep.unfusedOutputThroughput;
+    for (const metric of ['attention-output-rel-error', 'top8-attention-overlap']) {
+      const drawn = await page.evaluate((name) => {
+        const chart = window.kvplanCharts.get(name)!;
+        const opt = chart.getOption() as {
+          yAxis: Array<{ name: string; inverse: boolean }>;
+          series: Array<{ name: string; data: Array<{ value: [number, number]; t: number }> }>;
+        };
+        // What ECharts actually drew: the axes' extents after layout.
+        const extent = (axis: string) => chart.getModel().getComponent(axis, 0).axis.scale.getExtent();
+        return {
+          yName: opt.yAxis[0].name,
+          inverse: opt.yAxis[0].inverse,
+          points: opt.series[0].data.map((d) => ({ t: d.t, x: d.value[0], y: d.value[1] })),
+          x: extent('xAxis'),
+          y: extent('yAxis'),
+        };
+      }, `accuracy:${metric}`);
+      const want = ACCURACY.filter((a) => a.metric === metric);
+      expect(drawn.points.map((p) => [p.t, p.y])).toEqual(want.map((a) => [a.threshold, a.value]));
+      // Every plotted value, interval end and the no-fusion baseline lie inside the drawn axes.
+      expect(drawn.x[0]).toBeLessThanOrEqual(baseline);
+      expect(drawn.x[1]).toBeGreaterThanOrEqual(baseline);
+      for (const p of drawn.points) {
+        expect(p.x).toBeGreaterThanOrEqual(drawn.x[0]);
+        expect(p.x).toBeLessThanOrEqual(drawn.x[1]);
+      }
+      for (const a of want)
+        for (const v of [a.value, ...(a.interval ?? [])]) {
+          expect(v).toBeGreaterThanOrEqual(drawn.y[0]);
+          expect(v).toBeLessThanOrEqual(drawn.y[1]);
+        }
+      expect(drawn.yName).toMatch(metric.startsWith('attention') ? /lower is better/ : /higher is better/);
+      expect(drawn.inverse).toBe(metric.startsWith('attention'));
+    }
+    // The card names the metric at the chosen threshold and its direction.
+    const card = await page.textContent('#accuracy-card');
+    expect(card).toMatch(/accuracy at 0\.72/);
+    expect(card).toMatch(/0\.024/);
+    expect(card).toMatch(/attention output relative error \(ratio, lower is better\)/);
+    // The heatmap outlines the chosen threshold's column on that column's edges, in pixels.
+    const marked = await page.evaluate(() => {
+      const chart = window.kvplanCharts.get('layer-compression')!;
+      const opt = chart.getOption() as {
+        xAxis: Array<{ data?: string[] }>;
+        series: Array<{ markLine?: { data?: Array<{ xAxis: number }> } }>;
+      };
+      const labels = opt.xAxis[0].data!;
+      const i = labels.indexOf('0.72');
+      const edges = opt.series[1].markLine!.data!.map((d) =>
+        chart.convertToPixel({ xAxisIndex: 1 }, d.xAxis),
+      );
+      const centre = (k: number) => chart.convertToPixel({ xAxisIndex: 0 }, labels[k]);
+      return { i, edges, centre: centre(i), column: centre(1) - centre(0) };
+    });
+    expect(marked.i).toBeGreaterThanOrEqual(0);
+    expect(Math.abs((marked.edges[0] + marked.edges[1]) / 2 - marked.centre)).toBeLessThan(1);
+    expect(Math.abs(marked.edges[1] - marked.edges[0] - marked.column)).toBeLessThan(1);
+  });
+
+  it('downloads the CSV export with the key (a Blob, never a link the server refuses)', async () => {
+    expect(await page.getAttribute('#export-csv', 'href')).toBeNull();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    expect(download.suggestedFilename()).toBe(`projection-${ids.projection}.csv`);
+    const csv = fs.readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).toMatch(/,/);
+    expect(csv).not.toMatch(/401|unauthori[sz]ed/i);
+    expect(requested.filter((u) => u.includes(keys.admin))).toEqual([]);
+  });
+
   it('lists projections with their numbers', async () => {
     await open('#/projections');
     const row = await page.textContent('#projections-table tbody tr:first-child');
@@ -349,6 +466,48 @@ describe('dashboard', () => {
     expect(row).toMatch(/succeeded/);
     expect(row).toMatch(/\dx/); // throughput gain
     await shot('03-projections');
+  });
+
+  it('shows a failed projection as failed, with its error once, live and in the list', async () => {
+    const projections = new ProjectionRepository(ds);
+    const jobs = new JobRepository(ds);
+    // A job that fails: its row goes queued -> running -> failed as the worker would write it.
+    const { projection, job } = await projections.createWithJob(workspaceId, {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+      fusionConfigId: null,
+      spec: { note: 'fails on purpose' },
+    });
+    await open(`#/projections/${projection.id}`);
+    expect(await page.textContent('#projection-status')).toMatch(/queued/);
+    await page.waitForSelector('#job-progress');
+    await jobs.markRunning(job.id);
+    const error = Array.from(
+      { length: 20 },
+      () => 'simulation failed: KV cache too small for one request',
+    ).join('\n');
+    await jobs.markFailed(job.id, error);
+    // The stream's final event turns the page to the failure, without a reload.
+    await page.waitForSelector('#job-failure', { timeout: 10_000 });
+    expect(await page.textContent('#projection-status')).toMatch(/failed/);
+    expect(await page.textContent('#job-failure pre')).toBe(
+      'simulation failed: KV cache too small for one request   (×20)',
+    );
+    expect(await page.$('#job-progress')).toBeNull();
+    await shot('02b-projection-failed');
+    // Reloaded, and in the list: failed, never "0 %".
+    await open(`#/projections/${projection.id}`);
+    expect(await page.textContent('#job-failure')).toMatch(/failed/);
+    await open('#/projections');
+    const row = await page.evaluate(
+      (id) =>
+        [...document.querySelectorAll('#projections-table tbody tr')].find((tr) =>
+          tr.textContent!.includes(id),
+        )!.textContent!,
+      projection.id.slice(0, 8),
+    );
+    expect(row).toMatch(/failed/);
+    expect(row).not.toMatch(/0 %/);
   });
 
   it('draws a capacity plan sweep', async () => {
@@ -380,7 +539,7 @@ describe('dashboard', () => {
     await open(`#/fusion-profiles/${ids.fusionProfile}`);
     await chartsDrawn(page, 1);
     expect(await page.textContent('.panel .note')).toMatch(/Measured points at a batch of 8/);
-    expect(await page.textContent('main')).toMatch(/top1-agreement/);
+    expect(await page.textContent('main')).toMatch(/attention-output-rel-error/);
     await shot('06-fusion-profile');
   });
 
@@ -389,6 +548,23 @@ describe('dashboard', () => {
     await chartsDrawn(page, 1);
     expect(await page.textContent('#workers h3')).toMatch(/Workers \(1 alive\)/);
     expect(await page.textContent('#jobs-table')).toMatch(/simulate/);
+    // The capacity plan's four point simulations are listed under it, and it is timed with them.
+    const flow = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll('#jobs-table tbody tr')];
+      const parent = rows.findIndex((tr) => tr.classList.contains('flow-parent'));
+      const children = rows
+        .slice(parent + 1)
+        .filter((tr, i, all) => all.slice(0, i + 1).every((r) => r.classList.contains('flow-child')));
+      return {
+        took: rows[parent]?.querySelector('.flow-took')?.textContent ?? '',
+        children: children.map((tr) => tr.textContent ?? ''),
+      };
+    });
+    expect(flow.children).toHaveLength(4);
+    for (const c of flow.children) expect(c).toMatch(/capacity point.*succeeded/);
+    expect(flow.took).toMatch(/^\d+\.\d s \(4 points\)$/);
+    expect(Number(flow.took.split(' ')[0])).toBeGreaterThan(0);
+    expect(await page.textContent('#job-counts')).toMatch(/plus 4 child simulations/);
     await shot('07-jobs');
   });
 
@@ -425,6 +601,58 @@ describe('dashboard', () => {
       short,
       { timeout: 60_000 },
     );
+  }, 90_000);
+});
+
+describe('on a phone (390 x 844)', () => {
+  it('keeps the nav in the header and every table inside its panel, page by page', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const p = await phone.newPage();
+    try {
+      await p.goto(`${base}/`);
+      await p.fill('#api-key', keys.admin);
+      await p.click('#login-form button');
+      await p.waitForSelector('#new-projection');
+      // A favicon of its own, inline: nothing asked of the server for it.
+      expect(await p.getAttribute('link[rel="icon"]', 'href')).toMatch(/^data:image\/svg\+xml,/);
+      for (const [name, hash] of [
+        ['projections', '#/projections'],
+        ['projection', `#/projections/${ids.projection}`],
+        ['capacity-plan', `#/capacity-plans/${ids.plan}`],
+        ['workload-profile', `#/workload-profiles/${ids.profile}`],
+        ['fusion-profile', `#/fusion-profiles/${ids.fusionProfile}`],
+        ['jobs', '#/jobs'],
+      ]) {
+        await p.evaluate((h) => {
+          delete document.body.dataset.loaded;
+          location.hash = h;
+        }, hash);
+        await p.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, {
+          timeout: 30_000,
+        });
+        const m = await p.evaluate(() => {
+          const nav = document.getElementById('nav')!.getBoundingClientRect();
+          const header = document.querySelector('header.top')!.getBoundingClientRect();
+          const spill = [...document.querySelectorAll('.panel table')].filter((t) => {
+            const panel = t.closest('.panel')!;
+            return panel.getBoundingClientRect().right > window.innerWidth + 0.5;
+          }).length;
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            width: window.innerWidth,
+            navInHeader: nav.right <= header.right + 0.5 && nav.bottom <= header.bottom + 0.5,
+            spill,
+          };
+        });
+        expect(m.scrollWidth, `${name}: page width`).toBeLessThanOrEqual(m.width);
+        expect(m.navInHeader, `${name}: nav inside the header`).toBe(true);
+        expect(m.spill, `${name}: panels wider than the screen`).toBe(0);
+        await p.screenshot({ path: path.join(artifacts, `phone-${name}.png`), fullPage: true });
+      }
+      expect(requested.filter((u) => u.endsWith('/favicon.ico'))).toEqual([]);
+    } finally {
+      await phone.close();
+    }
   }, 90_000);
 });
 

@@ -54,6 +54,37 @@ export async function api<T>(
   return json as T;
 }
 
+/**
+ * Downloads a file the API serves (an export): fetched with the Bearer key like every call, then
+ * handed to the browser as a Blob, so no key ever sits in a link and no link answers 401.
+ */
+export async function download(path: string, filename: string): Promise<void> {
+  const key = apiKey.get();
+  const res = await fetch(`/api/v1${path}`, {
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    cache: 'no-store',
+  });
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) {
+    let body: ApiError['body'] = null;
+    try {
+      body = (await res.json()) as ApiError['body'];
+    } catch {
+      body = null;
+    }
+    throw new ApiError(res.status, body);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The click has started the download; the URL is no longer needed once it has been read.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export interface ProgressEvent {
   jobId: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed';

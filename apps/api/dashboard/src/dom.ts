@@ -107,3 +107,52 @@ export function errorBox(err: unknown): HTMLElement {
       : null,
   );
 }
+
+/** The distinct lines of an error text in first-seen order, each with how often it occurred. */
+export function distinctLines(text: string): Array<{ line: string; count: number }> {
+  const seen = new Map<string, number>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (line) seen.set(line, (seen.get(line) ?? 0) + 1);
+  }
+  return [...seen].map(([line, count]) => ({ line, count }));
+}
+
+/** A failed job: its state, its error (repeated lines once, with a count) and its attempts. */
+export function failurePanel(job: { id: string; error: string | null; attempts?: number }): HTMLElement {
+  const lines = distinctLines(job.error ?? '');
+  return h(
+    'section',
+    { class: 'panel failure', id: 'job-failure', role: 'alert' },
+    h('h3', {}, 'Job ', h('span', { class: 'mono' }, shortId(job.id)), ' ', statusBadge('failed')),
+    lines.length
+      ? h(
+          'pre',
+          { class: 'error-text' },
+          lines.map((l) => (l.count > 1 ? `${l.line}   (×${l.count})` : l.line)).join('\n'),
+        )
+      : h('p', { class: 'muted' }, 'The job failed without an error message.'),
+    job.attempts
+      ? h('p', { class: 'muted small' }, `after ${job.attempts} attempt${job.attempts > 1 ? 's' : ''}`)
+      : null,
+  );
+}
+
+/** A status cell of a list: the badge when finished (failed with its error), else a progress bar. */
+export function statusCell(status: string | null | undefined, progress: number, error?: string | null): Node {
+  if (status === 'succeeded') return statusBadge(status);
+  if (status === 'failed')
+    return h(
+      'span',
+      { class: 'status-failed', title: error ?? '' },
+      statusBadge(status),
+      error
+        ? h(
+            'span',
+            { class: 'muted small error-snippet' },
+            ` ${distinctLines(error)[0]?.line.slice(0, 80) ?? ''}`,
+          )
+        : null,
+    );
+  return progressBar(progress, status ?? undefined);
+}

@@ -2,7 +2,7 @@
  * ECharts options from API data. Pure functions (no DOM), so they are unit-tested in Node and
  * the pages stay thin. A builder returns null when there is nothing to draw.
  */
-import { metricInfo, paretoFront, predictedCompression } from '@kvplan/core';
+import { metricInfo, paretoFront, predictedCompression, type MetricTradeoff } from '@kvplan/core';
 import type {
   CapacityPlan,
   ChartProfile,
@@ -65,22 +65,70 @@ const axisName = (name: string, extra: Option = {}): Option => ({
   ...extra,
 });
 
-/** The SLO term the charts draw: the first bound found, in TTFT, TPOT, E2E order. */
-export function sloTerm(
-  slo: Slo | null | undefined,
-): { metric: 'ttft' | 'tpot' | 'e2el'; label: string; quantile: string; boundMs: number } | null {
-  if (!slo) return null;
+/**
+ * An axis-triggered tooltip that prints every value with its unit: the x value (with `xUnit`)
+ * as the title, then one line per series with the unit `unitOf(seriesName)`.
+ */
+export function unitTooltip(xUnit: string, unitOf: (series: string) => string): Option {
+  return {
+    trigger: 'axis',
+    confine: true,
+    formatter: (ps: unknown) => {
+      const list = (Array.isArray(ps) ? ps : [ps]) as Array<{
+        seriesName: string;
+        marker: string;
+        value: unknown;
+      }>;
+      if (!list.length) return '';
+      const pair = (v: unknown): [unknown, unknown] => (Array.isArray(v) ? [v[0], v[1]] : [undefined, v]);
+      const x = pair(list[0].value)[0];
+      const head = typeof x === 'number' ? `${fmtNum(x)} ${xUnit}` : '';
+      const lines = list.map((p) => {
+        const y = pair(p.value)[1];
+        const u = unitOf(p.seriesName);
+        return `${p.marker}${p.seriesName}: ${typeof y === 'number' ? fmtNum(y) : '–'}${u ? ` ${u}` : ''}`;
+      });
+      return [head, ...lines].filter(Boolean).join('<br/>');
+    },
+  };
+}
+
+export interface SloTerm {
+  metric: 'ttft' | 'tpot' | 'e2el';
+  label: string;
+  quantile: 'p99' | 'p90' | 'p50';
+  boundMs: number;
+}
+
+/** Every bound of an SLO, in TTFT, TPOT, E2E order and p99, p90, p50 order. */
+export function sloTerms(slo: Slo | null | undefined): SloTerm[] {
+  const out: SloTerm[] = [];
   for (const [key, metric, label] of [
     ['ttftMs', 'ttft', 'TTFT'],
     ['tpotMs', 'tpot', 'TPOT'],
     ['e2elMs', 'e2el', 'E2E latency'],
   ] as const) {
-    const b = slo[key];
-    if (!b) continue;
+    const b = slo?.[key];
     for (const q of ['p99', 'p90', 'p50'] as const)
-      if (typeof b[q] === 'number') return { metric, label, quantile: q, boundMs: b[q]! };
+      if (typeof b?.[q] === 'number') out.push({ metric, label, quantile: q, boundMs: b[q] });
   }
-  return null;
+  return out;
+}
+
+/**
+ * The SLO term a chart of p99 latency draws: the first p99 bound, else the first bound (its line
+ * is then labelled with its own quantile).
+ */
+export function sloTerm(slo: Slo | null | undefined): SloTerm | null {
+  const all = sloTerms(slo);
+  return all.find((t) => t.quantile === 'p99') ?? all[0] ?? null;
+}
+
+/** "TTFT p99 ≤ 800 ms, TPOT p90 ≤ 50 ms": every term, for a caption. */
+export function sloText(slo: Slo | null | undefined): string {
+  return sloTerms(slo)
+    .map((t) => `${t.label} ${t.quantile} ≤ ${fmtNum(t.boundMs)} ms`)
+    .join(', ');
 }
 
 const p99Of = (p: RatePoint, metric: 'ttft' | 'tpot' | 'e2el') =>
@@ -144,19 +192,25 @@ export function rateSweepOption(rs: Pair<RateSweep>, slo: Slo | null | undefined
         silent: true,
         lineStyle: { color: COLORS.slo, type: 'dashed', width: 2 },
         label: {
-          formatter: `SLO: ${term.label} ${term.quantile} ≤ ${fmtNum(term.boundMs)} ms`,
+          formatter: `SLO: ${term.label} ${term.quantile} ≤ ${fmtNum(term.boundMs)} ms${term.quantile === 'p99' ? '' : ' (curves: p99)'}`,
           position: 'insideStartTop',
           color: COLORS.slo,
         },
         data: [{ yAxis: term.boundMs }],
       },
     });
+  // The latency axis holds every plotted p99 and the SLO bound, so the SLO line is always drawn.
+  const lat = logSpanOf([
+    ...runs.flatMap((r) => r.data.points.map((p) => Math.max(p99Of(p, metric), 0.01))),
+    term?.boundMs,
+  ]);
   return {
     ...base(),
+    tooltip: unitTooltip('req/s', (n) => (n.startsWith('throughput') ? 'tok/s' : 'ms')),
     xAxis: { type: 'value', ...axisName('offered request rate (req/s)'), scale: true },
     yAxis: [
       { type: 'value', ...axisName('output tokens/s', { nameGap: 48 }) },
-      { type: 'log', ...axisName(latName, { nameGap: 44 }), splitLine: { show: false } },
+      { type: 'log', ...axisName(latName, { nameGap: 44 }), splitLine: { show: false }, ...lat },
     ],
     series,
   };
@@ -173,7 +227,7 @@ export function cdfOption(cdf: Pair<LatencyCdf>, key: keyof LatencyCdf, label: s
   const wide = all.length > 0 && Math.max(...all) / Math.min(...all) > 50;
   return {
     ...base(),
-    tooltip: { trigger: 'axis', confine: true, valueFormatter: (v: number) => fmtNum(v) },
+    tooltip: unitTooltip('ms', () => 'of requests at or under it'),
     xAxis: { type: wide ? 'log' : 'value', ...axisName(`${label} (ms)`), scale: true },
     yAxis: { type: 'value', min: 0, max: 1, ...axisName('fraction of requests', { nameGap: 40 }) },
     series: runs.map(({ label: name, data: values, color }) => ({
@@ -196,6 +250,7 @@ export function kvOption(kv: Pair<KvSeries>): Option | null {
   const total = runs[0].data.total;
   return {
     ...base(),
+    tooltip: unitTooltip('s', () => 'blocks'),
     xAxis: { type: 'value', ...axisName('time (s)'), scale: false },
     yAxis: {
       type: 'value',
@@ -284,6 +339,9 @@ export function heatmapOption(
   );
   const g = compressionGrid(profile, ts, opts.batchSize, opts.blocksPerSequence);
   if (!g.thresholds.length) return null;
+  const labels = g.thresholds.map((t) => String(Number(t.toFixed(3))));
+  const chosenIdx =
+    opts.chosen === undefined ? -1 : g.thresholds.findIndex((t) => Math.abs(t - opts.chosen!) < 1e-9);
   const data: Array<[number, number, number]> = [];
   let max = 1;
   g.values.forEach((row, l) =>
@@ -292,9 +350,6 @@ export function heatmapOption(
       max = Math.max(max, v);
     }),
   );
-  const labels = g.thresholds.map((t) => String(Number(t.toFixed(3))));
-  const chosenIdx =
-    opts.chosen === undefined ? -1 : g.thresholds.findIndex((t) => Math.abs(t - opts.chosen!) < 1e-9);
   return {
     grid: { left: 56, right: 96, top: 24, bottom: 52 },
     tooltip: {
@@ -302,16 +357,29 @@ export function heatmapOption(
       formatter: (p: { value: [number, number, number] }) =>
         `layer ${p.value[1]}, threshold ${labels[p.value[0]]}: ${fmtNum(p.value[2])}x`,
     },
-    xAxis: {
-      type: 'category',
-      data: labels,
-      ...axisName(`similarity threshold${chosenIdx >= 0 ? ` (chosen: ${labels[chosenIdx]})` : ''}`),
-      splitArea: { show: true },
-      axisLabel: {
-        formatter: (v: string, i: number) => (i === chosenIdx ? `{c|${v}}` : v),
-        rich: { c: { fontWeight: 'bold', color: COLORS.with } },
+    xAxis: [
+      {
+        type: 'category',
+        data: labels,
+        ...axisName(
+          `similarity threshold${
+            chosenIdx >= 0
+              ? ` (chosen: ${labels[chosenIdx]})`
+              : opts.chosen !== undefined
+                ? ` (chosen ${opts.chosen}: not a measured column)`
+                : ''
+          }`,
+        ),
+        splitArea: { show: true },
+        axisLabel: {
+          formatter: (v: string, i: number) => (i === chosenIdx ? `{c|${v}}` : v),
+          rich: { c: { fontWeight: 'bold', color: COLORS.with } },
+        },
       },
-    },
+      // Column edges: a category axis rounds any number to a column's centre, so the chosen
+      // column's outline is drawn on this hidden twin, where column i spans i - 0.5 to i + 0.5.
+      { type: 'value', min: -0.5, max: labels.length - 0.5, show: false },
+    ],
     yAxis: {
       type: 'category',
       data: g.layers.map(String),
@@ -336,12 +404,18 @@ export function heatmapOption(
         type: 'heatmap',
         data,
         emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } },
+      },
+      {
+        name: 'chosen threshold',
+        type: 'line',
+        xAxisIndex: 1,
+        data: [],
         markLine:
           chosenIdx >= 0
             ? {
                 symbol: 'none',
                 silent: true,
-                lineStyle: { color: COLORS.with, width: 2 },
+                lineStyle: { color: COLORS.with, width: 2, type: 'solid' },
                 label: { show: false },
                 data: [{ xAxis: chosenIdx - 0.5 }, { xAxis: chosenIdx + 0.5 }],
               }
@@ -351,39 +425,98 @@ export function heatmapOption(
   };
 }
 
+/** [min, max] holding every value with `pad` of the span either side; null without values. */
+export function spanOf(
+  values: Array<number | null | undefined>,
+  pad = 0.08,
+): { min: number; max: number } | null {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (!v.length) return null;
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  const d = hi > lo ? (hi - lo) * pad : Math.abs(hi) * pad || 1;
+  // Ends on a round step (a tenth of the span, rounded to 1, 2 or 5 times a power of ten), so
+  // the axis labels its ends with round numbers.
+  const raw = (hi - lo + 2 * d) / 10;
+  const p10 = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p10).find((x) => x >= raw * (1 - 1e-12))!;
+  const round = (x: number) => Number(x.toPrecision(12));
+  return { min: round(Math.floor((lo - d) / step) * step), max: round(Math.ceil((hi + d) / step) * step) };
+}
+
+/** The same on a log axis: every positive value inside, a factor `pad` of room, whole decades. */
+export function logSpanOf(
+  values: Array<number | null | undefined>,
+  pad = 1.3,
+): { min: number; max: number } | null {
+  const v = values.filter((x): x is number => typeof x === 'number' && x > 0 && Number.isFinite(x));
+  if (!v.length) return null;
+  return {
+    min: Number((10 ** Math.floor(Math.log10(Math.min(...v) / pad))).toPrecision(12)),
+    max: Number((10 ** Math.ceil(Math.log10(Math.max(...v) * pad))).toPrecision(12)),
+  };
+}
+
+interface ScatterPoint {
+  x: number;
+  y: number;
+  t: number;
+  /** The 95 % interval of y, where stored. */
+  interval?: [number, number] | null;
+}
+
 /**
- * Throughput against accuracy over the threshold sweep, its Pareto front, the chosen threshold
- * marked, and the unfused throughput as a vertical line. Without a measured accuracy the
- * threshold itself is the y axis (higher = fuses less = closer to the unfused model).
+ * Throughput (x) against a figure of merit (y) per threshold: the points labelled with their
+ * threshold, their intervals as whiskers, the front, the chosen threshold and the unfused
+ * throughput as a vertical line that always lies inside the x axis.
  */
-export function paretoOption(
-  ts: ThresholdSweep | null,
-  unfusedThroughput: number | null | undefined,
-): Option | null {
-  if (!ts || !ts.points.length) return null;
-  const measured = ts.accuracyMetric !== null && ts.points.some((p) => p.accuracy !== null);
-  const pts = measured ? ts.points.filter((p) => p.accuracy !== null) : ts.points;
-  const y = (p: (typeof pts)[number]) => (measured ? p.accuracy! : p.threshold);
-  // The accuracy axis's direction comes from the metric registry (an error is better lower).
-  const yInfo = metricInfo(measured ? ts.accuracyMetric! : 'fusion-threshold');
-  const front = paretoFront(pts, [
-    { value: (p) => p.outputThroughput, higherIsBetter: true },
-    { value: y, higherIsBetter: yInfo?.higherIsBetter ?? true },
-  ]).sort((a, b) => a.outputThroughput - b.outputThroughput);
-  const chosen = pts.find((p) => Math.abs(p.threshold - ts.chosen) < 1e-9);
-  const yName = measured
-    ? `accuracy (${ts.accuracyMetric}${yInfo && !yInfo.higherIsBetter ? ', lower is better' : ''})`
-    : 'threshold (accuracy proxy: higher fuses less)';
+function thresholdScatter(o: {
+  points: ScatterPoint[];
+  front: ScatterPoint[];
+  chosen: number;
+  unfused: number | null | undefined;
+  yName: string;
+  yInverse: boolean;
+  yText: (p: ScatterPoint) => string;
+}): Option {
+  const unfused = o.unfused && o.unfused > 0 ? o.unfused : null;
+  const chosen = o.points.find((p) => Math.abs(p.t - o.chosen) < 1e-9);
+  const item = (p: ScatterPoint) => ({ value: [p.x, p.y], t: p.t, ci: p.interval ?? null });
+  const whiskers = o.points
+    .filter((p) => p.interval)
+    .map((p) => [{ coord: [p.x, p.interval![0]] }, { coord: [p.x, p.interval![1]] }]);
+  const baseline = unfused
+    ? [
+        {
+          xAxis: unfused,
+          lineStyle: { color: COLORS.without, type: 'dashed' },
+          label: {
+            formatter: `no fusion ${fmtNum(unfused)} tok/s`,
+            color: COLORS.without,
+            position: 'insideEndTop',
+          },
+        },
+      ]
+    : [];
   return {
     ...base(),
     tooltip: {
       trigger: 'item',
       confine: true,
-      formatter: (p: { data: { t: number; i?: boolean; value: [number, number] } }) =>
-        `threshold ${p.data.t}: ${fmtNum(p.data.value[0])} tok/s, ${measured ? `accuracy${p.data.i ? ' (interpolated)' : ''}` : 'threshold'} ${fmtNum(p.data.value[1])}`,
+      formatter: (p: { data: { t: number; value: [number, number]; ci: [number, number] | null } }) =>
+        `threshold ${p.data.t}: ${fmtNum(p.data.value[0])} tok/s, ${o.yText({ x: p.data.value[0], y: p.data.value[1], t: p.data.t, interval: p.data.ci })}`,
     },
-    xAxis: { type: 'value', ...axisName('output tokens/s at capacity (fused)'), scale: true },
-    yAxis: { type: 'value', ...axisName(yName, { nameGap: 44 }), scale: true },
+    xAxis: {
+      type: 'value',
+      ...axisName('output tokens/s at capacity'),
+      ...spanOf([...o.points.map((p) => p.x), unfused]),
+    },
+    yAxis: {
+      type: 'value',
+      ...axisName(o.yName, { nameGap: 48 }),
+      inverse: o.yInverse,
+      ...spanOf(o.points.flatMap((p) => [p.y, ...(p.interval ?? [])])),
+    },
     series: [
       {
         name: 'thresholds',
@@ -396,25 +529,14 @@ export function paretoOption(
           formatter: (p: { data: { t: number } }) => String(p.data.t),
           fontSize: 11,
         },
-        data: pts.map((p) => ({
-          value: [p.outputThroughput, y(p)],
-          t: p.threshold,
-          i: p.accuracyInterpolated,
-        })),
-        markLine:
-          unfusedThroughput && unfusedThroughput > 0
-            ? {
-                symbol: 'none',
-                silent: true,
-                lineStyle: { color: COLORS.without, type: 'dashed' },
-                label: {
-                  formatter: `no fusion ${fmtNum(unfusedThroughput)}`,
-                  color: COLORS.without,
-                  position: 'insideEndTop',
-                },
-                data: [{ xAxis: unfusedThroughput }],
-              }
-            : undefined,
+        data: o.points.map(item),
+        markLine: {
+          symbol: 'none',
+          silent: true,
+          lineStyle: { color: COLORS.muted, width: 1.5, type: 'solid' },
+          label: { show: false },
+          data: [...baseline, ...whiskers],
+        },
       },
       {
         name: 'Pareto front',
@@ -422,7 +544,7 @@ export function paretoOption(
         color: COLORS.with,
         symbol: 'circle',
         symbolSize: 7,
-        data: front.map((p) => ({ value: [p.outputThroughput, y(p)], t: p.threshold })),
+        data: o.front.map(item),
       },
       {
         name: 'chosen',
@@ -433,14 +555,79 @@ export function paretoOption(
         label: {
           show: true,
           position: 'top',
-          formatter: `chosen ${ts.chosen}`,
+          formatter: `chosen ${o.chosen}`,
           color: COLORS.slo,
           fontWeight: 'bold',
         },
-        data: chosen ? [{ value: [chosen.outputThroughput, y(chosen)], t: chosen.threshold }] : [],
+        data: chosen ? [item(chosen)] : [],
       },
     ],
   };
+}
+
+/** An axis name for a registered metric: its label, unit and direction. */
+export function metricAxisName(t: Pick<MetricTradeoff, 'metric' | 'info'>): string {
+  if (!t.info) return `${t.metric} (direction unknown)`;
+  return `${t.info.label} (${t.info.unit}, ${t.info.higherIsBetter ? 'higher' : 'lower'} is better)`;
+}
+
+/**
+ * Throughput against one measured accuracy metric across thresholds (`accuracyTradeoffs` of
+ * @kvplan/core: stored values only, the front in the metric's own direction). The y axis is
+ * turned over for a lower-is-better metric, so better is always up.
+ */
+export function tradeoffOption(
+  t: MetricTradeoff,
+  opts: { chosen: number; unfused: number | null | undefined },
+): Option | null {
+  if (!t.points.length) return null;
+  const unit = t.info?.unit ?? '';
+  const toPoint = (p: MetricTradeoff['points'][number]): ScatterPoint => ({
+    x: p.outputThroughput,
+    y: p.value,
+    t: p.threshold,
+    interval: p.interval,
+  });
+  return thresholdScatter({
+    points: t.points.map(toPoint),
+    front: t.front.map(toPoint),
+    chosen: opts.chosen,
+    unfused: opts.unfused,
+    yName: metricAxisName(t),
+    yInverse: t.info ? !t.info.higherIsBetter : false,
+    yText: (p) =>
+      `${t.info?.label ?? t.metric} ${fmtNum(p.y)}${unit ? ` ${unit}` : ''}${p.interval ? ` (95 % interval ${fmtNum(p.interval[0])} to ${fmtNum(p.interval[1])})` : ''}`,
+  });
+}
+
+/**
+ * Without a measured accuracy: throughput against the threshold itself (higher fuses less and
+ * stays closer to the unfused model), its front by the registry's `fusion-threshold` direction.
+ */
+export function paretoOption(
+  ts: ThresholdSweep | null,
+  unfusedThroughput: number | null | undefined,
+): Option | null {
+  if (!ts || !ts.points.length) return null;
+  const info = metricInfo('fusion-threshold')!;
+  const pts: ScatterPoint[] = ts.points.map((p) => ({
+    x: p.outputThroughput,
+    y: p.threshold,
+    t: p.threshold,
+  }));
+  const front = paretoFront(pts, [
+    { value: (p) => p.x, higherIsBetter: true },
+    { value: (p) => p.y, higherIsBetter: info.higherIsBetter },
+  ]).sort((a, b) => a.x - b.x);
+  return thresholdScatter({
+    points: pts,
+    front,
+    chosen: ts.chosen,
+    unfused: unfusedThroughput,
+    yName: 'threshold (accuracy proxy: higher fuses less)',
+    yInverse: false,
+    yText: (p) => `threshold ${p.y} (no accuracy measured)`,
+  });
 }
 
 /** A histogram as bars over bin labels. */
@@ -529,12 +716,35 @@ export function capacityOption(plan: CapacityPlan): Option | null {
   const answer = plan.result && plan.result.mode !== 'pareto' ? plan.result.answer : null;
   const term = sloTerm(plan.slo);
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  // The latency drawn is the SLO term's own metric (rows keep its p99; a p90 or p50 bound is
+  // labelled as such on its line).
+  const metric = term?.metric ?? 'ttft';
+  const latKey = `p99_${metric}_ms` as const;
+  const latName = `p99 ${term?.label ?? 'TTFT'} (ms)`;
+  const lat = sorted.map((r) => Math.max(num(r[latKey]) ?? 0.01, 0.01));
+  const tput = [
+    ...rows.map((r) => num(r.output_throughput)),
+    baseline ? num(baseline.output_throughput) : null,
+  ];
+  const xUnit =
+    plan.mode === 'max-rate' ? 'x the rate' : plan.mode === 'min-gpus' ? 'replicas' : '(threshold)';
   return {
     ...base(),
+    tooltip: unitTooltip(xUnit, (n) => (n === latName ? 'ms' : 'tok/s')),
     xAxis: { type: 'value', ...axisName(xName), scale: true },
     yAxis: [
-      { type: 'value', ...axisName('output tokens/s', { nameGap: 48 }) },
-      { type: 'log', ...axisName('p99 TTFT (ms)', { nameGap: 44 }), splitLine: { show: false } },
+      {
+        type: 'value',
+        ...axisName('output tokens/s', { nameGap: 48 }),
+        min: 0,
+        max: niceCeil(Math.max(0, ...tput.filter((v): v is number => v !== null)) * 1.05),
+      },
+      {
+        type: 'log',
+        ...axisName(latName, { nameGap: 44 }),
+        splitLine: { show: false },
+        ...logSpanOf([...lat, term?.boundMs]),
+      },
     ],
     series: [
       {
@@ -572,26 +782,25 @@ export function capacityOption(plan: CapacityPlan): Option | null {
         },
       },
       {
-        name: 'p99 TTFT (ms)',
+        name: latName,
         type: 'line',
         yAxisIndex: 1,
         color: COLORS.with,
         lineStyle: { type: 'dashed' },
-        data: sorted.map((r) => [r[key], Math.max(num(r.p99_ttft_ms) ?? 0.01, 0.01)]),
-        markLine:
-          term && term.metric === 'ttft'
-            ? {
-                symbol: 'none',
-                silent: true,
-                lineStyle: { color: COLORS.slo, type: 'dashed', width: 2 },
-                label: {
-                  formatter: `SLO ${term.quantile} ≤ ${fmtNum(term.boundMs)} ms`,
-                  color: COLORS.slo,
-                  position: 'insideStartTop',
-                },
-                data: [{ yAxis: term.boundMs }],
-              }
-            : undefined,
+        data: sorted.map((r, i) => [r[key], lat[i]]),
+        markLine: term
+          ? {
+              symbol: 'none',
+              silent: true,
+              lineStyle: { color: COLORS.slo, type: 'dashed', width: 2 },
+              label: {
+                formatter: `SLO ${term.label} ${term.quantile} ≤ ${fmtNum(term.boundMs)} ms${term.quantile === 'p99' ? '' : ' (curve: p99)'}`,
+                color: COLORS.slo,
+                position: 'insideStartTop',
+              },
+              data: [{ yAxis: term.boundMs }],
+            }
+          : undefined,
       },
     ],
   };

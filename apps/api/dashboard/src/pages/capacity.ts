@@ -1,5 +1,16 @@
 import { api } from '../api';
-import { fmt, fmtMs, h, progressBar, shortId, statusBadge, table, timeAgo } from '../dom';
+import {
+  failurePanel,
+  fmt,
+  fmtMs,
+  h,
+  progressBar,
+  shortId,
+  statusBadge,
+  statusCell,
+  table,
+  timeAgo,
+} from '../dom';
 import { capacityOption, sloTerm } from '../options';
 import type { CapacityPlan, Page } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
@@ -36,9 +47,7 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
               timeAgo(p.createdAt),
               p.mode,
               String(p.points.length),
-              p.status === 'succeeded'
-                ? statusBadge(p.status)
-                : progressBar(p.job?.progress ?? 0, p.status ?? undefined),
+              statusCell(p.job?.status ?? p.status, p.job?.progress ?? 0, p.job?.error),
               answerText(p),
             ]),
             { id: 'capacity-table' },
@@ -64,7 +73,9 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
   );
   if (!plan.result) {
     ctx.main.append(
-      h('section', { class: 'panel' }, progressBar(plan.job?.progress ?? 0, plan.status ?? undefined)),
+      plan.job?.status === 'failed'
+        ? failurePanel(plan.job)
+        : h('section', { class: 'panel' }, progressBar(plan.job?.progress ?? 0, plan.status ?? undefined)),
     );
     return;
   }

@@ -1,5 +1,16 @@
 import { api } from '../api';
-import { fmt, h, progressBar, shortId, stat, statusBadge, table, timeAgo } from '../dom';
+import {
+  failurePanel,
+  fmt,
+  h,
+  progressBar,
+  shortId,
+  stat,
+  statusBadge,
+  statusCell,
+  table,
+  timeAgo,
+} from '../dom';
 import { compressionGrid, heatmapOption, HEATMAP_THRESHOLDS } from '../options';
 import type { FusionProfileRow, Page } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
@@ -25,7 +36,7 @@ export async function renderFusionProfiles(ctx: PageContext): Promise<void> {
               f.workloadProfileName ?? '–',
               f.fusionConfigName ?? '–',
               f.source ?? '–',
-              f.status === 'succeeded' ? statusBadge(f.status) : progressBar(f.progress, f.status),
+              statusCell(f.status, f.progress, f.error),
             ]),
             { id: 'fusion-table' },
           )
@@ -45,13 +56,9 @@ export async function renderFusionProfile(ctx: PageContext, id: string): Promise
   const p = f.profile;
   if (!p) {
     ctx.main.append(
-      h(
-        'section',
-        { class: 'panel' },
-        f.status === 'failed'
-          ? h('div', { class: 'error' }, f.error ?? 'failed')
-          : progressBar(f.progress, f.status),
-      ),
+      f.status === 'failed'
+        ? failurePanel({ id: f.jobId, error: f.error })
+        : h('section', { class: 'panel' }, progressBar(f.progress, f.status)),
     );
     return;
   }

@@ -1,54 +1,75 @@
-import { api, watchJob } from '../api';
-import { fmt, fmtMs, fmtPct, h, progressBar, shortId, stat, statusBadge, timeAgo } from '../dom';
-import { cdfOption, kvOption, paretoOption, projectionHeatmap, rateSweepOption, sloTerm } from '../options';
+import { accuracyAtThreshold, accuracyTradeoffs, metricInfo } from '@kvplan/core';
+import { api, download, watchJob } from '../api';
+import {
+  errorBox,
+  failurePanel,
+  fmt,
+  fmtMs,
+  fmtPct,
+  h,
+  progressBar,
+  shortId,
+  stat,
+  statusBadge,
+  timeAgo,
+} from '../dom';
+import {
+  cdfOption,
+  kvOption,
+  metricAxisName,
+  paretoOption,
+  projectionHeatmap,
+  rateSweepOption,
+  sloTerm,
+  sloText,
+  tradeoffOption,
+} from '../options';
 import type { Projection } from '../types';
 import { chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
 
-/** One projection: headline numbers and every chart, or live progress while its job runs. */
+/** One projection: headline numbers and every chart, its failure, or live progress while it runs. */
 export async function renderProjection(ctx: PageContext, id: string): Promise<Cleanup> {
   const p = await api<Projection>('GET', `/projections/${id}`);
   if (!ctx.isCurrent()) return () => undefined;
+  // The job's own state is the truth (the projection's may lag it).
+  const status = p.job?.status ?? p.status;
+  const badge = h('span', { id: 'projection-status' }, statusBadge(status));
+  const exportMsg = h('span', { class: 'export-status' });
+  const csv = h('button', { type: 'button', class: 'button', id: 'export-csv' }, 'CSV');
+  csv.addEventListener('click', () => {
+    exportMsg.replaceChildren();
+    download(`/projections/${p.id}/export?format=csv`, `projection-${p.id}.csv`).catch((err) =>
+      exportMsg.replaceChildren(errorBox(err)),
+    );
+  });
   ctx.main.append(
-    pageHeader(
-      `Projection ${shortId(p.id)}`,
-      statusBadge(p.status),
-      h(
-        'a',
-        {
-          class: 'button',
-          href: `/api/v1/projections/${p.id}/export?format=csv`,
-          download: '',
-          id: 'export-csv',
-        },
-        'CSV',
-      ),
-    ),
+    pageHeader(`Projection ${shortId(p.id)}`, badge, status === 'succeeded' ? csv : null),
+    exportMsg,
   );
-  if (p.status !== 'succeeded' || !p.result) return renderPending(ctx, p);
+  if (status === 'failed' && p.job) {
+    ctx.main.append(failurePanel(p.job));
+    return () => undefined;
+  }
+  if (status !== 'succeeded' || !p.result) return renderPending(ctx, p, badge);
   renderResult(ctx.main, p);
   return () => undefined;
 }
 
-function renderPending(ctx: PageContext, p: Projection): Cleanup {
+function renderPending(ctx: PageContext, p: Projection, badge: HTMLElement): Cleanup {
   const job = p.job!;
   const bar = h('div', { id: 'job-progress' }, progressBar(job.progress, job.status));
-  const text = h(
-    'p',
-    { class: 'muted' },
-    job.status === 'failed'
-      ? `Failed: ${job.error ?? 'unknown error'}`
-      : 'Simulating without and with fusion, then the sweeps…',
-  );
-  ctx.main.append(h('section', { class: 'panel' }, h('h3', {}, `Job ${shortId(job.id)}`), bar, text));
-  if (job.status === 'failed') return () => undefined;
+  const text = h('p', { class: 'muted' }, 'Simulating without and with fusion, then the sweeps…');
+  const panel = h('section', { class: 'panel' }, h('h3', {}, `Job ${shortId(job.id)}`), bar, text);
+  ctx.main.append(panel);
   let stop: () => void = () => undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   const done = () => {
     if (ctx.isCurrent()) window.dispatchEvent(new HashChangeEvent('hashchange'));
   };
   const onEvent = (e: { status: string; progress: number; error: string | null }) => {
-    bar.replaceChildren(progressBar(e.progress, e.status));
-    if (e.status === 'failed') text.replaceChildren(`Failed: ${e.error ?? 'unknown error'}`);
+    badge.replaceChildren(statusBadge(e.status));
+    if (e.status === 'failed') panel.replaceWith(failurePanel({ ...job, error: e.error }));
+    else bar.replaceChildren(progressBar(e.progress, e.status));
     if (e.status === 'succeeded') done();
   };
   // Live over SSE; should the stream break before the end, poll the job instead.
@@ -111,14 +132,10 @@ function renderResult(main: HTMLElement, p: Projection): void {
         'max rate in SLO',
         term ? (maxA !== null ? `${fmt(maxA)} req/s` : 'none') : 'no SLO',
         term
-          ? `${b ? `fused ${maxB !== null ? fmt(maxB) : 'none'} · ` : ''}${term.label} ${term.quantile} ≤ ${fmt(term.boundMs)} ms`
+          ? `${b ? `fused ${maxB !== null ? fmt(maxB) : 'none'} · ` : ''}${sloText(p.spec.slo)}`
           : 'set an SLO on the deployment',
       ),
-      stat(
-        'accuracy',
-        r.accuracy.source !== 'none' ? fmt(r.accuracy.value) : '–',
-        `source: ${r.accuracy.source}`,
-      ),
+      accuracyCard(p),
       stat('preemptions', fmt(a.preemptions), b ? `fused ${fmt(b.preemptions)}` : ''),
       stat(
         'blocks fused away',
@@ -177,18 +194,7 @@ function renderResult(main: HTMLElement, p: Projection): void {
         : 'No fusion in this projection: ask for one with a fusion config.',
       height: fp ? Math.min(640, 150 + fp.numLayers * 11) : 320,
     },
-    {
-      name: 'pareto',
-      title: 'Throughput at capacity and accuracy across thresholds',
-      option: paretoOption(c.thresholdSweep, c.thresholdSweep?.unfusedOutputThroughput),
-      note: c.thresholdSweep
-        ? 'Throughput with the KV cache full (the sampled requests arrive as one burst). ' +
-          (c.thresholdSweep.accuracyMetric
-            ? `Accuracy from the fusion profile (${c.thresholdSweep.accuracyMetric}), linear between its measured thresholds; thresholds outside them are left out.`
-            : 'No measured accuracy in this fusion profile: the threshold stands in for it (a higher threshold fuses less and stays closer to the unfused model).')
-        : 'No fusion in this projection.',
-      height: 380,
-    },
+    ...tradeoffCharts(p),
   ]);
   main.append(
     h(
@@ -199,4 +205,72 @@ function renderResult(main: HTMLElement, p: Projection): void {
       h('p', { class: 'muted' }, `Created ${timeAgo(p.createdAt)}, result ${timeAgo(p.resultAt)}.`),
     ),
   );
+}
+
+/** The accuracy at the chosen threshold, every metric measured there, named with its direction. */
+function accuracyCard(p: Projection): HTMLElement {
+  const r = p.result!;
+  const source = r.accuracy.source;
+  const at = r.fusion ? accuracyAtThreshold(r.fusion.accuracy, r.fusion.threshold) : [];
+  // Results stored before the full list was kept carry one entry in `accuracy`.
+  const first =
+    at[0] ??
+    (r.accuracy.source !== 'none'
+      ? { metric: r.accuracy.metric, value: r.accuracy.value, interval: r.accuracy.interval ?? null }
+      : null);
+  if (!first) return stat('accuracy', '–', r.fusion ? 'none measured at this threshold' : 'no fusion asked');
+  const info = metricInfo(first.metric);
+  const unit = info && info.unit !== 'ratio' && info.unit !== 'fraction' ? ` ${info.unit}` : '';
+  const ci = first.interval ? ` · 95 % ${fmt(first.interval[0])} to ${fmt(first.interval[1])}` : '';
+  const more = at.length > 1 ? ` · ${at.length - 1} more metric${at.length > 2 ? 's' : ''} below` : '';
+  const card = stat(
+    `accuracy at ${r.fusion?.threshold ?? ''}`,
+    `${fmt(first.value)}${unit}`,
+    `${metricAxisName({ metric: first.metric, info })}${ci} · ${source}${more}`,
+  );
+  card.id = 'accuracy-card';
+  return card;
+}
+
+/**
+ * Throughput at capacity against accuracy across thresholds: one chart per measured metric (its
+ * values as stored, its own direction), or the threshold as the proxy when none was measured.
+ */
+function tradeoffCharts(p: Projection): Parameters<typeof chartGrid>[1] {
+  const ts = p.result!.charts!.thresholdSweep;
+  if (!ts)
+    return [
+      {
+        name: 'pareto',
+        title: 'Throughput at capacity across thresholds',
+        option: null,
+        note: 'No fusion in this projection.',
+      },
+    ];
+  const saturated =
+    'Throughput with the KV cache full (the sampled requests arrive as one burst); the dashed line is the same burst without fusion.';
+  const tradeoffs = accuracyTradeoffs(ts.points, p.result!.fusion?.accuracy);
+  if (!tradeoffs.length)
+    return [
+      {
+        name: 'pareto',
+        title: 'Throughput at capacity across thresholds',
+        option: paretoOption(ts, ts.unfusedOutputThroughput),
+        note: `${saturated} No measured accuracy in this fusion profile: the threshold stands in for it (a higher threshold fuses less and stays closer to the unfused model).`,
+        height: 380,
+      },
+    ];
+  return tradeoffs.map((t) => ({
+    name: `accuracy:${t.metric}`,
+    title: `Throughput at capacity and ${t.info?.label ?? t.metric}`,
+    option: tradeoffOption(t, { chosen: ts.chosen, unfused: ts.unfusedOutputThroughput }),
+    note:
+      `${saturated} ${metricAxisName(t)}: the values the fusion profile stored, not interpolated` +
+      `${t.info && !t.info.higherIsBetter ? '; the axis is turned over so better is up' : ''}` +
+      `${t.points.some((x) => x.interval) ? '; whiskers are 95 % intervals' : ''}.` +
+      (t.unmatched.length
+        ? ` Measured at ${t.unmatched.join(', ')} without a throughput there: left out.`
+        : ''),
+    height: 380,
+  }));
 }

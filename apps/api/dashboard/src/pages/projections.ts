@@ -1,5 +1,5 @@
 import { api, watchJob } from '../api';
-import { errorBox, fmt, fmtMs, h, progressBar, shortId, statusBadge, table, timeAgo } from '../dom';
+import { errorBox, fmt, fmtMs, h, shortId, statusCell, table, timeAgo } from '../dom';
 import type { Named, Page, Projection, ProjectionSummary } from '../types';
 import { pageHeader, type Cleanup, type PageContext } from './page';
 
@@ -19,16 +19,10 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
   ctx.main.append(newProjectionForm(profiles.items, deployments.items, fusionConfigs.items));
 
   const rows = list.items.map((p) => {
-    const progressCell = h(
-      'div',
-      {},
-      p.status === 'succeeded' ? statusBadge(p.status) : progressBar(p.progress, p.status),
-    );
+    const progressCell = h('div', {}, statusCell(p.status, p.progress, p.error));
     if (p.status === 'queued' || p.status === 'running')
       void watchJob(p.jobId, (e) => {
-        progressCell.replaceChildren(
-          e.status === 'succeeded' ? statusBadge(e.status) : progressBar(e.progress, e.status),
-        );
+        progressCell.replaceChildren(statusCell(e.status, e.progress, e.error));
       })
         .then((stop) => stops.push(stop))
         .catch(() => undefined);
