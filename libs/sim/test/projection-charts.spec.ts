@@ -58,6 +58,18 @@ describe('accuracyAt', () => {
     expect(accuracyAt(m, 0.95)).toBeNull();
     expect(accuracyAt([], 0.8)).toBeNull();
   });
+
+  it('keeps to one metric of a list that holds several', () => {
+    const m = [
+      { threshold: 0.6, metric: 'attention-output-rel-error', value: 0.03 },
+      { threshold: 0.6, metric: 'top8-attention-overlap', value: 0.9 },
+      { threshold: 0.8, metric: 'top8-attention-overlap', value: 0.95 },
+      { threshold: 0.8, metric: 'attention-output-rel-error', value: 0.01 },
+    ];
+    expect(accuracyAt(m, 0.7, 'attention-output-rel-error')!.value).toBeCloseTo(0.02, 12);
+    expect(accuracyAt(m, 0.8, 'attention-output-rel-error')).toEqual({ value: 0.01, interpolated: false });
+    expect(accuracyAt(m, 0.7, 'top8-attention-overlap')!.value).toBeCloseTo(0.925, 12);
+  });
 });
 
 describe('downsampleMax and strideSample', () => {

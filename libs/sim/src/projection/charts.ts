@@ -188,6 +188,9 @@ export function thresholdSweep(
     ownRate(spec.workload) * SATURATION_FACTOR,
   );
   const accuracy = fusion.profile?.accuracy ?? null;
+  // The sweep's one accuracy column is the profile's first metric; the others stay in the
+  // profile's list (drawn one metric at a time, see accuracyTradeoffs in @kvplan/core).
+  const accuracyMetric = accuracy && accuracy.length ? accuracy[0].metric : null;
   const thresholds = [
     ...new Set([...THRESHOLDS, fusion.threshold, ...(accuracy ?? []).map((a) => a.threshold)]),
   ].sort((a, b) => a - b);
@@ -201,7 +204,7 @@ export function thresholdSweep(
       fusion: { ...fusion, threshold },
     });
     onProbe();
-    const acc = accuracyAt(accuracy ?? [], threshold);
+    const acc = accuracyAt(accuracy ?? [], threshold, accuracyMetric);
     return {
       threshold,
       outputThroughput: round4(run.result.output_throughput),
@@ -211,7 +214,6 @@ export function thresholdSweep(
       accuracyInterpolated: acc?.interpolated ?? false,
     };
   });
-  const accuracyMetric = accuracy && accuracy.length ? accuracy[0].metric : null;
   return {
     chosen: fusion.threshold,
     saturated: true,
@@ -245,11 +247,16 @@ export function thresholdFront(points: ThresholdPoint[], accuracyMetric: string 
     .map((p) => p.threshold);
 }
 
-/** Accuracy at `t`: measured there, else linear between the measured thresholds around it. */
+/**
+ * Accuracy at `t`: measured there, else linear between the measured thresholds around it. With
+ * `metric`, only that metric's entries count: two metrics are never interpolated between.
+ */
 export function accuracyAt(
-  measured: Array<{ threshold: number; value: number }>,
+  all: Array<{ threshold: number; value: number; metric?: string }>,
   t: number,
+  metric: string | null = null,
 ): { value: number; interpolated: boolean } | null {
+  const measured = metric === null ? all : all.filter((a) => a.metric === metric);
   const hit = measured.find((a) => Math.abs(a.threshold - t) < 1e-9);
   if (hit) return { value: hit.value, interpolated: false };
   const sorted = [...measured].sort((a, b) => a.threshold - b.threshold);
