@@ -604,6 +604,126 @@ describe('dashboard', () => {
   }, 90_000);
 });
 
+describe('every step in the UI', () => {
+  const made = { workload: '', config: '', deployment: '', profile: '' };
+
+  it('creates a workload profile through its form, and lists the problems of a bad one', async () => {
+    await open('#/workload-profiles');
+    await page.fill('#new-workload #f-name', '');
+    await page.fill('#new-workload #f-numRequests', '2.5');
+    await page.click('#create-workload');
+    const problems = await page.textContent('#new-workload .error');
+    expect(problems).toMatch(/Name: required/);
+    expect(problems).toMatch(/Requests: expected a positive whole number/);
+    await page.fill('#new-workload #f-name', 'ui workload');
+    await page.fill('#new-workload #f-rate', '3');
+    await page.fill('#new-workload #f-numRequests', '120');
+    await page.fill('#new-workload #f-inputMedian', '300');
+    await page.fill('#new-workload #f-outputMedian', '40');
+    await page.click('#create-workload');
+    await page.waitForFunction(() => /^#\/workload-profiles\/[0-9a-f-]{36}$/.test(location.hash));
+    made.workload = (await page.evaluate(() => location.hash)).split('/').pop()!;
+    await chartsDrawn(page, 3);
+    expect(await page.textContent('.stats')).toMatch(/120/);
+  });
+
+  it('creates a fusion config, builds a fusion profile and uses it in a projection with overrides', async () => {
+    // A small Llama shape keeps the synthetic fusion job short (deployments have no form yet).
+    made.deployment = (
+      await call<{ id: string }>('POST', '/api/v1/deployments', {
+        name: 'tiny llama on L4',
+        model: {
+          model_type: 'llama',
+          hidden_size: 64,
+          intermediate_size: 128,
+          num_attention_heads: 4,
+          num_key_value_heads: 2,
+          num_hidden_layers: 6,
+          vocab_size: 256,
+          max_position_embeddings: 4096,
+        },
+        gpu: 'l4',
+      })
+    ).id;
+    await open('#/fusion-profiles');
+    await page.fill('#new-fusion-config #f-name', 'ui bff');
+    await page.selectOption('#new-fusion-config #f-mode', 'bff');
+    await page.fill('#new-fusion-config #f-thresholds', '0.75, 0.85');
+    await page.fill('#new-fusion-config #f-batchSizes', '4');
+    await page.click('#create-fusion-config');
+    await page.waitForFunction(() =>
+      document.querySelector('#new-fusion-config')?.textContent?.includes('ui bff'),
+    );
+    const configs = await call<{ items: Array<{ id: string; name: string; thresholds: number[] }> }>(
+      'GET',
+      '/api/v1/fusion-configs?limit=100',
+    );
+    const config = configs.items.find((c) => c.name === 'ui bff')!;
+    expect(config.thresholds).toEqual([0.75, 0.85]);
+    made.config = config.id;
+
+    await open('#/fusion-profiles');
+    await page.selectOption('#build-workloadProfileId', made.workload);
+    await page.selectOption('#build-fusionConfigId', made.config);
+    await page.selectOption('#build-deploymentId', made.deployment);
+    await page.fill('#build-fusion-profile #f-sampleSize', '8');
+    await page.fill('#build-fusion-profile #f-maxPromptTokens', '128');
+    await page.click('#build-profile');
+    await page.waitForFunction(() => /^#\/fusion-profiles\/[0-9a-f-]{36}$/.test(location.hash));
+    made.profile = (await page.evaluate(() => location.hash)).split('/').pop()!;
+    await until(
+      'fusion profile built',
+      async () => {
+        const f = await call<{ status: string }>('GET', `/api/v1/fusion-profiles/${made.profile}`);
+        if (f.status === 'failed') throw new Error('the fusion profile job failed');
+        return f.status === 'succeeded' ? true : undefined;
+      },
+      90_000,
+    );
+    await open(`#/fusion-profiles/${made.profile}`);
+    await chartsDrawn(page, 1);
+
+    // "Use in a projection" preselects its workload and fusion config; the form adds the rest.
+    await page.click('#use-in-projection');
+    await page.waitForFunction(
+      () => document.body.dataset.loaded === 'true' && !!document.getElementById('new-projection'),
+    );
+    expect(await page.inputValue('#new-workloadProfileId')).toBe(made.workload);
+    expect(await page.inputValue('#new-fusionConfigId')).toBe(made.config);
+    expect(await page.$$eval('#new-threshold option', (o) => o.map((x) => x.textContent))).toEqual([
+      '0.75',
+      '0.85',
+    ]);
+    await page.selectOption('#new-deploymentId', made.deployment);
+    await page.selectOption('#new-threshold', '0.85');
+    await page.click('#new-projection details summary');
+    await page.fill('#new-seed', '3');
+    await page.fill('#new-sloTtft', '2000');
+    await page.click('#run-projection');
+    await page.waitForFunction(() => /^#\/projections\/[0-9a-f-]{36}$/.test(location.hash));
+    const id = (await page.evaluate(() => location.hash)).split('/').pop()!;
+    const done = await until(
+      'projection done',
+      async () => {
+        const p = await call<{
+          status: string;
+          spec: { seed: number; slo: unknown; fusion: { threshold: number } };
+          result: { fusion: { fusionProfileId: string; profileSource: string } } | null;
+        }>('GET', `/api/v1/projections/${id}`);
+        return p.status === 'succeeded' || p.status === 'failed' ? p : undefined;
+      },
+      90_000,
+    );
+    expect(done.status).toBe('succeeded');
+    expect(done.spec.seed).toBe(3);
+    expect(done.spec.slo).toEqual({ ttftMs: { p99: 2000 } });
+    expect(done.spec.fusion.threshold).toBe(0.85);
+    // The projection used the profile built through the UI.
+    expect(done.result!.fusion).toMatchObject({ fusionProfileId: made.profile, profileSource: 'synthetic' });
+    await shot('08-projection-from-ui');
+  }, 200_000);
+});
+
 describe('on a phone (390 x 844)', () => {
   it('keeps the nav in the header and every table inside its panel, page by page', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });

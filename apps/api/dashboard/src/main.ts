@@ -93,7 +93,7 @@ async function route(): Promise<void> {
   if (typeof cleanup === 'function') cleanup();
   cleanup = undefined;
   disposeCharts();
-  const path = location.hash.replace(/^#/, '') || '/projections';
+  const [path, search = ''] = (location.hash.replace(/^#/, '') || '/projections').split('?');
   const hit = ROUTES.map(([re, nav, fn]) => [path.match(re), nav, fn] as const).find(([m]) => m);
   document
     .querySelectorAll('[data-nav]')
@@ -105,7 +105,7 @@ async function route(): Promise<void> {
     return;
   }
   const [m, , fn] = hit;
-  const ctx: PageContext = { main, isCurrent: () => gen === generation };
+  const ctx: PageContext = { main, query: new URLSearchParams(search), isCurrent: () => gen === generation };
   try {
     const c = await fn(ctx, ...m!.slice(1));
     if (gen === generation) cleanup = c;

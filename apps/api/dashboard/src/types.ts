@@ -108,6 +108,8 @@ export interface WorkloadHistograms {
 export interface FusionProfileRow {
   id: string;
   createdAt: string;
+  workloadProfileId: string;
+  fusionConfigId: string;
   workloadProfileName: string | null;
   fusionConfigName: string | null;
   jobId: string;

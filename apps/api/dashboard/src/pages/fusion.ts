@@ -1,4 +1,6 @@
 import { api } from '../api';
+import { fusionConfigRequest, fusionProfileRequest } from '../bodies';
+import { canWrite, field, input, named, onSubmitPost, reload, select } from '../forms';
 import {
   failurePanel,
   fmt,
@@ -12,7 +14,7 @@ import {
   timeAgo,
 } from '../dom';
 import { compressionGrid, heatmapOption, HEATMAP_THRESHOLDS } from '../options';
-import type { FusionProfileRow, Page } from '../types';
+import type { FusionProfileRow, Named, Page } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
 
 /** Batch the heatmap assumes when a profile has no measured points: 32 sequences of 32 blocks. */
@@ -20,10 +22,23 @@ const DEFAULT_BATCH = 32;
 const DEFAULT_BLOCKS = 32;
 
 export async function renderFusionProfiles(ctx: PageContext): Promise<void> {
-  const list = await api<Page<FusionProfileRow>>('GET', '/dashboard/fusion-profiles?limit=100');
+  const [list, profiles, configs, deployments] = await Promise.all([
+    api<Page<FusionProfileRow>>('GET', '/dashboard/fusion-profiles?limit=100'),
+    api<Page<Named>>('GET', '/workload-profiles?limit=100'),
+    api<Page<Named & { mode: string; thresholds: number[] }>>('GET', '/fusion-configs?limit=100'),
+    api<Page<Named>>('GET', '/deployments?limit=100'),
+  ]);
   if (!ctx.isCurrent()) return;
   ctx.main.append(
     pageHeader('Fusion profiles', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
+    canWrite()
+      ? h(
+          'div',
+          { class: 'form-pair' },
+          newFusionConfigForm(configs.items),
+          buildProfileForm(profiles.items, configs.items, deployments.items),
+        )
+      : '',
     h(
       'section',
       { class: 'panel' },
@@ -52,7 +67,25 @@ export async function renderFusionProfiles(ctx: PageContext): Promise<void> {
 export async function renderFusionProfile(ctx: PageContext, id: string): Promise<void> {
   const f = await api<FusionProfileRow>('GET', `/dashboard/fusion-profiles/${id}`);
   if (!ctx.isCurrent()) return;
-  ctx.main.append(pageHeader(`Fusion profile ${shortId(f.id)}`, statusBadge(f.status)));
+  ctx.main.append(
+    pageHeader(
+      `Fusion profile ${shortId(f.id)}`,
+      statusBadge(f.status),
+      f.status === 'succeeded'
+        ? h(
+            'a',
+            {
+              class: 'button',
+              id: 'use-in-projection',
+              href: `#/projections?${new URLSearchParams({ workloadProfileId: f.workloadProfileId, fusionConfigId: f.fusionConfigId })}`,
+              title:
+                'A projection with this workload and fusion config uses the latest profile built for them',
+            },
+            'Use in a projection',
+          )
+        : null,
+    ),
+  );
   const p = f.profile;
   if (!p) {
     ctx.main.append(
@@ -102,4 +135,78 @@ export async function renderFusionProfile(ctx: PageContext, id: string): Promise
         ),
       ),
     );
+}
+
+/** A fusion config: the mode and the thresholds to project and profile. */
+function newFusionConfigForm(configs: Array<Named & { mode: string; thresholds: number[] }>): HTMLElement {
+  const form = h(
+    'form',
+    { class: 'panel', id: 'new-fusion-config' },
+    h('h3', {}, 'New fusion config'),
+    configs.length
+      ? h(
+          'p',
+          { class: 'muted small' },
+          'Existing: ',
+          configs.map((c) => `${c.name} (${c.mode} at ${c.thresholds.join(', ')})`).join('; '),
+        )
+      : null,
+    h(
+      'div',
+      { class: 'form-row' },
+      field('Name', input('name', { required: true, placeholder: 'bff 0.8' })),
+      field(
+        'Mode',
+        select('mode', [
+          { value: 'bff', label: 'BFF (across a batch)' },
+          { value: 'cff', label: 'CFF (within a prompt)' },
+        ]),
+      ),
+      field(
+        'Thresholds',
+        input('thresholds', { required: true, value: '0.7, 0.8, 0.9' }),
+        'cosine, each in (0, 1]',
+      ),
+      field('Batch sizes', input('batchSizes', { placeholder: 'default' }), 'BFF: measured at these'),
+      h('button', { type: 'submit', id: 'create-fusion-config' }, 'Create'),
+    ),
+  );
+  onSubmitPost(form, '/fusion-configs', fusionConfigRequest, reload);
+  return form;
+}
+
+/** Builds a fusion profile: the job measures fusion on the workload's KV and fits its model. */
+function buildProfileForm(profiles: Named[], configs: Named[], deployments: Named[]): HTMLElement {
+  const ready = profiles.length > 0 && configs.length > 0 && deployments.length > 0;
+  const form = h(
+    'form',
+    { class: 'panel', id: 'build-fusion-profile' },
+    h('h3', {}, 'Build a fusion profile'),
+    h(
+      'div',
+      { class: 'form-row' },
+      field(
+        'Workload profile',
+        select('workloadProfileId', named(profiles), { id: 'build-workloadProfileId' }),
+      ),
+      field('Fusion config', select('fusionConfigId', named(configs), { id: 'build-fusionConfigId' })),
+      field('Deployment', select('deploymentId', named(deployments), { id: 'build-deploymentId' })),
+      field(
+        'Sampled requests',
+        input('sampleSize', { type: 'number', min: 1, step: 1, placeholder: 'default' }),
+      ),
+      field(
+        'Prompt tokens kept',
+        input('maxPromptTokens', { type: 'number', min: 1, step: 1, placeholder: 'default' }),
+      ),
+      h('button', { type: 'submit', id: 'build-profile', disabled: !ready }, 'Build'),
+    ),
+    ready
+      ? null
+      : h('p', { class: 'muted small' }, 'Needs a workload profile, a fusion config and a deployment.'),
+  );
+  onSubmitPost<{ id: string }>(form, '/fusion-profiles', fusionProfileRequest, (f) => {
+    location.hash = `#/fusion-profiles/${f.id}`;
+  });
+  return form;
 }

@@ -5,6 +5,8 @@ export type Cleanup = () => void;
 
 export interface PageContext {
   main: HTMLElement;
+  /** The route's query (`#/projections?fusionConfigId=...`): what a link asks a page to preselect. */
+  query: URLSearchParams;
   /** False once the user navigated away (late results are then dropped). */
   isCurrent: () => boolean;
 }

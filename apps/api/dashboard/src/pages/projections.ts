@@ -1,5 +1,7 @@
 import { api, watchJob } from '../api';
-import { errorBox, fmt, fmtMs, h, shortId, statusCell, table, timeAgo } from '../dom';
+import { projectionRequest } from '../bodies';
+import { fmt, fmtMs, h, shortId, statusCell, table, timeAgo } from '../dom';
+import { canWrite, field, input, named, onSubmitPost, select } from '../forms';
 import type { Named, Page, Projection, ProjectionSummary } from '../types';
 import { pageHeader, type Cleanup, type PageContext } from './page';
 
@@ -9,14 +11,14 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
     api<Page<ProjectionSummary>>('GET', '/dashboard/projections?limit=50'),
     api<Page<Named>>('GET', '/workload-profiles?limit=100'),
     api<Page<Named>>('GET', '/deployments?limit=100'),
-    api<Page<Named>>('GET', '/fusion-configs?limit=100'),
+    api<Page<FusionConfig>>('GET', '/fusion-configs?limit=100'),
   ]);
   if (!ctx.isCurrent()) return () => undefined;
   const stops: Array<() => void> = [];
   ctx.main.append(
     pageHeader('Projections', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
   );
-  ctx.main.append(newProjectionForm(profiles.items, deployments.items, fusionConfigs.items));
+  ctx.main.append(newProjectionForm(profiles.items, deployments.items, fusionConfigs.items, ctx.query));
 
   const rows = list.items.map((p) => {
     const progressCell = h('div', {}, statusCell(p.status, p.progress, p.error));
@@ -66,70 +68,99 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
   return () => stops.forEach((s) => s());
 }
 
-function select(name: string, label: string, items: Named[], optional: boolean): HTMLElement {
-  return h(
-    'label',
-    { class: 'field' },
-    h('span', {}, label),
-    h(
-      'select',
-      { name, id: `new-${name}`, required: !optional },
-      optional ? h('option', { value: '' }, 'none (no fusion)') : null,
-      ...items.map((i) => h('option', { value: i.id }, i.name)),
-    ),
-  );
+interface FusionConfig extends Named {
+  mode: string;
+  thresholds: number[];
 }
 
-function newProjectionForm(profiles: Named[], deployments: Named[], fusionConfigs: Named[]): HTMLElement {
-  const status = h('div', { class: 'form-status' });
-  const canWrite = document.body.dataset.role !== 'viewer';
+function newProjectionForm(
+  profiles: Named[],
+  deployments: Named[],
+  fusionConfigs: FusionConfig[],
+  query: URLSearchParams,
+): HTMLElement {
+  const writable = canWrite();
+  const ready = profiles.length > 0 && deployments.length > 0;
+  const workload = select('workloadProfileId', named(profiles), {
+    id: 'new-workloadProfileId',
+    required: true,
+  });
+  const deployment = select('deploymentId', named(deployments), { id: 'new-deploymentId', required: true });
+  const fusion = select(
+    'fusionConfigId',
+    [{ value: '', label: 'none (no fusion)' }, ...named(fusionConfigs)],
+    {
+      id: 'new-fusionConfigId',
+    },
+  );
+  const threshold = select('threshold', [], { id: 'new-threshold' });
+  // The thresholds offered are the chosen fusion config's own.
+  const syncThresholds = () => {
+    const fc = fusionConfigs.find((f) => f.id === fusion.value);
+    threshold.replaceChildren(
+      ...(fc?.thresholds ?? []).map((t) => h('option', { value: String(t) }, String(t))),
+    );
+    threshold.disabled = !fc;
+  };
+  fusion.addEventListener('change', syncThresholds);
+  // A link ("use in a projection") preselects what it names.
+  for (const [el, key] of [
+    [workload, 'workloadProfileId'],
+    [deployment, 'deploymentId'],
+    [fusion, 'fusionConfigId'],
+  ] as const) {
+    const want = query.get(key);
+    if (want && [...el.options].some((o) => o.value === want)) el.value = want;
+  }
+  syncThresholds();
+  const ms = (name: string) =>
+    input(name, { type: 'number', min: 0, step: 'any', placeholder: 'deployment’s', id: `new-${name}` });
   const form = h(
     'form',
     { class: 'panel new-projection', id: 'new-projection' },
     h('h3', {}, 'New projection'),
-    !profiles.length || !deployments.length
+    !ready
       ? h(
           'p',
           { class: 'muted' },
-          'Create a workload profile and a deployment first (POST /api/v1/workload-profiles and /deployments, see /docs).',
+          'Create a workload profile (',
+          h('a', { href: '#/workload-profiles' }, 'Workload profiles'),
+          ') and a deployment (POST /api/v1/deployments, see /docs) first.',
         )
       : null,
     h(
       'div',
       { class: 'form-row' },
-      select('workloadProfileId', 'Workload profile', profiles, false),
-      select('deploymentId', 'Deployment', deployments, false),
-      select('fusionConfigId', 'Fusion config', fusionConfigs, true),
-      h(
-        'button',
-        {
-          type: 'submit',
-          id: 'run-projection',
-          disabled: !canWrite || !profiles.length || !deployments.length,
-        },
-        'Run projection',
-      ),
+      field('Workload profile', workload),
+      field('Deployment', deployment),
+      field('Fusion config', fusion),
+      field('Threshold', threshold),
     ),
-    !canWrite
+    h(
+      'details',
+      { class: 'overrides' },
+      h('summary', {}, 'Seed and SLO override'),
+      h(
+        'div',
+        { class: 'form-row' },
+        field('Seed', input('seed', { type: 'number', min: 0, step: 1, placeholder: '1', id: 'new-seed' })),
+        field('SLO TTFT p99 (ms)', ms('sloTtft')),
+        field('SLO TPOT p99 (ms)', ms('sloTpot')),
+        field('SLO E2E p99 (ms)', ms('sloE2el')),
+      ),
+      h('p', { class: 'muted small' }, 'An SLO given here replaces the deployment’s for this projection.'),
+    ),
+    h(
+      'div',
+      { class: 'form-row' },
+      h('button', { type: 'submit', id: 'run-projection', disabled: !writable || !ready }, 'Run projection'),
+    ),
+    !writable
       ? h('p', { class: 'muted' }, 'Your key is a viewer key: it can read but not queue projections.')
       : null,
-    status,
   );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const data = new FormData(form);
-    const body: Record<string, string> = {
-      workloadProfileId: String(data.get('workloadProfileId')),
-      deploymentId: String(data.get('deploymentId')),
-    };
-    if (data.get('fusionConfigId')) body.fusionConfigId = String(data.get('fusionConfigId'));
-    status.replaceChildren('Queuing…');
-    // One key per click: a retried request (network hiccup) does not queue the projection twice.
-    api<Projection>('POST', '/projections', body, { 'idempotency-key': crypto.randomUUID() })
-      .then((p) => {
-        location.hash = `#/projections/${p.id}`;
-      })
-      .catch((err) => status.replaceChildren(errorBox(err)));
+  onSubmitPost<Projection>(form, '/projections', projectionRequest, (p) => {
+    location.hash = `#/projections/${p.id}`;
   });
   return form;
 }

@@ -1,4 +1,6 @@
 import { api } from '../api';
+import { workloadRequest } from '../bodies';
+import { canWrite, field, input, onSubmitPost } from '../forms';
 import { fmt, h, shortId, stat, table, timeAgo } from '../dom';
 import { COLORS, histogramOption } from '../options';
 import type { Named, Page, WorkloadHistograms } from '../types';
@@ -19,6 +21,7 @@ export async function renderWorkloadProfiles(ctx: PageContext): Promise<void> {
   };
   ctx.main.append(
     pageHeader('Workload profiles', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
+    canWrite() ? newWorkloadForm() : '',
     h(
       'section',
       { class: 'panel' },
@@ -32,7 +35,7 @@ export async function renderWorkloadProfiles(ctx: PageContext): Promise<void> {
             ]),
             { id: 'workloads-table' },
           )
-        : h('p', { class: 'muted' }, 'No workload profiles yet (POST /api/v1/workload-profiles, see /docs).'),
+        : h('p', { class: 'muted' }, 'No workload profiles yet: make one above.'),
     ),
   );
 }
@@ -97,4 +100,37 @@ export async function renderWorkloadProfile(ctx: PageContext, id: string): Promi
       h('pre', { class: 'json' }, JSON.stringify(p.workload, null, 2)),
     ),
   );
+}
+
+/** A synthetic workload: Poisson arrivals and log-normal prompt and output lengths. */
+function newWorkloadForm(): HTMLElement {
+  const num = (name: string, attrs: Record<string, string | number>) =>
+    input(name, { type: 'number', required: true, ...attrs });
+  const form = h(
+    'form',
+    { class: 'panel', id: 'new-workload' },
+    h('h3', {}, 'New workload profile'),
+    h(
+      'div',
+      { class: 'form-row' },
+      field('Name', input('name', { required: true, placeholder: 'chat, 2 req/s' })),
+      field('Arrival rate (req/s)', num('rate', { min: 0, step: 'any', value: 2 }), 'Poisson'),
+      field('Requests', num('numRequests', { min: 1, step: 1, value: 500 })),
+      field(
+        'Prompt tokens (median)',
+        num('inputMedian', { min: 1, step: 1, value: 600 }),
+        'log-normal, σ 0.5',
+      ),
+      field(
+        'Output tokens (median)',
+        num('outputMedian', { min: 1, step: 1, value: 120 }),
+        'log-normal, σ 0.5',
+      ),
+      h('button', { type: 'submit', id: 'create-workload' }, 'Create'),
+    ),
+  );
+  onSubmitPost<{ id: string }>(form, '/workload-profiles', workloadRequest, (w) => {
+    location.hash = `#/workload-profiles/${w.id}`;
+  });
+  return form;
 }

@@ -1,0 +1,120 @@
+// The dashboard's form bodies: what each create form sends, and what it refuses to send.
+import { describe, expect, it } from 'vitest';
+import {
+  fusionConfigRequest,
+  fusionProfileRequest,
+  numberList,
+  projectionRequest,
+  workloadRequest,
+} from '../dashboard/src/bodies';
+
+const form = (fields: Record<string, string>): FormData => {
+  const d = new FormData();
+  for (const [k, v] of Object.entries(fields)) d.set(k, v);
+  return d;
+};
+
+describe('projectionRequest', () => {
+  it('sends the threshold only with a fusion config, and the seed and SLO override when given', () => {
+    expect(projectionRequest(form({ workloadProfileId: 'w', deploymentId: 'd', threshold: '0.8' }))).toEqual({
+      body: { workloadProfileId: 'w', deploymentId: 'd' },
+    });
+    expect(
+      projectionRequest(
+        form({
+          workloadProfileId: 'w',
+          deploymentId: 'd',
+          fusionConfigId: 'f',
+          threshold: '0.8',
+          seed: '7',
+          sloTtft: '500',
+          sloTpot: '',
+          sloE2el: '9000',
+        }),
+      ),
+    ).toEqual({
+      body: {
+        workloadProfileId: 'w',
+        deploymentId: 'd',
+        fusionConfigId: 'f',
+        threshold: 0.8,
+        seed: 7,
+        slo: { ttftMs: { p99: 500 }, e2elMs: { p99: 9000 } },
+      },
+    });
+  });
+
+  it('names every bad field', () => {
+    expect(projectionRequest(form({ seed: '-1', sloTpot: 'fast' }))).toEqual({
+      problems: [
+        'Workload profile: required',
+        'Deployment: required',
+        'Seed: expected a whole number ≥ 0, got "-1"',
+        'SLO TPOT p99 (ms): expected a positive number, got "fast"',
+      ],
+    });
+  });
+});
+
+describe('workloadRequest', () => {
+  it('makes a Poisson, log-normal workload', () => {
+    expect(
+      workloadRequest(
+        form({ name: 'chat', rate: '2', numRequests: '300', inputMedian: '600', outputMedian: '80' }),
+      ),
+    ).toEqual({
+      body: {
+        name: 'chat',
+        workload: {
+          arrival: { process: 'poisson', rate: 2 },
+          numRequests: 300,
+          inputTokens: { lognormal: { median: 600, sigma: 0.5 } },
+          outputTokens: { lognormal: { median: 80, sigma: 0.5 } },
+        },
+      },
+    });
+  });
+
+  it('refuses a fractional request count and a missing name', () => {
+    const r = workloadRequest(
+      form({ rate: '2', numRequests: '2.5', inputMedian: '600', outputMedian: '80' }),
+    );
+    expect(r).toEqual({
+      problems: ['Name: required', 'Requests: expected a positive whole number, got "2.5"'],
+    });
+  });
+});
+
+describe('fusionConfigRequest and fusionProfileRequest', () => {
+  it('parses the thresholds and batch sizes and checks each', () => {
+    expect(numberList('0.7, 0.8 0.9')).toEqual([0.7, 0.8, 0.9]);
+    expect(fusionConfigRequest(form({ name: 'x', mode: 'bff', thresholds: '0.7, 0.8' }))).toEqual({
+      body: { name: 'x', mode: 'bff', thresholds: [0.7, 0.8] },
+    });
+    expect(
+      fusionConfigRequest(form({ name: 'x', mode: 'bff', thresholds: '0.7', batchSizes: '4 8' })),
+    ).toEqual({
+      body: { name: 'x', mode: 'bff', thresholds: [0.7], batchSizes: [4, 8] },
+    });
+    expect(
+      fusionConfigRequest(form({ name: 'x', mode: 'zip', thresholds: '0.7, 1.5, a', batchSizes: '1' })),
+    ).toEqual({
+      problems: [
+        'Mode: expected bff or cff, got "zip"',
+        'Thresholds: each in (0, 1], got 1.5, NaN',
+        'Batch sizes: whole numbers ≥ 2, got "1"',
+      ],
+    });
+  });
+
+  it('builds a profile from a workload, config and deployment', () => {
+    const ids = { workloadProfileId: 'w', fusionConfigId: 'f', deploymentId: 'd' };
+    expect(fusionProfileRequest(form({ ...ids, sampleSize: '' }))).toEqual({ body: ids });
+    expect(fusionProfileRequest(form({ ...ids, sampleSize: '8', maxPromptTokens: '128' }))).toEqual({
+      body: { ...ids, sampleSize: 8, maxPromptTokens: 128 },
+    });
+    expect(fusionProfileRequest(form({ workloadProfileId: 'w' }))).toEqual({
+      problems: ['Fusion config: required', 'Deployment: required'],
+    });
+  });
+});
