@@ -1,6 +1,7 @@
 // The dashboard's form bodies: what each create form sends, and what it refuses to send.
 import { describe, expect, it } from 'vitest';
 import {
+  capacityRequest,
   fusionConfigRequest,
   fusionProfileRequest,
   numberList,
@@ -115,6 +116,30 @@ describe('fusionConfigRequest and fusionProfileRequest', () => {
     });
     expect(fusionProfileRequest(form({ workloadProfileId: 'w' }))).toEqual({
       problems: ['Fusion config: required', 'Deployment: required'],
+    });
+  });
+});
+
+describe('capacityRequest', () => {
+  const ids = { workloadProfileId: 'w', deploymentId: 'd' };
+  it("sends the mode's own sweep key and the SLO override", () => {
+    expect(capacityRequest(form({ ...ids, mode: 'min-gpus', sweep: '1 2 4', sloTtft: '800' }))).toEqual({
+      body: { ...ids, mode: 'min-gpus', replicas: [1, 2, 4], slo: { ttftMs: { p99: 800 } } },
+    });
+    expect(capacityRequest(form({ ...ids, mode: 'max-rate', sweep: '' }))).toEqual({
+      body: { ...ids, mode: 'max-rate' },
+    });
+    expect(capacityRequest(form({ ...ids, fusionConfigId: 'f', mode: 'pareto', sweep: '0.7,0.9' }))).toEqual({
+      body: { ...ids, fusionConfigId: 'f', mode: 'pareto', thresholds: [0.7, 0.9] },
+    });
+  });
+
+  it('refuses fractional replicas and a pareto plan without a fusion config', () => {
+    expect(capacityRequest(form({ ...ids, mode: 'min-gpus', sweep: '1.5' }))).toEqual({
+      problems: ['Replica counts: not valid: "1.5"'],
+    });
+    expect(capacityRequest(form({ ...ids, mode: 'pareto' }))).toEqual({
+      problems: ['Fusion config: required for pareto (its thresholds)'],
     });
   });
 });

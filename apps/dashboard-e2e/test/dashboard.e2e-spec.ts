@@ -722,6 +722,34 @@ describe('every step in the UI', () => {
     expect(done.result!.fusion).toMatchObject({ fusionProfileId: made.profile, profileSource: 'synthetic' });
     await shot('08-projection-from-ui');
   }, 200_000);
+  it('plans capacity through the form: fewest replicas within a TTFT SLO', async () => {
+    await open('#/capacity-plans');
+    await page.selectOption('#plan-workloadProfileId', made.workload);
+    await page.selectOption('#plan-deploymentId', made.deployment);
+    await page.selectOption('#plan-mode', 'min-gpus');
+    expect(await page.textContent('#new-plan')).toMatch(/Replica counts/);
+    await page.fill('#plan-sweep', '1 2');
+    await page.fill('#plan-sloTtft', '3000');
+    await page.click('#create-plan');
+    await page.waitForFunction(() => /^#\/capacity-plans\/[0-9a-f-]{36}$/.test(location.hash));
+    const id = (await page.evaluate(() => location.hash)).split('/').pop()!;
+    const plan = await until(
+      'capacity plan done',
+      async () => {
+        const p = await call<{ status: string; mode: string; points: unknown[]; slo: unknown }>(
+          'GET',
+          `/api/v1/capacity-plans/${id}`,
+        );
+        return p.status === 'succeeded' || p.status === 'failed' ? p : undefined;
+      },
+      90_000,
+    );
+    expect(plan).toMatchObject({ status: 'succeeded', mode: 'min-gpus', slo: { ttftMs: { p99: 3000 } } });
+    expect(plan.points).toHaveLength(2);
+    await open(`#/capacity-plans/${id}`);
+    await chartsDrawn(page, 1);
+    expect(await page.textContent('.lead')).toMatch(/SLO: TTFT p99 ≤ 3,000 ms/);
+  }, 120_000);
 });
 
 describe('on a phone (390 x 844)', () => {
@@ -738,7 +766,10 @@ describe('on a phone (390 x 844)', () => {
       for (const [name, hash] of [
         ['projections', '#/projections'],
         ['projection', `#/projections/${ids.projection}`],
+        ['capacity-plans', '#/capacity-plans'],
         ['capacity-plan', `#/capacity-plans/${ids.plan}`],
+        ['workload-profiles', '#/workload-profiles'],
+        ['fusion-profiles', '#/fusion-profiles'],
         ['workload-profile', `#/workload-profiles/${ids.profile}`],
         ['fusion-profile', `#/fusion-profiles/${ids.fusionProfile}`],
         ['jobs', '#/jobs'],

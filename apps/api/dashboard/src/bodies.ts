@@ -67,6 +67,13 @@ export function projectionRequest(d: Data): Built {
       problems.push(`Seed: expected a whole number ≥ 0, got "${text(d, 'seed')}"`);
     body.seed = seed;
   }
+  const slo = sloOverride(d, problems);
+  if (slo) body.slo = slo;
+  return done(body, problems);
+}
+
+/** The p99 SLO fields (sloTtft, sloTpot, sloE2el, ms) as an SLO, or undefined when all are empty. */
+function sloOverride(d: Data, problems: string[]): Record<string, { p99: number }> | undefined {
   const slo: Record<string, { p99: number }> = {};
   for (const [name, key, label] of [
     ['sloTtft', 'ttftMs', 'SLO TTFT p99'],
@@ -76,7 +83,37 @@ export function projectionRequest(d: Data): Built {
     const v = positive(d, name, `${label} (ms)`, problems);
     if (v !== undefined) slo[key] = { p99: v };
   }
-  if (Object.keys(slo).length) body.slo = slo;
+  return Object.keys(slo).length ? slo : undefined;
+}
+
+/** What each capacity mode sweeps, the body key, its label and a check of one value. */
+export const CAPACITY_SWEEPS = {
+  'max-rate': { key: 'rateScales', label: 'Rate multiples', ok: (v: number) => v > 0 },
+  'min-gpus': { key: 'replicas', label: 'Replica counts', ok: (v: number) => Number.isInteger(v) && v >= 1 },
+  pareto: { key: 'thresholds', label: 'Thresholds', ok: (v: number) => v > 0 && v <= 1 },
+} as const;
+
+/** POST /capacity-plans: a mode, its sweep (empty: the API's default) and an SLO override. */
+export function capacityRequest(d: Data): Built {
+  const problems: string[] = [];
+  const body: Record<string, unknown> = {
+    workloadProfileId: required(text(d, 'workloadProfileId'), 'Workload profile', problems),
+    deploymentId: required(text(d, 'deploymentId'), 'Deployment', problems),
+  };
+  const fusion = text(d, 'fusionConfigId');
+  if (fusion) body.fusionConfigId = fusion;
+  const mode = text(d, 'mode');
+  body.mode = mode;
+  const sweep = CAPACITY_SWEEPS[mode as keyof typeof CAPACITY_SWEEPS];
+  if (!sweep) problems.push(`Mode: expected max-rate, min-gpus or pareto, got "${mode}"`);
+  else {
+    const values = numberList(text(d, 'sweep'));
+    if (values.some((v) => !sweep.ok(v))) problems.push(`${sweep.label}: not valid: "${text(d, 'sweep')}"`);
+    if (values.length) body[sweep.key] = values;
+    if (mode === 'pareto' && !fusion) problems.push('Fusion config: required for pareto (its thresholds)');
+  }
+  const slo = sloOverride(d, problems);
+  if (slo) body.slo = slo;
   return done(body, problems);
 }
 

@@ -1,4 +1,6 @@
 import { api } from '../api';
+import { CAPACITY_SWEEPS, capacityRequest } from '../bodies';
+import { canWrite, field, input, named, onSubmitPost, select } from '../forms';
 import {
   failurePanel,
   fmt,
@@ -11,8 +13,8 @@ import {
   table,
   timeAgo,
 } from '../dom';
-import { capacityOption, sloTerm } from '../options';
-import type { CapacityPlan, Page } from '../types';
+import { capacityOption, sloTerm, sloText } from '../options';
+import type { CapacityPlan, Named, Page } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
 
 const MODE_TEXT: Record<string, string> = {
@@ -32,10 +34,16 @@ function answerText(plan: CapacityPlan): string {
 }
 
 export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
-  const list = await api<Page<CapacityPlan>>('GET', '/capacity-plans?limit=50');
+  const [list, profiles, deployments, configs] = await Promise.all([
+    api<Page<CapacityPlan>>('GET', '/capacity-plans?limit=50'),
+    api<Page<Named>>('GET', '/workload-profiles?limit=100'),
+    api<Page<Named>>('GET', '/deployments?limit=100'),
+    api<Page<Named>>('GET', '/fusion-configs?limit=100'),
+  ]);
   if (!ctx.isCurrent()) return;
   ctx.main.append(
     pageHeader('Capacity plans', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
+    canWrite() ? newPlanForm(profiles.items, deployments.items, configs.items) : '',
     h(
       'section',
       { class: 'panel' },
@@ -52,7 +60,7 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
             ]),
             { id: 'capacity-table' },
           )
-        : h('p', { class: 'muted' }, 'No capacity plans yet (POST /api/v1/capacity-plans, see /docs).'),
+        : h('p', { class: 'muted' }, 'No capacity plans yet: ask for one above.'),
     ),
   );
 }
@@ -67,7 +75,7 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       'p',
       { class: 'lead' },
       `${plan.mode}: ${MODE_TEXT[plan.mode] ?? ''}. `,
-      term ? `SLO: ${term.label} ${term.quantile} ≤ ${fmt(term.boundMs)} ms. ` : 'No SLO. ',
+      term ? `SLO: ${sloText(plan.slo)}. ` : 'No SLO. ',
       h('strong', {}, `Answer: ${answerText(plan)}`),
     ),
   );
@@ -108,4 +116,71 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       ),
     ),
   );
+}
+
+const SWEEP_HINT: Record<string, string> = {
+  'max-rate': 'multiples of the workload rate, e.g. 0.5 1 2 4 (empty: the default)',
+  'min-gpus': 'replica counts, e.g. 1 2 4 8 (empty: the default)',
+  pareto: 'thresholds (empty: the fusion config’s)',
+};
+
+/** A capacity plan: the mode, what it sweeps (named for the mode) and an SLO override. */
+function newPlanForm(profiles: Named[], deployments: Named[], configs: Named[]): HTMLElement {
+  const ready = profiles.length > 0 && deployments.length > 0;
+  const mode = select(
+    'mode',
+    Object.keys(CAPACITY_SWEEPS).map((m) => ({ value: m, label: `${m}: ${MODE_TEXT[m]}` })),
+    { id: 'plan-mode' },
+  );
+  const sweepLabel = h('span', {});
+  const sweepHint = h('span', { class: 'muted small' });
+  const sync = () => {
+    sweepLabel.textContent = CAPACITY_SWEEPS[mode.value as keyof typeof CAPACITY_SWEEPS].label;
+    sweepHint.textContent = SWEEP_HINT[mode.value];
+  };
+  mode.addEventListener('change', sync);
+  sync();
+  const ms = (name: string) =>
+    input(name, { type: 'number', min: 0, step: 'any', placeholder: 'deployment’s', id: `plan-${name}` });
+  const form = h(
+    'form',
+    { class: 'panel', id: 'new-plan' },
+    h('h3', {}, 'New capacity plan'),
+    h(
+      'div',
+      { class: 'form-row' },
+      field(
+        'Workload profile',
+        select('workloadProfileId', named(profiles), { id: 'plan-workloadProfileId' }),
+      ),
+      field('Deployment', select('deploymentId', named(deployments), { id: 'plan-deploymentId' })),
+      field(
+        'Fusion config',
+        select('fusionConfigId', [{ value: '', label: 'none' }, ...named(configs)], {
+          id: 'plan-fusionConfigId',
+        }),
+      ),
+      field('Mode', mode),
+      h(
+        'label',
+        { class: 'field' },
+        sweepLabel,
+        input('sweep', { id: 'plan-sweep', placeholder: 'default' }),
+        sweepHint,
+      ),
+    ),
+    h(
+      'div',
+      { class: 'form-row' },
+      field('SLO TTFT p99 (ms)', ms('sloTtft')),
+      field('SLO TPOT p99 (ms)', ms('sloTpot')),
+      field('SLO E2E p99 (ms)', ms('sloE2el')),
+      h('button', { type: 'submit', id: 'create-plan', disabled: !ready }, 'Plan'),
+    ),
+    ready ? null : h('p', { class: 'muted small' }, 'Needs a workload profile and a deployment.'),
+  );
+  onSubmitPost<{ id: string }>(form, '/capacity-plans', capacityRequest, (p) => {
+    location.hash = `#/capacity-plans/${p.id}`;
+  });
+  return form;
 }
