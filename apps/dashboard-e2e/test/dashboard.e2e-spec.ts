@@ -607,6 +607,42 @@ describe('dashboard', () => {
 describe('every step in the UI', () => {
   const made = { workload: '', config: '', deployment: '', profile: '' };
 
+  it("uploads a trace by drag and drop, lists a bad one's problems by line, and replays it", async () => {
+    const drop = (name: string, text: string) =>
+      page.evaluate(
+        ([n, t]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([t], n, { type: 'text/csv' }));
+          const zone = document.getElementById('trace-drop')!;
+          zone.dispatchEvent(
+            new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }),
+          );
+          zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        },
+        [name, text] as const,
+      );
+    await open('#/workload-profiles');
+    const header = 'request_id,arrival_time_s,input_tokens,output_tokens';
+    await drop('bad.csv', `${header}\nr1,0.5,100,20\nr2,0.7,-3,20\nr3,0.9,100,abc\n`);
+    await page.waitForSelector('#trace-status .error', { timeout: 15_000 });
+    const problems = await page.textContent('#trace-status .error');
+    expect(problems).toMatch(/bad\.csv was not accepted|400/);
+    // Each bad row is named by its line.
+    expect(problems).toMatch(/trace\.csv:3/);
+    expect(problems).toMatch(/trace\.csv:4/);
+    const sample = fs.readFileSync(path.join(repoRoot, 'examples', 'traces', 'sample.csv'), 'utf8');
+    await drop('sample.csv', sample);
+    await page.waitForSelector('#trace-profile', { timeout: 15_000 });
+    expect(await page.textContent('#trace-status')).toMatch(/200 requests/);
+    expect(await page.getAttribute('#trace-progress [role="progressbar"]', 'aria-valuenow')).toBe('100');
+    await page.fill('#trace-profile-name', 'sample trace');
+    await page.click('#trace-profile');
+    await page.waitForFunction(() => /^#\/workload-profiles\/[0-9a-f-]{36}$/.test(location.hash));
+    await chartsDrawn(page, 3);
+    expect(await page.textContent('.stats')).toMatch(/200/);
+    await shot('09-trace-workload');
+  });
+
   it('creates a workload profile through its form, and lists the problems of a bad one', async () => {
     await open('#/workload-profiles');
     await page.fill('#new-workload #f-name', '');

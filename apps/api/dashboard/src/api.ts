@@ -85,6 +85,43 @@ export async function download(path: string, filename: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * Sends a file as the raw body of `POST path` with the key, reporting the bytes sent (an
+ * XMLHttpRequest: fetch cannot report upload progress). Resolves to the JSON answer; rejects
+ * with an ApiError carrying the API's issues.
+ */
+export function upload<T>(
+  path: string,
+  file: Blob,
+  contentType: string,
+  onProgress: (fraction: number) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1${path}`);
+    const key = apiKey.get();
+    if (key) xhr.setRequestHeader('authorization', `Bearer ${key}`);
+    xhr.setRequestHeader('content-type', contentType);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+    };
+    xhr.onerror = () => reject(new ApiError(0, { message: 'the upload did not reach the server' }));
+    xhr.onload = () => {
+      let json: unknown = null;
+      try {
+        json = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        json = { message: xhr.responseText.slice(0, 200) };
+      }
+      if (xhr.status === 401) onUnauthorized();
+      if (xhr.status >= 200 && xhr.status < 300) resolve(json as T);
+      else reject(new ApiError(xhr.status, json as ApiError['body']));
+    };
+    xhr.send(file);
+  });
+}
+
 export interface ProgressEvent {
   jobId: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed';

@@ -1,7 +1,7 @@
-import { api } from '../api';
+import { api, upload } from '../api';
 import { workloadRequest } from '../bodies';
 import { canWrite, field, input, onSubmitPost } from '../forms';
-import { fmt, h, shortId, stat, table, timeAgo } from '../dom';
+import { errorBox, fmt, h, progressBar, shortId, stat, table, timeAgo } from '../dom';
 import { COLORS, histogramOption } from '../options';
 import type { Named, Page, WorkloadHistograms } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
@@ -21,7 +21,7 @@ export async function renderWorkloadProfiles(ctx: PageContext): Promise<void> {
   };
   ctx.main.append(
     pageHeader('Workload profiles', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
-    canWrite() ? newWorkloadForm() : '',
+    canWrite() ? h('div', { class: 'form-pair' }, newWorkloadForm(), traceUpload()) : '',
     h(
       'section',
       { class: 'panel' },
@@ -131,6 +131,102 @@ function newWorkloadForm(): HTMLElement {
   );
   onSubmitPost<{ id: string }>(form, '/workload-profiles', workloadRequest, (w) => {
     location.hash = `#/workload-profiles/${w.id}`;
+  });
+  return form;
+}
+
+interface Trace {
+  id: string;
+  name: string;
+  numRequests: number;
+  tenants: string[];
+}
+
+/** The upload's format from the file name (the API's `format`), and its content type. */
+export function traceFormat(fileName: string): { format: 'csv' | 'jsonl'; type: string } {
+  return /\.csv$/i.test(fileName)
+    ? { format: 'csv', type: 'text/csv' }
+    : { format: 'jsonl', type: 'application/x-ndjson' };
+}
+
+/**
+ * A trace upload: drop a CSV or JSONL file (or pick one), watch it go up, read its problems by
+ * line if the API refuses it, then make a workload profile that replays it.
+ */
+function traceUpload(): HTMLElement {
+  const fileInput = h('input', { type: 'file', id: 'trace-file', accept: '.csv,.jsonl,.ndjson' });
+  const zone = h(
+    'div',
+    { class: 'drop-zone', id: 'trace-drop', tabindex: 0 },
+    'Drop a trace here (CSV or JSONL: request_id, arrival_time_s, input_tokens, output_tokens, …) or ',
+    fileInput,
+  );
+  const status = h('div', { class: 'upload-status', id: 'trace-status', 'aria-live': 'polite' });
+  const send = (file: File) => {
+    const { format, type } = traceFormat(file.name);
+    const bar = h('div', { id: 'trace-progress' }, progressBar(0, 'running'));
+    status.replaceChildren(h('p', { class: 'muted small' }, `${file.name}, ${fmt(file.size)} bytes`), bar);
+    const query = new URLSearchParams({ format, name: file.name });
+    upload<Trace>(`/traces?${query}`, file, type, (f) => bar.replaceChildren(progressBar(f, 'running')))
+      .then((t) => {
+        bar.replaceChildren(progressBar(1, 'succeeded'));
+        status.append(traceCreated(t));
+      })
+      .catch((err) => status.replaceChildren(h('p', {}, `${file.name} was not accepted:`), errorBox(err)));
+  };
+  fileInput.addEventListener('change', () => {
+    if (fileInput.files?.[0]) send(fileInput.files[0]);
+  });
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const file = (e as DragEvent).dataTransfer?.files?.[0];
+    if (file) send(file);
+  });
+  return h('section', { class: 'panel', id: 'trace-upload' }, h('h3', {}, 'Upload a trace'), zone, status);
+}
+
+/** After an upload: what the trace holds, and a workload profile that replays it. */
+function traceCreated(t: Trace): HTMLElement {
+  const name = h('input', {
+    name: 'name',
+    id: 'trace-profile-name',
+    value: t.name.replace(/\.[a-z]+$/i, ''),
+  });
+  const make = h('button', { type: 'submit', id: 'trace-profile' }, 'Create workload profile');
+  const form = h(
+    'form',
+    { class: 'trace-done' },
+    h(
+      'p',
+      {},
+      h('strong', {}, `${fmt(t.numRequests)} requests`),
+      t.tenants.length ? `, tenants ${t.tenants.join(', ')}` : ', one tenant',
+      '.',
+    ),
+    h(
+      'div',
+      { class: 'form-row' },
+      h('label', { class: 'field' }, h('span', {}, 'Profile name'), name),
+      make,
+    ),
+  );
+  const out = h('div', { class: 'form-status' });
+  form.append(out);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    api<{ id: string }>('POST', '/workload-profiles', {
+      name: name.value.trim() || t.name,
+      workload: {},
+      traceId: t.id,
+    })
+      .then((w) => (location.hash = `#/workload-profiles/${w.id}`))
+      .catch((err) => out.replaceChildren(errorBox(err)));
   });
   return form;
 }
