@@ -48,13 +48,18 @@ function required<T>(v: T | undefined, label: string, problems: string[]): T | u
 const done = (body: Record<string, unknown>, problems: string[]): Built =>
   problems.length ? { problems } : { body };
 
-/** POST /projections: the profile, deployment, optional fusion config and threshold, seed and SLO override. */
-export function projectionRequest(d: Data): Built {
-  const problems: string[] = [];
-  const body: Record<string, unknown> = {
+/** The workload profile and deployment every run needs. */
+function workloadOnDeployment(d: Data, problems: string[]): Record<string, unknown> {
+  return {
     workloadProfileId: required(text(d, 'workloadProfileId'), 'Workload profile', problems),
     deploymentId: required(text(d, 'deploymentId'), 'Deployment', problems),
   };
+}
+
+/** POST /projections: the profile, deployment, optional fusion config and threshold, seed and SLO override. */
+export function projectionRequest(d: Data): Built {
+  const problems: string[] = [];
+  const body = workloadOnDeployment(d, problems);
   const fusion = text(d, 'fusionConfigId');
   if (fusion) {
     body.fusionConfigId = fusion;
@@ -96,10 +101,7 @@ export const CAPACITY_SWEEPS = {
 /** POST /capacity-plans: a mode, its sweep (empty: the API's default) and an SLO override. */
 export function capacityRequest(d: Data): Built {
   const problems: string[] = [];
-  const body: Record<string, unknown> = {
-    workloadProfileId: required(text(d, 'workloadProfileId'), 'Workload profile', problems),
-    deploymentId: required(text(d, 'deploymentId'), 'Deployment', problems),
-  };
+  const body = workloadOnDeployment(d, problems);
   const fusion = text(d, 'fusionConfigId');
   if (fusion) body.fusionConfigId = fusion;
   const mode = text(d, 'mode');

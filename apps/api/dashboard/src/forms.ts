@@ -78,6 +78,28 @@ export function onSubmitPost<T>(
   });
 }
 
+/** The p99 SLO override fields (bodies.ts reads them), ids prefixed with `prefix`. */
+export function sloFields(prefix: string): HTMLElement[] {
+  return (
+    [
+      ['sloTtft', 'SLO TTFT p99 (ms)'],
+      ['sloTpot', 'SLO TPOT p99 (ms)'],
+      ['sloE2el', 'SLO E2E p99 (ms)'],
+    ] as const
+  ).map(([name, label]) =>
+    field(
+      label,
+      input(name, {
+        type: 'number',
+        min: 0,
+        step: 'any',
+        placeholder: 'deployment’s',
+        id: `${prefix}-${name}`,
+      }),
+    ),
+  );
+}
+
 /** Reloads the current page (after a create, to list what was made). */
 export function reload(): void {
   window.dispatchEvent(new HashChangeEvent('hashchange'));

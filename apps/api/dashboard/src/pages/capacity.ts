@@ -1,6 +1,6 @@
 import { api } from '../api';
 import { CAPACITY_SWEEPS, capacityRequest } from '../bodies';
-import { canWrite, field, input, named, onSubmitPost, select } from '../forms';
+import { canWrite, field, input, named, onSubmitPost, select, sloFields } from '../forms';
 import {
   failurePanel,
   fmt,
@@ -140,8 +140,6 @@ function newPlanForm(profiles: Named[], deployments: Named[], configs: Named[]):
   };
   mode.addEventListener('change', sync);
   sync();
-  const ms = (name: string) =>
-    input(name, { type: 'number', min: 0, step: 'any', placeholder: 'deployment’s', id: `plan-${name}` });
   const form = h(
     'form',
     { class: 'panel', id: 'new-plan' },
@@ -172,9 +170,7 @@ function newPlanForm(profiles: Named[], deployments: Named[], configs: Named[]):
     h(
       'div',
       { class: 'form-row' },
-      field('SLO TTFT p99 (ms)', ms('sloTtft')),
-      field('SLO TPOT p99 (ms)', ms('sloTpot')),
-      field('SLO E2E p99 (ms)', ms('sloE2el')),
+      ...sloFields('plan'),
       h('button', { type: 'submit', id: 'create-plan', disabled: !ready }, 'Plan'),
     ),
     ready ? null : h('p', { class: 'muted small' }, 'Needs a workload profile and a deployment.'),

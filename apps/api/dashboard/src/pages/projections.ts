@@ -1,7 +1,7 @@
 import { api, watchJob } from '../api';
 import { projectionRequest } from '../bodies';
 import { fmt, fmtMs, h, shortId, statusCell, table, timeAgo } from '../dom';
-import { canWrite, field, input, named, onSubmitPost, select } from '../forms';
+import { canWrite, field, input, named, onSubmitPost, select, sloFields } from '../forms';
 import type { Named, Page, Projection, ProjectionSummary } from '../types';
 import { pageHeader, type Cleanup, type PageContext } from './page';
 
@@ -113,8 +113,6 @@ function newProjectionForm(
     if (want && [...el.options].some((o) => o.value === want)) el.value = want;
   }
   syncThresholds();
-  const ms = (name: string) =>
-    input(name, { type: 'number', min: 0, step: 'any', placeholder: 'deployment’s', id: `new-${name}` });
   const form = h(
     'form',
     { class: 'panel new-projection', id: 'new-projection' },
@@ -144,9 +142,7 @@ function newProjectionForm(
         'div',
         { class: 'form-row' },
         field('Seed', input('seed', { type: 'number', min: 0, step: 1, placeholder: '1', id: 'new-seed' })),
-        field('SLO TTFT p99 (ms)', ms('sloTtft')),
-        field('SLO TPOT p99 (ms)', ms('sloTpot')),
-        field('SLO E2E p99 (ms)', ms('sloE2el')),
+        ...sloFields('new'),
       ),
       h('p', { class: 'muted small' }, 'An SLO given here replaces the deployment’s for this projection.'),
     ),
