@@ -785,6 +785,10 @@ describe('every step in the UI', () => {
     await open(`#/capacity-plans/${id}`);
     await chartsDrawn(page, 1);
     expect(await page.textContent('.lead')).toMatch(/SLO: TTFT p99 ≤ 3,000 ms/);
+    expect(await page.textContent('#plan-took')).toMatch(
+      /^Took \d+\.\d s from queued to the answer, over 2 point/,
+    );
+    expect(await page.textContent('main table')).toMatch(/KV peak/);
   }, 120_000);
 });
 

@@ -57,6 +57,11 @@ export function timeAgo(iso: string | null | undefined): string {
   return new Date(iso).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** Seconds between two ISO times, "12.3 s". */
+export function seconds(from: string, to: string): string {
+  return `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(1)} s`;
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }

@@ -7,6 +7,7 @@ import {
   fmtMs,
   h,
   progressBar,
+  seconds,
   shortId,
   statusBadge,
   statusCell,
@@ -78,6 +79,14 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       term ? `SLO: ${sloText(plan.slo)}. ` : 'No SLO. ',
       h('strong', {}, `Answer: ${answerText(plan)}`),
     ),
+    plan.job?.finishedAt
+      ? h(
+          'p',
+          { class: 'muted small', id: 'plan-took' },
+          // A flow: its job row's own start is the final aggregation, after every point ran.
+          `Took ${seconds(plan.createdAt, plan.job.finishedAt)} from queued to the answer, over ${plan.points.length} point simulations.`,
+        )
+      : '',
   );
   if (!plan.result) {
     ctx.main.append(
@@ -90,7 +99,7 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
   chartGrid(ctx.main, [
     {
       name: 'capacity-sweep',
-      title: 'Sweep: throughput (points green when they meet the SLO) and p99 TTFT',
+      title: 'Sweep: throughput (points green when they meet the SLO) and the SLO term’s p99 latency',
       option: capacityOption(plan),
       wide: true,
       height: 360,
@@ -102,7 +111,17 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       'section',
       { class: 'panel' },
       table(
-        [key, 'meets SLO', 'req/s', 'goodput', 'tok/s', 'p99 TTFT', 'p99 TPOT', 'preemptions'],
+        [
+          key,
+          'meets SLO',
+          'req/s',
+          'goodput',
+          'tok/s',
+          'p99 TTFT',
+          'p99 TPOT',
+          'KV peak (blocks)',
+          'preemptions',
+        ],
         plan.result.points.map((r) => [
           r[key] === null ? 'no fusion' : String(r[key]),
           r.meetsSlo ? h('span', { class: 'ok' }, 'yes') : h('span', { class: 'bad' }, 'no'),
@@ -111,6 +130,7 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
           fmt(r.output_throughput as number),
           fmtMs(r.p99_ttft_ms as number),
           fmtMs(r.p99_tpot_ms as number),
+          fmt(r.kv_peak_used_blocks),
           fmt(r.preemptions as number),
         ]),
       ),

@@ -1,5 +1,5 @@
 import { api, watchJob, type ProgressEvent } from '../api';
-import { h, shortId, statusCell, timeAgo, table } from '../dom';
+import { h, seconds, shortId, statusCell, timeAgo, table } from '../dom';
 import { queueOption } from '../options';
 import type { CapacityPlan, Job, Overview } from '../types';
 import { chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
@@ -134,8 +134,6 @@ function childTotal(flows: Map<string, CapacityPlan>): number {
   for (const p of flows.values()) n += p.points.length;
   return n;
 }
-
-const seconds = (from: string, to: string) => `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(1)} s`;
 
 /**
  * How long a job took. A flow's parent row only runs the final aggregation, so its own start
