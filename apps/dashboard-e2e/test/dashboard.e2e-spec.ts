@@ -782,7 +782,8 @@ describe('every step in the UI', () => {
     );
     expect(plan).toMatchObject({ status: 'succeeded', mode: 'min-gpus', slo: { ttftMs: { p99: 3000 } } });
     expect(plan.points).toHaveLength(2);
-    await open(`#/capacity-plans/${id}`);
+    // The page followed the flow live and redrew itself with the answer, without a reload.
+    await page.waitForSelector('#plan-status [data-status="succeeded"]', { timeout: 30_000 });
     await chartsDrawn(page, 1);
     expect(await page.textContent('.lead')).toMatch(/SLO: TTFT p99 ≤ 3,000 ms/);
     expect(await page.textContent('#plan-took')).toMatch(

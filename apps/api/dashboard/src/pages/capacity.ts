@@ -6,7 +6,6 @@ import {
   fmt,
   fmtMs,
   h,
-  progressBar,
   seconds,
   shortId,
   statusBadge,
@@ -16,7 +15,7 @@ import {
 } from '../dom';
 import { capacityOption, sloTerm, sloText } from '../options';
 import type { CapacityPlan, Named, Page } from '../types';
-import { chartGrid, pageHeader, type PageContext } from './page';
+import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
 
 const MODE_TEXT: Record<string, string> = {
   'max-rate': 'highest rate multiple meeting the SLO',
@@ -66,12 +65,13 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
   );
 }
 
-export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<void> {
+export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<Cleanup | void> {
   const plan = await api<CapacityPlan>('GET', `/capacity-plans/${id}`);
   if (!ctx.isCurrent()) return;
   const term = sloTerm(plan.slo);
+  const badge = h('span', { id: 'plan-status' }, statusBadge(plan.job?.status ?? plan.status));
   ctx.main.append(
-    pageHeader(`Capacity plan ${shortId(plan.id)}`, statusBadge(plan.status)),
+    pageHeader(`Capacity plan ${shortId(plan.id)}`, badge),
     h(
       'p',
       { class: 'lead' },
@@ -89,12 +89,12 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       : '',
   );
   if (!plan.result) {
-    ctx.main.append(
-      plan.job?.status === 'failed'
-        ? failurePanel(plan.job)
-        : h('section', { class: 'panel' }, progressBar(plan.job?.progress ?? 0, plan.status ?? undefined)),
-    );
-    return;
+    if (!plan.job) return;
+    if (plan.job.status === 'failed') {
+      ctx.main.append(failurePanel(plan.job));
+      return;
+    }
+    return followJob(ctx, plan.job, badge, `Simulating ${plan.points.length} points, then the answer…`);
   }
   chartGrid(ctx.main, [
     {

@@ -1,5 +1,7 @@
+import { api, watchJob } from '../api';
 import { chartPanel, type ChartOption } from '../charts';
-import { h } from '../dom';
+import { failurePanel, h, progressBar, shortId, statusBadge } from '../dom';
+import type { Job } from '../types';
 
 export type Cleanup = () => void;
 
@@ -38,4 +40,47 @@ export function chartGrid(
   }
   main.append(grid);
   for (const d of draws) d();
+}
+
+type JobEvent = { status: string; progress: number; error: string | null };
+
+/**
+ * A running job's panel: its progress live over SSE (polling should the stream break), the
+ * page's badge kept in step, its failure shown in place, the page redrawn when it succeeds.
+ */
+export function followJob(ctx: PageContext, job: Job, badge: HTMLElement, doing: string): Cleanup {
+  const bar = h('div', { id: 'job-progress' }, progressBar(job.progress, job.status));
+  const panel = h(
+    'section',
+    { class: 'panel' },
+    h('h3', {}, `Job ${shortId(job.id)}`),
+    bar,
+    h('p', { class: 'muted' }, doing),
+  );
+  ctx.main.append(panel);
+  let stop: () => void = () => undefined;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const onEvent = (e: JobEvent) => {
+    badge.replaceChildren(statusBadge(e.status));
+    if (e.status === 'failed') panel.replaceWith(failurePanel({ ...job, error: e.error }));
+    else bar.replaceChildren(progressBar(e.progress, e.status));
+    if (e.status === 'succeeded' && ctx.isCurrent()) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  };
+  const fallback = () => {
+    poll = setInterval(() => {
+      void api<JobEvent>('GET', `/jobs/${job.id}`).then((j) => {
+        onEvent(j);
+        if (j.status === 'succeeded' || j.status === 'failed') clearInterval(poll);
+      });
+    }, 1000);
+  };
+  void watchJob(job.id, onEvent, (last) => {
+    if (!last || (last.status !== 'succeeded' && last.status !== 'failed')) fallback();
+  })
+    .then((s) => (stop = s))
+    .catch(fallback);
+  return () => {
+    stop();
+    clearInterval(poll);
+  };
 }

@@ -1,18 +1,6 @@
 import { accuracyAtThreshold, accuracyTradeoffs, metricInfo } from '@kvplan/core';
-import { api, download, watchJob } from '../api';
-import {
-  errorBox,
-  failurePanel,
-  fmt,
-  fmtMs,
-  fmtPct,
-  h,
-  progressBar,
-  shortId,
-  stat,
-  statusBadge,
-  timeAgo,
-} from '../dom';
+import { api, download } from '../api';
+import { errorBox, failurePanel, fmt, fmtMs, fmtPct, h, shortId, stat, statusBadge, timeAgo } from '../dom';
 import {
   cdfOption,
   kvOption,
@@ -25,7 +13,7 @@ import {
   tradeoffOption,
 } from '../options';
 import type { Projection } from '../types';
-import { chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
+import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
 
 /** One projection: headline numbers and every chart, its failure, or live progress while it runs. */
 export async function renderProjection(ctx: PageContext, id: string): Promise<Cleanup> {
@@ -56,42 +44,7 @@ export async function renderProjection(ctx: PageContext, id: string): Promise<Cl
 }
 
 function renderPending(ctx: PageContext, p: Projection, badge: HTMLElement): Cleanup {
-  const job = p.job!;
-  const bar = h('div', { id: 'job-progress' }, progressBar(job.progress, job.status));
-  const text = h('p', { class: 'muted' }, 'Simulating without and with fusion, then the sweeps…');
-  const panel = h('section', { class: 'panel' }, h('h3', {}, `Job ${shortId(job.id)}`), bar, text);
-  ctx.main.append(panel);
-  let stop: () => void = () => undefined;
-  let poll: ReturnType<typeof setInterval> | undefined;
-  const done = () => {
-    if (ctx.isCurrent()) window.dispatchEvent(new HashChangeEvent('hashchange'));
-  };
-  const onEvent = (e: { status: string; progress: number; error: string | null }) => {
-    badge.replaceChildren(statusBadge(e.status));
-    if (e.status === 'failed') panel.replaceWith(failurePanel({ ...job, error: e.error }));
-    else bar.replaceChildren(progressBar(e.progress, e.status));
-    if (e.status === 'succeeded') done();
-  };
-  // Live over SSE; should the stream break before the end, poll the job instead.
-  const fallback = () => {
-    poll = setInterval(() => {
-      void api<{ status: string; progress: number; error: string | null }>('GET', `/jobs/${job.id}`).then(
-        (j) => {
-          onEvent(j);
-          if (j.status === 'succeeded' || j.status === 'failed') clearInterval(poll);
-        },
-      );
-    }, 1000);
-  };
-  void watchJob(job.id, onEvent, (last) => {
-    if (!last || (last.status !== 'succeeded' && last.status !== 'failed')) fallback();
-  })
-    .then((s) => (stop = s))
-    .catch(fallback);
-  return () => {
-    stop();
-    clearInterval(poll);
-  };
+  return followJob(ctx, p.job!, badge, 'Simulating without and with fusion, then the sweeps…');
 }
 
 function fusedFraction(m: Record<string, unknown>): number | null {
