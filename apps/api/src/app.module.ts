@@ -7,6 +7,7 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ApiKeys } from './common/api-keys';
 import { RateLimitGuard, RateLimiter } from './common/rate-limit.guard';
 import { InfraModule } from './infra/infra.module';
+import { DocumentsModule } from './modules/documents/documents.module';
 import { HealthController } from './modules/health/health.controller';
 import { MetricsService } from './modules/health/metrics.service';
 import { JobsController } from './modules/jobs/jobs.controller';
@@ -32,7 +33,7 @@ export class AppModule {
   static forRoot(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfraModule.forRoot(config)],
+      imports: [InfraModule.forRoot(config), DocumentsModule],
       controllers: [
         HealthController,
         WorkspacesController,

@@ -3,6 +3,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { DataSource } from 'typeorm';
 import {
   CapacityPlanRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
@@ -27,6 +28,7 @@ import { WORKER_CONFIG } from './tokens';
 
 const REPOSITORIES = [
   CapacityPlanRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,

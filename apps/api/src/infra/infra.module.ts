@@ -2,14 +2,17 @@ import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown 
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import {
+  CalibrationRepository,
   CapacityPlanRepository,
   DashboardRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
   IdempotencyRepository,
   JobRepository,
   KvSampleRepository,
+  ModelConfigRepository,
   ProjectionRepository,
   TraceRepository,
   WorkloadProfileRepository,
@@ -21,14 +24,17 @@ import { JobQueues } from './job-queues';
 import { API_CONFIG } from './tokens';
 
 const REPOSITORIES = [
+  CalibrationRepository,
   CapacityPlanRepository,
   DashboardRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
   IdempotencyRepository,
   JobRepository,
   KvSampleRepository,
+  ModelConfigRepository,
   ProjectionRepository,
   TraceRepository,
   WorkloadProfileRepository,

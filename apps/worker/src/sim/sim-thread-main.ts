@@ -15,6 +15,8 @@ try {
     fileName: 'spec',
     baseDir: input.baseDir,
     fusionProfile: input.fusionProfile,
+    // The storage root's own files only: the stored trace (a stored profile comes as an object).
+    files: ['trace'],
   });
   const run = simulateRun(spec, {
     charts: input.charts,

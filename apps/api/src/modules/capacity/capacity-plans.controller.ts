@@ -22,7 +22,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { CAPACITY_MODES, type CapacityMode } from '@kvplan/contracts';
+import { CAPACITY_MODES, composeSpec, type CapacityMode } from '@kvplan/contracts';
 import type { InputIssue } from '@kvplan/sim';
 import {
   CapacityPlanRepository,
@@ -34,8 +34,8 @@ import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { PageQueryDto } from '../../common/paging.dto';
 import { InputIssuesException } from '../../common/validation';
 import { PROBE_WORKLOAD, specIssues } from '../../common/sim-port';
+import { MAX_REPLICAS } from '../../common/service-limits';
 import { JobQueues } from '../../infra/job-queues';
-import { composeSpec } from '../projections/compose';
 import { jobBody } from '../projections/projections.dto';
 import { SpecLoader } from '../projections/spec-loader.service';
 import { SpecsService } from '../specs/specs.service';
@@ -82,7 +82,7 @@ class CreateCapacityPlanDto {
   @ArrayMaxSize(MAX_CAPACITY_POINTS)
   @IsInt({ each: true })
   @Min(1, { each: true })
-  @Max(10_000, { each: true })
+  @Max(MAX_REPLICAS, { each: true })
   replicas?: number[];
 
   @ApiPropertyOptional({
@@ -134,7 +134,7 @@ export class CapacityPlansController {
   @RequireRole('planner')
   async create(@Auth() auth: AuthContext, @Body() dto: CreateCapacityPlanDto) {
     const parts = await this.loader.load(auth.workspaceId, dto);
-    const spec = composeSpec({ ...parts, slo: dto.slo });
+    const spec = composeSpec(parts, { slo: dto.slo });
     const issues: InputIssue[] = [];
     const slo = (spec.slo as Record<string, unknown> | undefined) ?? null;
     if (dto.mode !== 'pareto' && !slo)
@@ -147,8 +147,7 @@ export class CapacityPlansController {
       issues.push({ path: 'replicas', message: 'only for mode min-gpus' });
     if (dto.thresholds && dto.mode !== 'pareto')
       issues.push({ path: 'thresholds', message: 'only for mode pareto' });
-    if (!issues.length)
-      issues.push(...specIssues({ ...spec, workload: PROBE_WORKLOAD }, this.specs.probeDir));
+    if (!issues.length) issues.push(...specIssues({ ...spec, workload: PROBE_WORKLOAD }));
     if (issues.length) throw new InputIssuesException(issues);
 
     let points: Array<Record<string, unknown>>;

@@ -3,7 +3,7 @@ import { Controller, Get, Inject, Param, ParseUUIDPipe, Query } from '@nestjs/co
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { JOB_STATUSES, type JobStatus } from '@kvplan/contracts';
+import { JOB_STATUSES, composeWorkload, type JobStatus } from '@kvplan/contracts';
 import { DashboardRepository, TraceRepository, WorkloadProfileRepository } from '@kvplan/db';
 import { InputError, loadWorkload } from '@kvplan/sim';
 import type { ApiConfig } from '../../config/config';
@@ -97,17 +97,18 @@ export class DashboardController {
     const key = `${profile.updatedAt.toISOString()}:${profile.traceId ?? ''}`;
     const hit = this.histogramCache.get(id);
     if (hit && hit.key === key) return hit.value;
-    const workload: Record<string, unknown> = { ...profile.spec };
-    if (profile.traceId) {
-      const trace = await this.traces.get(auth.workspaceId, profile.traceId);
-      if (!trace) throw SpecsService.notFound('trace');
-      workload.trace = trace.storagePath;
-    }
+    const trace = profile.traceId ? await this.traces.get(auth.workspaceId, profile.traceId) : null;
+    if (profile.traceId && !trace) throw SpecsService.notFound('trace');
     let value: WorkloadHistograms;
     try {
-      value = workloadHistograms(
-        loadWorkload(workload, { baseDir: path.resolve(this.config.storageDir), seed: 1, path: 'workload' }),
-      );
+      // Only the trace the service stored is read (files: trace); the profile's own keys were checked.
+      const workload = loadWorkload(composeWorkload(profile, trace), {
+        baseDir: path.resolve(this.config.storageDir),
+        seed: 1,
+        path: 'workload',
+        files: ['trace'],
+      });
+      value = workloadHistograms(workload);
     } catch (err) {
       if (err instanceof InputError) throw new InputIssuesException(err.issues);
       throw err;

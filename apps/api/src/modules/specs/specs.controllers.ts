@@ -101,7 +101,7 @@ export class DeploymentsController {
   @RequireRole('planner')
   async create(@Auth() auth: AuthContext, @Body() dto: CreateDeploymentDto) {
     const spec = this.specs.deploymentSpec(dto);
-    this.specs.checkDeployment(spec);
+    await this.specs.checkDeployment(auth.workspaceId, spec);
     const row = await this.specs.deployments.create(auth.workspaceId, {
       name: dto.name,
       description: dto.description ?? null,
@@ -128,8 +128,8 @@ export class DeploymentsController {
   async update(@Auth() auth: AuthContext, @Param('id', uuid) id: string, @Body() dto: UpdateDeploymentDto) {
     const row = await this.specs.deployments.get(auth.workspaceId, id);
     if (!row) throw SpecsService.notFound('deployment');
-    const spec = { ...row.spec, ...this.specs.deploymentSpec(dto) };
-    this.specs.checkDeployment(spec);
+    const spec = this.specs.deploymentSpec(dto, row.spec);
+    await this.specs.checkDeployment(auth.workspaceId, spec);
     const updated = await this.specs.deployments.update(auth.workspaceId, id, {
       ...(dto.name !== undefined && { name: dto.name }),
       ...(dto.description !== undefined && { description: dto.description }),

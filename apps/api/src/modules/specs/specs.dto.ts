@@ -17,6 +17,7 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
+import { MAX_REPLICAS } from '../../common/service-limits';
 import type { DeploymentEntity, FusionConfigEntity, WorkloadProfileEntity } from '@kvplan/db';
 
 /** A preset name (string) or an inline object. */
@@ -35,25 +36,11 @@ function IsNameOrObject(opts?: ValidationOptions) {
   );
 }
 
-class NamedDto {
+export class NamedDto {
   @ApiProperty({ maxLength: 200 })
   @IsString()
   @Length(1, 200)
   name!: string;
-
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
-  description?: string;
-}
-
-class PartialNamedDto {
-  @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
 
   @ApiPropertyOptional({ maxLength: 2000 })
   @IsOptional()
@@ -80,29 +67,29 @@ export class CreateWorkloadProfileDto extends NamedDto {
   traceId?: string;
 }
 
-export class UpdateWorkloadProfileDto extends PartialNamedDto {
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  workload?: Record<string, unknown>;
-
-  @ApiPropertyOptional({ format: 'uuid', nullable: true })
-  @IsOptional()
-  @IsUUID()
-  traceId?: string;
-}
+export class UpdateWorkloadProfileDto extends PartialType(CreateWorkloadProfileDto) {}
 
 // ---- deployments
 
 const ROUTERS = ['round-robin', 'least-loaded'];
 
 export class CreateDeploymentDto extends NamedDto {
-  @ApiProperty({
-    description: 'Model preset (Hugging Face id) or inline config.json keys',
+  @ApiPropertyOptional({
+    description:
+      'Model preset (Hugging Face id) or inline config.json keys; or instead modelConfigId. Never a file path.',
     oneOf: [{ type: 'string' }, { type: 'object' }],
   })
+  @IsOptional()
   @IsNameOrObject()
-  model!: string | Record<string, unknown>;
+  model?: string | Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'A model config uploaded to this workspace (POST /model-configs)',
+  })
+  @IsOptional()
+  @IsUUID()
+  modelConfigId?: string;
 
   @ApiProperty({
     description: 'GPU preset id or inline GPU',
@@ -122,7 +109,7 @@ export class CreateDeploymentDto extends NamedDto {
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(100_000)
+  @Max(MAX_REPLICAS)
   replicas?: number;
 
   @ApiPropertyOptional({ enum: ROUTERS })
@@ -153,64 +140,25 @@ export class CreateDeploymentDto extends NamedDto {
   @IsObject()
   cost?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'Built-in calibration profile name' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  calibration?: string;
-}
-
-export class UpdateDeploymentDto extends PartialNamedDto {
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'object' }] })
+  @ApiPropertyOptional({
+    description:
+      'Built-in calibration profile name or a kvplan-gpu-profile/1 object inline; or instead calibrationId',
+    oneOf: [{ type: 'string' }, { type: 'object' }],
+  })
   @IsOptional()
   @IsNameOrObject()
-  model?: string | Record<string, unknown>;
+  calibration?: string | Record<string, unknown>;
 
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'object' }] })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'A calibration uploaded to this workspace (POST /calibrations)',
+  })
   @IsOptional()
-  @IsNameOrObject()
-  gpu?: string | Record<string, unknown>;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1024)
-  tensorParallel?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
-  replicas?: number;
-
-  @ApiPropertyOptional({ enum: ROUTERS })
-  @IsOptional()
-  @IsIn(ROUTERS)
-  router?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  engine?: Record<string, unknown>;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  slo?: Record<string, unknown>;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  cost?: Record<string, unknown>;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  calibration?: string;
+  @IsUUID()
+  calibrationId?: string;
 }
+
+export class UpdateDeploymentDto extends PartialType(CreateDeploymentDto) {}
 
 export const DEPLOYMENT_FIELDS = [
   'model',
@@ -222,6 +170,8 @@ export const DEPLOYMENT_FIELDS = [
   'slo',
   'cost',
   'calibration',
+  'modelConfigId',
+  'calibrationId',
 ] as const;
 
 // ---- fusion configs
