@@ -11,6 +11,7 @@ import { DocumentsModule } from './modules/documents/documents.module';
 import { HealthController } from './modules/health/health.controller';
 import { MetricsService } from './modules/health/metrics.service';
 import { JobsController } from './modules/jobs/jobs.controller';
+import { JobReconciler } from './modules/jobs/job-reconciler.service';
 import { ProjectionsController } from './modules/projections/projections.controller';
 import { ProjectionReadCache } from './modules/projections/read-cache';
 import { SpecLoader } from './modules/projections/spec-loader.service';
@@ -54,6 +55,7 @@ export class AppModule {
         UploadsService,
         MetricsService,
         WorkersService,
+        JobReconciler,
         ApiKeys,
         RateLimiter,
         // Order matters: the AuthGuard sets req.auth, then the rate limit counts per key.

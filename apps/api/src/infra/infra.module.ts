@@ -67,7 +67,13 @@ export class InfraModule {
           provide: DataSource,
           useFactory: async () =>
             new DataSource(
-              dataSourceOptions({ url: config.databaseUrl, applicationName: 'kvplan-api', poolSize: 10 }),
+              dataSourceOptions({
+                url: config.databaseUrl,
+                applicationName: 'kvplan-api',
+                poolSize: 10,
+                // A database that does not answer is a 503 within a second, not a hung request.
+                connectTimeoutMs: 800,
+              }),
             ).initialize(),
         },
         ...REPOSITORIES.map((R) => ({
@@ -77,8 +83,18 @@ export class InfraModule {
         })),
         {
           provide: Redis,
-          // BullMQ needs maxRetriesPerRequest null on blocking connections; the api only produces.
-          useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }),
+          // The api only produces (no blocking commands), so its commands fail fast while Redis is
+          // away instead of waiting for it: no offline queue (a command sent during an outage is
+          // never run after the client got its 503), and a timeout on each command. The client
+          // reconnects by itself; the service recovers without a restart.
+          useFactory: () =>
+            new Redis(config.redisUrl, {
+              maxRetriesPerRequest: 1,
+              enableOfflineQueue: false,
+              commandTimeout: 1500,
+              connectTimeout: 2000,
+              lazyConnect: false,
+            }),
         },
         {
           provide: JobQueues,

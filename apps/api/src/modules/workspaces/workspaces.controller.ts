@@ -1,9 +1,29 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  Injectable,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
 import { ROLES, type Role } from '@kvplan/contracts';
 import { WorkspaceRepository, type ApiKeyEntity, type WorkspaceEntity } from '@kvplan/db';
-import { Auth, RequireRole, type AuthContext } from '../../common/auth';
+import type { ApiConfig } from '../../config/config';
+import { API_CONFIG } from '../../infra/tokens';
+import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
+import { bearerMatches } from '../../common/server-secret';
 import { SpecsService } from '../specs/specs.service';
 
 class UpdateWorkspaceDto {
@@ -54,6 +74,23 @@ const keyBody = (k: ApiKeyEntity) => ({
   revokedAt: k.revokedAt,
 });
 
+/** The server's OPERATOR_KEY as the bearer token (checked before the body is looked at). */
+@Injectable()
+class OperatorGuard implements CanActivate {
+  constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>();
+    if (!this.config.operatorKey)
+      throw new ForbiddenException(
+        'creating workspaces over HTTP is off: set OPERATOR_KEY on the server, or run `kvplan admin create-key --workspace NAME`',
+      );
+    if (!bearerMatches(req.headers.authorization, this.config.operatorKey))
+      throw new UnauthorizedException('creating a workspace needs the operator key (OPERATOR_KEY)');
+    return true;
+  }
+}
+
 @ApiTags('workspaces and keys')
 @ApiBearerAuth()
 @Controller()
@@ -75,9 +112,13 @@ export class WorkspacesController {
     return workspaceBody(w);
   }
 
-  /** A new workspace and its first admin key (shown once). The caller gets no access to it. */
+  /**
+   * A new workspace and its first admin key (shown once). Only the operator may: the bearer
+   * token is the server's OPERATOR_KEY, not a workspace's API key (or `kvplan admin create-key`).
+   */
   @Post('workspaces')
-  @RequireRole('admin')
+  @Public()
+  @UseGuards(OperatorGuard)
   async create(@Body() dto: CreateWorkspaceDto) {
     const { workspace, key, secret } = await this.repo.createWorkspaceWithAdminKey(dto.name);
     return { workspace: workspaceBody(workspace), key: keyBody(key), secret };
