@@ -1,4 +1,4 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import {
@@ -87,14 +87,27 @@ export class InfraModule {
           // away instead of waiting for it: no offline queue (a command sent during an outage is
           // never run after the client got its 503), and a timeout on each command. The client
           // reconnects by itself; the service recovers without a restart.
-          useFactory: () =>
-            new Redis(config.redisUrl, {
+          useFactory: () => {
+            const redis = new Redis(config.redisUrl, {
               maxRetriesPerRequest: 1,
               enableOfflineQueue: false,
               commandTimeout: 1500,
               connectTimeout: 2000,
               lazyConnect: false,
-            }),
+            });
+            // One line per outage (requests meanwhile answer 503), not one per reconnect attempt.
+            const logger = new Logger('redis');
+            let down = false;
+            redis.on('error', (err: Error) => {
+              if (!down) logger.warn(`unavailable: ${err.message}`);
+              down = true;
+            });
+            redis.on('ready', () => {
+              if (down) logger.log('available again');
+              down = false;
+            });
+            return redis;
+          },
         },
         {
           provide: JobQueues,
