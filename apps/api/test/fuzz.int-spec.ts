@@ -300,8 +300,7 @@ describe('fuzz over the OpenAPI document', () => {
     for (const status of seen.byStatus.keys()) expect(status).toBeLessThan(500);
   });
 
-  // kvplan-kv/1 uploads are checked by the api's own header reader until the shared validator of
-  // libs/core replaces it; a header that is JSON null or an array still fails there with a 500.
+  // The upload is checked by libs/core's kvplan-kv/1 validator, the one the fusion job reads with.
   it('bad KV sample uploads are refused with 400', async () => {
     const kv = [
       Buffer.from('short'),
