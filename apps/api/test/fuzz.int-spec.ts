@@ -2,23 +2,14 @@
 // and other unstorable text, huge numbers, wrong types, unknown keys, bad uploads, bad keys. No
 // answer may be a 5xx, and no bad request may change a stored row. (The api in-process against
 // the real PostgreSQL and Redis.)
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { ENTITIES, WorkspaceRepository, dataSourceOptions } from '@kvplan/db';
-import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
-import { createLogger } from '@kvplan/observability';
-import { createApp } from '../src/app.factory';
-import { loadApiConfig } from '../src/config/config';
+import { ENTITIES } from '@kvplan/db';
+import { inProcessApi, type InProcessApi } from './support/in-process';
 
-const url = testDatabaseUrl('kvplan_test_api_fuzz');
-const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-fuzz-'));
-
+let api: InProcessApi;
 let ds: DataSource;
-let app: NestFastifyApplication;
+let app: InProcessApi['app'];
 const keys = { admin: '', viewer: '', other: '' };
 let tables: string[] = [];
 
@@ -42,30 +33,18 @@ async function fingerprint(): Promise<string> {
 }
 
 beforeAll(async () => {
-  await recreateDatabase(url);
-  await migrate(url);
-  ds = await new DataSource(dataSourceOptions({ url, poolSize: 2 })).initialize();
-  tables = ENTITIES.map((e) => ds.getMetadata(e).tableName).filter((t) => t !== 'idempotency_keys');
-  const repo = new WorkspaceRepository(ds);
-  const a = await repo.createWorkspaceWithAdminKey('A');
-  keys.admin = a.secret;
-  keys.viewer = (await repo.createKey(a.workspace.id, 'v', 'viewer')).secret;
-  keys.other = (await repo.createWorkspaceWithAdminKey('B')).secret;
-  const config = loadApiConfig({
-    DATABASE_URL: url,
-    REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: `kvtest-fuzz-${process.pid}`,
-    STORAGE_DIR: storage,
-    LOG_LEVEL: 'silent',
+  api = await inProcessApi('fuzz', {
     RATE_LIMIT_MAX: '0',
     RECONCILE_INTERVAL_MS: '0',
     UPLOAD_LIMIT_BYTES: String(256 * 1024),
     DOCS: 'true',
     OPERATOR_KEY: OPERATOR,
   });
-  app = await createApp(config, createLogger({ service: 'api', level: 'silent' }));
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  ({ app, ds } = api);
+  tables = ENTITIES.map((e) => ds.getMetadata(e).tableName).filter((t) => t !== 'idempotency_keys');
+  keys.admin = api.key;
+  keys.viewer = (await api.workspaces.createKey(api.workspaceId, 'v', 'viewer')).secret;
+  keys.other = (await api.workspaces.createWorkspaceWithAdminKey('B')).secret;
 
   const doc = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as {
     paths: Record<string, Record<string, OpenApiOp>>;
@@ -92,9 +71,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await app?.close();
-  await ds?.destroy();
-  fs.rmSync(storage, { recursive: true, force: true });
+  await api?.close();
 });
 
 interface OpenApiOp {

@@ -5,17 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
-import { WorkspaceRepository, dataSourceOptions } from '@kvplan/db';
-import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
 import { DEFAULT_TIME_MODEL } from '@kvplan/sim';
-import { createLogger } from '@kvplan/observability';
-import { createApp } from '../src/app.factory';
-import { loadApiConfig } from '../src/config/config';
+import { inProcessApi, type InProcessApi } from './support/in-process';
 
-const url = testDatabaseUrl('kvplan_test_api_nofiles');
-const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-nofiles-'));
 const SECRET = 'TOP-SECRET-FILE-CONTENT';
 const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-secret-'));
 const secretFile = path.join(secretDir, 'config.json');
@@ -32,32 +24,17 @@ fs.writeFileSync(
   }),
 );
 
-let ds: DataSource;
-let app: NestFastifyApplication;
+let api: InProcessApi;
+let app: InProcessApi['app'];
 let key = '';
 
 beforeAll(async () => {
-  await recreateDatabase(url);
-  await migrate(url);
-  ds = await new DataSource(dataSourceOptions({ url, poolSize: 2 })).initialize();
-  key = (await new WorkspaceRepository(ds).createWorkspaceWithAdminKey('A')).secret;
-  const config = loadApiConfig({
-    DATABASE_URL: url,
-    REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: `kvtest-nofiles-${process.pid}`,
-    STORAGE_DIR: storage,
-    LOG_LEVEL: 'silent',
-    DOCS: 'false',
-  });
-  app = await createApp(config, createLogger({ service: 'api', level: 'silent' }));
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  api = await inProcessApi('nofiles');
+  ({ app, key } = api);
 }, 90_000);
 
 afterAll(async () => {
-  await app?.close();
-  await ds?.destroy();
-  fs.rmSync(storage, { recursive: true, force: true });
+  await api?.close();
   fs.rmSync(secretDir, { recursive: true, force: true });
 });
 

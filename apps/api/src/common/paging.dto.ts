@@ -37,3 +37,10 @@ export interface PageDto<T> {
   limit: number;
   offset: number;
 }
+
+/** The repository's page query of a NamedPageQueryDto. */
+export const namedPage = (q: NamedPageQueryDto) => ({
+  limit: q.limit,
+  offset: q.offset,
+  nameContains: q.name,
+});

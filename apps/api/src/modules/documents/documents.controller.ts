@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CalibrationRepository, ModelConfigRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
-import { NamedPageQueryDto } from '../../common/paging.dto';
+import { NamedPageQueryDto, namedPage } from '../../common/paging.dto';
 import { UUID_PIPE } from '../../common/validation';
 import { SpecsService } from '../specs/specs.service';
 import {
@@ -12,8 +12,6 @@ import {
   modelConfigBody,
 } from './documents.dto';
 import { DocumentsService } from './documents.service';
-
-const page = (q: NamedPageQueryDto) => ({ limit: q.limit, offset: q.offset, nameContains: q.name });
 
 /** Uploaded Hugging Face config.json documents (deployments name them by modelConfigId). */
 @ApiTags('model configs')
@@ -39,7 +37,7 @@ export class ModelConfigsController {
 
   @Get()
   async list(@Auth() auth: AuthContext, @Query() q: NamedPageQueryDto) {
-    const p = await this.repo.list(auth.workspaceId, page(q));
+    const p = await this.repo.list(auth.workspaceId, namedPage(q));
     return { ...p, items: p.items.map(modelConfigBody) };
   }
 
@@ -82,7 +80,7 @@ export class CalibrationsController {
 
   @Get()
   async list(@Auth() auth: AuthContext, @Query() q: NamedPageQueryDto) {
-    const p = await this.repo.list(auth.workspaceId, page(q));
+    const p = await this.repo.list(auth.workspaceId, namedPage(q));
     return { ...p, items: p.items.map(calibrationBody) };
   }
 

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsObject } from 'class-validator';
 import type { CalibrationEntity, ModelConfigEntity } from '@kvplan/db';
-import { NamedDto } from '../specs/specs.dto';
+import { NamedDto } from '../../common/named.dto';
 
 export class CreateModelConfigDto extends NamedDto {
   @ApiProperty({

@@ -17,8 +17,8 @@ import {
   type ExecutionContext,
   type MessageEvent,
 } from '@nestjs/common';
+import { StreamQueryDto } from './jobs.dto';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { IsString, Length } from 'class-validator';
 import { Redis } from 'ioredis';
 import { distinctUntilChanged, from, map, switchMap, takeWhile, timer, type Observable } from 'rxjs';
 import { JOB_CANCELLED, type JobProgressEvent } from '@kvplan/contracts';
@@ -64,12 +64,6 @@ export class StreamTokenGuard implements CanActivate {
     req.streamGrant = grant;
     return true;
   }
-}
-
-export class StreamQueryDto {
-  @IsString()
-  @Length(20, 100)
-  token!: string;
 }
 
 /**

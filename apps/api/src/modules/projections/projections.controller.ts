@@ -22,7 +22,7 @@ import { JobQueues } from '../../infra/job-queues';
 import { SpecsService } from '../specs/specs.service';
 import { CreateProjectionDto, ExportQueryDto, jobBody, projectionBody, resultCsv } from './projections.dto';
 import { ProjectionReadCache } from './read-cache';
-import { SpecLoader } from './spec-loader.service';
+import { SpecLoader } from '../specs/spec-loader.service';
 
 const uuid = new ParseUUIDPipe();
 

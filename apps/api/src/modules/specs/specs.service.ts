@@ -11,7 +11,8 @@ import {
 import { InputIssuesException } from '../../common/validation';
 import { PROBE_WORKLOAD, specIssues, workloadIssues } from '../../common/sim-port';
 import { serviceLimitIssues } from '../../common/service-limits';
-import { DEPLOYMENT_FIELDS, FUSION_FIELDS } from './specs.dto';
+import { DEPLOYMENT_FIELDS } from '../deployments/deployments.dto';
+import { FUSION_FIELDS } from '../fusion-configs/fusion-configs.dto';
 
 function pick(src: object, keys: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -16,63 +16,20 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
-import { ROLES, type Role } from '@kvplan/contracts';
-import { WorkspaceRepository, type ApiKeyEntity, type WorkspaceEntity } from '@kvplan/db';
+import {
+  CreateKeyDto,
+  CreateWorkspaceDto,
+  UpdateWorkspaceDto,
+  keyBody,
+  workspaceBody,
+} from './workspaces.dto';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { WorkspaceRepository } from '@kvplan/db';
 import type { ApiConfig } from '../../config/config';
 import { API_CONFIG } from '../../infra/tokens';
 import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
 import { bearerMatches } from '../../common/server-secret';
 import { SpecsService } from '../specs/specs.service';
-
-class UpdateWorkspaceDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @ApiPropertyOptional({ nullable: true, description: 'Days to keep uploads and results; null keeps them' })
-  @ValidateIf((_, v) => v !== null && v !== undefined)
-  @IsInt()
-  @Min(1)
-  @Max(36500)
-  retentionDays?: number | null;
-}
-
-class CreateWorkspaceDto {
-  @ApiProperty()
-  @IsString()
-  @Length(1, 200)
-  name!: string;
-}
-
-class CreateKeyDto {
-  @ApiProperty()
-  @IsString()
-  @Length(1, 200)
-  name!: string;
-
-  @ApiProperty({ enum: ROLES })
-  @IsIn(ROLES)
-  role!: Role;
-}
-
-const workspaceBody = (w: WorkspaceEntity) => ({
-  id: w.id,
-  name: w.name,
-  retentionDays: w.retentionDays,
-  createdAt: w.createdAt,
-});
-const keyBody = (k: ApiKeyEntity) => ({
-  id: k.id,
-  name: k.name,
-  role: k.role,
-  prefix: k.keyPrefix,
-  createdAt: k.createdAt,
-  revokedAt: k.revokedAt,
-});
 
 /** The server's OPERATOR_KEY as the bearer token (checked before the body is looked at). */
 @Injectable()

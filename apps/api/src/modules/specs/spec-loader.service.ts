@@ -12,7 +12,7 @@ import {
 } from '@kvplan/db';
 import type { SpecParts } from '@kvplan/contracts';
 import { InputIssuesException } from '../../common/validation';
-import { SpecsService } from '../specs/specs.service';
+import { SpecsService } from './specs.service';
 
 export interface LoadedSpecParts extends SpecParts {
   profile: WorkloadProfileEntity;
