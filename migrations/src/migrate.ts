@@ -1,5 +1,5 @@
 // One-shot `migrate` command (npm run migrate; compose's `migrate` service). Apps never migrate at start.
-import { ConfigError, EnvReader } from '@kvplan/contracts';
+import { ConfigError, EnvReader } from '@kvplan/observability';
 import { migrate } from './database';
 
 async function main(): Promise<void> {

@@ -1,6 +1,5 @@
 // The api's entry point: `npm start -w apps/api` (runs the TypeScript through SWC; see README.md).
-import { checkStorageRoot } from '@kvplan/contracts';
-import { createLogger } from '@kvplan/observability';
+import { checkStorageRoot, createLogger } from '@kvplan/observability';
 import { ConfigError, loadApiConfig } from './config/config';
 import { createApp } from './app.factory';
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EnvReader, LOG_LEVELS, QUEUES, type LogLevel, type QueueName } from '@kvplan/contracts';
+import { QUEUES, type QueueName } from '@kvplan/contracts';
+import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
 /** The worker's environment, validated at boot (a bad variable stops it, named). */
 export interface WorkerConfig {
@@ -61,7 +62,7 @@ export function modelDirProblems(dir: string): string[] {
 }
 
 /** The worker's refusal to start (every bad variable named). */
-export { ConfigError as WorkerConfigError } from '@kvplan/contracts';
+export { ConfigError as WorkerConfigError } from '@kvplan/observability';
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
   const r = new EnvReader(env);

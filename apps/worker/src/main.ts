@@ -2,8 +2,7 @@
 // the running jobs, then exit.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { checkStorageRoot } from '@kvplan/contracts';
-import { PinoNestLogger, createLogger } from '@kvplan/observability';
+import { PinoNestLogger, checkStorageRoot, createLogger } from '@kvplan/observability';
 import { WorkerConfigError, loadWorkerConfig, type WorkerConfig } from './config';
 import { StorageCheck } from './storage-check';
 import { WorkerModule } from './worker.module';

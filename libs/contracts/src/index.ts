@@ -3,4 +3,3 @@ export * from './jobs';
 export * from './wire';
 export * from './results';
 export * from './spec-compose';
-export * from './env';

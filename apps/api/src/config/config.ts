@@ -1,6 +1,6 @@
-import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/contracts';
+import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
-export { ConfigError } from '@kvplan/contracts';
+export { ConfigError } from '@kvplan/observability';
 /**
  * The api's environment, validated once at boot. A bad or missing variable stops the process
  * with a message naming it (and every other bad one).

@@ -6,9 +6,6 @@ import * as path from 'node:path';
  * its variables at boot with it and refuses to start naming every bad one.
  */
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
 /** A server-level secret: long enough not to be guessed, and printable (it travels in a header). */
 const SECRET_PATTERN = /^[\x21-\x7e]{24,256}$/;
 
