@@ -78,8 +78,9 @@ export class InfraModule {
                 url: config.databaseUrl,
                 applicationName: 'kvplan-api',
                 poolSize: 10,
-                // A database that does not answer is a 503 within a second, not a hung request.
-                connectTimeoutMs: 800,
+                // A stopped database refuses at once (503); this bounds a hung one. It also bounds
+                // the wait for a free pool client, so it stays well above a loaded api's waits.
+                connectTimeoutMs: 3000,
               }),
             ).initialize(),
         },
