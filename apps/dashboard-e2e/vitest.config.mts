@@ -6,6 +6,7 @@ export default defineConfig({
   plugins: [swc.vite({ tsconfigFile: '../../tsconfig.base.json' })],
   test: {
     include: ['test/**/*.e2e-spec.ts'],
+    globalSetup: ['test/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 150_000,

@@ -7,6 +7,7 @@ export default defineConfig({
   plugins: [swc.vite({ tsconfigFile: '../../tsconfig.base.json' })],
   test: {
     include: ['test/**/*.spec.ts', 'test/**/*.int-spec.ts', 'test/**/*.e2e-spec.ts'],
+    globalSetup: ['test/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
     hookTimeout: 30_000,

@@ -1,2 +1,3 @@
 export { MIGRATIONS } from './migrations';
 export { migrate, migrationDataSource, recreateDatabase, testDatabaseUrl } from './database';
+export { requireTestServices } from './test-services';

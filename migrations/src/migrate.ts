@@ -1,12 +1,15 @@
 // One-shot `migrate` command (npm run migrate; compose's `migrate` service). Apps never migrate at start.
+import { ConfigError, EnvReader } from '@kvplan/observability';
 import { migrate } from './database';
 
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    process.stderr.write(
-      'migrate: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/kvplan)\n',
-    );
+  const env = new EnvReader(process.env);
+  const url = env.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  try {
+    env.done();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`migrate: refusing to start: ${err.message}\n`);
     process.exit(2);
   }
   const ran = await migrate(url);

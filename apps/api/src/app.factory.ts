@@ -8,6 +8,7 @@ import { PinoNestLogger, createLogger, requestIdFrom, runWithContext } from '@kv
 import type { ApiConfig } from './config/config';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
+import { guardJsonInput } from './common/json-body.hooks';
 import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
 import { serveCachedProjectionReads } from './modules/projections/cached-read.hook';
@@ -32,6 +33,8 @@ export async function createApp(
   const nestLogger = new PinoNestLogger(logger);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: config.logLevel === 'silent' ? false : nestLogger,
+    // JSON bodies are parsed by guardJsonInput (limits before any recursive walk), not Nest's parser.
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -55,6 +58,10 @@ export async function createApp(
     else if (QUIET_ROUTES.has(fields.route)) logger.debug(fields, 'request');
     else logger.info(fields, 'request');
   });
+
+  // JSON bodies: parsed, then checked for depth, key count and unstorable text before Nest's
+  // pipeline walks them; query strings and path parameters for unstorable text.
+  guardJsonInput(fastify, config.bodyLimitBytes);
 
   // Uploads arrive as a raw stream (CSV, JSONL, safetensors): the handler streams them to disk,
   // counting bytes against UPLOAD_LIMIT_BYTES, instead of buffering them under the JSON limit.

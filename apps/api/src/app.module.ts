@@ -7,52 +7,42 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ApiKeys } from './common/api-keys';
 import { RateLimitGuard, RateLimiter } from './common/rate-limit.guard';
 import { InfraModule } from './infra/infra.module';
-import { HealthController } from './modules/health/health.controller';
-import { MetricsService } from './modules/health/metrics.service';
-import { JobsController } from './modules/jobs/jobs.controller';
-import { ProjectionsController } from './modules/projections/projections.controller';
-import { ProjectionReadCache } from './modules/projections/read-cache';
-import { SpecLoader } from './modules/projections/spec-loader.service';
-import { CapacityPlansController } from './modules/capacity/capacity-plans.controller';
-import { FusionProfilesController } from './modules/fusion-profiles/fusion-profiles.controller';
-import {
-  DeploymentsController,
-  FusionConfigsController,
-  WorkloadProfilesController,
-} from './modules/specs/specs.controllers';
-import { SpecsService } from './modules/specs/specs.service';
-import { TracesController } from './modules/traces/traces.controller';
-import { UploadsService } from './modules/traces/uploads.service';
-import { WorkspacesController } from './modules/workspaces/workspaces.controller';
-import { DashboardController } from './modules/dashboard/dashboard.controller';
-import { WorkersService } from './modules/dashboard/workers.service';
+import { CapacityPlansModule } from './modules/capacity/capacity-plans.module';
+import { DashboardModule } from './modules/dashboard/dashboard.module';
+import { DeploymentsModule } from './modules/deployments/deployments.module';
+import { DocumentsModule } from './modules/documents/documents.module';
+import { FusionConfigsModule } from './modules/fusion-configs/fusion-configs.module';
+import { FusionProfilesModule } from './modules/fusion-profiles/fusion-profiles.module';
+import { HealthModule } from './modules/health/health.module';
+import { JobsModule } from './modules/jobs/jobs.module';
+import { ProjectionsModule } from './modules/projections/projections.module';
+import { TracesModule } from './modules/traces/traces.module';
+import { WorkloadProfilesModule } from './modules/workload-profiles/workload-profiles.module';
+import { WorkspacesModule } from './modules/workspaces/workspaces.module';
+
+/** One Nest module per feature (controller, DTOs, services); infrastructure is global. */
+const FEATURES = [
+  HealthModule,
+  WorkspacesModule,
+  WorkloadProfilesModule,
+  DeploymentsModule,
+  FusionConfigsModule,
+  DocumentsModule,
+  TracesModule,
+  ProjectionsModule,
+  CapacityPlansModule,
+  FusionProfilesModule,
+  JobsModule,
+  DashboardModule,
+];
 
 @Module({})
 export class AppModule {
   static forRoot(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfraModule.forRoot(config)],
-      controllers: [
-        HealthController,
-        WorkspacesController,
-        WorkloadProfilesController,
-        DeploymentsController,
-        FusionConfigsController,
-        TracesController,
-        ProjectionsController,
-        CapacityPlansController,
-        FusionProfilesController,
-        JobsController,
-        DashboardController,
-      ],
+      imports: [InfraModule.forRoot(config), ...FEATURES],
       providers: [
-        SpecsService,
-        SpecLoader,
-        ProjectionReadCache,
-        UploadsService,
-        MetricsService,
-        WorkersService,
         ApiKeys,
         RateLimiter,
         // Order matters: the AuthGuard sets req.auth, then the rate limit counts per key.

@@ -1,5 +1,5 @@
 // The api's entry point: `npm start -w apps/api` (runs the TypeScript through SWC; see README.md).
-import { createLogger } from '@kvplan/observability';
+import { checkStorageRoot, createLogger } from '@kvplan/observability';
 import { ConfigError, loadApiConfig } from './config/config';
 import { createApp } from './app.factory';
 
@@ -14,11 +14,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const [fatal] = checkStorageRoot(config.storageDir, { create: true });
+  if (fatal.length) {
+    process.stderr.write(`kvplan api: refusing to start: ${fatal.join('; ')}\n`);
+    process.exit(2);
+  }
   const logger = createLogger({ service: 'api', level: config.logLevel });
   const app = await createApp(config, logger);
   await app.listen({ port: config.port, host: config.host });
   logger.info(
-    { host: config.host, port: config.port },
+    { host: config.host, port: config.port, storageDir: config.storageDir },
     `kvplan api listening on http://${config.host}:${config.port} (dashboard at /, docs at /docs)`,
   );
 }

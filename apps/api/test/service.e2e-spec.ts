@@ -1,15 +1,14 @@
 // End to end: the real api and worker processes against PostgreSQL and Redis.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { WorkspaceRepository, dataSourceOptions } from '@kvplan/db';
 import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
+import { freePort, startApp, until } from './support/processes';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const dbUrl = testDatabaseUrl('kvplan_test_e2e');
 const prefix = `kvtest-e2e-${process.pid}`;
 const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-e2e-'));
@@ -21,17 +20,7 @@ let api: ChildProcess | undefined;
 let worker: ChildProcess | undefined;
 const keys: { adminA: string; viewerA: string; adminB: string } = { adminA: '', viewerA: '', adminB: '' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const env = (extra: Record<string, string>) => ({
-  ...process.env,
+const env = (extra: Record<string, string>): Record<string, string> => ({
   DATABASE_URL: dbUrl,
   REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
   QUEUE_PREFIX: prefix,
@@ -40,29 +29,10 @@ const env = (extra: Record<string, string>) => ({
   ...extra,
 });
 
-function start(app: 'api' | 'worker', extra: Record<string, string>): ChildProcess {
-  const cwd = path.join(repoRoot, 'apps', app);
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd,
-    env: env(extra),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${app}] ${d}`));
-  child.stdout?.resume();
-  return child;
-}
+const start = (app: 'api' | 'worker', extra: Record<string, string>): ChildProcess =>
+  startApp(app, env(extra));
 
 const startWorker = () => start('worker', { STALLED_INTERVAL_MS: '1000', LOCK_DURATION_MS: '2000' });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 async function call(
   method: string,

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '@kvplan/sim';
 import { ConfigError, loadApiConfig } from '../src/config/config';
 import { toErrorResponse } from '../src/common/exception.filter';
-import { pathIssues } from '../src/common/sim-port';
+import { specIssues, workloadIssues } from '../src/common/sim-port';
+import { serviceLimitIssues } from '../src/common/service-limits';
 import { resultCsv } from '../src/modules/projections/projections.dto';
 
 describe('loadApiConfig', () => {
@@ -44,21 +45,52 @@ describe('toErrorResponse', () => {
   });
 });
 
-describe('pathIssues', () => {
-  it('refuses file paths anywhere the simulator would read a file', () => {
-    const issues = pathIssues({
-      model: '../../etc/passwd',
+describe('the service reads no file named in a request', () => {
+  it('refuses file paths anywhere the simulator would read a file, as the resolver decides', () => {
+    const issues = specIssues({
+      model: ' ../../etc/passwd',
       gpu: 'h100-sxm',
-      workload: { trace: 'x.csv', inputTokens: { empirical: 'lens.csv' } },
+      calibration: '/proc/self/environ',
+      workload: {
+        arrival: { process: 'constant', rate: 1 },
+        numRequests: 1,
+        inputTokens: { empirical: 'lens.csv' },
+        outputTokens: { fixed: 2 },
+      },
       fusion: { profile: 'p.json' },
     });
     expect(issues.map((i) => i.path).sort()).toEqual([
+      'calibration',
       'fusion.profile',
       'model',
       'workload.inputTokens.empirical',
-      'workload.trace',
     ]);
-    expect(pathIssues({ model: 'meta-llama/Llama-3.1-8B', gpu: { name: 'x' } })).toEqual([]);
+    expect(
+      workloadIssues({ trace: 'x.csv', inputTokens: { empirical: 'lens.csv' } }, false).map((i) => i.path),
+    ).toEqual(['workload.trace', 'workload.inputTokens.empirical']);
+  });
+});
+
+describe('serviceLimitIssues', () => {
+  it('bounds engine and workload numbers by path', () => {
+    const issues = serviceLimitIssues({
+      replicas: 100_000,
+      engine: { maxNumSeqs: 16 },
+      workload: {
+        arrival: { process: 'poisson', rate: 1e308 },
+        numRequests: 5,
+        inputTokens: { fixed: 1e9 },
+        outputTokens: { uniform: [1, 2e6] },
+      },
+    });
+    expect(issues.map((i) => i.path)).toEqual([
+      'replicas',
+      'workload.arrival.rate',
+      'workload.inputTokens.fixed',
+      'workload.outputTokens.uniform[1]',
+    ]);
+    const stages = serviceLimitIssues({ workload: { stages: [{ rate: 1000, durationS: 10_000 }] } });
+    expect(stages.map((i) => i.path)).toEqual(['workload.stages']);
   });
 });
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QUEUES, type QueueName } from '@kvplan/contracts';
+import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
 /** The worker's environment, validated at boot (a bad variable stops it, named). */
 export interface WorkerConfig {
@@ -15,7 +16,7 @@ export interface WorkerConfig {
   /** BullMQ lock duration and stalled-job check interval (shortened in tests). */
   lockDurationMs: number;
   stalledIntervalMs: number;
-  logLevel: 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  logLevel: LogLevel;
   /**
    * KVPLAN_MODEL_DIR: a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
    * the fusion jobs capture KV with when a trace carries prompts; null when unset.
@@ -25,9 +26,16 @@ export interface WorkerConfig {
   tfBackend: string | null;
   /** How often the retention sweep runs (RETENTION_SWEEP_INTERVAL_MS; 0: never). */
   retentionSweepIntervalMs: number;
+  /**
+   * Work budget of one simulation (SIM_MAX_EVENTS): simulator events (steps and arrivals of
+   * every replica, about requests x steps); a run over it fails with a message saying so.
+   */
+  simMaxEvents: number;
+  /** Wall-time limit of one simulation (SIM_MAX_WALL_MS); a run over it is stopped and fails. */
+  simMaxWallMs: number;
 }
 
-const TF_BACKENDS = ['auto', 'wasm', 'node', 'node-gpu', 'cpu'];
+const TF_BACKENDS = ['auto', 'wasm', 'node', 'node-gpu', 'cpu'] as const;
 
 /** Problems of a model folder, checked at boot without loading it (the fusion job loads it). */
 export function modelDirProblems(dir: string): string[] {
@@ -53,72 +61,30 @@ export function modelDirProblems(dir: string): string[] {
   return problems;
 }
 
-export class WorkerConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
+/** The worker's refusal to start (every bad variable named). */
+export { ConfigError as WorkerConfigError } from '@kvplan/observability';
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const problems: string[] = [];
-  const url = (name: string, protocols: string[]): string => {
-    const v = env[name];
-    if (!v) {
-      problems.push(`${name}: required`);
-      return '';
-    }
-    try {
-      if (!protocols.includes(new URL(v).protocol))
-        problems.push(`${name}: expected a ${protocols.join(' or ')} URL`);
-    } catch {
-      problems.push(`${name}: not a URL`);
-    }
-    return v;
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const v = env[name];
-    if (v === undefined || v === '') return fallback;
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) {
-      problems.push(`${name}: expected an integer in [${min}, ${max}], got "${v}"`);
-      return fallback;
-    }
-    return n;
-  };
-  const all = Object.values(QUEUES) as QueueName[];
-  const queues = (env.QUEUES ?? all.join(','))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as QueueName[];
-  const unknown = queues.filter((q) => !all.includes(q));
-  if (unknown.length || queues.length === 0)
-    problems.push(`QUEUES: expected a comma list of ${all.join(', ')}, got "${env.QUEUES}"`);
-  const levels = ['error', 'warn', 'info', 'debug', 'silent'] as const;
-  const logLevel = (env.LOG_LEVEL ?? 'info') as WorkerConfig['logLevel'];
-  if (!levels.includes(logLevel))
-    problems.push(`LOG_LEVEL: expected one of ${levels.join(', ')}, got "${env.LOG_LEVEL}"`);
-  const prefix = env.QUEUE_PREFIX ?? 'kvplan';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix))
-    problems.push(`QUEUE_PREFIX: expected 1-64 of A-Z a-z 0-9 _ -, got "${prefix}"`);
+  const r = new EnvReader(env);
   const modelDir = env.KVPLAN_MODEL_DIR ? path.resolve(env.KVPLAN_MODEL_DIR) : null;
-  if (modelDir) problems.push(...modelDirProblems(modelDir));
-  const tfBackend = env.KVPLAN_TF_BACKEND || null;
-  if (tfBackend && !TF_BACKENDS.includes(tfBackend.toLowerCase()))
-    problems.push(`KVPLAN_TF_BACKEND: expected one of ${TF_BACKENDS.join(', ')}, got "${tfBackend}"`);
+  if (modelDir) r.problems.push(...modelDirProblems(modelDir));
+  const tfBackend = r.oneOf('KVPLAN_TF_BACKEND', 'auto', TF_BACKENDS);
   const config: WorkerConfig = {
-    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
-    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
-    queuePrefix: prefix,
-    storageDir: env.STORAGE_DIR || 'var/storage',
-    queues,
-    simulateConcurrency: int('SIMULATE_CONCURRENCY', 1, 1, 64),
-    lockDurationMs: int('LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
-    stalledIntervalMs: int('STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
-    logLevel,
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix: r.str('QUEUE_PREFIX', 'kvplan', /^[A-Za-z0-9_-]{1,64}$/),
+    storageDir: r.storageDir(__dirname),
+    queues: r.list('QUEUES', Object.values(QUEUES) as QueueName[]),
+    simulateConcurrency: r.int('SIMULATE_CONCURRENCY', 1, 1, 64),
+    lockDurationMs: r.int('LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
+    stalledIntervalMs: r.int('STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     modelDir,
-    tfBackend,
-    retentionSweepIntervalMs: int('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    tfBackend: env.KVPLAN_TF_BACKEND ? tfBackend : null,
+    retentionSweepIntervalMs: r.int('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
+    simMaxEvents: r.int('SIM_MAX_EVENTS', 300_000_000, 1000),
+    simMaxWallMs: r.int('SIM_MAX_WALL_MS', 600_000, 1000, 24 * 3_600_000),
   };
-  if (problems.length) throw new WorkerConfigError(problems);
+  r.done();
   return config;
 }

@@ -2,8 +2,9 @@
 // the running jobs, then exit.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { PinoNestLogger, createLogger } from '@kvplan/observability';
+import { PinoNestLogger, checkStorageRoot, createLogger } from '@kvplan/observability';
 import { WorkerConfigError, loadWorkerConfig, type WorkerConfig } from './config';
+import { StorageCheck } from './storage-check';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -17,13 +18,23 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const [fatal, warnings] = checkStorageRoot(config.storageDir, { create: false });
+  if (fatal.length) {
+    process.stderr.write(`kvplan worker: refusing to start: ${fatal.join('; ')}\n`);
+    process.exit(2);
+  }
   // JSON lines (pino); inside a job every line carries the job and the api request that queued it.
   const logger = createLogger({ service: 'worker', level: config.logLevel });
+  for (const w of warnings) logger.warn(w);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: config.logLevel === 'silent' ? false : new PinoNestLogger(logger),
   });
   app.enableShutdownHooks();
-  logger.info({ queues: config.queues }, `kvplan worker consuming ${config.queues.join(', ')}`);
+  await app.get(StorageCheck).newestUploadVisible(logger);
+  logger.info(
+    { queues: config.queues, storageDir: config.storageDir },
+    `kvplan worker consuming ${config.queues.join(', ')}`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -3,6 +3,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { DataSource } from 'typeorm';
 import {
   CapacityPlanRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
@@ -23,10 +24,12 @@ import { SimulateProjectionHandler } from './handlers/simulate-projection.handle
 import { HeartbeatService } from './processors/heartbeat.service';
 import { CapacityProcessor, FusionProcessor, SimulateProcessor } from './processors/processors';
 import { SimRunner, ThreadSimRunner } from './sim/sim-runner';
+import { StorageCheck } from './storage-check';
 import { WORKER_CONFIG } from './tokens';
 
 const REPOSITORIES = [
   CapacityPlanRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
@@ -67,7 +70,10 @@ export class WorkerModule {
         })),
         {
           provide: SimRunner,
-          useValue: new ThreadSimRunner(path.resolve(config.storageDir)),
+          useValue: new ThreadSimRunner(path.resolve(config.storageDir), {
+            maxEvents: config.simMaxEvents,
+            maxWallMs: config.simMaxWallMs,
+          }),
         },
         { provide: FusionRunner, useValue: new ThreadFusionRunner() },
         RetentionService,
@@ -79,6 +85,7 @@ export class WorkerModule {
         CapacityProcessor,
         FusionProcessor,
         HeartbeatService,
+        StorageCheck,
         DataSourceCloser,
       ],
     };

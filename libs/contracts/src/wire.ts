@@ -3,6 +3,9 @@
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** The error text of a job cancelled with `POST /jobs/:id/cancel` (its status is `failed`). */
+export const JOB_CANCELLED = 'cancelled';
+
 export const JOB_KINDS = ['simulate', 'capacity', 'fusion'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 

@@ -9,6 +9,8 @@ export interface DbConfig {
   /** Pool size (pg's `max`). */
   poolSize?: number;
   applicationName?: string;
+  /** Give up connecting after this long (pg's connectionTimeoutMillis; default: wait). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -29,6 +31,9 @@ export function dataSourceOptions(
     migrationsRun: false,
     logging: config.logging ?? false,
     applicationName: config.applicationName ?? 'kvplan',
-    extra: { max: config.poolSize ?? 10 },
+    extra: {
+      max: config.poolSize ?? 10,
+      ...(config.connectTimeoutMs !== undefined && { connectionTimeoutMillis: config.connectTimeoutMs }),
+    },
   };
 }

@@ -7,6 +7,8 @@ export {
   WorkloadProfileRepository,
   DeploymentRepository,
   FusionConfigRepository,
+  ModelConfigRepository,
+  CalibrationRepository,
   type NamedSpecInput,
 } from './repositories/named-spec.repository';
 export { WorkspaceRepository, type CreatedKey } from './repositories/workspace.repository';
@@ -23,3 +25,4 @@ export {
   type ProjectionSummaryRow,
 } from './repositories/dashboard.repository';
 export { RetentionRepository, type RetentionOutcome } from './repositories/retention.repository';
+export { DeploymentDocsRepository } from './repositories/deployment-docs.repository';

@@ -6,7 +6,8 @@ export {
   REQUEST_ID_PATTERN,
   type LogContext,
 } from './request-context';
-export { createLogger, REDACTED_PATHS, type LoggerOptions, type LogLevel } from './logger';
+export { createLogger, LOG_LEVELS, REDACTED_PATHS, type LoggerOptions, type LogLevel } from './logger';
+export { ConfigError, EnvReader, STORAGE_MARKER, checkStorageRoot, defaultStorageDir } from './env';
 export { PinoNestLogger } from './nest-logger';
 export {
   HEARTBEAT_INTERVAL_MS,

@@ -2,7 +2,9 @@ import * as os from 'node:os';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { currentContext } from './request-context';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** The log levels every process accepts (LOG_LEVEL), one list for the api, the worker and the CLI. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggerOptions {
   /** `api` or `worker`: every line carries it as `service`. */

@@ -17,6 +17,44 @@ export interface ErrorBody {
   issues?: Array<{ path: string; message: string }>;
 }
 
+/** Seconds a client is asked to wait when a dependency is down. */
+export const RETRY_AFTER_S = 5;
+
+/** PostgreSQL SQLSTATEs and socket errors meaning "the database is not there right now". */
+const DB_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+const DB_DOWN_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connect ECONNREFUSED/i;
+const REDIS_DOWN_MESSAGE =
+  /enableOfflineQueue|Command timed out|Connection is closed|MaxRetriesPerRequest|Reached the max retries|Redis is not reachable|queue is unavailable/i;
+
+/** Which dependency an error says is unavailable, or null for any other error. */
+export function unavailableDependency(err: unknown): 'database' | 'queue' | null {
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; name?: unknown } | null;
+  if (!e || typeof e !== 'object') return null;
+  const inner = (e.driverError ?? e) as { code?: unknown; message?: unknown };
+  const code = typeof inner.code === 'string' ? inner.code : typeof e.code === 'string' ? e.code : '';
+  const message = `${String(e.message ?? '')} ${String(inner.message ?? '')}`;
+  if (e.name === 'MaxRetriesPerRequestError' || REDIS_DOWN_MESSAGE.test(message)) return 'queue';
+  if (DB_DOWN_CODES.has(code) || DB_DOWN_MESSAGE.test(message)) return 'database';
+  return null;
+}
+
 const PG_TO_HTTP: Record<string, [number, string, string]> = {
   '23503': [
     409,
@@ -26,6 +64,9 @@ const PG_TO_HTTP: Record<string, [number, string, string]> = {
   '23505': [409, 'Conflict', 'a row with these values already exists'],
   '22P02': [400, 'Bad Request', 'a value has the wrong type'],
   '22001': [400, 'Bad Request', 'a value is too long'],
+  '22003': [400, 'Bad Request', 'a number is out of range'],
+  '23502': [400, 'Bad Request', 'a required value is null'],
+  '54000': [400, 'Bad Request', 'a value is too large to store'],
 };
 
 /** Maps an error to the status and body a client sees. Never a stack; 500 only for our own bugs. */
@@ -52,7 +93,17 @@ export function toErrorResponse(err: unknown): ErrorBody {
     const code = (err as QueryFailedError & { driverError?: { code?: string } }).driverError?.code ?? '';
     const mapped = PG_TO_HTTP[code];
     if (mapped) return { statusCode: mapped[0], error: mapped[1], message: mapped[2] };
+    // Any other data exception (class 22: bad text encoding, bad values) is the input's fault.
+    if (code.startsWith('22'))
+      return { statusCode: 400, error: 'Bad Request', message: 'a value cannot be stored' };
   }
+  const down = unavailableDependency(err);
+  if (down)
+    return {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: `the ${down} is unavailable; retry in ${RETRY_AFTER_S} s`,
+    };
   // Errors raised by Fastify before Nest (body too large, bad JSON, bad content type) carry a 4xx statusCode.
   const e = err as { statusCode?: unknown; message?: unknown; code?: unknown };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -72,9 +123,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(err: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<Reply>();
     const body = toErrorResponse(err);
-    if (body.statusCode >= 500)
+    if (body.statusCode === 503) this.logger.warn(err instanceof Error ? err.message : String(err));
+    else if (body.statusCode >= 500)
       this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     if (reply.sent) return;
+    if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_S));
     reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -2,6 +2,9 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
+/** Largest page offset (PostgreSQL's OFFSET is a bigint; no list is this long). */
+export const MAX_OFFSET = 1_000_000_000;
+
 export class PageQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
@@ -11,11 +14,12 @@ export class PageQueryDto {
   @Max(100)
   limit: number = 20;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_OFFSET, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_OFFSET)
   offset: number = 0;
 }
 
@@ -33,3 +37,10 @@ export interface PageDto<T> {
   limit: number;
   offset: number;
 }
+
+/** The repository's page query of a NamedPageQueryDto. */
+export const namedPage = (q: NamedPageQueryDto) => ({
+  limit: q.limit,
+  offset: q.offset,
+  nameContains: q.name,
+});

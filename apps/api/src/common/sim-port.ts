@@ -14,10 +14,14 @@ export const PROBE_WORKLOAD = {
   outputTokens: { fixed: 2 },
 };
 
-/** Resolves a spec, returning its issues instead of throwing (other errors propagate). */
-export function specIssues(spec: Record<string, unknown>, baseDir: string): InputIssue[] {
+/**
+ * Resolves a spec as the service does, returning its issues instead of throwing (other errors
+ * propagate). `files: []`: the resolver reads no file whatever a field says; a string is a preset
+ * name or nothing (the resolver decides, after its own trimming, so no second check can disagree).
+ */
+export function specIssues(spec: Record<string, unknown>): InputIssue[] {
   try {
-    resolveSimulationSpec(spec, { fileName: 'spec', baseDir });
+    resolveSimulationSpec(spec, { fileName: 'spec', baseDir: '/nonexistent', files: [] });
     return [];
   } catch (err) {
     if (err instanceof InputError) return err.issues;
@@ -25,9 +29,15 @@ export function specIssues(spec: Record<string, unknown>, baseDir: string): Inpu
   }
 }
 
-export function workloadIssues(workload: unknown, where = 'workload'): InputIssue[] {
+/**
+ * The shape of a workload to store (no materialising), with the service's rules (no file keys);
+ * `withTrace`: it will replay an uploaded trace (its options only).
+ */
+export function workloadIssues(workload: Record<string, unknown>, withTrace: boolean): InputIssue[] {
+  const own = serviceWorkloadIssues(workload, 'workload');
+  if (own.length) return own;
   const issues = new IssueCollector();
-  validateWorkloadSpec(workload, where, issues);
+  validateWorkloadSpec(withTrace ? { ...workload, trace: 'stored-trace' } : workload, 'workload', issues);
   return issues.issues;
 }
 
@@ -35,36 +45,21 @@ const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The service never reads files named in a request: model/gpu/calibration take preset names or
- * inline objects, workloads use `traceId` instead of `trace`, and length distributions are inline.
+ * Keys of a stored workload that name files: the service sets `trace` itself from `traceId`, and
+ * length distributions are inline. (Structural: any value of these keys is refused.)
  */
-export function pathIssues(spec: Record<string, unknown>): InputIssue[] {
+function serviceWorkloadIssues(wl: unknown, where: string): InputIssue[] {
   const out: InputIssue[] = [];
-  const looksLikePath = (s: string) =>
-    s.includes('..') || /^[./~\\]/.test(s) || /\.(json|ya?ml)$/i.test(s) || s.includes('\\');
-  for (const key of ['model', 'gpu', 'calibration']) {
-    const v = spec[key];
-    if (typeof v === 'string' && looksLikePath(v))
-      out.push({
-        path: key,
-        message: 'file paths are not accepted by the service: use a preset name or inline keys',
-      });
+  if (!isObj(wl)) return out;
+  if ('trace' in wl)
+    out.push({
+      path: `${where}.trace`,
+      message: 'not accepted by the service: upload the trace and set traceId',
+    });
+  for (const k of ['inputTokens', 'outputTokens']) {
+    const d = wl[k];
+    if (isObj(d) && 'empirical' in d && !isObj(d.empirical))
+      out.push({ path: `${where}.${k}.empirical`, message: 'file paths are not accepted by the service' });
   }
-  const wl = spec.workload;
-  if (isObj(wl)) {
-    if ('trace' in wl)
-      out.push({
-        path: 'workload.trace',
-        message: 'not accepted by the service: upload the trace and set traceId',
-      });
-    for (const k of ['inputTokens', 'outputTokens']) {
-      const d = wl[k];
-      if (isObj(d) && typeof d.empirical === 'string')
-        out.push({ path: `workload.${k}.empirical`, message: 'file paths are not accepted by the service' });
-    }
-  }
-  const fusion = spec.fusion;
-  if (isObj(fusion) && 'profile' in fusion)
-    out.push({ path: 'fusion.profile', message: 'set by the service from the stored fusion profile' });
   return out;
 }

@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { BadRequestException, ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
 import type { InputIssue } from '@kvplan/sim';
 
 /** Flattens class-validator errors into `{path, message}` issues (`engine.blockSize: must be ...`). */
@@ -34,3 +34,6 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => new InputIssuesException(flattenValidationErrors(errors)),
   });
 }
+
+/** Path ids: a UUID, else 400 naming the parameter. */
+export const UUID_PIPE = new ParseUUIDPipe();

@@ -1,3 +1,6 @@
+import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
+
+export { ConfigError } from '@kvplan/observability';
 /**
  * The api's environment, validated once at boot. A bad or missing variable stops the process
  * with a message naming it (and every other bad one).
@@ -24,87 +27,25 @@ export interface ApiConfig {
   readCacheTtlMs: number;
   /** Lifetime of an event-stream token. */
   streamTokenTtlS: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   /** Serve the OpenAPI UI at /docs. */
   docs: boolean;
+  /**
+   * OPERATOR_KEY: the server-level secret that may create workspaces over HTTP
+   * (`POST /workspaces` with `Authorization: Bearer <it>`); null: only `kvplan admin` can.
+   */
+  operatorKey: string | null;
+  /** METRICS_TOKEN: when set, /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken: string | null;
+  /** How often queued/running runs missing from Redis are re-enqueued (0: never). */
+  reconcileIntervalMs: number;
+  /** Runs younger than this are left to the request that queues them. */
+  reconcileGraceMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-export class EnvReader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
-
-  url(name: string, protocols: string[], fallback?: string): string {
-    const raw = this.env[name] ?? fallback;
-    if (raw === undefined || raw === '') {
-      this.problems.push(`${name}: required (e.g. ${protocols[0]}//host:port/...)`);
-      return '';
-    }
-    try {
-      const u = new URL(raw);
-      if (!protocols.includes(u.protocol))
-        this.problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got "${u.protocol}"`);
-    } catch {
-      this.problems.push(`${name}: not a URL`);
-    }
-    return raw;
-  }
-
-  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.problems.push(`${name}: expected an integer in [${min}, ${max}], got "${raw}"`);
-      return fallback;
-    }
-    return n;
-  }
-
-  str(name: string, fallback: string, pattern?: RegExp): string {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (pattern && !pattern.test(raw))
-      this.problems.push(`${name}: expected to match ${pattern}, got "${raw}"`);
-    return raw;
-  }
-
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (!allowed.includes(raw as T)) {
-      this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
-      return fallback;
-    }
-    return raw as T;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (raw === 'true' || raw === '1') return true;
-    if (raw === 'false' || raw === '0') return false;
-    this.problems.push(`${name}: expected true or false, got "${raw}"`);
-    return fallback;
-  }
-
-  done(): void {
-    if (this.problems.length) throw new ConfigError(this.problems);
-  }
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const MIB = 1024 * 1024;
 
-export function loadApiConfig(env: Env): ApiConfig {
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
   const r = new EnvReader(env);
   const config: ApiConfig = {
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
@@ -112,7 +53,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     host: r.str('HOST', '0.0.0.0'),
     port: r.int('PORT', 3000, 0, 65535),
     queuePrefix: r.str('QUEUE_PREFIX', 'kvplan', /^[A-Za-z0-9_-]{1,64}$/),
-    storageDir: r.str('STORAGE_DIR', 'var/storage'),
+    storageDir: r.storageDir(__dirname),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1 * MIB, 1024),
     uploadLimitBytes: r.int('UPLOAD_LIMIT_BYTES', 256 * MIB, 1024),
     rateLimitMax: r.int('RATE_LIMIT_MAX', 6000, 0),
@@ -122,6 +63,10 @@ export function loadApiConfig(env: Env): ApiConfig {
     streamTokenTtlS: r.int('STREAM_TOKEN_TTL_S', 60, 1, 3600),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     docs: r.bool('DOCS', true),
+    operatorKey: r.secret('OPERATOR_KEY'),
+    metricsToken: r.secret('METRICS_TOKEN'),
+    reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 30_000, 0, 3_600_000),
+    reconcileGraceMs: r.int('RECONCILE_GRACE_MS', 10_000, 0, 3_600_000),
   };
   r.done();
   return config;

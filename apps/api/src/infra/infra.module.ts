@@ -1,15 +1,25 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import {
+  CalibrationRepository,
   CapacityPlanRepository,
   DashboardRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
   IdempotencyRepository,
   JobRepository,
   KvSampleRepository,
+  ModelConfigRepository,
   ProjectionRepository,
   TraceRepository,
   WorkloadProfileRepository,
@@ -21,14 +31,17 @@ import { JobQueues } from './job-queues';
 import { API_CONFIG } from './tokens';
 
 const REPOSITORIES = [
+  CalibrationRepository,
   CapacityPlanRepository,
   DashboardRepository,
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
   IdempotencyRepository,
   JobRepository,
   KvSampleRepository,
+  ModelConfigRepository,
   ProjectionRepository,
   TraceRepository,
   WorkloadProfileRepository,
@@ -61,7 +74,14 @@ export class InfraModule {
           provide: DataSource,
           useFactory: async () =>
             new DataSource(
-              dataSourceOptions({ url: config.databaseUrl, applicationName: 'kvplan-api', poolSize: 10 }),
+              dataSourceOptions({
+                url: config.databaseUrl,
+                applicationName: 'kvplan-api',
+                poolSize: 10,
+                // A stopped database refuses at once (503); this bounds a hung one. It also bounds
+                // the wait for a free pool client, so it stays well above a loaded api's waits.
+                connectTimeoutMs: 3000,
+              }),
             ).initialize(),
         },
         ...REPOSITORIES.map((R) => ({
@@ -71,8 +91,31 @@ export class InfraModule {
         })),
         {
           provide: Redis,
-          // BullMQ needs maxRetriesPerRequest null on blocking connections; the api only produces.
-          useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }),
+          // The api only produces (no blocking commands), so its commands fail fast while Redis is
+          // away instead of waiting for it: no offline queue (a command sent during an outage is
+          // never run after the client got its 503), and a timeout on each command. The client
+          // reconnects by itself; the service recovers without a restart.
+          useFactory: () => {
+            const redis = new Redis(config.redisUrl, {
+              maxRetriesPerRequest: 1,
+              enableOfflineQueue: false,
+              commandTimeout: 1500,
+              connectTimeout: 2000,
+              lazyConnect: false,
+            });
+            // One line per outage (requests meanwhile answer 503), not one per reconnect attempt.
+            const logger = new Logger('redis');
+            let down = false;
+            redis.on('error', (err: Error) => {
+              if (!down) logger.warn(`unavailable: ${err.message}`);
+              down = true;
+            });
+            redis.on('ready', () => {
+              if (down) logger.log('available again');
+              down = false;
+            });
+            return redis;
+          },
         },
         {
           provide: JobQueues,

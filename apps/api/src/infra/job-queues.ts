@@ -7,6 +7,7 @@ import {
   capacityPointJobId,
   type CapacityPlanPayload,
   type FusionProfilePayload,
+  type JobKind,
   type QueueName,
   type SimulateCapacityPointPayload,
   type SimulateProjectionPayload,
@@ -83,6 +84,28 @@ export class JobQueues {
         };
       }),
     });
+  }
+
+  /** The queue a job row's run is in (a capacity plan: its parent job). */
+  private queueOf(kind: JobKind): Queue {
+    return kind === 'simulate'
+      ? this.queues.simulate
+      : kind === 'fusion'
+        ? this.queues.fusion
+        : this.queues.capacity;
+  }
+
+  /** Whether the run is still in Redis (waiting, delayed, active, or finished and kept). */
+  async has(kind: JobKind, runId: string): Promise<boolean> {
+    return (await this.queueOf(kind).getJob(runId)) !== undefined;
+  }
+
+  /**
+   * Takes a run out of its queue: waiting or delayed entries are removed (a capacity plan's flow
+   * with its children); a running one cannot be, its worker stops at its next check of the row.
+   */
+  async cancel(kind: JobKind, runId: string): Promise<void> {
+    await this.queueOf(kind).remove(runId, { removeChildren: true });
   }
 
   async counts(): Promise<Record<QueueName, Record<string, number>>> {

@@ -20,7 +20,7 @@ export class CapacityPointHandler {
   async handle(job: Job): Promise<string> {
     const p = parsePayload(JOB_NAMES.simulateCapacityPoint, job.data);
     // The child has no row of its own (p.runId is the plan's): its final failure fails the plan.
-    return tracked(job, p.runId, this.jobs, async () => {
+    return tracked(job, p.runId, this.jobs, async (signal) => {
       const plan = await this.plans.getById(p.capacityPlanId);
       if (!plan || plan.workspaceId !== p.workspaceId)
         throw new PermanentJobError(`capacity plan ${p.capacityPlanId} not found`);
@@ -31,7 +31,7 @@ export class CapacityPointHandler {
       const run = await this.runner.run(
         applyPoint(plan.spec, point as CapacityPoint),
         (f) => void job.updateProgress(f).catch(() => undefined),
-        { fusionProfile: stored?.profile ?? null },
+        { fusionProfile: stored?.profile ?? null, signal },
       );
       const wrote = await this.plans.savePoint(plan.id, p.pointIndex, run.result);
       const done = (await this.plans.listPoints(plan.id)).length;

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { JOB_NAMES, fusionProfileOptions, parsePayload } from '@kvplan/contracts';
+import { JOB_NAMES, composeSpec, fusionProfileOptions, parsePayload } from '@kvplan/contracts';
 import {
+  DeploymentDocsRepository,
   DeploymentRepository,
   FusionConfigRepository,
   FusionProfileRepository,
@@ -31,6 +32,7 @@ export class FusionProfileHandler {
     private readonly profiles: FusionProfileRepository,
     private readonly workloads: WorkloadProfileRepository,
     private readonly deployments: DeploymentRepository,
+    private readonly deploymentDocs: DeploymentDocsRepository,
     private readonly fusionConfigs: FusionConfigRepository,
     private readonly traces: TraceRepository,
     private readonly kvSamples: KvSampleRepository,
@@ -84,11 +86,11 @@ export class FusionProfileHandler {
     if (!deployment) throw new PermanentJobError('the deployment was deleted');
     const trace = workload.traceId ? await this.traces.get(ws, workload.traceId) : null;
     if (workload.traceId && !trace) throw new PermanentJobError('the workload profile trace was deleted');
-    const wl: Record<string, unknown> = { ...workload.spec };
-    if (trace) wl.trace = trace.storagePath;
+    const { docs, missing } = await this.deploymentDocs.load(ws, deployment.spec);
+    if (missing.length) throw new PermanentJobError(`the deployment's ${missing.join(' and ')} was deleted`);
     const f = fusionConfig.spec as unknown as FusionJobSettings;
     return {
-      spec: { ...deployment.spec, workload: wl },
+      spec: composeSpec({ deployment, profile: workload, trace, fusionConfig: null, docs }),
       baseDir: path.resolve(this.config.storageDir),
       fusion: {
         mode: f.mode,

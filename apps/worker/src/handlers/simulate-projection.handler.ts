@@ -43,7 +43,7 @@ export class SimulateProjectionHandler {
 
   async handle(job: Job): Promise<string> {
     const p = parsePayload(JOB_NAMES.simulateProjection, job.data);
-    return tracked(job, p.runId, this.jobs, async () => {
+    return tracked(job, p.runId, this.jobs, async (signal) => {
       if (!(await this.jobs.markRunning(p.runId))) return 'already finished';
       const projection = await this.projections.getById(p.projectionId);
       if (!projection || projection.workspaceId !== p.workspaceId)
@@ -57,11 +57,15 @@ export class SimulateProjectionHandler {
       const progress = progressReporter(job, p.runId, this.jobs);
       const { fusion: _f, ...baseline } = spec;
       const stored = fusion ? await this.storedProfile(projection, fusion.mode) : null;
-      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), { charts: true });
+      const without = await this.runner.run(baseline, (f) => progress(fusion ? f / 2 : f), {
+        charts: true,
+        signal,
+      });
       const withFusion = fusion
         ? await this.runner.run(spec, (f) => progress(0.5 + f / 2), {
             charts: true,
             fusionProfile: stored?.profile ?? null,
+            signal,
           })
         : null;
       const wrote = await this.projections.saveResult(

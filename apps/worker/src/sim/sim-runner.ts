@@ -7,11 +7,21 @@ export interface RunOptions {
   charts?: boolean;
   /** A stored kvplan-fusion-profile/1 for the spec's fusion (validated by the resolver). */
   fusionProfile?: Record<string, unknown> | null;
+  /** Stops the run (the job was cancelled). */
+  signal?: AbortSignal;
 }
 
-export interface SimThreadInput extends RunOptions {
+export interface SimThreadInput extends Omit<RunOptions, 'signal'> {
   spec: Record<string, unknown>;
   baseDir: string;
+  /** The work budget: simulator events one run may process. */
+  maxEvents: number;
+}
+
+/** Limits of every simulation (WorkerConfig.simMaxEvents, simMaxWallMs). */
+export interface SimLimits {
+  maxEvents: number;
+  maxWallMs: number;
 }
 
 export type SimThreadMessage = ThreadMessage<{ type: 'result'; run: ProjectionRun }>;
@@ -30,7 +40,10 @@ export abstract class SimRunner {
  * never blocks the event loop that renews BullMQ locks. A bad spec rejects with an InputError.
  */
 export class ThreadSimRunner extends SimRunner {
-  constructor(private readonly baseDir: string) {
+  constructor(
+    private readonly baseDir: string,
+    private readonly limits: SimLimits,
+  ) {
     super();
   }
 
@@ -39,13 +52,15 @@ export class ThreadSimRunner extends SimRunner {
     onProgress: (fraction: number) => void,
     opts: RunOptions = {},
   ): Promise<ProjectionRun> {
-    const input: SimThreadInput = { spec, baseDir: this.baseDir, ...opts };
+    const { signal, ...rest } = opts;
+    const input: SimThreadInput = { spec, baseDir: this.baseDir, maxEvents: this.limits.maxEvents, ...rest };
     return runInThread(
       path.join(__dirname, 'sim.thread.js'),
       input,
       onProgress,
       (msg: { type: 'result'; run: ProjectionRun }) => msg.run,
       'simulation',
+      { timeoutMs: this.limits.maxWallMs, signal },
     );
   }
 }

@@ -10,18 +10,34 @@ function post(msg: SimThreadMessage): void {
 }
 
 const input = workerData as SimThreadInput;
+
+/** Thrown from the simulator's event hook when the run used up its work budget. */
+class BudgetExceeded extends Error {}
+let events = 0;
+const onEvent = (): void => {
+  if (++events > input.maxEvents)
+    throw new BudgetExceeded(
+      `simulation stopped: it used up its work budget of ${input.maxEvents.toLocaleString('en-US')} simulator events ` +
+        '(SIM_MAX_EVENTS); simulate fewer requests or a shorter workload',
+    );
+};
+
 try {
   const spec = resolveSimulationSpec(input.spec, {
     fileName: 'spec',
     baseDir: input.baseDir,
     fusionProfile: input.fusionProfile,
+    // The storage root's own files only: the stored trace (a stored profile comes as an object).
+    files: ['trace'],
   });
   const run = simulateRun(spec, {
     charts: input.charts,
     onProgress: (fraction) => post({ type: 'progress', fraction }),
+    onEvent,
   });
   post({ type: 'result', run });
 } catch (err) {
   if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
+  else if (err instanceof BudgetExceeded) post({ type: 'limit', message: err.message });
   else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }

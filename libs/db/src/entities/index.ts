@@ -1,4 +1,5 @@
 import { ApiKeyEntity } from './api-key.entity';
+import { CalibrationEntity } from './calibration.entity';
 import { CapacityPlanEntity, CapacityPointEntity } from './capacity-plan.entity';
 import { DeploymentEntity } from './deployment.entity';
 import { FusionConfigEntity } from './fusion-config.entity';
@@ -6,6 +7,7 @@ import { FusionProfileEntity } from './fusion-profile.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { JobEntity } from './job.entity';
 import { KvSampleEntity } from './kv-sample.entity';
+import { ModelConfigEntity } from './model-config.entity';
 import { ProjectionEntity } from './projection.entity';
 import { TraceEntity } from './trace.entity';
 import { WorkloadProfileEntity } from './workload-profile.entity';
@@ -13,6 +15,7 @@ import { WorkspaceEntity } from './workspace.entity';
 
 export {
   ApiKeyEntity,
+  CalibrationEntity,
   CapacityPlanEntity,
   CapacityPointEntity,
   DeploymentEntity,
@@ -21,6 +24,7 @@ export {
   IdempotencyKeyEntity,
   JobEntity,
   KvSampleEntity,
+  ModelConfigEntity,
   ProjectionEntity,
   TraceEntity,
   WorkloadProfileEntity,
@@ -42,4 +46,6 @@ export const ENTITIES = [
   CapacityPointEntity,
   FusionProfileEntity,
   IdempotencyKeyEntity,
+  ModelConfigEntity,
+  CalibrationEntity,
 ];

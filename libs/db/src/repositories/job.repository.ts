@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, Repository } from 'typeorm';
-import type { JobKind, JobStatus } from '@kvplan/contracts';
+import { JOB_CANCELLED, type JobKind, type JobStatus } from '@kvplan/contracts';
 import { JobEntity } from '../entities/job.entity';
 
 /** Job status rows: the source of truth for what the api reports about a run. */
@@ -71,22 +71,47 @@ export class JobRepository {
       .execute();
   }
 
+  /** Succeeded, unless it finished otherwise meanwhile (a cancelled job stays cancelled). */
   async markSucceeded(id: string, em?: EntityManager): Promise<void> {
     await (em ?? this.repo.manager)
       .createQueryBuilder()
       .update(JobEntity)
       .set({ status: 'succeeded', progress: 1, finishedAt: () => 'now()', error: null })
-      .where("id = :id AND status <> 'succeeded'", { id })
+      .where("id = :id AND status IN ('queued', 'running')", { id })
       .execute();
   }
 
-  /** Final failure (no more retries). */
+  /**
+   * Cancels a job of the workspace that has not finished: failed with JOB_CANCELLED as its
+   * error. Idempotent: returns the row as it is after the call (null when there is none).
+   */
+  async cancel(workspaceId: string, id: string): Promise<JobEntity | null> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'failed', finishedAt: () => 'now()', error: JOB_CANCELLED })
+      .where("id = :id AND workspace_id = :ws AND status IN ('queued', 'running')", { id, ws: workspaceId })
+      .execute();
+    return this.get(workspaceId, id);
+  }
+
+  /** Unfinished jobs created before `olderThan` (oldest first), for the reconciler. */
+  unfinished(olderThan: Date, limit: number): Promise<JobEntity[]> {
+    return this.repo
+      .createQueryBuilder('j')
+      .where("j.status IN ('queued', 'running') AND j.created_at < :t", { t: olderThan })
+      .orderBy('j.created_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Final failure (no more retries); a job already finished keeps its outcome. */
   async markFailed(id: string, error: string): Promise<void> {
     await this.repo
       .createQueryBuilder()
       .update()
       .set({ status: 'failed', finishedAt: () => 'now()', error: error.slice(0, 4000) })
-      .where("id = :id AND status <> 'succeeded'", { id })
+      .where("id = :id AND status IN ('queued', 'running')", { id })
       .execute();
   }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityTarget, Repository } from 'typeorm';
+import { CalibrationEntity } from '../entities/calibration.entity';
 import { DeploymentEntity } from '../entities/deployment.entity';
 import { FusionConfigEntity } from '../entities/fusion-config.entity';
+import { ModelConfigEntity } from '../entities/model-config.entity';
 import type { NamedSpecRow } from '../entities/scoped';
 import { WorkloadProfileEntity } from '../entities/workload-profile.entity';
 import { likePattern, newestFirstPage, type Page, type PageQuery } from './paging';
@@ -82,5 +84,17 @@ export class DeploymentRepository extends NamedSpecRepository<DeploymentEntity> 
 export class FusionConfigRepository extends NamedSpecRepository<FusionConfigEntity> {
   constructor(dataSource: DataSource) {
     super(dataSource, FusionConfigEntity);
+  }
+}
+
+export class ModelConfigRepository extends NamedSpecRepository<ModelConfigEntity> {
+  constructor(dataSource: DataSource) {
+    super(dataSource, ModelConfigEntity);
+  }
+}
+
+export class CalibrationRepository extends NamedSpecRepository<CalibrationEntity> {
+  constructor(dataSource: DataSource) {
+    super(dataSource, CalibrationEntity);
   }
 }

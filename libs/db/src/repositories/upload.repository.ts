@@ -27,6 +27,11 @@ class UploadRepository<E extends TraceEntity | KvSampleEntity> {
     return newestFirstPage(qb, 'u', q);
   }
 
+  /** The newest upload of any workspace (the worker checks at boot that it sees its file). */
+  newest(): Promise<E | null> {
+    return this.repo.createQueryBuilder('u').orderBy('u.created_at', 'DESC').limit(1).getOne();
+  }
+
   /** Deletes the row; returns it (so the caller removes the file), or null when absent. */
   async delete(workspaceId: string, id: string): Promise<E | null> {
     const row = await this.get(workspaceId, id);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IssueCollector } from '@kvplan/core';
+import { FILES_NOT_READ } from '../simulation-spec/files';
 import type { ModelArch } from '../types';
 import { describe, parseHfConfig } from './hf-config';
 import { findModelPreset, listModelPresets } from './presets';
@@ -10,6 +11,8 @@ export interface ResolveContext {
   baseDir: string;
   /** Issue path of the value, e.g. `model`. */
   path: string;
+  /** False: a string is only a preset name, no file is ever read (default true). */
+  files?: boolean;
 }
 
 /** True when a string can only be meant as a file path. */
@@ -41,6 +44,17 @@ export function resolveModelInto(
     if (!looksLikePath(name)) {
       const preset = findModelPreset(name);
       if (preset) return preset;
+    }
+    if (ctx.files === false) {
+      issues.add(
+        ctx.path,
+        `not a model preset (${listModelPresets()
+          .map((p) => p.id)
+          .join(
+            ', ',
+          )}; case-insensitive, -Instruct/-hf/-chat/Meta- variants accepted); ${FILES_NOT_READ}: give config.json keys inline`,
+      );
+      return null;
     }
     let file = path.resolve(ctx.baseDir, name);
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'config.json');

@@ -52,15 +52,15 @@ export function runFusion(spec: ResolvedSpec): RunFusion | null {
  */
 export function simulateRun(
   spec: ResolvedSpec,
-  opts: { charts?: boolean; onProgress?: (fraction: number) => void } = {},
+  opts: { charts?: boolean; onProgress?: (fraction: number) => void; onEvent?: () => void } = {},
 ): ProjectionRun {
   const progress = opts.onProgress ?? (() => undefined);
   if (!opts.charts) {
-    const result = runSimulation(spec, { onProgress: progress });
+    const result = runSimulation(spec, { onProgress: progress, onEvent: opts.onEvent });
     return { result: compact(result), charts: null, fusion: runFusion(spec) };
   }
   const withTs = withSeries(spec);
-  const run = simulate(withTs, { onProgress: (f) => progress(0.8 * f) });
+  const run = simulate(withTs, { onProgress: (f) => progress(0.8 * f), onEvent: opts.onEvent });
   const probes = chartProbes(withTs);
   let done = 0;
   const charts = runCharts(withTs, run, () => progress(0.8 + (0.2 * ++done) / probes));

@@ -4,6 +4,7 @@ import type { IssueCollector } from '@kvplan/core';
 import { BUILTIN_TIME_MODELS, DEFAULT_TIME_MODEL } from '../time/profiles';
 import type { TimeModelCoefficients } from '../types';
 import { checkKeys, isObj, num, show } from '@kvplan/core';
+import { FILES_NOT_READ } from './files';
 
 export const GPU_PROFILE_FORMAT = 'kvplan-gpu-profile/1';
 
@@ -49,25 +50,36 @@ export function validateCoefficients(
 }
 
 /**
- * The spec's `calibration`: absent -> DEFAULT_TIME_MODEL; a name in BUILTIN_TIME_MODELS; or a
- * path (relative to baseDir) to a kvplan-gpu-profile/1 JSON file.
+ * The spec's `calibration`: absent -> DEFAULT_TIME_MODEL; a name in BUILTIN_TIME_MODELS (surrounding
+ * blanks ignored); a kvplan-gpu-profile/1 object inline; or, when `files` is true (the default),
+ * a path (relative to baseDir) to a kvplan-gpu-profile/1 JSON file.
  */
 export function resolveTimeModelInto(
   value: unknown,
   baseDir: string,
   where: string,
   issues: IssueCollector,
+  files = true,
 ): TimeModelCoefficients | null {
   if (value === undefined || value === null) return DEFAULT_TIME_MODEL;
   const builtins = Object.keys(BUILTIN_TIME_MODELS);
+  if (isObj(value)) return validateGpuProfile(value, where, issues, 'inline');
   if (typeof value !== 'string' || value.trim() === '') {
     issues.add(
       where,
-      `expected a built-in profile name (${builtins.join(', ')}) or a path to a ${GPU_PROFILE_FORMAT} JSON file, got ${show(value)}`,
+      `expected a built-in profile name (${builtins.join(', ')}), a ${GPU_PROFILE_FORMAT} object or a path to one, got ${show(value)}`,
     );
     return null;
   }
-  if (Object.prototype.hasOwnProperty.call(BUILTIN_TIME_MODELS, value)) return BUILTIN_TIME_MODELS[value];
+  const name = value.trim();
+  if (Object.prototype.hasOwnProperty.call(BUILTIN_TIME_MODELS, name)) return BUILTIN_TIME_MODELS[name];
+  if (!files) {
+    issues.add(
+      where,
+      `not a built-in profile (${builtins.join(', ')}); ${FILES_NOT_READ}: give the ${GPU_PROFILE_FORMAT} object inline`,
+    );
+    return null;
+  }
   const full = path.resolve(baseDir, value);
   if (!fs.existsSync(full)) {
     issues.add(
@@ -83,16 +95,27 @@ export function resolveTimeModelInto(
     issues.add(where, `cannot read ${value} as JSON: ${(err as Error).message}`);
     return null;
   }
-  const fw = `${where} (${value})`;
+  return validateGpuProfile(raw, `${where} (${value})`, issues, path.basename(value, '.json'));
+}
+
+/**
+ * Checks a parsed kvplan-gpu-profile/1 document and returns its coefficients (named
+ * `fallbackName` unless they carry a name). Other top-level keys (fit statistics, provenance)
+ * are the writer's business and ignored; the coefficients themselves are checked strictly.
+ */
+export function validateGpuProfile(
+  raw: unknown,
+  where: string,
+  issues: IssueCollector,
+  fallbackName: string,
+): TimeModelCoefficients | null {
   if (!isObj(raw)) {
-    issues.add(fw, `expected a ${GPU_PROFILE_FORMAT} object, got ${show(raw)}`);
+    issues.add(where, `expected a ${GPU_PROFILE_FORMAT} object, got ${show(raw)}`);
     return null;
   }
-  // Other top-level keys (fit statistics, provenance) are the writer's business and ignored;
-  // the coefficients themselves are checked strictly.
   if (raw.format !== GPU_PROFILE_FORMAT)
-    issues.add(`${fw}.format`, `expected "${GPU_PROFILE_FORMAT}", got ${show(raw.format)}`);
+    issues.add(`${where}.format`, `expected "${GPU_PROFILE_FORMAT}", got ${show(raw.format)}`);
   if (typeof raw.gpu !== 'string')
-    issues.add(`${fw}.gpu`, `expected the GPU the profile was fitted on, got ${show(raw.gpu)}`);
-  return validateCoefficients(raw.coefficients, `${fw}.coefficients`, issues, path.basename(value, '.json'));
+    issues.add(`${where}.gpu`, `expected the GPU the profile was fitted on, got ${show(raw.gpu)}`);
+  return validateCoefficients(raw.coefficients, `${where}.coefficients`, issues, fallbackName);
 }

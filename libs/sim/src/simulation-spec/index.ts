@@ -15,7 +15,9 @@ export { loadFusionProfile } from './fusion-profile';
 export {
   GPU_PROFILE_FORMAT,
   resolveTimeModelInto,
+  validateGpuProfile,
   validateCoefficients,
   type GpuProfileFile,
 } from './calibration';
 export { SPEC_FIELDS, specKeysUnder, specReferenceMarkdown, type SpecField } from './reference';
+export { ALL_SPEC_FILE_KINDS, FILES_NOT_READ, type SpecFileKind } from './files';

@@ -28,6 +28,7 @@ import type {
 } from '../types';
 import { loadWorkload } from '../workload';
 import { resolveTimeModelInto } from './calibration';
+import { ALL_SPEC_FILE_KINDS, FILES_NOT_READ, type SpecFileKind } from './files';
 import { loadFusionProfile } from './fusion-profile';
 import { specKeysUnder } from './reference';
 
@@ -51,6 +52,8 @@ export interface SpecOptions {
    * `fusion.profile` file; validated here like a file's. Ignored when the spec has no fusion.
    */
   fusionProfile?: unknown;
+  /** The kinds of file the spec may name (default: all, as the CLI); see SpecFileKind. */
+  files?: readonly SpecFileKind[];
 }
 
 /**
@@ -78,6 +81,7 @@ export function tensorParallelProblem(model: ModelArch, tp: number): string | nu
  */
 export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): ResolvedSpec {
   const issues = new IssueCollector();
+  const files = opts.files ?? ALL_SPEC_FILE_KINDS;
   if (!isObj(raw)) {
     throw new InputError([
       {
@@ -91,7 +95,12 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
   let model: ModelArch | null = null;
   if (raw.model === undefined)
     issues.add('model', 'required: a model preset, a path to a config.json, or config keys inline');
-  else model = resolveModelInto(raw.model, { baseDir: opts.baseDir, path: 'model' }, issues);
+  else
+    model = resolveModelInto(
+      raw.model,
+      { baseDir: opts.baseDir, path: 'model', files: files.includes('model') },
+      issues,
+    );
 
   let gpu: GpuSpec | null = null;
   if (raw.gpu === undefined) issues.add('gpu', 'required: a GPU preset id or an inline GPU object');
@@ -145,7 +154,12 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     );
   else {
     try {
-      workload = loadWorkload(raw.workload, { baseDir: opts.baseDir, seed: seed ?? 1, path: 'workload' });
+      workload = loadWorkload(raw.workload, {
+        baseDir: opts.baseDir,
+        seed: seed ?? 1,
+        path: 'workload',
+        files,
+      });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       for (const i of err.issues) issues.add(i.path, i.message);
@@ -153,10 +167,16 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
   }
   if (workload && engine) checkRequestLengths(workload, engine.maxModelLen, issues);
 
-  const fusion = resolveFusion(raw.fusion, opts, issues);
+  const fusion = resolveFusion(raw.fusion, opts, files.includes('profile'), issues);
   const slo = resolveSlo(raw.slo, issues);
   const cost = resolveCost(raw.cost, issues);
-  const timeModel = resolveTimeModelInto(raw.calibration, opts.baseDir, 'calibration', issues);
+  const timeModel = resolveTimeModelInto(
+    raw.calibration,
+    opts.baseDir,
+    'calibration',
+    issues,
+    files.includes('calibration'),
+  );
   const ts = optSection(raw.timeseries, 'timeseries', issues, '{resolutionS}');
   let timeseriesResolutionS: number | null = null;
   if (ts) {
@@ -312,7 +332,13 @@ function checkRequestLengths(w: Workload, maxModelLen: number, issues: IssueColl
     );
 }
 
-function resolveFusion(v: unknown, opts: SpecOptions, issues: IssueCollector): FusionConfig | null {
+/** `fusion`; `readFiles` false: a profile path is not read (a stored profile object is). */
+function resolveFusion(
+  v: unknown,
+  opts: SpecOptions,
+  readFiles: boolean,
+  issues: IssueCollector,
+): FusionConfig | null {
   const f = optSection(v, 'fusion', issues, `{${FUSION_KEYS.join(', ')}}`);
   if (!f) return null;
   const before = issues.issues.length;
@@ -333,6 +359,7 @@ function resolveFusion(v: unknown, opts: SpecOptions, issues: IssueCollector): F
         'fusion.profile',
         `expected a path to a kvplan-fusion-profile/1 JSON file, got ${show(f.profile)}`,
       );
+    else if (!readFiles) issues.add('fusion.profile', FILES_NOT_READ);
     else profile = loadFusionProfile(f.profile, opts.baseDir, 'fusion.profile', issues);
   }
   if (profile && mode && profile.mode !== mode)

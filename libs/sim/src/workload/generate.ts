@@ -4,6 +4,7 @@ import { Xoshiro128ss, type Rng } from '@kvplan/core';
 import type { Workload } from '../types';
 import { WorkloadBuilder } from './builder';
 import { readTraceFile } from './trace';
+import { FILES_NOT_READ } from '../simulation-spec/files';
 import { MAX_GENERATED_REQUESTS, validateGenerator } from './validate';
 
 /** Samples already loaded for an `{empirical}` distribution. */
@@ -94,7 +95,7 @@ function mix32(x: number): number {
 export function generateWorkload(
   gen: GeneratorSpec,
   seed: number,
-  opts: { baseDir?: string; path?: string } = {},
+  opts: { baseDir?: string; path?: string; files?: boolean } = {},
 ): Workload {
   const where = opts.path ?? 'workload';
   const issues = new IssueCollector();
@@ -105,7 +106,13 @@ export function generateWorkload(
   const traces = new Map<string, Workload>();
   const sampler = (column: 'inputTokens' | 'outputTokens'): ((rng: Rng) => number) => {
     try {
-      return lengthSampler(spec[column], column, opts.baseDir, `${where}.${column}`, traces);
+      return lengthSampler(
+        spec[column],
+        column,
+        opts.files === false ? null : opts.baseDir,
+        `${where}.${column}`,
+        traces,
+      );
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       for (const i of err.issues) issues.add(i.path, i.message);
@@ -189,11 +196,11 @@ export function generateWorkload(
   return b.build();
 }
 
-/** A function drawing one length from `dist`. Loads `{empirical: PATH}` traces. */
+/** A function drawing one length from `dist`. Loads `{empirical: PATH}` traces (baseDir null: none). */
 function lengthSampler(
   dist: LengthDist,
   column: 'inputTokens' | 'outputTokens',
-  baseDir: string | undefined,
+  baseDir: string | undefined | null,
   where: string,
   traces: Map<string, Workload>,
 ): (rng: Rng) => number {
@@ -225,11 +232,14 @@ export function uniformBounds(u: [number, number] | { mean: number; rangeRatio: 
   ];
 }
 
-/** The sample column for `{empirical}`: given values, or the column of the trace at PATH. */
+/**
+ * The sample column for `{empirical}`: given values, or the column of the trace at PATH (baseDir
+ * null: files are not read, a PATH is an error).
+ */
 export function empiricalSource(
   e: string | EmpiricalSource,
   column: 'inputTokens' | 'outputTokens',
-  baseDir: string | undefined,
+  baseDir: string | undefined | null,
   where: string,
   traces: Map<string, Workload> = new Map(),
 ): EmpiricalSource {
@@ -238,6 +248,7 @@ export function empiricalSource(
       throw new InputError([{ path: `${where}.empirical`, message: `no values in ${e.source}` }]);
     return e;
   }
+  if (baseDir === null) throw new InputError([{ path: `${where}.empirical`, message: FILES_NOT_READ }]);
   const file = baseDir === undefined ? e : path.resolve(baseDir, e);
   let w = traces.get(file);
   if (!w) {

@@ -4,6 +4,7 @@ import type { Workload } from '../types';
 import { selectRows } from './builder';
 import { generateWorkload, type GeneratorSpec } from './generate';
 import { readTraceFile } from './trace';
+import { ALL_SPEC_FILE_KINDS, FILES_NOT_READ, type SpecFileKind } from '../simulation-spec/files';
 import { validateWorkloadSpec, type TraceWorkloadSpec } from './validate';
 
 export interface LoadWorkloadContext {
@@ -13,6 +14,8 @@ export interface LoadWorkloadContext {
   seed: number;
   /** Where the section sits in the spec, for messages (normally `workload`). */
   path: string;
+  /** The kinds of file the section may name (default: all). */
+  files?: readonly SpecFileKind[];
 }
 
 /**
@@ -26,10 +29,16 @@ export function loadWorkload(spec: unknown, ctx: LoadWorkloadContext): Workload 
   const ws = validateWorkloadSpec(spec, ctx.path, issues);
   issues.throwIfAny();
   if (ws && 'trace' in ws) return loadTrace(ws, ctx);
-  return generateWorkload(ws as GeneratorSpec, ctx.seed, { baseDir: ctx.baseDir, path: ctx.path });
+  return generateWorkload(ws as GeneratorSpec, ctx.seed, {
+    baseDir: ctx.baseDir,
+    path: ctx.path,
+    files: (ctx.files ?? ALL_SPEC_FILE_KINDS).includes('empirical'),
+  });
 }
 
 function loadTrace(ws: TraceWorkloadSpec, ctx: LoadWorkloadContext): Workload {
+  if (!(ctx.files ?? ALL_SPEC_FILE_KINDS).includes('trace'))
+    throw new InputError([{ path: `${ctx.path}.trace`, message: FILES_NOT_READ }]);
   const w = readTraceFile(path.resolve(ctx.baseDir, ws.trace), { displayName: ws.trace });
   return applyTraceWindow(w, ws, ctx.path);
 }

@@ -9,112 +9,18 @@ import {
   Query,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsOptional,
-  IsUUID,
-  Max,
-  Min,
-} from 'class-validator';
-import { CAPACITY_MODES, type CapacityMode } from '@kvplan/contracts';
+import { CreateCapacityPlanDto, planBody } from './capacity-plans.dto';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { composeSpec } from '@kvplan/contracts';
 import type { InputIssue } from '@kvplan/sim';
-import {
-  CapacityPlanRepository,
-  FusionProfileRepository,
-  JobRepository,
-  type CapacityPlanEntity,
-} from '@kvplan/db';
+import { CapacityPlanRepository, FusionProfileRepository, JobRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { PageQueryDto } from '../../common/paging.dto';
 import { InputIssuesException } from '../../common/validation';
 import { PROBE_WORKLOAD, specIssues } from '../../common/sim-port';
 import { JobQueues } from '../../infra/job-queues';
-import { composeSpec } from '../projections/compose';
-import { jobBody } from '../projections/projections.dto';
-import { SpecLoader } from '../projections/spec-loader.service';
+import { SpecLoader } from '../specs/spec-loader.service';
 import { SpecsService } from '../specs/specs.service';
-
-export const MAX_CAPACITY_POINTS = 200;
-
-class CreateCapacityPlanDto {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  workloadProfileId!: string;
-
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  deploymentId!: string;
-
-  @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
-  @IsUUID()
-  fusionConfigId?: string;
-
-  @ApiProperty({
-    enum: CAPACITY_MODES,
-    description:
-      'max-rate: highest arrival-rate multiple meeting the SLO; min-gpus: fewest replicas meeting the SLO at the profile rate; pareto: goodput and accuracy across fusion thresholds',
-  })
-  @IsIn(CAPACITY_MODES)
-  mode!: CapacityMode;
-
-  @ApiPropertyOptional({
-    type: [Number],
-    description: 'max-rate: multiples of the workload rate to try (default 0.5,1,2,4,8)',
-  })
-  @IsOptional()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_CAPACITY_POINTS)
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true })
-  @Min(0.001, { each: true })
-  @Max(1000, { each: true })
-  rateScales?: number[];
-
-  @ApiPropertyOptional({ type: [Number], description: 'min-gpus: replica counts to try (default 1,2,4,8)' })
-  @IsOptional()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_CAPACITY_POINTS)
-  @IsInt({ each: true })
-  @Min(1, { each: true })
-  @Max(10_000, { each: true })
-  replicas?: number[];
-
-  @ApiPropertyOptional({
-    type: [Number],
-    description: 'pareto: thresholds (default: the fusion config thresholds)',
-  })
-  @IsOptional()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_CAPACITY_POINTS)
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { each: true })
-  @Min(-1, { each: true })
-  @Max(1, { each: true })
-  thresholds?: number[];
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  slo?: Record<string, unknown>;
-}
-
-const planBody = (p: CapacityPlanEntity) => ({
-  id: p.id,
-  mode: p.mode,
-  fusionProfileId: p.fusionProfileId,
-  status: p.job?.status ?? null,
-  job: p.job ? jobBody(p.job) : null,
-  points: p.points,
-  slo: p.slo,
-  result: p.result,
-  createdAt: p.createdAt,
-  resultAt: p.resultAt,
-});
 
 @ApiTags('capacity plans')
 @ApiBearerAuth()
@@ -134,7 +40,7 @@ export class CapacityPlansController {
   @RequireRole('planner')
   async create(@Auth() auth: AuthContext, @Body() dto: CreateCapacityPlanDto) {
     const parts = await this.loader.load(auth.workspaceId, dto);
-    const spec = composeSpec({ ...parts, slo: dto.slo });
+    const spec = composeSpec(parts, { slo: dto.slo });
     const issues: InputIssue[] = [];
     const slo = (spec.slo as Record<string, unknown> | undefined) ?? null;
     if (dto.mode !== 'pareto' && !slo)
@@ -147,8 +53,7 @@ export class CapacityPlansController {
       issues.push({ path: 'replicas', message: 'only for mode min-gpus' });
     if (dto.thresholds && dto.mode !== 'pareto')
       issues.push({ path: 'thresholds', message: 'only for mode pareto' });
-    if (!issues.length)
-      issues.push(...specIssues({ ...spec, workload: PROBE_WORKLOAD }, this.specs.probeDir));
+    if (!issues.length) issues.push(...specIssues({ ...spec, workload: PROBE_WORKLOAD }));
     if (issues.length) throw new InputIssuesException(issues);
 
     let points: Array<Record<string, unknown>>;

@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import { Controller, Get, Inject, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { JOB_STATUSES, type JobStatus } from '@kvplan/contracts';
+import { RecentJobsQueryDto } from './dashboard.dto';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { composeWorkload } from '@kvplan/contracts';
 import { DashboardRepository, TraceRepository, WorkloadProfileRepository } from '@kvplan/db';
 import { InputError, loadWorkload } from '@kvplan/sim';
 import type { ApiConfig } from '../../config/config';
@@ -18,26 +17,6 @@ import { WorkersService } from './workers.service';
 
 const uuid = new ParseUUIDPipe();
 
-export class RecentJobsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit = 50;
-
-  @ApiPropertyOptional({ enum: JOB_STATUSES })
-  @IsOptional()
-  @IsIn(JOB_STATUSES)
-  status?: JobStatus;
-}
-
-/**
- * Read models of the ops dashboard (served at `/`): light lists with names resolved, the queues'
- * and workers' state, stored fusion profiles, and a workload profile's histograms. Any role may
- * read them; they see only their workspace's rows (queue counts and workers are service-wide).
- */
 @ApiTags('dashboard')
 @ApiBearerAuth()
 @Controller('dashboard')
@@ -97,17 +76,18 @@ export class DashboardController {
     const key = `${profile.updatedAt.toISOString()}:${profile.traceId ?? ''}`;
     const hit = this.histogramCache.get(id);
     if (hit && hit.key === key) return hit.value;
-    const workload: Record<string, unknown> = { ...profile.spec };
-    if (profile.traceId) {
-      const trace = await this.traces.get(auth.workspaceId, profile.traceId);
-      if (!trace) throw SpecsService.notFound('trace');
-      workload.trace = trace.storagePath;
-    }
+    const trace = profile.traceId ? await this.traces.get(auth.workspaceId, profile.traceId) : null;
+    if (profile.traceId && !trace) throw SpecsService.notFound('trace');
     let value: WorkloadHistograms;
     try {
-      value = workloadHistograms(
-        loadWorkload(workload, { baseDir: path.resolve(this.config.storageDir), seed: 1, path: 'workload' }),
-      );
+      // Only the trace the service stored is read (files: trace); the profile's own keys were checked.
+      const workload = loadWorkload(composeWorkload(profile, trace), {
+        baseDir: path.resolve(this.config.storageDir),
+        seed: 1,
+        path: 'workload',
+        files: ['trace'],
+      });
+      value = workloadHistograms(workload);
     } catch (err) {
       if (err instanceof InputError) throw new InputIssuesException(err.issues);
       throw err;

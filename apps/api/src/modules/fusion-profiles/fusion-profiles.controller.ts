@@ -15,7 +15,7 @@ import { FusionProfileRepository, JobRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { InputIssuesException } from '../../common/validation';
 import { JobQueues } from '../../infra/job-queues';
-import { SpecLoader } from '../projections/spec-loader.service';
+import { SpecLoader } from '../specs/spec-loader.service';
 import { SpecsService } from '../specs/specs.service';
 import { CreateFusionProfileDto, FusionProfileListQuery, fusionProfileBody } from './fusion-profiles.dto';
 

@@ -1,11 +1,23 @@
-import { Controller, Get, Header, Inject, ServiceUnavailableException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Headers,
+  Inject,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { Public } from '../../common/auth';
+import { bearerMatches } from '../../common/server-secret';
+import type { ApiConfig } from '../../config/config';
+import { API_CONFIG } from '../../infra/tokens';
 import { MetricsService } from './metrics.service';
 
-async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
+/** 'ok' or 'down': the reason stays in the log (it names hosts and ports). */
+async function check(fn: () => Promise<unknown>, timeoutMs = 1000): Promise<'ok' | 'down'> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -15,8 +27,8 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<stri
       }),
     ]);
     return 'ok';
-  } catch (err) {
-    return `down: ${(err as Error).message}`;
+  } catch {
+    return 'down';
   } finally {
     clearTimeout(timer);
   }
@@ -30,6 +42,7 @@ export class HealthController {
     private readonly ds: DataSource,
     @Inject(Redis) private readonly redis: Redis,
     private readonly metrics: MetricsService,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   /** Liveness: the process answers. */
@@ -45,19 +58,21 @@ export class HealthController {
       check(() => this.ds.query('SELECT 1')),
       check(() => this.redis.ping()),
     ]);
-    const body = { status: database === 'ok' && redis === 'ok' ? 'ok' : 'unavailable', database, redis };
-    if (body.status !== 'ok')
-      throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: JSON.stringify(body),
-      });
-    return body;
+    if (database === 'ok' && redis === 'ok') return { status: 'ok' };
+    throw new ServiceUnavailableException({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: `not ready: database ${database}, queue ${redis}`,
+    });
   }
 
+  /** Prometheus scrape; with METRICS_TOKEN set, only with `Authorization: Bearer <it>`. */
   @Get('metrics')
   @Header('cache-control', 'no-store')
-  async scrape(): Promise<string> {
+  async scrape(@Headers('authorization') authorization: string | undefined): Promise<string> {
+    const token = this.config.metricsToken;
+    if (token && !bearerMatches(authorization, token))
+      throw new UnauthorizedException('metrics need the METRICS_TOKEN bearer token');
     return this.metrics.scrape();
   }
 }

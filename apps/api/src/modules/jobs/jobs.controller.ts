@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Controller,
   Get,
+  HttpCode,
   Inject,
   Injectable,
   Param,
@@ -16,15 +17,16 @@ import {
   type ExecutionContext,
   type MessageEvent,
 } from '@nestjs/common';
+import { StreamQueryDto } from './jobs.dto';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { IsString, Length } from 'class-validator';
 import { Redis } from 'ioredis';
 import { distinctUntilChanged, from, map, switchMap, takeWhile, timer, type Observable } from 'rxjs';
-import type { JobProgressEvent } from '@kvplan/contracts';
+import { JOB_CANCELLED, type JobProgressEvent } from '@kvplan/contracts';
 import { JobRepository, type JobEntity } from '@kvplan/db';
 import type { ApiConfig } from '../../config/config';
 import { API_CONFIG } from '../../infra/tokens';
-import { Auth, Public, type AuthContext } from '../../common/auth';
+import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
+import { JobQueues } from '../../infra/job-queues';
 import { jobBody } from '../projections/projections.dto';
 import { SpecsService } from '../specs/specs.service';
 
@@ -64,12 +66,6 @@ export class StreamTokenGuard implements CanActivate {
   }
 }
 
-export class StreamQueryDto {
-  @IsString()
-  @Length(20, 100)
-  token!: string;
-}
-
 /**
  * Job status, and a server-sent-events stream of its progress. Browsers' EventSource cannot send
  * an Authorization header, so the stream takes a short-lived, single-use token obtained with the
@@ -80,6 +76,7 @@ export class StreamQueryDto {
 export class JobsController {
   constructor(
     private readonly jobs: JobRepository,
+    private readonly queues: JobQueues,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
@@ -89,6 +86,22 @@ export class JobsController {
   async get(@Auth() auth: AuthContext, @Param('id', uuid) id: string) {
     const job = await this.jobs.get(auth.workspaceId, id);
     if (!job) throw SpecsService.notFound('job');
+    return jobBody(job);
+  }
+
+  /**
+   * Cancels the job: it ends `failed` with the error `cancelled`; a waiting run leaves its queue
+   * (a capacity plan with its points), a running one is stopped by its worker within a second or
+   * two. Idempotent: a finished job is returned as it is.
+   */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @RequireRole('planner')
+  async cancel(@Auth() auth: AuthContext, @Param('id', uuid) id: string) {
+    const job = await this.jobs.cancel(auth.workspaceId, id);
+    if (!job) throw SpecsService.notFound('job');
+    if (job.error === JOB_CANCELLED) await this.queues.cancel(job.kind, job.id);
     return jobBody(job);
   }
 

@@ -12,6 +12,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { composeSpec } from '@kvplan/contracts';
 import { JobRepository, ProjectionRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { PageQueryDto } from '../../common/paging.dto';
@@ -19,10 +20,9 @@ import { InputIssuesException } from '../../common/validation';
 import { PROBE_WORKLOAD, specIssues } from '../../common/sim-port';
 import { JobQueues } from '../../infra/job-queues';
 import { SpecsService } from '../specs/specs.service';
-import { composeSpec } from './compose';
 import { CreateProjectionDto, ExportQueryDto, jobBody, projectionBody, resultCsv } from './projections.dto';
 import { ProjectionReadCache } from './read-cache';
-import { SpecLoader } from './spec-loader.service';
+import { SpecLoader } from '../specs/spec-loader.service';
 
 const uuid = new ParseUUIDPipe();
 
@@ -45,10 +45,10 @@ export class ProjectionsController {
   @RequireRole('planner')
   async create(@Auth() auth: AuthContext, @Body() dto: CreateProjectionDto) {
     const parts = await this.loader.load(auth.workspaceId, dto);
-    const spec = composeSpec({ ...parts, threshold: dto.threshold, seed: dto.seed, slo: dto.slo });
+    const spec = composeSpec(parts, { threshold: dto.threshold, seed: dto.seed, slo: dto.slo });
     // Checks deployment, fusion and SLO sections now (cheaply, with a one-request workload); the
     // stored workload was checked when saved and is materialised by the worker.
-    const issues = specIssues({ ...spec, workload: PROBE_WORKLOAD }, this.specs.probeDir);
+    const issues = specIssues({ ...spec, workload: PROBE_WORKLOAD });
     if (issues.length) throw new InputIssuesException(issues);
     const { projection, job } = await this.projections.createWithJob(auth.workspaceId, {
       workloadProfileId: parts.profile.id,

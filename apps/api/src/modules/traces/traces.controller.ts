@@ -12,16 +12,10 @@ import {
   Req,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { KvUploadQuery, TraceUploadQuery, kvBody, traceBody } from './traces.dto';
+import { ApiBearerAuth, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { InputError, parseTrace } from '@kvplan/sim';
-import {
-  KvSampleRepository,
-  TraceRepository,
-  WorkloadProfileRepository,
-  type KvSampleEntity,
-  type TraceEntity,
-} from '@kvplan/db';
+import { KvSampleRepository, TraceRepository, WorkloadProfileRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { PageQueryDto } from '../../common/paging.dto';
 import { InputIssuesException } from '../../common/validation';
@@ -29,56 +23,10 @@ import { SpecsService } from '../specs/specs.service';
 import { readKvSampleHeader } from './kv-sample';
 import { STREAM_CONTENT_TYPES, UploadsService } from './uploads.service';
 
-class TraceUploadQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @ApiPropertyOptional({ enum: ['csv', 'jsonl'], description: 'Default: from the content type' })
-  @IsOptional()
-  @IsIn(['csv', 'jsonl'])
-  format?: 'csv' | 'jsonl';
-}
-
-class KvUploadQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
-  @IsUUID()
-  workloadProfileId?: string;
-}
-
 interface RawRequest {
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
 }
-
-const traceBody = (t: TraceEntity) => ({
-  id: t.id,
-  name: t.name,
-  format: t.format,
-  sizeBytes: t.sizeBytes,
-  sha256: t.sha256,
-  numRequests: t.numRequests,
-  tenants: t.tenants,
-  createdAt: t.createdAt,
-});
-const kvBody = (k: KvSampleEntity) => ({
-  id: k.id,
-  name: k.name,
-  workloadProfileId: k.workloadProfileId,
-  sizeBytes: k.sizeBytes,
-  sha256: k.sha256,
-  metadata: k.metadata,
-  createdAt: k.createdAt,
-});
 
 function rawStream(req: RawRequest): { stream: Readable; length: number | undefined; type: string } {
   const type = String(req.headers['content-type'] ?? '')

@@ -1,58 +1,52 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
-import { ROLES, type Role } from '@kvplan/contracts';
-import { WorkspaceRepository, type ApiKeyEntity, type WorkspaceEntity } from '@kvplan/db';
-import { Auth, RequireRole, type AuthContext } from '../../common/auth';
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  Injectable,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import {
+  CreateKeyDto,
+  CreateWorkspaceDto,
+  UpdateWorkspaceDto,
+  keyBody,
+  workspaceBody,
+} from './workspaces.dto';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { WorkspaceRepository } from '@kvplan/db';
+import type { ApiConfig } from '../../config/config';
+import { API_CONFIG } from '../../infra/tokens';
+import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
+import { bearerMatches } from '../../common/server-secret';
 import { SpecsService } from '../specs/specs.service';
 
-class UpdateWorkspaceDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
+/** The server's OPERATOR_KEY as the bearer token (checked before the body is looked at). */
+@Injectable()
+class OperatorGuard implements CanActivate {
+  constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {}
 
-  @ApiPropertyOptional({ nullable: true, description: 'Days to keep uploads and results; null keeps them' })
-  @ValidateIf((_, v) => v !== null && v !== undefined)
-  @IsInt()
-  @Min(1)
-  @Max(36500)
-  retentionDays?: number | null;
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>();
+    if (!this.config.operatorKey)
+      throw new ForbiddenException(
+        'creating workspaces over HTTP is off: set OPERATOR_KEY on the server, or run `kvplan admin create-key --workspace NAME`',
+      );
+    if (!bearerMatches(req.headers.authorization, this.config.operatorKey))
+      throw new UnauthorizedException('creating a workspace needs the operator key (OPERATOR_KEY)');
+    return true;
+  }
 }
-
-class CreateWorkspaceDto {
-  @ApiProperty()
-  @IsString()
-  @Length(1, 200)
-  name!: string;
-}
-
-class CreateKeyDto {
-  @ApiProperty()
-  @IsString()
-  @Length(1, 200)
-  name!: string;
-
-  @ApiProperty({ enum: ROLES })
-  @IsIn(ROLES)
-  role!: Role;
-}
-
-const workspaceBody = (w: WorkspaceEntity) => ({
-  id: w.id,
-  name: w.name,
-  retentionDays: w.retentionDays,
-  createdAt: w.createdAt,
-});
-const keyBody = (k: ApiKeyEntity) => ({
-  id: k.id,
-  name: k.name,
-  role: k.role,
-  prefix: k.keyPrefix,
-  createdAt: k.createdAt,
-  revokedAt: k.revokedAt,
-});
 
 @ApiTags('workspaces and keys')
 @ApiBearerAuth()
@@ -75,9 +69,13 @@ export class WorkspacesController {
     return workspaceBody(w);
   }
 
-  /** A new workspace and its first admin key (shown once). The caller gets no access to it. */
+  /**
+   * A new workspace and its first admin key (shown once). Only the operator may: the bearer
+   * token is the server's OPERATOR_KEY, not a workspace's API key (or `kvplan admin create-key`).
+   */
   @Post('workspaces')
-  @RequireRole('admin')
+  @Public()
+  @UseGuards(OperatorGuard)
   async create(@Body() dto: CreateWorkspaceDto) {
     const { workspace, key, secret } = await this.repo.createWorkspaceWithAdminKey(dto.name);
     return { workspace: workspaceBody(workspace), key: keyBody(key), secret };

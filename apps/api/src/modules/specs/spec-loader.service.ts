@@ -10,9 +10,11 @@ import {
   type TraceEntity,
   type WorkloadProfileEntity,
 } from '@kvplan/db';
+import type { SpecParts } from '@kvplan/contracts';
 import { InputIssuesException } from '../../common/validation';
+import { SpecsService } from './specs.service';
 
-export interface LoadedSpecParts {
+export interface LoadedSpecParts extends SpecParts {
   profile: WorkloadProfileEntity;
   deployment: DeploymentEntity;
   fusionConfig: FusionConfigEntity | null;
@@ -27,6 +29,7 @@ export class SpecLoader {
     private readonly deployments: DeploymentRepository,
     private readonly fusionConfigs: FusionConfigRepository,
     private readonly traces: TraceRepository,
+    private readonly specs: SpecsService,
   ) {}
 
   async load(
@@ -49,7 +52,11 @@ export class SpecLoader {
     if (ids.fusionConfigId && !fusionConfig)
       issues.push({ path: 'fusionConfigId', message: 'no fusion config with this id in your workspace' });
     if (issues.length) throw new InputIssuesException(issues);
-    const trace = profile!.traceId ? await this.traces.get(ws, profile!.traceId) : null;
-    return { profile: profile!, deployment: deployment!, fusionConfig, trace };
+    const [trace, { docs, issues: missing }] = await Promise.all([
+      profile!.traceId ? this.traces.get(ws, profile!.traceId) : null,
+      this.specs.deploymentDocs(ws, deployment!.spec, 'deployment.'),
+    ]);
+    if (missing.length) throw new InputIssuesException(missing);
+    return { profile: profile!, deployment: deployment!, fusionConfig, trace, docs };
   }
 }

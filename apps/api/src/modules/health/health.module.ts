@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { HealthController } from './health.controller';
+import { MetricsService } from './metrics.service';
+
+/** Liveness, readiness and the Prometheus scrape. */
+@Module({ controllers: [HealthController], providers: [MetricsService], exports: [MetricsService] })
+export class HealthModule {}
