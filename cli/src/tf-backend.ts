@@ -1,7 +1,29 @@
-import { selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
+import * as os from 'node:os';
+import {
+  planThreads,
+  selectSimilarityKernel,
+  selectTfBackend,
+  type SelectedKernel,
+  type SelectedTfBackend,
+} from '@kvplan/fusion';
+import { InputError } from '@kvplan/sim';
 import type { CliIo } from './io';
 
 let chosen: Promise<SelectedTfBackend> | null = null;
+let kernel: Promise<SelectedKernel> | null = null;
+
+/**
+ * The cores this process may use: the size of its one thread pool (planThreads).
+ * KVPLAN_THREADS (a positive integer) caps it; unset: os.availableParallelism().
+ */
+export function processCores(): number {
+  const raw = process.env.KVPLAN_THREADS;
+  if (raw === undefined || raw === '') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError([{ path: 'KVPLAN_THREADS', message: `expected a positive integer, got "${raw}"` }]);
+  return n;
+}
 
 /**
  * Picks the tfjs backend once per process, before the first tensor command runs:
@@ -21,4 +43,28 @@ export function ensureTfBackend(io: CliIo): Promise<SelectedTfBackend> {
     });
   }
   return chosen;
+}
+
+/**
+ * Picks the similarity kernel once per process (KVPLAN_SIMILARITY_KERNEL: auto | onnxruntime |
+ * tfjs | js; auto takes onnxruntime-node where the optional dependency loads) for work run in
+ * this thread, with all the process's cores as its threads, and says on stderr which one runs,
+ * loudly when it is the slower fallback.
+ */
+export function ensureKernel(io: CliIo): Promise<SelectedKernel> {
+  if (!kernel) {
+    kernel = selectSimilarityKernel({
+      wanted: process.env.KVPLAN_SIMILARITY_KERNEL,
+      threads: planThreads(processCores(), 1).kernelThreads,
+    })
+      .then((k) => {
+        io.stderr(`kvplan: ${k.line}\n`);
+        return k;
+      })
+      .catch((err: unknown) => {
+        kernel = null;
+        throw err;
+      });
+  }
+  return kernel;
 }

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { QUEUES, type QueueName } from '@kvplan/contracts';
+import { KERNEL_CHOICES, planThreads } from '@kvplan/fusion';
 import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
 /** The worker's environment, validated at boot (a bad variable stops it, named). */
@@ -24,6 +26,13 @@ export interface WorkerConfig {
   modelDir: string | null;
   /** KVPLAN_TF_BACKEND for the fusion threads (auto | wasm | node | node-gpu | cpu); null: auto. */
   tfBackend: string | null;
+  /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | js); null: auto. */
+  similarityKernel: string | null;
+  /**
+   * Cores a fusion job's kernel may use: the process's cores less the simulations it may run at
+   * the same time (planThreads, the one thread policy).
+   */
+  kernelThreads: number;
   /** How often the retention sweep runs (RETENTION_SWEEP_INTERVAL_MS; 0: never). */
   retentionSweepIntervalMs: number;
   /**
@@ -69,18 +78,25 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
   const modelDir = env.KVPLAN_MODEL_DIR ? path.resolve(env.KVPLAN_MODEL_DIR) : null;
   if (modelDir) r.problems.push(...modelDirProblems(modelDir));
   const tfBackend = r.oneOf('KVPLAN_TF_BACKEND', 'auto', TF_BACKENDS);
+  const similarityKernel = r.oneOf('KVPLAN_SIMILARITY_KERNEL', 'auto', KERNEL_CHOICES);
+  const queues = r.list('QUEUES', Object.values(QUEUES) as QueueName[]);
+  const simulateConcurrency = r.int('SIMULATE_CONCURRENCY', 1, 1, 64);
   const config: WorkerConfig = {
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix: r.str('QUEUE_PREFIX', 'kvplan', /^[A-Za-z0-9_-]{1,64}$/),
     storageDir: r.storageDir(__dirname),
-    queues: r.list('QUEUES', Object.values(QUEUES) as QueueName[]),
-    simulateConcurrency: r.int('SIMULATE_CONCURRENCY', 1, 1, 64),
+    queues,
+    simulateConcurrency,
     lockDurationMs: r.int('LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
     stalledIntervalMs: r.int('STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     modelDir,
     tfBackend: env.KVPLAN_TF_BACKEND ? tfBackend : null,
+    similarityKernel: env.KVPLAN_SIMILARITY_KERNEL ? similarityKernel : null,
+    kernelThreads: planThreads(os.availableParallelism(), 1, {
+      busy: queues.includes(QUEUES.simulate) ? simulateConcurrency : 0,
+    }).kernelThreads,
     retentionSweepIntervalMs: r.int('RETENTION_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     simMaxEvents: r.int('SIM_MAX_EVENTS', 300_000_000, 1000),
     simMaxWallMs: r.int('SIM_MAX_WALL_MS', 600_000, 1000, 24 * 3_600_000),

@@ -2,6 +2,8 @@
 // the running jobs, then exit.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { QUEUES } from '@kvplan/contracts';
+import { selectSimilarityKernel } from '@kvplan/fusion';
 import { PinoNestLogger, checkStorageRoot, createLogger } from '@kvplan/observability';
 import { WorkerConfigError, loadWorkerConfig, type WorkerConfig } from './config';
 import { StorageCheck } from './storage-check';
@@ -35,6 +37,18 @@ async function main(): Promise<void> {
     { queues: config.queues, storageDir: config.storageDir },
     `kvplan worker consuming ${config.queues.join(', ')}`,
   );
+  if (config.queues.includes(QUEUES.fusion)) {
+    // Which similarity kernel the fusion jobs will get (each job thread selects its own): said
+    // at boot, loudly when the fast one is missing.
+    const k = await selectSimilarityKernel({
+      wanted: config.similarityKernel,
+      threads: config.kernelThreads,
+    });
+    k.kernel.dispose();
+    const fields = { similarityKernel: k.kernel.name, kernelThreads: config.kernelThreads };
+    if (k.fallback) logger.warn(fields, k.line);
+    else logger.info(fields, k.line);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cffChunkTokens,
+  selectSimilarityKernel,
   selectTfBackend,
   stratifiedSample,
   synthesizeKvSample,
@@ -39,6 +40,7 @@ let backend: Promise<SelectedTfBackend> | null = null;
 const hooks = (progress: number[] = []) => ({
   progress: (f: number) => progress.push(f),
   backend: () => (backend ??= selectTfBackend({ wanted: 'wasm' })),
+  kernel: () => selectSimilarityKernel({ threads: 1 }),
   clock: () => performance.now(),
 });
 
@@ -53,6 +55,8 @@ function input(over: Partial<FusionJobInput> & { workload: Record<string, unknow
     kvSamples: [],
     modelDir: null,
     tfBackend: 'wasm',
+    similarityKernel: null,
+    kernelThreads: 1,
     ...rest,
   };
 }
@@ -138,6 +142,8 @@ describe('runFusionJob', () => {
       hooks(progress),
     );
     expect(out.source).toBe('synthetic');
+    // The kernel that ran the similarity products is in the job's details.
+    expect(out.details).toMatchObject({ similarityKernel: 'onnxruntime-node' });
     const p = out.profile as {
       source: string;
       numLayers: number;
@@ -291,8 +297,14 @@ describe('worker config: the fusion settings', () => {
     const p = problems({ KVPLAN_MODEL_DIR: empty });
     expect(p).toMatch(/config\.json" is missing/);
     expect(p).toMatch(/holds no \.safetensors weights/);
-    expect(problems({ KVPLAN_TF_BACKEND: 'tpu', RETENTION_SWEEP_INTERVAL_MS: '-1' })).toMatch(
-      /KVPLAN_TF_BACKEND: expected one of[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
+    expect(
+      problems({
+        KVPLAN_TF_BACKEND: 'tpu',
+        KVPLAN_SIMILARITY_KERNEL: 'blas',
+        RETENTION_SWEEP_INTERVAL_MS: '-1',
+      }),
+    ).toMatch(
+      /KVPLAN_TF_BACKEND: expected one of[\s\S]*KVPLAN_SIMILARITY_KERNEL: expected one of auto, onnxruntime, tfjs, js[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
     );
   });
 
@@ -303,6 +315,7 @@ describe('worker config: the fusion settings', () => {
     expect(loadWorkerConfig(base)).toMatchObject({
       modelDir: null,
       tfBackend: null,
+      similarityKernel: null,
       retentionSweepIntervalMs: 3_600_000,
     });
   });

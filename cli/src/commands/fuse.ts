@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import {
   analyzeFusion,
+  blockDim,
   measureFusion,
   openKvSample,
   resolveFusionOptions,
@@ -12,7 +13,8 @@ import {
 import { InputError } from '@kvplan/sim';
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
-import { ensureTfBackend } from '../tf-backend';
+import { ensureKernel, ensureTfBackend } from '../tf-backend';
+import { kernelChoiceOf, LayerThreadPool } from '../fusion-threads';
 import { finiteKvSource } from '../kv-check';
 import { attentionPercent } from '../format';
 import { Progress } from '../progress';
@@ -147,25 +149,39 @@ export const fuseCommand: Command = {
       reader = r;
       const info = { ...r.info, file };
       const source = finiteKvSource({ info, readLayer: (l: number) => r.readLayer(l) }, file);
-      await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
-      await ensureTfBackend(io);
+      const resolved = await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
+      const { kernel } = await withFusionInput(() => ensureKernel(io));
+      if (options.attention || kernel.name === 'tfjs') await ensureTfBackend(io);
       const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
+      const pool = new LayerThreadPool(
+        path.resolve(io.cwd, file),
+        resolved.fused.length,
+        info.numSeqs * info.maxBlocks * blockDim(info),
+        kernelChoiceOf(kernel),
+        io,
+      );
       const hooks = {
         bytesPerElement: bpe,
+        ...pool.hooks(file),
         onLayer: (_res: unknown, i: number, n: number) => progress.update((i + 1) / n, `layer ${i + 1}/${n}`),
       };
-      // With --profile: libs/fusion's one analyse -> fit -> profile composition.
-      const measured =
-        typeof f.profile === 'string'
-          ? await withFusionInput(
-              () =>
-                measureFusion(source, options, typeof f.model === 'string' ? { model: f.model } : {}, hooks),
-              FLAG_OF,
-            )
-          : null;
-      const analysis =
-        measured?.analyses[0] ??
-        (await withFusionInput(() => analyzeFusion(source, options, hooks), FLAG_OF));
+      const withKernel = { ...options, kernel };
+      let measured: Awaited<ReturnType<typeof measureFusion>> | null = null;
+      let analysis: Awaited<ReturnType<typeof analyzeFusion>>;
+      try {
+        // With --profile: libs/fusion's one analyse -> fit -> profile composition.
+        if (typeof f.profile === 'string')
+          measured = await withFusionInput(
+            () =>
+              measureFusion(source, withKernel, typeof f.model === 'string' ? { model: f.model } : {}, hooks),
+            FLAG_OF,
+          );
+        analysis =
+          measured?.analyses[0] ??
+          (await withFusionInput(() => analyzeFusion(source, withKernel, hooks), FLAG_OF));
+      } finally {
+        await pool.close();
+      }
       let profileNote = '';
       let profileJson: Record<string, unknown> | null = null;
       if (measured && typeof f.profile === 'string') {

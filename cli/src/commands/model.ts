@@ -25,7 +25,7 @@ import { InputError, type InputIssue } from '@kvplan/sim';
 import type { ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { writeFileAtomic, type CliIo } from '../io';
-import { ensureTfBackend } from '../tf-backend';
+import { ensureKernel, ensureTfBackend } from '../tf-backend';
 import { inputFileIssue, outputFileIssue } from '../paths';
 import { Progress } from '../progress';
 import { withFusionInput } from './fusion-errors';
@@ -140,9 +140,9 @@ const fmtEst = (e: Estimate | null, d = 3): string =>
   e ? `${fmt(e.value, d)}${e.interval ? ` [${fmt(e.interval[0], d)}, ${fmt(e.interval[1], d)}]` : ''}` : '-';
 
 /** The --json document of eval-fusion (the in-memory sample left out). */
-function evalJson(r: FusionEvalResult): Record<string, unknown> {
+function evalJson(r: FusionEvalResult, similarityKernel: string): Record<string, unknown> {
   const { sample: _sample, ...rest } = r;
-  return { format: 'kvplan-model-eval/1', ...rest };
+  return { format: 'kvplan-model-eval/1', ...rest, similarityKernel };
 }
 
 export const modelCommand: Command = {
@@ -314,8 +314,10 @@ async function evalFusion(args: ParsedArgs, io: CliIo): Promise<number> {
   const C = f.continuation as number;
   const G = f.generate as number;
   const { model, prompts, backend } = await loadAll(args, io, C + 1);
+  const { kernel } = await withFusionInput(() => ensureKernel(io));
   try {
     const fusion: Partial<FusionOptions> = {
+      kernel,
       mode: f.mode as FusionOptions['mode'],
       merge: f.merge as FusionOptions['merge'],
       chunkTokens: f['chunk-tokens'] as number,
@@ -348,7 +350,7 @@ async function evalFusion(args: ParsedArgs, io: CliIo): Promise<number> {
       writeFileAtomic(path.resolve(io.cwd, f.profile), JSON.stringify(profile, null, 2) + '\n');
     }
     if (f.json) {
-      io.stdout(JSON.stringify(evalJson(result), null, 2) + '\n');
+      io.stdout(JSON.stringify(evalJson(result, kernel.name), null, 2) + '\n');
       return 0;
     }
     io.stdout(

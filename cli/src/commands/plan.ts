@@ -14,7 +14,7 @@ import {
 } from '@kvplan/sim';
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
-import { ensureTfBackend } from '../tf-backend';
+import { ensureKernel, ensureTfBackend } from '../tf-backend';
 import { finiteKvSource } from '../kv-check';
 import { Progress } from '../progress';
 import { attentionPercent, deploymentLine, sloLine, sloTargets } from '../format';
@@ -223,13 +223,14 @@ export const planCommand: Command = {
       sourceLabel = `synthetic KV shaped like ${m.id} (generated, not measured on a model)`;
     }
     const backend = await ensureTfBackend(io);
+    const { kernel } = await ensureKernel(io);
     const json = Boolean(args.flags.json);
     const fusing = new Progress(io, 'kvplan plan: fusing', { json });
     let sampled: Awaited<ReturnType<typeof profileFromSample>>;
     try {
       sampled = await profileFromSample(
         source,
-        { mode: plan.fusion.mode, thresholds: plan.fusion.thresholds, scope: plan.fusion.scope },
+        { mode: plan.fusion.mode, thresholds: plan.fusion.thresholds, scope: plan.fusion.scope, kernel },
         {},
         {
           onLayer: (_r, l, n) => fusing.update((l + 1) / n, `layer ${l + 1}/${n}`),
@@ -306,6 +307,7 @@ export const planCommand: Command = {
         synthetic: !plan.kv.file,
       },
       tfBackend: backend.backend,
+      similarityKernel: kernel.name,
       fusion: plan.fusion,
       profile: { source: profile.source, fusedLayers: profile.fusedLayers.length },
       accuracy,

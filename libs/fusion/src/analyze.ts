@@ -38,7 +38,9 @@ export interface DistortionSummary {
 
 export interface FusionAnalysis {
   info: KvSampleInfo;
-  options: Omit<ResolvedFusionOptions, 'clock'>;
+  options: Omit<ResolvedFusionOptions, 'clock' | 'kernel'>;
+  /** Name of the similarity kernel that ran the products (e.g. `onnxruntime-node`, `tfjs`). */
+  kernel: string;
   /** Blocks per leaf (sequence in BFF, chunk in CFF), for the rate-distortion model. */
   blocksPerLeaf: number;
   bytesPerElement: number;
@@ -52,6 +54,14 @@ export interface AnalyzeHooks {
   onLayer?: (result: LayerFusionResult, index: number, total: number) => void;
   /** Bytes per KV element for bytesFreed; default: the sample's dtype. */
   bytesPerElement?: number;
+  /**
+   * Fuses one fused layer somewhere else (an application's worker thread, which reads the layer
+   * itself): the library starts no threads, it only keeps up to `concurrency` such calls in
+   * flight. Default: fuseLayer in this thread, one layer at a time.
+   */
+  fuseLayerAt?: (layer: number, options: ResolvedFusionOptions) => Promise<LayerFusionResult>;
+  /** Layers in flight at once with `fuseLayerAt` (default 1). */
+  concurrency?: number;
 }
 
 /**
@@ -68,22 +78,36 @@ export async function analyzeFusion(
   const o = resolveFusionOptions(options, info);
   const t0 = o.clock ? o.clock() : 0;
   const plan = planItems(info, o);
-  const layers: LayerFusionResult[] = [];
-  for (let l = 0; l < info.numLayers; l++) {
+  const layers: LayerFusionResult[] = new Array<LayerFusionResult>(info.numLayers);
+  const local = async (l: number): Promise<LayerFusionResult> => {
     const needData = o.fused.includes(l) || o.keepMapping || o.keepReconstruction;
     const layer = needData
       ? source.readLayer(l)
       : { layer: l, key: new Float32Array(0), value: new Float32Array(0), query: null };
     const r = fuseLayer(layer, info, o, plan);
-    layers.push(r);
-    hooks.onLayer?.(r, l, info.numLayers);
     await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+    return r;
+  };
+  const remote = hooks.fuseLayerAt;
+  const run = (l: number): Promise<LayerFusionResult> =>
+    remote && o.fused.includes(l) && !o.keepMapping && !o.keepReconstruction ? remote(l, o) : local(l);
+  let next = 0;
+  let done = 0;
+  const lane = async (): Promise<void> => {
+    while (next < info.numLayers) {
+      const l = next++;
+      layers[l] = await run(l);
+      hooks.onLayer?.(layers[l], done++, info.numLayers);
+    }
+  };
+  const lanes = remote ? Math.max(1, Math.floor(hooks.concurrency ?? 1)) : 1;
+  await Promise.all(Array.from({ length: Math.min(lanes, Math.max(1, info.numLayers)) }, lane));
   const bytesPerElement = hooks.bytesPerElement ?? dtypeBytes(info.dtype);
-  const { clock: _clock, ...rest } = o;
+  const { clock: _clock, kernel, ...rest } = o;
   return {
     info,
     options: rest,
+    kernel: kernel.name,
     blocksPerLeaf: plan.blocksPerLeaf,
     bytesPerElement,
     layers,
@@ -213,6 +237,7 @@ export function toFuseJson(a: FusionAnalysis, opts: { includeMapping?: boolean }
       ...(o.mode === 'cff' ? { chunkTokens: o.chunkTokens, window: o.window } : {}),
       removeRope: o.removeRope,
       bytesPerElement: a.bytesPerElement,
+      kernel: a.kernel,
     },
     thresholds: a.thresholds.map((s, k) => ({
       threshold: s.threshold,

@@ -60,6 +60,8 @@ export function floatToBf16(x: number): number {
   return (rounded >>> 16) & 0xffff;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** Decodes `count` elements of `dtype` from little-endian bytes into float32. */
 export function decodeToFloat32(bytes: Uint8Array, dtype: KvDtype, out: Float32Array): void {
   const n = out.length;
@@ -70,7 +72,11 @@ export function decodeToFloat32(bytes: Uint8Array, dtype: KvDtype, out: Float32A
   const view = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
   if (dtype === 'F16') {
     const table = halfTable();
-    for (let i = 0; i < n; i++) out[i] = table[view.getUint16(i * 2, true)];
+    // An aligned Uint16Array on a little-endian host reads each element once, without DataView calls.
+    if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+      const h = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = table[h[i]];
+    } else for (let i = 0; i < n; i++) out[i] = table[view.getUint16(i * 2, true)];
   } else {
     const o32 = new Uint32Array(out.buffer, out.byteOffset, n);
     for (let i = 0; i < n; i++) o32[i] = view.getUint16(i * 2, true) << 16;

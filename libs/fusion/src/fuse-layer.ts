@@ -253,13 +253,14 @@ export function fuseLayer(
   const histogram = useCache ? newHistogram() : null;
   const finder: PairFinder & { stats: SearchStats } =
     o.search === 'dense'
-      ? new DenseFinder(store, { cache: useCache, histogram, clock })
+      ? new DenseFinder(store, { cache: useCache, histogram, clock, kernel: o.kernel })
       : new SketchFinder(store, {
           dim: o.sketchDim,
           margin: o.sketchMarginResolved,
           seed: o.sketchSeed + layer.layer,
           measureRecall: o.measureRecall,
           clock,
+          kernel: o.kernel,
         });
   for (let m = 0; m < N; m++) {
     const off = slotOff(m);

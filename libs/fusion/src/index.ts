@@ -56,6 +56,23 @@ export {
 } from './analyze';
 export { matmulAB, matmulABt, transposeRows } from './tf-ops';
 export {
+  createOrtKernel,
+  jsKernel,
+  tfjsKernel,
+  type OrtModules,
+  type OrtSyncSession,
+  type SimilarityKernel,
+} from './kernel';
+export {
+  KERNEL_CHOICES,
+  selectSimilarityKernel,
+  type KernelChoice,
+  type SelectKernelOptions,
+  type SelectedKernel,
+} from './kernel-select';
+export { oneNodeModel, type OneNodeGraph } from './onnx-graph';
+export { planThreads, type ThreadPlan } from './thread-policy';
+export {
   selectTfBackend,
   TF_BACKEND_CHOICES,
   type SelectTfBackendOptions,

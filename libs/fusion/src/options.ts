@@ -1,5 +1,6 @@
 import { IssueCollector } from '@kvplan/core';
 import type { KvSampleInfo } from './kv-types';
+import { tfjsKernel, type SimilarityKernel } from './kernel';
 import type { MergeRule } from './tree';
 
 /** How to fuse (DESIGN.md "Fusion semantics"; every default is the paper's behaviour). */
@@ -46,6 +47,11 @@ export interface FusionOptions {
   maxCacheFloats: number;
   /** Milliseconds clock for the timing figures (libraries own no clock: inject one); null: no timings. */
   clock: (() => number) | null;
+  /**
+   * The block-similarity products (default: tfjs on the application's backend). Chosen by the
+   * application (selectSimilarityKernel), never by the library.
+   */
+  kernel: SimilarityKernel;
 }
 
 export const DEFAULT_FUSION_OPTIONS: FusionOptions = {
@@ -72,6 +78,7 @@ export const DEFAULT_FUSION_OPTIONS: FusionOptions = {
   similarityHistogram: false,
   maxCacheFloats: 64 * 1024 * 1024,
   clock: null,
+  kernel: tfjsKernel,
 };
 
 export interface ResolvedFusionOptions extends FusionOptions {

@@ -1,4 +1,4 @@
-import { matmulAB, matmulABt, transposeInto, transposeRows } from './tf-ops';
+import type { SimilarityKernel } from './kernel';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { Sfc32 } from '@kvplan/core';
 import { dot } from './vec';
@@ -95,11 +95,6 @@ function packDirs(k: { rows: Float32Array[]; scales: number[] }, D: number, into
   return out;
 }
 
-/** The same, transposed (D x n). */
-function packDirsT(k: { rows: Float32Array[]; scales: number[] }, D: number, into?: Scratch): Float32Array {
-  return transposeInto(k.rows, D, into ? into.take(k.rows.length * D) : undefined, k.scales);
-}
-
 /** The unit-key matrix of the last DenseFinder, reused by the next one of the same size. */
 let spareUnit: Float32Array | null = null;
 
@@ -140,9 +135,10 @@ export interface DenseFinderOptions {
   cache: boolean;
   histogram: SimilarityHistogram | null;
   clock: (() => number) | null;
+  kernel: SimilarityKernel;
 }
 
-/** Exact dense search: tfjs matmuls of unit vectors. */
+/** Exact dense search: kernel products of unit vectors. */
 export class DenseFinder implements PairFinder {
   readonly stats: SearchStats = emptyStats();
   /**
@@ -151,8 +147,6 @@ export class DenseFinder implements PairFinder {
    * costs more in page faults than the rows written into it).
    */
   private unit: Float32Array;
-  /** The same transposed (D x N), built once per layer for the cache. */
-  private ut: Float32Array | null = null;
   private readonly cache = new Map<number, Float32Array>();
   private readonly rowsBuf = new Scratch();
   private readonly colsBuf = new Scratch();
@@ -186,31 +180,19 @@ export class DenseFinder implements PairFinder {
     if (!this.opts.cache) return this.explicit(left, null, right, null);
     let c = this.cache.get(node.key);
     if (!c) {
-      const N = this.store.N;
-      const [sims, s] = timed(this.opts.clock, () => {
-        if (!this.ut) this.ut = transposeRows(this.unit, N, D);
-        const unit = this.unit;
-        const ut = this.ut;
-        const cols = (lo: number, hi: number): Float32Array => {
-          const w = hi - lo;
-          const out = new Float32Array(D * w);
-          for (let d = 0; d < D; d++) out.set(ut.subarray(d * N + lo, d * N + hi), d * w);
-          return out;
-        };
-        const rows = (lo: number, hi: number): Float32Array => unit.subarray(lo * D, hi * D);
-        const m = node.leftEnd - node.leftStart;
-        const n = node.rightEnd - node.rightStart;
-        // The smaller side is the matmul's "weights" operand (packed by the backend at every
-        // call, in proportion to its size); the larger side goes in as is.
-        if (m <= n)
-          return transposeRows(
-            matmulAB(rows(node.rightStart, node.rightEnd), n, cols(node.leftStart, node.leftEnd), m, D),
-            n,
-            m,
-          );
-        return matmulAB(rows(node.leftStart, node.leftEnd), m, cols(node.rightStart, node.rightEnd), n, D);
-      });
-      this.account((node.leftEnd - node.leftStart) * (node.rightEnd - node.rightStart) * D * 2, s);
+      const unit = this.unit;
+      const m = node.leftEnd - node.leftStart;
+      const n = node.rightEnd - node.rightStart;
+      const [sims, s] = timed(this.opts.clock, () =>
+        this.opts.kernel.gram(
+          unit.subarray(node.leftStart * D, node.leftEnd * D),
+          m,
+          unit.subarray(node.rightStart * D, node.rightEnd * D),
+          n,
+          D,
+        ),
+      );
+      this.account(m * n * D * 2, s);
       if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
       c = sims;
       this.cache.set(node.key, c);
@@ -251,25 +233,13 @@ export class DenseFinder implements PairFinder {
     const m = li ? li.length : left.length;
     const n = ri ? ri.length : right.length;
     const [sims, s] = timed(this.opts.clock, () =>
-      m <= n
-        ? transposeRows(
-            matmulAB(
-              packDirs(keyRows(right, ri, D, this.unit), D, this.rowsBuf),
-              n,
-              packDirsT(keyRows(left, li, D, this.unit), D, this.colsBuf),
-              m,
-              D,
-            ),
-            n,
-            m,
-          )
-        : matmulAB(
-            packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
-            m,
-            packDirsT(keyRows(right, ri, D, this.unit), D, this.colsBuf),
-            n,
-            D,
-          ),
+      this.opts.kernel.gram(
+        packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
+        m,
+        packDirs(keyRows(right, ri, D, this.unit), D, this.colsBuf),
+        n,
+        D,
+      ),
     );
     this.account(m * n * D * 2, s);
     return sims;
@@ -283,12 +253,14 @@ export class DenseFinder implements PairFinder {
   dispose(): void {
     spareUnit = this.unit;
     this.unit = new Float32Array(0);
-    this.ut = null;
     this.cache.clear();
     this.rowsBuf.release();
     this.colsBuf.release();
   }
 }
+
+/** Largest (rows x columns) / candidates ratio for which the exact checks go through the kernel. */
+const CHECK_SPREAD = 16;
 
 export interface SketchFinderOptions {
   /** Sketch width (count sketch buckets). */
@@ -299,6 +271,7 @@ export interface SketchFinderOptions {
   /** Also run the exact search over the same survivors and count what the sketch missed. */
   measureRecall: boolean;
   clock: (() => number) | null;
+  kernel: SimilarityKernel;
 }
 
 /**
@@ -315,6 +288,8 @@ export class SketchFinder implements PairFinder {
   /** Per item, the sketch of its unit key direction (not normalised). */
   private readonly itemSketch: Float32Array;
   private readonly scratch: Float64Array;
+  private readonly rowsBuf = new Scratch();
+  private readonly colsBuf = new Scratch();
 
   constructor(
     private readonly store: ItemStore,
@@ -420,35 +395,20 @@ export class SketchFinder implements PairFinder {
     const nL = left.length;
     const nR = right.length;
     const clock = this.opts.clock;
+    const kernel = this.opts.kernel;
     const [est, s1] = timed(clock, () =>
-      matmulABt(this.packUnitSketches(left), nL, this.packUnitSketches(right), nR, k),
+      kernel.gram(this.packUnitSketches(left), nL, this.packUnitSketches(right), nR, k),
     );
     this.stats.sketchFlops += nL * nR * k * 2;
     const cut = t - this.opts.margin;
-    const out: Int32Array[] = [];
-    const [, s2] = timed(clock, () => {
-      const buf: number[] = [];
-      for (let a = 0; a < nL; a++) {
-        buf.length = 0;
-        const ca = left[a].dir;
-        const sa = left[a].dscale;
-        for (let b = 0; b < nR; b++) {
-          if (est[a * nR + b] <= cut) continue;
-          this.stats.candidates++;
-          const rb = right[b];
-          if (dot(ca, 0, rb.dir, 0, D) * sa * rb.dscale > t) buf.push(b);
-        }
-        this.stats.pairsFound += buf.length;
-        out.push(Int32Array.from(buf));
-      }
-    });
+    const [out, s2] = timed(clock, () => this.check(left, right, est, cut, t));
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
     if (this.opts.measureRecall) {
       const [sims, s3] = timed(clock, () =>
-        matmulAB(
+        kernel.gram(
           packDirs(keyRows(left, null, D, null), D),
           nL,
-          packDirsT(keyRows(right, null, D, null), D),
+          packDirs(keyRows(right, null, D, null), D),
           nR,
           D,
         ),
@@ -465,7 +425,64 @@ export class SketchFinder implements PairFinder {
     return out;
   }
 
+  /**
+   * The exact check of the candidates (sketch estimate above `cut`): one kernel product of the
+   * left rows that have a candidate with the right rows that have one, the same float32 unit rows
+   * the dense search multiplies. Where the candidates are too scattered for that product to pay
+   * (it would hold more than CHECK_SPREAD entries per candidate), pair by pair in JS.
+   */
+  private check(left: Cluster[], right: Cluster[], est: Float32Array, cut: number, t: number): Int32Array[] {
+    const D = this.store.D;
+    const nL = left.length;
+    const nR = right.length;
+    const rowOf = new Int32Array(nL).fill(-1);
+    const colOf = new Int32Array(nR).fill(-1);
+    const li: number[] = [];
+    const ri: number[] = [];
+    let candidates = 0;
+    for (let a = 0; a < nL; a++)
+      for (let b = 0; b < nR; b++) {
+        if (est[a * nR + b] <= cut) continue;
+        candidates++;
+        if (rowOf[a] < 0) rowOf[a] = li.push(a) - 1;
+        if (colOf[b] < 0) colOf[b] = ri.push(b) - 1;
+      }
+    this.stats.candidates += candidates;
+    const batched = candidates > 0 && li.length * ri.length <= CHECK_SPREAD * candidates;
+    const sims = batched
+      ? this.opts.kernel.gram(
+          packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
+          li.length,
+          packDirs(keyRows(right, ri, D, null), D, this.colsBuf),
+          ri.length,
+          D,
+        )
+      : null;
+    if (sims) this.stats.sketchFlops += li.length * ri.length * D * 2;
+    const out: Int32Array[] = [];
+    const buf: number[] = [];
+    for (let a = 0; a < nL; a++) {
+      buf.length = 0;
+      if (rowOf[a] >= 0) {
+        const ca = left[a].dir;
+        const sa = left[a].dscale;
+        for (let b = 0; b < nR; b++) {
+          if (est[a * nR + b] <= cut) continue;
+          const rb = right[b];
+          const cos = sims
+            ? sims[rowOf[a] * ri.length + colOf[b]]
+            : dot(ca, 0, rb.dir, 0, D) * sa * rb.dscale;
+          if (cos > t) buf.push(b);
+        }
+      }
+      this.stats.pairsFound += buf.length;
+      out.push(Int32Array.from(buf));
+    }
+    return out;
+  }
+
   dispose(): void {
-    // No tensors held between calls.
+    this.rowsBuf.release();
+    this.colsBuf.release();
   }
 }

@@ -10,6 +10,7 @@ import {
   resolveFusionOptions,
   SketchFinder,
   synthesizeKvSample,
+  tfjsKernel,
   toFuseJson,
 } from '../src';
 
@@ -68,7 +69,7 @@ describe('sketches of merged clusters', () => {
       keyNorm,
       valNorm: keyNorm,
     };
-    const opts = { dim: 32, margin: 0.1, seed: 5, measureRecall: false, clock: null };
+    const opts = { dim: 32, margin: 0.1, seed: 5, measureRecall: false, clock: null, kernel: tfjsKernel };
     const finder = new SketchFinder(store, opts);
     for (let m = 0; m < N; m++) finder.prepareItem(m);
     const cluster = (m: number) => ({

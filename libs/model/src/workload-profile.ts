@@ -10,6 +10,7 @@ import {
   synthesizeKvSample,
   type KvSource,
   type MeasuredFusion,
+  type SelectedKernel,
   type SelectedTfBackend,
 } from '@kvplan/fusion';
 import { evaluateFusion } from './eval-fusion';
@@ -83,6 +84,8 @@ export interface FusionJobDetails {
   };
   accuracy: Record<string, unknown>;
   tfBackend: string | null;
+  /** The similarity kernel that ran the fusion products. */
+  similarityKernel: string;
   seconds: number;
 }
 
@@ -102,6 +105,8 @@ export interface BuildHooks {
   progress(fraction: number): void;
   /** Selects the tfjs backend (once) before the first tensor work. */
   backend(): Promise<SelectedTfBackend>;
+  /** Selects the similarity kernel (once) before the first fusion. */
+  kernel(): Promise<SelectedKernel>;
   /** Milliseconds clock (timings in the details). */
   clock(): number;
 }
@@ -161,6 +166,7 @@ export async function buildWorkloadFusionProfile(
     backendName = b.backend;
     return b;
   };
+  const { kernel } = await hooks.kernel();
   /** Tenant scope needs at least two tenants; a defaulted scope falls back to global, a configured one fails. */
   const checkTenants = (tenants: Array<string | null> | null): string[] | null => {
     if (scope !== 'tenant') return null;
@@ -198,6 +204,7 @@ export async function buildWorkloadFusionProfile(
         mode: s.mode,
         thresholds: s.thresholds,
         scope,
+        kernel,
         ...(s.mode === 'bff'
           ? { batchSizes: s.batchSizes?.length ? s.batchSizes : [n] }
           : { window, chunkTokens: chunkUsed! }),
@@ -428,6 +435,7 @@ export async function buildWorkloadFusionProfile(
         },
         accuracy: extra.accuracy,
         tfBackend: backendName,
+        similarityKernel: kernel.name,
         seconds: Math.round(hooks.clock() - t0) / 1000,
       },
     };

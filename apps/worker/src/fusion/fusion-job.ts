@@ -26,6 +26,9 @@ export interface FusionJobInput {
   modelDir: string | null;
   /** KVPLAN_TF_BACKEND (auto when null). */
   tfBackend: string | null;
+  /** KVPLAN_SIMILARITY_KERNEL (auto when null), and the cores the job's kernel may use. */
+  similarityKernel: string | null;
+  kernelThreads: number;
 }
 
 export type FusionThreadMessage = ThreadMessage<{ type: 'result'; output: FusionJobResult }>;

@@ -1,6 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
-import { selectTfBackend, type SelectedTfBackend } from '@kvplan/fusion';
+import {
+  selectSimilarityKernel,
+  selectTfBackend,
+  type SelectedKernel,
+  type SelectedTfBackend,
+} from '@kvplan/fusion';
 import { runFusionJob, type FusionJobInput, type FusionThreadMessage } from './fusion-job';
 
 // Runs inside a worker thread: tensor work (fusion search, a model's forward passes) is
@@ -12,10 +17,17 @@ function post(msg: FusionThreadMessage): void {
 
 const input = workerData as FusionJobInput;
 let backend: Promise<SelectedTfBackend> | null = null;
+let kernel: Promise<SelectedKernel> | null = null;
 
 runFusionJob(input, {
   progress: (fraction) => post({ type: 'progress', fraction }),
   backend: () => (backend ??= selectTfBackend({ wanted: input.tfBackend, source: 'KVPLAN_TF_BACKEND' })),
+  kernel: () =>
+    (kernel ??= selectSimilarityKernel({
+      wanted: input.similarityKernel,
+      threads: input.kernelThreads,
+      source: 'KVPLAN_SIMILARITY_KERNEL',
+    })),
   clock: () => performance.now(),
 })
   .then((output) => post({ type: 'result', output }))

@@ -105,6 +105,8 @@ export class FusionProfileHandler {
       kvSamples: kvSamples.reverse().map((k) => ({ id: k.id, name: k.name, path: k.storagePath })),
       modelDir: this.config.modelDir,
       tfBackend: this.config.tfBackend,
+      similarityKernel: this.config.similarityKernel,
+      kernelThreads: this.config.kernelThreads,
     };
   }
 }

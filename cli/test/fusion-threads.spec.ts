@@ -1,0 +1,63 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeFusion, jsKernel, openKvSample, synthesizeKvSample, writeKvSample } from '@kvplan/fusion';
+import { LayerThreadPool } from '../src/fusion-threads';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-threads-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('LayerThreadPool', () => {
+  it('fuses layers in worker threads with the same results as in-process, and says so', async () => {
+    const file = path.join(dir, 's.safetensors');
+    const sample = synthesizeKvSample({
+      numSeqs: 8,
+      blocksPerSeq: 8,
+      numLayers: 7,
+      blockSize: 8,
+      numKvHeads: 2,
+      headDim: 16,
+      seed: 2,
+    });
+    writeKvSample(file, sample, { dtype: 'F16' });
+    const r = openKvSample(file);
+    const saved = process.env.KVPLAN_THREADS;
+    process.env.KVPLAN_THREADS = '2';
+    const stderr: string[] = [];
+    const io = {
+      stdout: () => undefined,
+      stderr: (t: string) => stderr.push(t),
+      stderrIsTty: false,
+      cwd: dir,
+    };
+    try {
+      const opts = { thresholds: [0.5, 0.8], attention: false, search: 'sketch' as const };
+      const plain = await analyzeFusion(r, { ...opts, kernel: jsKernel });
+      // Every layer worth a thread: two workers, one kernel thread each on two cores.
+      const pool = new LayerThreadPool(file, 3, 1, 'onnxruntime', io, 1);
+      expect(pool.size).toBe(2);
+      try {
+        const threaded = await analyzeFusion(r, opts, pool.hooks(null));
+        expect(threaded.thresholds).toEqual(plain.thresholds);
+        expect(threaded.layers.map((l) => l.thresholds.map((t) => t.survivingBlocks))).toEqual(
+          plain.layers.map((l) => l.thresholds.map((t) => t.survivingBlocks)),
+        );
+      } finally {
+        await pool.close();
+      }
+      expect(stderr.join('')).toContain(
+        'fusing 3 layers in 2 worker threads (1 kernel thread each; 2 cores)',
+      );
+      // Too little work: no thread, every core to the calling thread's kernel.
+      const small = new LayerThreadPool(file, 3, 1, 'onnxruntime', io);
+      expect([small.size, small.kernelThreads]).toEqual([0, 2]);
+      expect(small.hooks(null)).toEqual({});
+      await small.close();
+    } finally {
+      r.close();
+      if (saved === undefined) delete process.env.KVPLAN_THREADS;
+      else process.env.KVPLAN_THREADS = saved;
+    }
+  }, 120_000);
+});

@@ -1,0 +1,135 @@
+import { matmulAB, transposeRows } from './tf-ops';
+import { oneNodeModel } from './onnx-graph';
+
+/**
+ * The block-similarity product, injected into the searches: `gram(a, m, b, n, D)` is the
+ * m x n row-major matrix of dot products of the rows of `a` (m x D, row-major) with the rows of
+ * `b` (n x D, row-major). Synchronous (the searches are), stateless between calls as far as the
+ * caller can tell, and it never keeps a reference to its operands.
+ */
+export interface SimilarityKernel {
+  /** What ran the products, for logs and results (e.g. `tfjs`, `onnxruntime-node`, `js`). */
+  readonly name: string;
+  gram(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Float32Array;
+  /** Releases native resources (a session); the kernel is unusable afterwards. */
+  dispose(): void;
+}
+
+/**
+ * The default: tfjs matmuls on whatever backend the application selected (the library never
+ * picks one). The smaller side is the matmul's "weights" operand (wasm packs it at every call, in
+ * proportion to its size) and B goes in transposed by JS (NOTES-deps.md: wasm's transposeB is
+ * ten times slower than an explicit transpose).
+ */
+export const tfjsKernel: SimilarityKernel = {
+  name: 'tfjs',
+  gram(a, m, b, n, D) {
+    if (m === 0 || n === 0) return new Float32Array(m * n);
+    if (m <= n) return transposeRows(matmulAB(b, n, transposeRows(a, m, D), m, D), n, m);
+    return matmulAB(a, m, transposeRows(b, n, D), n, D);
+  },
+  dispose() {},
+};
+
+/** Plain Float32Array loops (a reference and a measuring stick; about 1-2 GFLOP/s). */
+export const jsKernel: SimilarityKernel = {
+  name: 'js',
+  gram(a, m, b, n, D) {
+    const out = new Float32Array(m * n);
+    for (let i = 0; i < m; i++) {
+      const ai = i * D;
+      for (let j = 0; j < n; j++) {
+        const bj = j * D;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let d = 0;
+        for (; d + 3 < D; d += 4) {
+          s0 += a[ai + d] * b[bj + d];
+          s1 += a[ai + d + 1] * b[bj + d + 1];
+          s2 += a[ai + d + 2] * b[bj + d + 2];
+          s3 += a[ai + d + 3] * b[bj + d + 3];
+        }
+        for (; d < D; d++) s0 += a[ai + d] * b[bj + d];
+        out[i * n + j] = s0 + s1 + s2 + s3;
+      }
+    }
+    return out;
+  },
+  dispose() {},
+};
+
+/** The parts of onnxruntime-node's synchronous native binding this kernel uses. */
+export interface OrtSyncSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
+  run(
+    feeds: Record<string, unknown>,
+    fetches: Record<string, null>,
+    options: object,
+  ): Record<string, { data: unknown; dims: readonly number[] }>;
+  dispose(): void;
+}
+
+/**
+ * What an application hands to {@link createOrtKernel}: onnxruntime-node's `Tensor` class and its
+ * synchronous session binding (`onnxruntime-node/dist/binding`; the public API's `run` returns a
+ * promise, and the searches are synchronous).
+ */
+export interface OrtModules {
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+  binding: { InferenceSession: new () => OrtSyncSession };
+  initOrt: () => void;
+}
+
+/**
+ * A one-node Gemm (`y = a b^T`, ONNX `transB=1`, symbolic shapes) on onnxruntime's CPU
+ * execution provider: its MLAS sgemm, about ten times the wasm backend's matmul rate. `threads`:
+ * onnxruntime's intra-op threads (the application's thread policy decides; the library starts
+ * none of its own).
+ */
+export function createOrtKernel(ort: OrtModules, threads: number): SimilarityKernel {
+  const bytes = oneNodeModel({
+    op: 'Gemm',
+    a: ['m', 'k'],
+    b: ['n', 'k'],
+    y: ['m', 'n'],
+    intAttributes: { transB: 1 },
+  });
+  ort.initOrt();
+  const session = new ort.binding.InferenceSession();
+  session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+    intraOpNumThreads: Math.max(1, Math.floor(threads)),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  let open = true;
+  return {
+    name: 'onnxruntime-node',
+    gram(a, m, b, n, D) {
+      if (m === 0 || n === 0) return new Float32Array(m * n);
+      if (!open) throw new Error('onnxruntime kernel used after dispose');
+      const out = session.run(
+        {
+          a: new ort.Tensor('float32', a.length === m * D ? a : a.subarray(0, m * D), [m, D]),
+          b: new ort.Tensor('float32', b.length === n * D ? b : b.subarray(0, n * D), [n, D]),
+        },
+        { y: null },
+        {},
+      );
+      const y = out.y.data;
+      if (!(y instanceof Float32Array) || y.length !== m * n)
+        throw new Error(`onnxruntime returned ${describe(y)} for a ${m} x ${n} product`);
+      return y;
+    },
+    dispose() {
+      if (open) session.dispose();
+      open = false;
+    },
+  };
+}
+
+function describe(y: unknown): string {
+  return y instanceof Float32Array ? `${y.length} floats` : typeof y;
+}
