@@ -182,6 +182,11 @@ export const fuseCommand: Command = {
       } finally {
         await pool.close();
       }
+      const dropped = analysis.layers.filter((l) => l.fused && l.searchUsed !== resolved.search);
+      if (dropped.length)
+        io.stderr(
+          `kvplan: sketch search dropped on ${dropped.length} of ${resolved.fused.length} fused layers (merge trees under ${resolved.sketchMinItems} blocks: the dense search is as fast there); dense search used\n`,
+        );
       let profileNote = '';
       let profileJson: Record<string, unknown> | null = null;
       if (measured && typeof f.profile === 'string') {

@@ -247,6 +247,7 @@ export function toFuseJson(a: FusionAnalysis, opts: { includeMapping?: boolean }
         const row: Record<string, unknown> = {
           layer: l.layer,
           fused: l.fused,
+          ...(l.searchUsed ? { searchUsed: l.searchUsed } : {}),
           totalBlocks: r.totalBlocks,
           survivingBlocks: r.survivingBlocks,
           survivingFraction: r.totalBlocks ? round(r.survivingBlocks / r.totalBlocks) : 1,

@@ -129,6 +129,8 @@ export interface LayerThresholdResult {
 export interface LayerFusionResult {
   layer: number;
   fused: boolean;
+  /** The search that ran (null when not fused): `dense` where the sketch was asked for but dropped (sketchMinItems). */
+  searchUsed: 'dense' | 'sketch' | null;
   totalBlocks: number;
   querySource: QuerySource | null;
   thresholds: LayerThresholdResult[];
@@ -195,6 +197,7 @@ export function fuseLayer(
     return {
       layer: layer.layer,
       fused: false,
+      searchUsed: null,
       totalBlocks: plan.totalBlocks,
       querySource: null,
       thresholds: o.thresholds.map((threshold) => ({
@@ -239,20 +242,23 @@ export function fuseLayer(
     valNorm: new Float32Array(N),
   };
   let cachePairs = 0;
+  let largestTree = 0;
   for (const tr of plan.trees) {
     const n = tr.leaves.length ? tr.leaves[tr.leaves.length - 1][1] - tr.leaves[0][0] : 0;
     cachePairs += (n * n) / 2;
+    largestTree = Math.max(largestTree, n);
   }
+  const searchUsed = o.search === 'sketch' && largestTree < o.sketchMinItems ? 'dense' : o.search;
   // The cosines of all original cross-leaf pairs are computed once (and give the similarity
   // histogram for free) when several thresholds share them or the histogram is asked for; a
   // single threshold compares only the survivors of each merge, which is less work.
   const useCache =
-    o.search === 'dense' &&
+    searchUsed === 'dense' &&
     (o.thresholds.length > 1 || o.similarityHistogram) &&
     cachePairs <= o.maxCacheFloats;
   const histogram = useCache ? newHistogram() : null;
   const finder: PairFinder & { stats: SearchStats } =
-    o.search === 'dense'
+    searchUsed === 'dense'
       ? new DenseFinder(store, { cache: useCache, histogram, clock, kernel: o.kernel })
       : new SketchFinder(store, {
           dim: o.sketchDim,
@@ -429,6 +435,7 @@ export function fuseLayer(
   return {
     layer: layer.layer,
     fused: true,
+    searchUsed,
     totalBlocks: plan.totalBlocks,
     querySource: probe ? probe.querySource : null,
     thresholds: results,

@@ -23,6 +23,12 @@ export interface FusionOptions {
   /** `dense`: exact matmul search; `sketch`: count-sketch candidates then an exact cosine check. */
   search: 'dense' | 'sketch';
   sketchDim: number;
+  /**
+   * The sketch search is dropped (the dense one runs) on layers whose largest merge tree has
+   * fewer items than this: there the sketching, the estimates and the checks cost as much as the
+   * exact products (bench:fusion's crossover table). 0: never dropped.
+   */
+  sketchMinItems: number;
   /** Candidate margin below the threshold; null: 3 / sqrt(sketchDim). */
   sketchMargin: number | null;
   sketchSeed: number;
@@ -66,6 +72,7 @@ export const DEFAULT_FUSION_OPTIONS: FusionOptions = {
   window: 4,
   search: 'dense',
   sketchDim: 512,
+  sketchMinItems: 256,
   sketchMargin: null,
   sketchSeed: 1,
   measureRecall: false,
@@ -146,6 +153,8 @@ export function resolveFusionOptions(
     c.add('options.search', `expected dense or sketch, got ${JSON.stringify(o.search)}`);
   if (!Number.isInteger(o.sketchDim) || o.sketchDim < 8)
     c.add('options.sketchDim', `expected an integer >= 8, got ${o.sketchDim}`);
+  if (!Number.isInteger(o.sketchMinItems) || o.sketchMinItems < 0)
+    c.add('options.sketchMinItems', `expected an integer >= 0, got ${o.sketchMinItems}`);
   if (o.sketchMargin !== null && !(o.sketchMargin >= 0 && o.sketchMargin <= 2))
     c.add('options.sketchMargin', `expected a number in [0, 2] or null, got ${o.sketchMargin}`);
   if (o.removeRope) {

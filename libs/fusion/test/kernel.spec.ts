@@ -10,6 +10,7 @@ import {
   selectSimilarityKernel,
   synthesizeKvSample,
   tfjsKernel,
+  toFuseJson,
   type FusionOptions,
   type SimilarityKernel,
 } from '../src';
@@ -85,9 +86,12 @@ describe('similarity kernels', () => {
 describe('fusion counts do not depend on the kernel', () => {
   const cases: Array<{ name: string; opts: Partial<FusionOptions> }> = [
     { name: 'dense BFF', opts: { search: 'dense' } },
-    { name: 'sketch BFF', opts: { search: 'sketch', measureRecall: true } },
+    { name: 'sketch BFF', opts: { search: 'sketch', measureRecall: true, sketchMinItems: 0 } },
     { name: 'dense CFF', opts: { search: 'dense', mode: 'cff', chunkTokens: 32, window: 4 } },
-    { name: 'sketch CFF', opts: { search: 'sketch', mode: 'cff', chunkTokens: 32, window: 4 } },
+    {
+      name: 'sketch CFF',
+      opts: { search: 'sketch', mode: 'cff', chunkTokens: 32, window: 4, sketchMinItems: 0 },
+    },
   ];
   for (const { name, opts } of cases) {
     it(`${name}: surviving blocks and per-node counts equal tfjs's at thresholds 0.5-0.9`, async () => {
@@ -112,6 +116,7 @@ describe('fusion counts do not depend on the kernel', () => {
           );
         const a = run(tfjsKernel);
         const b = run(ort);
+        expect(b.searchUsed).toBe(opts.search);
         expect(b.thresholds.map((r) => r.survivingBlocks)).toEqual(
           a.thresholds.map((r) => r.survivingBlocks),
         );
@@ -208,5 +213,36 @@ describe('analyzeFusion with layers fused elsewhere', () => {
     expect(elsewhere.thresholds).toEqual(plain.thresholds);
     expect(elsewhere.layers.map((l) => l.layer)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(elsewhere.kernel).toBe('tfjs');
+  });
+});
+
+describe('the sketch search is dropped where it cannot win', () => {
+  it('runs dense on layers whose largest tree is under sketchMinItems, and says so per layer', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 6,
+      blocksPerSeq: 8,
+      numLayers: 5,
+      blockSize: 16,
+      numKvHeads: 2,
+      headDim: 32,
+      seed: 4,
+    });
+    const layer = sample.readLayer(2);
+    const run = (sketchMinItems: number) =>
+      fuseLayer(
+        layer,
+        sample.info,
+        resolveFusionOptions({ search: 'sketch', attention: false, sketchMinItems }, sample.info),
+      );
+    const dropped = run(49);
+    const kept = run(48);
+    expect(dropped.searchUsed).toBe('dense');
+    expect(dropped.search.candidates).toBe(0);
+    expect(dropped.search.denseFlops).toBeGreaterThan(0);
+    expect(kept.searchUsed).toBe('sketch');
+    expect(kept.search.sketchFlops).toBeGreaterThan(0);
+    const doc = toFuseJson(await analyzeFusion(sample, { search: 'sketch', attention: false }));
+    expect(doc.thresholds[0].layers.map((l) => l.searchUsed ?? null)).toEqual([null, null, 'dense', null, null]);
+    expect(() => resolveFusionOptions({ sketchMinItems: -1 }, sample.info)).toThrow(/sketchMinItems/);
   });
 });
