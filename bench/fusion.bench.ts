@@ -1,6 +1,10 @@
 /**
- * npm run bench:fusion — KV fusion speed (issue "KV fusion engine", Speed). Prints a table and
- * writes bench/results/fusion.json.
+ * npm run bench:fusion — KV fusion speed. Prints tables and writes bench/results/fusion.json.
+ *  - Whole process, same file, same run: `kvplan fuse` (dense and sketch; BFF at 0.7, no
+ *    attention probe: the same work as the yardstick) against bench/bff_numpy.py, the dense BFF
+ *    in numpy on the machine's BLAS (skipped, saying why, where python3 with numpy is absent),
+ *    on a float16 kvplan-kv/1 file of 32 sequences x 32 blocks x 8 layers (4 fused), 16 tokens x
+ *    8 KV heads x 128 (Llama-3.1-8B shaped); best of --reps runs each; surviving blocks compared.
  *  - A batch of 64 sequences x 32 blocks x 32 layers shaped like Llama-3.1-8B (8 KV heads,
  *    head dim 128, 16-token blocks: 16,384-dim block vectors), from the synthetic generator with
  *    its default structure and seed 1, generated and fused one layer at a time (the whole sample
@@ -15,6 +19,7 @@
  *  - Where the sketch stops paying: one layer at batch sizes 4..64 and thresholds 0.5..0.9.
  * Options: --layers N (first N layers), --seqs S, --recall-every K, --threshold T.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,9 +27,13 @@ import * as tf from '@tensorflow/tfjs';
 import {
   fuseLayer,
   matmulAB,
+  planThreads,
   resolveFusionOptions,
+  selectSimilarityKernel,
   selectTfBackend,
   synthesizeKvSample,
+  writeKvSample,
+  type SimilarityKernel,
   type KvLayer,
   type KvSampleInfo,
   type LayerFusionResult,
@@ -39,7 +48,146 @@ const NUM_LAYERS = arg('layers', 32);
 const NUM_SEQS = arg('seqs', 64);
 const RECALL_EVERY = arg('recall-every', 4);
 const THRESHOLD = arg('threshold', 0.7);
+const REPS = arg('reps', 2);
 const clock = (): number => performance.now();
+let kernel: SimilarityKernel;
+/** The 64 x 32 x 32-layer sketch total before the kernel seam (tfjs on wasm, this bench's earlier result). */
+const BASELINE_SKETCH_S = 28.72;
+
+interface ProcessRun {
+  name: string;
+  command: string;
+  /** Best wall seconds of the runs; null when skipped. */
+  seconds: number | null;
+  runs: number[];
+  surviving: number[] | null;
+  skipped: string | null;
+}
+
+/** Wall time of one child process; its stdout parsed as JSON, or the failure. */
+function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { s: number; out: unknown } {
+  const t0 = clock();
+  const r = spawnSync(cmd, args, {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const s = (clock() - t0) / 1000;
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-500)}`);
+  return { s, out: JSON.parse(r.stdout) };
+}
+
+/** numpy's version, or why the yardstick cannot run here. */
+function numpyMissing(): string | null {
+  const r = spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' });
+  if (r.error) return `python3 is not installed (${r.error.message})`;
+  if (r.status !== 0) return 'python3 has no numpy (Debian: apt-get install python3-numpy)';
+  return null;
+}
+
+/**
+ * The whole-process comparison: the same float16 file, kvplan fuse (each search, the tfjs kernel
+ * for reference) and the numpy dense BFF, runs interleaved so load changes hit all alike.
+ */
+function wholeProcess(): { file: Record<string, number | string>; rows: ProcessRun[]; ratio: number | null } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bench-'));
+  const file = path.join(dir, 'llama8b-32x32x8-f16.safetensors');
+  const shape = { numSeqs: 32, blocksPerSeq: 32, numLayers: 8, blockSize: 16, numKvHeads: 8, headDim: 128 };
+  try {
+    writeKvSample(file, synthesizeKvSample({ ...shape, model: 'meta-llama/Llama-3.1-8B', seed: 1 }), {
+      dtype: 'F16',
+    });
+    const kvplan = path.join(root, 'cli', 'bin', 'kvplan.js');
+    const fuse = (search: string) => [
+      'fuse',
+      file,
+      '--json',
+      '--no-attention',
+      '--search',
+      search,
+      '--threshold',
+      String(THRESHOLD),
+    ];
+    type Spec = {
+      name: string;
+      cmd: string;
+      args: string[];
+      env?: NodeJS.ProcessEnv;
+      parse: (o: unknown) => number[];
+    };
+    const fromFuse = (o: unknown): number[] =>
+      (
+        o as { thresholds: Array<{ layers: Array<{ fused: boolean; survivingBlocks: number }> }> }
+      ).thresholds[0].layers
+        .filter((l) => l.fused)
+        .map((l) => l.survivingBlocks);
+    const missing = numpyMissing();
+    const specs: Spec[] = [
+      {
+        name: 'numpy/OpenBLAS dense BFF (float32)',
+        cmd: 'python3',
+        args: [path.join(root, 'bench', 'bff_numpy.py'), file, String(THRESHOLD)],
+        parse: (o) =>
+          (o as { layers: Array<{ survivingBlocks: number }> }).layers.map((l) => l.survivingBlocks),
+      },
+      {
+        name: 'kvplan fuse --search dense',
+        cmd: process.execPath,
+        args: [kvplan, ...fuse('dense')],
+        parse: fromFuse,
+      },
+      {
+        name: 'kvplan fuse --search sketch',
+        cmd: process.execPath,
+        args: [kvplan, ...fuse('sketch')],
+        parse: fromFuse,
+      },
+      {
+        name: 'kvplan fuse --search dense, tfjs kernel',
+        cmd: process.execPath,
+        args: [kvplan, ...fuse('dense')],
+        env: { KVPLAN_SIMILARITY_KERNEL: 'tfjs' },
+        parse: fromFuse,
+      },
+    ];
+    const rows: ProcessRun[] = specs.map((p) => ({
+      name: p.name,
+      command:
+        [
+          p.cmd === process.execPath ? 'node' : p.cmd,
+          ...p.args.map((a) => a.replace(dir, '$TMP').replace(root + path.sep, '')),
+        ].join(' ') +
+        (p.env
+          ? ` (${Object.entries(p.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')})`
+          : ''),
+      seconds: null,
+      runs: [],
+      surviving: null,
+      skipped: p.cmd === 'python3' ? missing : null,
+    }));
+    for (let rep = 0; rep < REPS; rep++)
+      specs.forEach((p, i) => {
+        if (rows[i].skipped) return;
+        const { s, out } = timeProcess(p.cmd, p.args, p.env);
+        rows[i].runs.push(s);
+        rows[i].seconds = Math.min(rows[i].seconds ?? Infinity, s);
+        rows[i].surviving = p.parse(out);
+        process.stderr.write(`${p.name}: ${s.toFixed(2)} s, surviving ${rows[i].surviving!.join(',')}\n`);
+      });
+    const best = Math.min(rows[1].seconds!, rows[2].seconds!);
+    const ratio = rows[0].seconds === null ? null : best / rows[0].seconds;
+    return {
+      file: { ...shape, dtype: 'F16', fusedLayers: 4, threshold: THRESHOLD, bytes: fs.statSync(file).size },
+      rows,
+      ratio,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * The backend's matmul rate on the shape of the largest merge, [1024 x 16384] x [16384 x 1024],
@@ -116,7 +264,11 @@ function run(
   thresholds: number[],
   measureRecall = false,
 ): LayerFusionResult {
-  const o = resolveFusionOptions({ thresholds, search, measureRecall, attention: false, clock }, info);
+  // sketchMinItems 0: the sketch runs even where it is dropped by default (the crossover table).
+  const o = resolveFusionOptions(
+    { thresholds, search, measureRecall, attention: false, clock, kernel, sketchMinItems: 0 },
+    info,
+  );
   return fuseLayer(layer, info, o);
 }
 
@@ -128,6 +280,13 @@ async function main(): Promise<void> {
     wanted: process.env.KVPLAN_TF_BACKEND,
     log: (l) => process.stderr.write(`${l}\n`),
   });
+  const whole = wholeProcess();
+  const selected = await selectSimilarityKernel({
+    wanted: process.env.KVPLAN_SIMILARITY_KERNEL,
+    threads: planThreads(os.availableParallelism(), 1).kernelThreads,
+  });
+  process.stderr.write(`${selected.line}\n`);
+  kernel = selected.kernel;
   const rateBefore = matmulRate();
   process.stderr.write(
     `backend matmul ${f1(rateBefore.backendGflops)} GFLOP/s on new operands (${f1(rateBefore.cachedWeightsGflops)} with its packed weights cached, ${f1(rateBefore.withUploadGflops)} with uploads)\n`,
@@ -233,6 +392,7 @@ async function main(): Promise<void> {
     fusedLayers: fr.length,
     denseS: sum('denseS'),
     sketchS: sum('sketchS'),
+    sketchSpeedupVsBaseline: BASELINE_SKETCH_S / sum('sketchS'),
     generateS: rows.reduce((a, r) => a + (r.generateS as number), 0),
     denseBlocksPerS: sum('blocks') / sum('denseS'),
     sketchBlocksPerS: sum('blocks') / sum('sketchS'),
@@ -257,7 +417,13 @@ async function main(): Promise<void> {
       loadAvg: os.loadavg(),
       node: process.version,
       tfBackend: backend.backend,
+      similarityKernel: kernel.name,
     },
+    wholeProcess: {
+      ...whole,
+      note: 'wall seconds of the whole process, best of the runs; ratio: best kvplan search / numpy',
+    },
+    baselineSketchS: BASELINE_SKETCH_S,
     config: {
       numSeqs: NUM_SEQS,
       blocksPerSeq: 32,
@@ -295,7 +461,20 @@ async function main(): Promise<void> {
     JSON.stringify(result, null, 2) + '\n',
   );
 
+  const wp = whole.rows;
   const lines = [
+    `Whole process, same file (32 seqs x 32 blocks x 8 layers, 4 fused, float16, Llama-3.1-8B shaped), BFF at ${THRESHOLD}, best of ${REPS}; load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+    '| run | s | surviving blocks per fused layer |',
+    '|---|---:|---|',
+    ...wp.map(
+      (r) =>
+        `| ${r.name} | ${r.seconds === null ? `skipped: ${r.skipped}` : f3(r.seconds)} | ${r.surviving?.join(', ') ?? '-'} |`,
+    ),
+    `best kvplan / numpy: ${whole.ratio === null ? '- (numpy row skipped)' : f3(whole.ratio)}`,
+    '',
     `KV fusion, BFF at threshold ${THRESHOLD}: ${NUM_SEQS} seqs x 32 blocks x ${result.config.numLayers} layers, Llama-3.1-8B shape (16,384-dim blocks), synthetic seed 1`,
     `machine: ${result.machine.cpus} x ${result.machine.cpuModel}, tfjs ${backend.backend}; backend matmul ${f1(rateBefore.backendGflops)} / ${f1(rateAfter.backendGflops)} GFLOP/s (before / after)`,
     '',
@@ -306,6 +485,7 @@ async function main(): Promise<void> {
         `| ${r.layer} | ${r.blocks} | ${f3(r.denseS as number)} | ${f1(r.denseBlocksPerS as number)} | ${f1(r.denseGflops as number)} | ${f3(r.sketchS as number)} | ${f1(r.speedup as number)}x | ${f1(r.searchSpeedup as number)}x | ${r.recall === null ? '-' : ((r.recall as number) * 100).toFixed(2) + ' %'} | ${f3((r.blocks as number) / (r.denseSurviving as number))} / ${f3((r.blocks as number) / (r.sketchSurviving as number))} |`,
     ),
     `| all fused | ${sum('blocks')} | ${f1(totals.denseS)} | ${f1(totals.denseBlocksPerS)} | ${f1(totals.denseGflops)} (${(result.totals.denseFractionOfMatmulRate * 100).toFixed(0)} % of matmul) | ${f1(totals.sketchS)} | ${f1(totals.speedup)}x | ${f1(totals.searchSpeedup)}x | min ${totals.recallMin === null ? '-' : (totals.recallMin * 100).toFixed(2) + ' %'} | ${f3(totals.compressionDense)} / ${f3(totals.compressionSketch)} |`,
+    `sketch total ${f1(totals.sketchS)} s vs ${BASELINE_SKETCH_S} s before (tfjs kernel): ${f1(totals.sketchSpeedupVsBaseline)}x; similarity kernel ${kernel.name}`,
     '',
     'Where the sketch stops paying (one layer):',
     '| seqs | blocks | dense s | sketch s | speed-up |',

@@ -10,6 +10,12 @@ import { oneNodeModel } from './onnx-graph';
 export interface SimilarityKernel {
   /** What ran the products, for logs and results (e.g. `tfjs`, `onnxruntime-node`, `js`). */
   readonly name: string;
+  /**
+   * How many products per needed one the kernel may compute and still beat JS pair-by-pair dot
+   * products: the sketch's exact checks go through one kernel product (candidate rows x candidate
+   * columns) when it holds at most this many entries per candidate, else pair by pair. 0: never.
+   */
+  readonly checkSpread: number;
   gram(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Float32Array;
   /** Releases native resources (a session); the kernel is unusable afterwards. */
   dispose(): void;
@@ -23,6 +29,9 @@ export interface SimilarityKernel {
  */
 export const tfjsKernel: SimilarityKernel = {
   name: 'tfjs',
+  // Uploads and packing make small products dearer than JS dots on wasm (measured: checks through
+  // tfjs made the sketch search several times slower).
+  checkSpread: 0,
   gram(a, m, b, n, D) {
     if (m === 0 || n === 0) return new Float32Array(m * n);
     if (m <= n) return transposeRows(matmulAB(b, n, transposeRows(a, m, D), m, D), n, m);
@@ -34,6 +43,7 @@ export const tfjsKernel: SimilarityKernel = {
 /** Plain Float32Array loops (a reference and a measuring stick; about 1-2 GFLOP/s). */
 export const jsKernel: SimilarityKernel = {
   name: 'js',
+  checkSpread: 0,
   gram(a, m, b, n, D) {
     const out = new Float32Array(m * n);
     for (let i = 0; i < m; i++) {
@@ -107,6 +117,9 @@ export function createOrtKernel(ort: OrtModules, threads: number): SimilarityKer
   let open = true;
   return {
     name: 'onnxruntime-node',
+    // About a hundred times JS's rate on the same core: a product of the candidate rows pays while
+    // it holds up to a few dozen entries per candidate.
+    checkSpread: 32,
     gram(a, m, b, n, D) {
       if (m === 0 || n === 0) return new Float32Array(m * n);
       if (!open) throw new Error('onnxruntime kernel used after dispose');

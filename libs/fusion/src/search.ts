@@ -259,9 +259,6 @@ export class DenseFinder implements PairFinder {
   }
 }
 
-/** Largest (rows x columns) / candidates ratio for which the exact checks go through the kernel. */
-const CHECK_SPREAD = 16;
-
 export interface SketchFinderOptions {
   /** Sketch width (count sketch buckets). */
   dim: number;
@@ -429,7 +426,7 @@ export class SketchFinder implements PairFinder {
    * The exact check of the candidates (sketch estimate above `cut`): one kernel product of the
    * left rows that have a candidate with the right rows that have one, the same float32 unit rows
    * the dense search multiplies. Where the candidates are too scattered for that product to pay
-   * (it would hold more than CHECK_SPREAD entries per candidate), pair by pair in JS.
+   * (it would hold more than the kernel's checkSpread entries per candidate), pair by pair in JS.
    */
   private check(left: Cluster[], right: Cluster[], est: Float32Array, cut: number, t: number): Int32Array[] {
     const D = this.store.D;
@@ -448,7 +445,7 @@ export class SketchFinder implements PairFinder {
         if (colOf[b] < 0) colOf[b] = ri.push(b) - 1;
       }
     this.stats.candidates += candidates;
-    const batched = candidates > 0 && li.length * ri.length <= CHECK_SPREAD * candidates;
+    const batched = candidates > 0 && li.length * ri.length <= this.opts.kernel.checkSpread * candidates;
     const sims = batched
       ? this.opts.kernel.gram(
           packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
