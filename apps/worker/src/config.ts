@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { QUEUES, type QueueName } from '@kvplan/contracts';
-import { KERNEL_CHOICES, planThreads } from '@kvplan/fusion';
+import { KERNEL_CHOICES, planThreads, TF_BACKEND_CHOICES } from '@kvplan/fusion';
 import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
 /** The worker's environment, validated at boot (a bad variable stops it, named). */
@@ -24,7 +24,7 @@ export interface WorkerConfig {
    * the fusion jobs capture KV with when a trace carries prompts; null when unset.
    */
   modelDir: string | null;
-  /** KVPLAN_TF_BACKEND for the fusion threads (auto | wasm | node | node-gpu | cpu); null: auto. */
+  /** KVPLAN_TF_BACKEND for the fusion threads (auto | wasm | node | node-gpu | webgpu | cpu); null: auto. */
   tfBackend: string | null;
   /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | js); null: auto. */
   similarityKernel: string | null;
@@ -43,8 +43,6 @@ export interface WorkerConfig {
   /** Wall-time limit of one simulation (SIM_MAX_WALL_MS); a run over it is stopped and fails. */
   simMaxWallMs: number;
 }
-
-const TF_BACKENDS = ['auto', 'wasm', 'node', 'node-gpu', 'cpu'] as const;
 
 /** Problems of a model folder, checked at boot without loading it (the fusion job loads it). */
 export function modelDirProblems(dir: string): string[] {
@@ -77,7 +75,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
   const r = new EnvReader(env);
   const modelDir = env.KVPLAN_MODEL_DIR ? path.resolve(env.KVPLAN_MODEL_DIR) : null;
   if (modelDir) r.problems.push(...modelDirProblems(modelDir));
-  const tfBackend = r.oneOf('KVPLAN_TF_BACKEND', 'auto', TF_BACKENDS);
+  const tfBackend = r.oneOf('KVPLAN_TF_BACKEND', 'auto', TF_BACKEND_CHOICES);
   const similarityKernel = r.oneOf('KVPLAN_SIMILARITY_KERNEL', 'auto', KERNEL_CHOICES);
   const queues = r.list('QUEUES', Object.values(QUEUES) as QueueName[]);
   const simulateConcurrency = r.int('SIMULATE_CONCURRENCY', 1, 1, 64);

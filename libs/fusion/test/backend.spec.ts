@@ -48,4 +48,50 @@ describe('selectTfBackend', () => {
     await expect(selectTfBackend({ wanted: 'node-gpu', load: async () => ({}) })).rejects.toThrow(/node-gpu/);
     expect(tf.getBackend()).toBe('wasm');
   });
+
+  it('webgpu sets the WebGPU globals from Dawn before loading its backend, and says why it cannot start', async () => {
+    const g = globalThis as { navigator?: { gpu?: unknown } };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    const loaded: string[] = [];
+    const fakeDawn = async (name: string): Promise<unknown> => {
+      loaded.push(name);
+      if (name === 'webgpu')
+        return {
+          create: () => ({ requestAdapter: async () => ({}) }),
+          globals: { GPUBufferUsage: { MAP_READ: 1 } },
+        };
+      throw new Error(`Cannot find module '${name}'`);
+    };
+    try {
+      await expect(selectTfBackend({ wanted: 'webgpu', load: fakeDawn })).rejects.toThrow(
+        /"webgpu".*webgpu: not installed/,
+      );
+      expect(loaded).toEqual(['webgpu', '@tensorflow/tfjs-backend-webgpu']);
+      expect(typeof (g.navigator?.gpu as { requestAdapter?: unknown }).requestAdapter).toBe('function');
+      expect((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage).toEqual({ MAP_READ: 1 });
+      expect(tf.getBackend()).toBe('wasm');
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+      delete (globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage;
+    }
+  });
+});
+
+describe('selectTfBackend webgpu without an adapter', () => {
+  it('says Dawn found no adapter and why, before loading the backend', async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    const loaded: string[] = [];
+    const load = async (name: string): Promise<unknown> => {
+      loaded.push(name);
+      return { create: () => ({ requestAdapter: async () => null }), globals: {} };
+    };
+    try {
+      await expect(selectTfBackend({ wanted: 'webgpu', load })).rejects.toThrow(/no WebGPU adapter.*Vulkan/);
+      expect(loaded).toEqual(['webgpu']);
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
 });

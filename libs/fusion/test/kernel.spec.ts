@@ -242,7 +242,13 @@ describe('the sketch search is dropped where it cannot win', () => {
     expect(kept.searchUsed).toBe('sketch');
     expect(kept.search.sketchFlops).toBeGreaterThan(0);
     const doc = toFuseJson(await analyzeFusion(sample, { search: 'sketch', attention: false }));
-    expect(doc.thresholds[0].layers.map((l) => l.searchUsed ?? null)).toEqual([null, null, 'dense', null, null]);
+    expect(doc.thresholds[0].layers.map((l) => l.searchUsed ?? null)).toEqual([
+      null,
+      null,
+      'dense',
+      null,
+      null,
+    ]);
     expect(() => resolveFusionOptions({ sketchMinItems: -1 }, sample.info)).toThrow(/sketchMinItems/);
   });
 });
