@@ -17,7 +17,10 @@
  *    weights cached and with uploads), measured in the same run (before and after) on the shape of
  *    the largest merge: [1024 x 16384] x [16384 x 1024].
  *  - Where the sketch stops paying: one layer at batch sizes 4..64 and thresholds 0.5..0.9.
- * Options: --layers N (first N layers), --seqs S, --recall-every K, --threshold T.
+ *  - Each fused layer's sketch search also on the tfjs kernel (--before 0: not), for a same-run
+ *    ratio on this shared, loaded machine.
+ * Options: --layers N (first N layers), --seqs S, --recall-every K, --threshold T, --reps R
+ * (whole-process runs), --before 0|1.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -32,6 +35,7 @@ import {
   selectSimilarityKernel,
   selectTfBackend,
   synthesizeKvSample,
+  tfjsKernel,
   writeKvSample,
   type SimilarityKernel,
   type KvLayer,
@@ -49,6 +53,8 @@ const NUM_SEQS = arg('seqs', 64);
 const RECALL_EVERY = arg('recall-every', 4);
 const THRESHOLD = arg('threshold', 0.7);
 const REPS = arg('reps', 2);
+/** Also run each layer's sketch search on the tfjs kernel (the configuration before the seam). */
+const BEFORE = arg('before', 1) === 1;
 const clock = (): number => performance.now();
 let kernel: SimilarityKernel;
 /** The 64 x 32 x 32-layer sketch total before the kernel seam (tfjs on wasm, this bench's earlier result). */
@@ -263,10 +269,11 @@ function run(
   search: 'dense' | 'sketch',
   thresholds: number[],
   measureRecall = false,
+  k: SimilarityKernel = kernel,
 ): LayerFusionResult {
   // sketchMinItems 0: the sketch runs even where it is dropped by default (the crossover table).
   const o = resolveFusionOptions(
-    { thresholds, search, measureRecall, attention: false, clock, kernel, sketchMinItems: 0 },
+    { thresholds, search, measureRecall, attention: false, clock, kernel: k, sketchMinItems: 0 },
     info,
   );
   return fuseLayer(layer, info, o);
@@ -319,6 +326,8 @@ async function main(): Promise<void> {
       const recall = RECALL_EVERY > 0 && fusedCount % RECALL_EVERY === 0;
       fusedCount++;
       const sketch = run(layer, info, 'sketch', [THRESHOLD], recall);
+      // The same sketch search on the tfjs kernel (as before the kernel seam), in the same run.
+      const before = BEFORE ? run(layer, info, 'sketch', [THRESHOLD], false, tfjsKernel) : null;
       const d = dense.thresholds[0];
       const s = sketch.thresholds[0];
       // With recall measured, the sketch run also did dense work: time its own search only.
@@ -337,6 +346,8 @@ async function main(): Promise<void> {
         speedup: dense.seconds! / sketchS,
         searchSpeedup: dense.search.denseSeconds! / sketch.search.sketchSeconds!,
         sketchSurviving: s.survivingBlocks,
+        sketchTfjsS: before ? before.seconds : null,
+        sketchTfjsSurviving: before ? before.thresholds[0].survivingBlocks : null,
         compressionDiff:
           Math.abs(d.totalBlocks / s.survivingBlocks - d.totalBlocks / d.survivingBlocks) /
           (d.totalBlocks / d.survivingBlocks),
@@ -393,6 +404,9 @@ async function main(): Promise<void> {
     denseS: sum('denseS'),
     sketchS: sum('sketchS'),
     sketchSpeedupVsBaseline: BASELINE_SKETCH_S / sum('sketchS'),
+    sketchTfjsS: BEFORE ? sum('sketchTfjsS') : null,
+    sketchSpeedupSameRun: BEFORE ? sum('sketchTfjsS') / sum('sketchS') : null,
+    sketchTfjsCountsEqual: BEFORE ? fr.every((r) => r.sketchTfjsSurviving === r.sketchSurviving) : null,
     generateS: rows.reduce((a, r) => a + (r.generateS as number), 0),
     denseBlocksPerS: sum('blocks') / sum('denseS'),
     sketchBlocksPerS: sum('blocks') / sum('sketchS'),
@@ -485,7 +499,11 @@ async function main(): Promise<void> {
         `| ${r.layer} | ${r.blocks} | ${f3(r.denseS as number)} | ${f1(r.denseBlocksPerS as number)} | ${f1(r.denseGflops as number)} | ${f3(r.sketchS as number)} | ${f1(r.speedup as number)}x | ${f1(r.searchSpeedup as number)}x | ${r.recall === null ? '-' : ((r.recall as number) * 100).toFixed(2) + ' %'} | ${f3((r.blocks as number) / (r.denseSurviving as number))} / ${f3((r.blocks as number) / (r.sketchSurviving as number))} |`,
     ),
     `| all fused | ${sum('blocks')} | ${f1(totals.denseS)} | ${f1(totals.denseBlocksPerS)} | ${f1(totals.denseGflops)} (${(result.totals.denseFractionOfMatmulRate * 100).toFixed(0)} % of matmul) | ${f1(totals.sketchS)} | ${f1(totals.speedup)}x | ${f1(totals.searchSpeedup)}x | min ${totals.recallMin === null ? '-' : (totals.recallMin * 100).toFixed(2) + ' %'} | ${f3(totals.compressionDense)} / ${f3(totals.compressionSketch)} |`,
-    `sketch total ${f1(totals.sketchS)} s vs ${BASELINE_SKETCH_S} s before (tfjs kernel): ${f1(totals.sketchSpeedupVsBaseline)}x; similarity kernel ${kernel.name}`,
+    `sketch total ${f1(totals.sketchS)} s on ${kernel.name}` +
+      (totals.sketchTfjsS !== null
+        ? `; the same on the tfjs kernel in this run ${f1(totals.sketchTfjsS)} s: ${f1(totals.sketchSpeedupSameRun!)}x (counts ${totals.sketchTfjsCountsEqual ? 'equal' : 'DIFFER'})`
+        : '') +
+      `; before the seam (tfjs, an earlier run at load ~1.5): ${BASELINE_SKETCH_S} s for 28 layers`,
     '',
     'Where the sketch stops paying (one layer):',
     '| seqs | blocks | dense s | sketch s | speed-up |',
