@@ -1,5 +1,6 @@
 import { matmulAB, transposeRows } from './tf-ops';
 import { oneNodeModel } from './onnx-graph';
+import { dot } from './vec';
 
 /**
  * The block-similarity product, injected into the searches: `gram(a, m, b, n, D)` is the
@@ -40,31 +41,13 @@ export const tfjsKernel: SimilarityKernel = {
   dispose() {},
 };
 
-/** Plain Float32Array loops (a reference and a measuring stick; about 1-2 GFLOP/s). */
+/** Plain Float32Array loops (a reference and a measuring stick; under 1 GFLOP/s, bench:kernels). */
 export const jsKernel: SimilarityKernel = {
   name: 'js',
   checkSpread: 0,
   gram(a, m, b, n, D) {
     const out = new Float32Array(m * n);
-    for (let i = 0; i < m; i++) {
-      const ai = i * D;
-      for (let j = 0; j < n; j++) {
-        const bj = j * D;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let d = 0;
-        for (; d + 3 < D; d += 4) {
-          s0 += a[ai + d] * b[bj + d];
-          s1 += a[ai + d + 1] * b[bj + d + 1];
-          s2 += a[ai + d + 2] * b[bj + d + 2];
-          s3 += a[ai + d + 3] * b[bj + d + 3];
-        }
-        for (; d < D; d++) s0 += a[ai + d] * b[bj + d];
-        out[i * n + j] = s0 + s1 + s2 + s3;
-      }
-    }
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] = dot(a, i * D, b, j * D, D);
     return out;
   },
   dispose() {},
