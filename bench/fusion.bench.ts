@@ -22,6 +22,7 @@
  * Options: --layers N (first N layers), --seqs S, --recall-every K, --threshold T, --reps R
  * (whole-process runs), --before 0|1.
  */
+import { planThreads } from '@kvplan/core';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +31,6 @@ import * as tf from '@tensorflow/tfjs';
 import {
   fuseLayer,
   matmulAB,
-  planThreads,
   resolveFusionOptions,
   selectSimilarityKernel,
   selectTfBackend,

@@ -6,12 +6,12 @@
  * (wasm here), plain Float32Array loops (on 64 rows of the left operand only: the full product
  * would take minutes; its rate is per row). Prints a table, writes bench/results/kernels.json.
  */
+import { planThreads } from '@kvplan/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   jsKernel,
-  planThreads,
   selectSimilarityKernel,
   selectTfBackend,
   tfjsKernel,

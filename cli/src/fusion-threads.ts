@@ -1,14 +1,13 @@
-import * as path from 'node:path';
+import { planThreads } from '@kvplan/core';
 import { Worker } from 'node:worker_threads';
 import {
-  planThreads,
   type AnalyzeHooks,
   type LayerFusionResult,
   type ResolvedFusionOptions,
   type SimilarityKernel,
 } from '@kvplan/fusion';
 import type { CliIo } from './io';
-import { processCores } from './tf-backend';
+import { processCores, threadEntry } from './threads';
 
 /**
  * The least work (key elements of the layers it fuses) that pays for a thread of its own: a
@@ -79,7 +78,7 @@ export class LayerThreadPool {
       kernelThreads: plan.kernelThreads,
     };
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(path.join(__dirname, 'fusion-layer.thread.js'), { workerData: data });
+      const w = new Worker(threadEntry('fusion-layer'), { eval: true, workerData: data });
       w.on('message', (msg: LayerThreadReply) => this.settle(w, msg));
       w.on('error', (err) => this.failAll(err));
       w.on('exit', (code) => {

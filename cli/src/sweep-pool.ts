@@ -1,8 +1,7 @@
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CapacityOptions, SloSpec, SweepPoint } from '@kvplan/sim';
 import type { SpecFile } from './spec-file';
+import { threadEntry, threadsFor } from './threads';
 
 /** One configuration to evaluate in a sweep thread. */
 export interface SweepTask {
@@ -23,24 +22,9 @@ export type SweepThreadMessage =
   | { type: 'done'; index: number; point: SweepPoint }
   | { type: 'error'; index: number; message: string };
 
-/** Threads for a sweep: one per core (os.availableParallelism), never more than the tasks. */
+/** Threads for a sweep: the process's one thread policy (one per core, never more than the tasks). */
 export function defaultThreads(tasks: number): number {
-  return Math.max(1, Math.min(tasks, os.availableParallelism()));
-}
-
-/**
- * The thread entry: the bundled `capacity.thread.js` beside the command when running from the
- * bundle, else the TypeScript source run through tsx inside the thread.
- */
-function threadScript(): string {
-  const fromSources = __filename.endsWith('.ts');
-  const file = fromSources
-    ? path.join(__dirname, 'capacity.thread.ts')
-    : path.join(__dirname, 'capacity.thread.js');
-  const register = fromSources
-    ? `require('tsx/cjs/api').register({ tsconfig: ${JSON.stringify(path.join(__dirname, '..', 'tsconfig.json'))} });`
-    : '';
-  return `${register} require(${JSON.stringify(file)});`;
+  return threadsFor(tasks);
 }
 
 /**
@@ -63,7 +47,7 @@ export async function runSweepThreads(
   };
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const worker = new Worker(threadScript(), { eval: true, workerData: data });
+      const worker = new Worker(threadEntry('capacity'), { eval: true, workerData: data });
       const next = () => {
         const task = queue.shift();
         if (task) worker.postMessage(task);

@@ -1,29 +1,15 @@
-import * as os from 'node:os';
+import { planThreads } from '@kvplan/core';
 import {
-  planThreads,
   selectSimilarityKernel,
   selectTfBackend,
   type SelectedKernel,
   type SelectedTfBackend,
 } from '@kvplan/fusion';
-import { InputError } from '@kvplan/sim';
 import type { CliIo } from './io';
+import { processCores } from './threads';
 
 let chosen: Promise<SelectedTfBackend> | null = null;
 let kernel: Promise<SelectedKernel> | null = null;
-
-/**
- * The cores this process may use: the size of its one thread pool (planThreads).
- * KVPLAN_THREADS (a positive integer) caps it; unset: os.availableParallelism().
- */
-export function processCores(): number {
-  const raw = process.env.KVPLAN_THREADS;
-  if (raw === undefined || raw === '') return os.availableParallelism();
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InputError([{ path: 'KVPLAN_THREADS', message: `expected a positive integer, got "${raw}"` }]);
-  return n;
-}
 
 /**
  * Picks the tfjs backend once per process, before the first tensor command runs:

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { QUEUES, type QueueName } from '@kvplan/contracts';
-import { KERNEL_CHOICES, planThreads, TF_BACKEND_CHOICES } from '@kvplan/fusion';
+import { planThreads } from '@kvplan/core';
+import { KERNEL_CHOICES, TF_BACKEND_CHOICES } from '@kvplan/fusion';
 import { EnvReader, LOG_LEVELS, type LogLevel } from '@kvplan/observability';
 
 /** The worker's environment, validated at boot (a bad variable stops it, named). */

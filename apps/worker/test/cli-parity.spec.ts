@@ -12,6 +12,7 @@ import { FUSION_PROFILE_DEFAULTS } from '@kvplan/contracts';
 import type { FusionProfile, ProjectionRun } from '@kvplan/core';
 import {
   openKvSample,
+  selectSimilarityKernel,
   selectTfBackend,
   SubsetKvSource,
   synthesizeKvSample,
@@ -52,6 +53,7 @@ let backend: Promise<SelectedTfBackend> | null = null;
 const hooks = {
   progress: () => undefined,
   backend: () => (backend ??= selectTfBackend({ wanted: 'wasm' })),
+  kernel: () => selectSimilarityKernel({ threads: 1 }),
   clock: () => performance.now(),
 };
 
@@ -89,6 +91,8 @@ describe('the CLI and the worker', () => {
         kvSamples: [{ id: 'k', name: 'sample', path: 'sample.safetensors' }],
         modelDir: null,
         tfBackend: 'wasm',
+        similarityKernel: null,
+        kernelThreads: 1,
       },
       hooks,
     );

@@ -14,3 +14,4 @@ export * from './tradeoff';
 export * from './safetensors';
 export * from './kv-header';
 export * from './projection';
+export { planThreads, type ThreadPlan, type ThreadWork } from './thread-policy';

@@ -71,7 +71,6 @@ export {
   type SelectedKernel,
 } from './kernel-select';
 export { oneNodeModel, type OneNodeGraph } from './onnx-graph';
-export { planThreads, type ThreadPlan } from './thread-policy';
 export {
   selectTfBackend,
   TF_BACKEND_CHOICES,

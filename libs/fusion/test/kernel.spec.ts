@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '@kvplan/core';
+import { InputError, planThreads } from '@kvplan/core';
 import {
   analyzeFusion,
   fuseLayer,
   jsKernel,
   oneNodeModel,
-  planThreads,
   resolveFusionOptions,
   selectSimilarityKernel,
   synthesizeKvSample,
