@@ -76,6 +76,7 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?:
     `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per replica, calibration ${spec.timeModel.name}`,
   );
   lines.push(fusionLine(spec));
+  lines.push(`calibrated   ${r.meta.calibrated}`);
   lines.push('');
   lines.push(`requests     completed ${r.completed}, failed ${r.failed}, duration ${f(r.duration, 2)} s`);
   lines.push(
@@ -94,6 +95,14 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?:
     const i = ci?.[`p99_${m}_ms`];
     lines.push(
       `  ${m.toUpperCase().padEnd(6)}     ${g('mean')} ${g('median')} ${g('p90')} ${g('p99')}${i ? `    [${f(i[0])}, ${f(i[1])}]` : ''}`,
+    );
+  }
+  const iv = r.intervals;
+  if (iv) {
+    const span = (k: string) => (iv.metrics[k] ? `${f(iv.metrics[k][0])}-${f(iv.metrics[k][1])}` : '-');
+    lines.push(
+      `  ${Math.round(iv.level * 100)} % interval: mean TTFT ${span('mean_ttft_ms')}, p99 TTFT ${span('p99_ttft_ms')}, ` +
+        `mean TPOT ${span('mean_tpot_ms')}, mean E2E ${span('mean_e2el_ms')}`,
     );
   }
   lines.push('');

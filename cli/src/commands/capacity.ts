@@ -3,6 +3,8 @@ import {
   evaluateCapacity,
   markPareto,
   verifyReplicas,
+  kernelCalibrationFor,
+  sloConfidences,
   type CapacityEvaluation,
   type CapacityOptions,
   type InputIssue,
@@ -314,10 +316,24 @@ function single(
     measuredOn: measured.spec.workload.n,
     repeated: measured.copies,
   };
+  // How likely the answer meets each SLO term (libs/sim's interval policy: calibration residuals
+  // of this GPU's class), judged on the verifying simulation's means.
+  const calibrated = kernelCalibrationFor(base.gpu).source;
+  const confidence = verification
+    ? sloConfidences(
+        {
+          ...Object.fromEntries(Object.entries(verification.metrics).map(([k, v]) => [k, v.mean])),
+          meta: { calibrated },
+        },
+        slo,
+      )
+    : [];
   if (json) {
     const doc = {
       slo,
       ...point,
+      calibrated,
+      confidence,
       workload,
       infeasible: max.infeasible,
       zeroLoad: max.zeroLoad,
@@ -354,6 +370,8 @@ function single(
       );
   }
   if (verification) out.push(verificationLine(verification));
+  for (const c of confidence) out.push(`at that size it ${c.text}`);
+  out.push(`calibrated: ${calibrated}`);
   io.stdout(out.join('\n') + '\n');
   return 0;
 }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import {
   metricInterval,
+  resultIntervals,
   simulate,
   type ResolvedSpec,
   type SimulationResult,
@@ -98,5 +99,9 @@ export function aggregate(
     out[k] = m.mean;
     ci95[k] = [m.lo, m.hi];
   }
-  return { ...(out as unknown as SimulationResult), ci95, seeds: results.map((r) => r.meta.seed) };
+  const intervals = resultIntervals(
+    first.meta.calibrated,
+    results as unknown as Array<Record<string, unknown>>,
+  );
+  return { ...(out as unknown as SimulationResult), intervals, ci95, seeds: results.map((r) => r.meta.seed) };
 }

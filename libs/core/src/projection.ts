@@ -43,7 +43,27 @@ export interface SimulationResultBase {
     running: number[];
     waiting: number[];
   };
-  meta: { kvplan_version: string; seed: number; calibration_profile: string; replicas: number; gpus: number };
+  /** How sure the projection is (libs/sim's interval policy). */
+  intervals: ResultIntervals;
+  meta: {
+    kvplan_version: string;
+    seed: number;
+    calibration_profile: string;
+    /** Where the GPU's kernel curves come from. */
+    calibrated: CalibrationSource;
+    replicas: number;
+    gpus: number;
+  };
+}
+
+/** How a GPU's kernel times are known: measured on it, scaled from a sibling, or neither. */
+export type CalibrationSource = 'kernel-measured' | `scaled from ${string}` | 'datasheet only';
+
+/** A result's intervals: level, calibration source, and [low, high] per latency metric (ms). */
+export interface ResultIntervals {
+  level: number;
+  calibrated: CalibrationSource;
+  metrics: Record<string, [number, number]>;
 }
 
 /** A run's metrics as stored with a projection or a capacity point: without the time series. */

@@ -10,7 +10,7 @@ export {
   type Rng,
 } from '@kvplan/core';
 export { EventQueue } from './core/event-queue';
-export { StepTimeModel, dtypeBytes, type StepWork } from './time/step-time';
+export { StepTimeModel, dtypeBytes, emptyStepWork, type StepWork } from './time/step-time';
 export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
 export {
   simulate,
@@ -25,6 +25,8 @@ export * from './workload';
 export * from './model';
 export * from './hardware';
 export * from './calibration/calibrate';
+export * from './calibration/kernel-fit';
+export * from './calibration/interval';
 export * from './capacity/search';
 export * from './capacity/evaluate';
 export * from './simulation-spec';

@@ -94,21 +94,27 @@ export type RouterPolicy = 'round-robin' | 'least-loaded';
 /** Coefficients of the step-time model (a calibration profile). See libs/sim/src/time/. */
 export interface TimeModelCoefficients {
   name: string;
-  /** Fraction of peak memory bandwidth reached by weight and KV reads. */
+  /** Serving's fraction of the kernel-measured memory bandwidth (weight and KV reads); 1: as measured. */
   memEfficiency: number;
-  /** Fraction of peak dense FLOP/s reached by linear layers. */
+  /** Serving's fraction of the kernel-measured GEMM throughput; 1: as measured. */
   computeEfficiency: number;
-  /** Fraction of peak FLOP/s reached by attention. */
+  /** Serving's fraction of the kernel-measured attention throughput; 1: as measured. */
   attentionEfficiency: number;
-  /** Fixed cost of one engine step (scheduler, launch), seconds. */
+  /** Multiplier on the kernels' measured per-call fixed times (1: as measured, 0: none). */
+  kernelLaunchScale: number;
+  /** Fixed cost of one engine step (scheduler, input preparation, launch), seconds. */
   stepOverheadS: number;
-  /** Per layer per step, seconds. */
+  /** Per layer per step: kernels other than GEMM and attention (norms, rotary, activation), seconds. */
   layerOverheadS: number;
-  /** Per request in the batch per step, seconds (sampling, bookkeeping). */
+  /** Per running sequence per step (scheduler and block-table bookkeeping), seconds. */
   requestOverheadS: number;
-  /** Per token computed in the step, seconds (input preparation, sampling not covered by FLOPs). */
+  /** Per prefill chunk in the step (chunked-prefill splits, metadata), seconds. */
+  prefillChunkOverheadS: number;
+  /** Per sampled token (sampling and detokenisation), seconds. */
+  sampleOverheadS: number;
+  /** Per token computed in the step, seconds. */
   tokenOverheadS: number;
-  /** All-reduce latency per collective, seconds. */
+  /** Added to each all-reduce beyond its measured kernel time, seconds. */
   allReduceLatencyS: number;
   /** Time added to the first token outside the engine (HTTP, detokenise), seconds. */
   frontendOverheadS: number;

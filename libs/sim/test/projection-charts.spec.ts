@@ -108,7 +108,10 @@ describe('runCharts', () => {
       expect(c.latencyCdf.tpotMs[i]).toBeGreaterThanOrEqual(c.latencyCdf.tpotMs[i - 1]);
     expect(c.kvBlocks.t.length).toBeGreaterThan(20);
     expect(c.kvBlocks.t.length).toBeLessThanOrEqual(MAX_SERIES_POINTS);
-    expect(Math.max(...c.kvBlocks.used)).toBe(run.result.kv_peak_used_blocks);
+    // The series samples instants (then keeps each window's maximum): it can miss a peak that
+    // falls between two samples, never exceed it.
+    expect(Math.max(...c.kvBlocks.used)).toBeLessThanOrEqual(run.result.kv_peak_used_blocks);
+    expect(Math.max(...c.kvBlocks.used)).toBeGreaterThan(0.9 * run.result.kv_peak_used_blocks);
     expect(c.kvBlocks.total).toBe(run.result.kv_blocks_total);
 
     const sweep = c.rateSweep;

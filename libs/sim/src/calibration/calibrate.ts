@@ -40,24 +40,38 @@ export const FITTED_COEFFICIENTS = [
   'attentionEfficiency',
   'stepOverheadS',
   'requestOverheadS',
+  'prefillChunkOverheadS',
+  'sampleOverheadS',
   'tokenOverheadS',
   'allReduceLatencyS',
   'frontendOverheadS',
 ] as const;
 
-type Fitted = (typeof FITTED_COEFFICIENTS)[number];
+/**
+ * The engine-side costs a roofline of the kernels misses: what the default fit on serving runs
+ * moves, so that the per-GPU kernel curves stay as measured and these transfer across GPUs.
+ */
+export const ENGINE_COEFFICIENTS = [
+  'stepOverheadS',
+  'requestOverheadS',
+  'prefillChunkOverheadS',
+  'sampleOverheadS',
+  'layerOverheadS',
+  'frontendOverheadS',
+] as const;
 
-const isEfficiency = (k: Fitted) => k.endsWith('Efficiency');
+type Fitted = (typeof FITTED_COEFFICIENTS)[number] | (typeof ENGINE_COEFFICIENTS)[number];
 
 function encode(c: TimeModelCoefficients, keys: readonly Fitted[]): number[] {
-  // Efficiencies through a logit (kept inside (0, 1)), overheads through a log (kept positive).
-  return keys.map((k) => (isEfficiency(k) ? Math.log(c[k] / (1 - c[k])) : Math.log(Math.max(c[k], 1e-9))));
+  // Every coefficient through a log: kept positive. The efficiencies are serving's fractions of
+  // the kernel-measured rates, 1 as measured, and may come out above 1.
+  return keys.map((k) => Math.log(Math.max(c[k], 1e-9)));
 }
 
 function decode(x: number[], base: TimeModelCoefficients, keys: readonly Fitted[]): TimeModelCoefficients {
   const out = { ...base };
   keys.forEach((k, i) => {
-    out[k] = isEfficiency(k) ? 1 / (1 + Math.exp(-x[i])) : Math.exp(x[i]);
+    out[k] = Math.exp(x[i]);
   });
   return out;
 }

@@ -1,3 +1,4 @@
+import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { metricInterval, type MetricInterval } from '../metrics/interval';
 import type { ResolvedSpec, SloSpec } from '../types';
 import {
@@ -113,6 +114,7 @@ export function evaluateCapacity(
       replicasForTarget: replicas?.replicas ?? null,
       gpusForTarget: replicas?.gpus ?? null,
       pareto: false,
+      calibrated: kernelCalibrationFor(spec.gpu).source,
     },
   };
 }

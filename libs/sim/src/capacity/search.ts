@@ -1,4 +1,5 @@
 import { higherIsBetter, paretoFront, type Objective } from '@kvplan/core';
+import type { CalibrationSource } from '../hardware/kernel-curves';
 import { simulate } from '../engine/simulation';
 import { ReqState } from '../engine/request-table';
 import type { SimulationResult } from '../engine/simulation';
@@ -361,6 +362,8 @@ export interface SweepPoint {
   replicasForTarget: number | null;
   gpusForTarget: number | null;
   pareto: boolean;
+  /** Where the GPU's kernel curves come from (kernel-measured, scaled from a sibling, datasheet only). */
+  calibrated?: CalibrationSource;
 }
 
 /**

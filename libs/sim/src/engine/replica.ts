@@ -1,4 +1,4 @@
-import { StepTimeModel, type StepWork } from '../time/step-time';
+import { StepTimeModel, emptyStepWork, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
 import { FinishHeap } from './finish-heap';
 import type { FusionModel } from './fusion';
@@ -84,14 +84,7 @@ export class Replica {
   private schedLen = 0;
   busy = false;
   stepStartS = 0;
-  private readonly work: StepWork = {
-    numReqs: 0,
-    newTokens: 0,
-    numSampled: 0,
-    attnPairs: 0,
-    kvReadTokens: 0,
-    extraFlops: 0,
-  };
+  private readonly work: StepWork = emptyStepWork();
   private readonly fusion: FusionModel | null;
   private fusionCarry = 0;
   private pendingFusionFlops = 0;
@@ -175,6 +168,7 @@ export class Replica {
     const bs = cfg.blockSize;
     const w = this.work;
     w.numReqs = w.newTokens = w.numSampled = w.attnPairs = w.kvReadTokens = 0;
+    w.prefillReqs = w.prefillTokens = w.prefillPairs = w.prefillKvRead = 0;
     w.extraFlops = this.pendingFusionFlops;
     this.schedLen = 0;
     let budget = cfg.maxNumBatchedTokens;
@@ -309,11 +303,19 @@ export class Replica {
     this.schedLen++;
     w.numReqs++;
     w.newTokens += numNew;
-    w.attnPairs += numNew * (computed + (numNew + 1) / 2);
+    const pairs = numNew * (computed + (numNew + 1) / 2);
+    w.attnPairs += pairs;
     // With shared reads, blocks fused onto others are read once for all of their users.
-    w.kvReadTokens += this.fusion?.config.sharedReads
+    const read = this.fusion?.config.sharedReads
       ? computed - this.reqs.fusedAway[r] * this.cfg.blockSize
       : computed;
+    w.kvReadTokens += read;
+    if (numNew > 1) {
+      w.prefillReqs++;
+      w.prefillTokens += numNew;
+      w.prefillPairs += pairs;
+      w.prefillKvRead += read;
+    }
     if (computed + numNew === this.reqs.numTokens(r)) w.numSampled++;
   }
 
@@ -623,6 +625,7 @@ export class Replica {
       w.numSampled = n;
       w.attnPairs = this.laneSumComputed + n;
       w.kvReadTokens = this.laneSumComputed;
+      w.prefillReqs = w.prefillTokens = w.prefillPairs = w.prefillKvRead = 0;
       w.extraFlops = 0;
       const dt = this.time.stepTime(w);
       const end = t + dt;

@@ -1,5 +1,7 @@
 import { EventQueue } from '../core/event-queue';
 import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
+import { resultIntervals } from '../calibration/interval';
+import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { StepTimeModel } from '../time/step-time';
 import type { SimulationResult } from '@kvplan/core';
 
@@ -46,6 +48,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     weightDtype: spec.engine.weightDtype,
     kvCacheDtype: spec.engine.kvCacheDtype,
     coefficients: spec.timeModel,
+    maxTokensPerStep: spec.engine.maxNumBatchedTokens,
   });
   const frontend = spec.timeModel.frontendOverheadS;
   let finishedCount = 0;
@@ -266,10 +269,12 @@ function buildResult(
       kvplan_version: KVPLAN_SIM_VERSION,
       seed: spec.seed,
       calibration_profile: spec.timeModel.name,
+      calibrated: kernelCalibrationFor(spec.gpu).source,
       replicas: spec.replicas,
       gpus,
     },
   } as SimulationResult;
+  out.intervals = resultIntervals(out.meta.calibrated, [out as unknown as Record<string, unknown>]);
   return out;
 }
 

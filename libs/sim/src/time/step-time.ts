@@ -1,3 +1,13 @@
+import {
+  CompiledCurve,
+  allReduceCurve,
+  interpolate,
+  kernelCalibrationFor,
+  kernelTime,
+  type CalibrationSource,
+  type GpuKernelCurves,
+  type KernelCurve,
+} from '../hardware/kernel-curves';
 import type { Dtype, GpuSpec, ModelArch, TimeModelCoefficients } from '../types';
 
 /** Bytes per element of a weight or KV dtype. */
@@ -30,37 +40,90 @@ export interface StepWork {
   attnPairs: number;
   /** Sum over requests of context after the step: KV tokens read. */
   kvReadTokens: number;
+  /** Requests computing more than one token (prefill chunks); the others decode. */
+  prefillReqs: number;
+  /** Tokens of the prefill chunks. */
+  prefillTokens: number;
+  /** attnPairs of the prefill chunks. */
+  prefillPairs: number;
+  /** kvReadTokens of the prefill chunks (context cached before their chunk). */
+  prefillKvRead: number;
   /** FLOPs outside the model (KV-fusion similarity search), on the tensor cores. */
   extraFlops: number;
 }
 
 export function emptyStepWork(): StepWork {
-  return { numReqs: 0, newTokens: 0, numSampled: 0, attnPairs: 0, kvReadTokens: 0, extraFlops: 0 };
+  return {
+    numReqs: 0,
+    newTokens: 0,
+    numSampled: 0,
+    attnPairs: 0,
+    kvReadTokens: 0,
+    prefillReqs: 0,
+    prefillTokens: 0,
+    prefillPairs: 0,
+    prefillKvRead: 0,
+    extraFlops: 0,
+  };
 }
 
+/** GEMM calls per layer (QKV, output, gate-up, down; MoE adds the router). */
+const GEMMS_PER_LAYER = 4;
+
 /**
- * Step time of one replica as a roofline: the linear layers take the larger of reading the
- * weight shard and computing their FLOPs; attention the larger of reading the KV it attends to
- * and computing its FLOPs; tensor parallelism adds two all-reduces per layer; fixed costs are
- * per step, per layer, per request and per prefilled token. Efficiency coefficients scale the
- * peaks; they are what calibration fits.
+ * Step time of one replica from the GPU's kernel curves (kernel-curves.ts: measured on it, scaled
+ * from a sibling, or generic datasheet fractions): the linear layers as GEMMs of m = tokens in
+ * the step, prefill attention by prompt length and batch, decode attention by tokens cached per
+ * sequence and batch, two all-reduces per layer under tensor parallelism; then the engine-side
+ * costs the kernels do not see (per step, per layer, per running sequence, per prefill chunk,
+ * per sampled token, per token), which are what serving calibration fits. The three efficiency
+ * coefficients are serving's fraction of the kernel-measured rates (1: as measured).
  */
 export class StepTimeModel {
   readonly c: TimeModelCoefficients;
+  /** Where the kernel curves come from (result `meta.calibrated`). */
+  readonly calibrated: CalibrationSource;
+  private readonly curves: GpuKernelCurves;
+  private readonly allReduce: KernelCurve | null;
+  private readonly ctx: CompiledCurve;
+  private readonly gen: CompiledCurve;
+  /** Launch seconds of the attention calls of one step (one per layer), scaled. */
+  private readonly ctxLaunchS: number;
+  private readonly genLaunchS: number;
+
   private readonly denseWeightBytes: number;
   private readonly expertBytesPerLayer: number;
   private readonly numExperts: number;
   private readonly expertsPerToken: number;
   private readonly numLayers: number;
-  private readonly linearFlopsPerToken: number;
+  private readonly denseFlopsPerToken: number;
+  private readonly expertFlopsPerToken: number;
   private readonly lmHeadFlopsPerSample: number;
+  private readonly lmHeadBytes: number;
   private readonly attnFlopsPerPair: number;
   private readonly kvBytesPerTokenPerGpu: number;
+  private readonly qoBytesPerToken: number;
+  private readonly headsPerGpu: number;
+  private readonly kvHeadsPerGpu: number;
   private readonly actBytesPerToken: number;
+  private readonly gemmCalls: number;
   private readonly memBw: number;
   private readonly peakFlops: number;
   private readonly tp: number;
   private readonly interconnect: number;
+  /** Seconds of the linear layers (and their all-reduces) by tokens in the step, filled lazily. */
+  private readonly linearByTokens: Float64Array;
+  /** Engine-side costs: per step (with the per-layer ones), per request, chunk, sample, token. */
+  private readonly fixedS: number;
+  /** Bandwidth and FLOP/s attention reaches in serving (before the curves' fractions). */
+  private readonly attnBw: number;
+  private readonly attnPeak: number;
+  private readonly perRequestS: number;
+  private readonly perChunkS: number;
+  private readonly perSampleS: number;
+  private readonly perTokenS: number;
+  /** Seconds of the LM head by sampled requests, filled lazily. */
+  private readonly headBySamples: Float64Array;
 
   constructor(
     model: ModelArch,
@@ -70,12 +133,22 @@ export class StepTimeModel {
       weightDtype: Dtype;
       kvCacheDtype: string;
       coefficients: TimeModelCoefficients;
+      /** Largest tokens per step (sizes the lazily filled tables; larger steps are computed each time). */
+      maxTokensPerStep?: number;
     },
   ) {
     const c = opts.coefficients;
     this.c = c;
+    const cal = kernelCalibrationFor(gpu);
+    this.calibrated = cal.source;
+    this.curves = cal.curves;
     const tp = opts.tensorParallel;
     this.tp = tp;
+    this.allReduce = tp > 1 ? allReduceCurve(cal.curves, tp) : null;
+    this.ctx = new CompiledCurve(cal.curves.contextAttention);
+    this.gen = new CompiledCurve(cal.curves.generationAttention);
+    this.ctxLaunchS = model.numLayers * cal.curves.contextAttention.launchS * c.kernelLaunchScale;
+    this.genLaunchS = model.numLayers * cal.curves.generationAttention.launchS * c.kernelLaunchScale;
     const L = model.numLayers;
     const h = model.hiddenSize;
     const d = model.headDim;
@@ -89,64 +162,159 @@ export class StepTimeModel {
     this.numLayers = L;
     this.numExperts = model.numExperts;
     this.expertsPerToken = model.expertsPerToken;
-    this.denseWeightBytes = ((L * (attnParams + mlpDense + routerParams) + lmHead) * wb) / tp;
+    this.denseWeightBytes = (L * (attnParams + mlpDense + routerParams) * wb) / tp;
+    this.denseFlopsPerToken = (2 * L * (attnParams + mlpDense + routerParams)) / tp;
+    this.expertFlopsPerToken = (2 * L * model.expertsPerToken * expertParams) / tp;
+    this.lmHeadBytes = (lmHead * wb) / tp;
     this.expertBytesPerLayer = (expertParams * wb) / tp;
-    this.linearFlopsPerToken =
-      (2 * L * (attnParams + mlpDense + routerParams + model.expertsPerToken * expertParams)) / tp;
     this.lmHeadFlopsPerSample = (2 * lmHead) / tp;
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
     const kvBytes =
       opts.kvCacheDtype === 'auto' ? dtypeBytes(model.dtype) : dtypeBytes(opts.kvCacheDtype as Dtype);
-    const kvHeadsPerGpu = Math.max(1, Math.ceil(model.numKvHeads / tp));
-    this.kvBytesPerTokenPerGpu = 2 * L * kvHeadsPerGpu * d * kvBytes;
+    this.kvHeadsPerGpu = Math.max(1, Math.ceil(model.numKvHeads / tp));
+    this.headsPerGpu = Math.max(1, Math.ceil(model.numHeads / tp));
+    this.kvBytesPerTokenPerGpu = 2 * L * this.kvHeadsPerGpu * d * kvBytes;
+    this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
+    this.gemmCalls = L * (GEMMS_PER_LAYER + (moe ? 1 : 0));
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
     const fp8 = opts.weightDtype === 'fp8';
     this.peakFlops = (fp8 ? gpu.fp8Tflops || gpu.bf16Tflops : gpu.bf16Tflops) * 1e12;
     this.interconnect = gpu.interconnectGBps * 1e9;
+    const size = Math.min(1 << 16, Math.max(1, opts.maxTokensPerStep ?? 8192)) + 1;
+    this.linearByTokens = new Float64Array(size).fill(-1);
+    this.headBySamples = new Float64Array(size).fill(-1);
+    this.fixedS = c.stepOverheadS + L * c.layerOverheadS;
+    this.attnBw = this.memBw * c.memEfficiency;
+    this.attnPeak = this.peakFlops * c.attentionEfficiency;
+    this.perRequestS = c.requestOverheadS;
+    this.perChunkS = c.prefillChunkOverheadS;
+    this.perSampleS = c.sampleOverheadS;
+    this.perTokenS = c.tokenOverheadS;
   }
 
-  /** Seconds that `flops` of extra matrix work take. */
+  /** Seconds that `flops` of extra matrix work take (GEMM-like, at the largest GEMM's efficiency). */
   flopsTime(flops: number): number {
-    return flops / (this.peakFlops * this.c.computeEfficiency);
+    const g = this.curves.gemm;
+    return flops / (this.peakFlops * g.compute[g.compute.length - 1] * this.c.computeEfficiency);
+  }
+
+  /** Seconds of the linear layers and the all-reduces for `m` tokens. */
+  private linear(m: number): number {
+    const c = this.c;
+    const g = this.curves.gemm;
+    const bw = this.memBw * c.memEfficiency;
+    const peak = this.peakFlops * c.computeEfficiency;
+    const lx = Math.log2(m > 1 ? m : 1);
+    const bytes = this.denseWeightBytes + this.actBytesPerToken * m * this.numLayers;
+    const mem = bytes / (bw * interpolate(g, g.mem, lx, 0));
+    const cmp = (this.denseFlopsPerToken * m) / (peak * interpolate(g, g.compute, lx, 0));
+    let t = (mem > cmp ? mem : cmp) + this.gemmCalls * g.launchS * c.kernelLaunchScale;
+    if (this.numExperts > 0) {
+      // Expected distinct experts touched per layer by m tokens choosing k of E each; each expert's
+      // GEMM sees the tokens routed to it, so its efficiency is the curve's at that m.
+      const e = this.numExperts;
+      const routed = m * this.expertsPerToken;
+      const touched = e * (1 - Math.pow(1 - this.expertsPerToken / e, m));
+      const perExpert = routed / touched;
+      const le = Math.log2(perExpert > 1 ? perExpert : 1);
+      const eMem =
+        (this.numLayers * touched * this.expertBytesPerLayer) / (bw * interpolate(g, g.mem, le, 0));
+      const eCmp = (this.expertFlopsPerToken * m) / (peak * interpolate(g, g.compute, le, 0));
+      t += eMem > eCmp ? eMem : eCmp;
+    }
+    if (this.allReduce) {
+      const msg = m * this.actBytesPerToken;
+      const ring = (2 * (this.tp - 1) * msg) / this.tp;
+      t +=
+        2 *
+        this.numLayers *
+        (c.allReduceLatencyS +
+          kernelTime(this.allReduce, msg, 1, ring, 0, this.interconnect, 1) -
+          this.allReduce.launchS * (1 - c.kernelLaunchScale));
+    }
+    return t;
+  }
+
+  /** Seconds of the LM head for `n` sampled requests. */
+  private head(n: number): number {
+    const c = this.c;
+    const g = this.curves.gemm;
+    const lx = Math.log2(n > 1 ? n : 1);
+    const mem = this.lmHeadBytes / (this.memBw * interpolate(g, g.mem, lx, 0) * c.memEfficiency);
+    const cmp =
+      (this.lmHeadFlopsPerSample * n) /
+      (this.peakFlops * interpolate(g, g.compute, lx, 0) * c.computeEfficiency);
+    return (mem > cmp ? mem : cmp) + g.launchS * c.kernelLaunchScale;
+  }
+
+  /** Seconds of attention: one call per layer over the prefill chunks and one over the decodes. */
+  private attention(w: StepWork): number {
+    const bw = this.attnBw;
+    const peak = this.attnPeak;
+    let t = 0;
+    if (w.prefillReqs > 0) {
+      // Effective prompt length: a fresh prompt of s tokens has s(s+1)/2 pairs.
+      const bytes =
+        this.kvBytesPerTokenPerGpu * (w.prefillKvRead + w.prefillTokens) +
+        this.qoBytesPerToken * w.prefillTokens;
+      t +=
+        this.ctx.timeForCount(
+          w.prefillReqs,
+          this.headsPerGpu,
+          (2 * w.prefillPairs) / w.prefillTokens,
+          bytes,
+          this.attnFlopsPerPair * w.prefillPairs,
+          bw,
+          peak,
+        ) + this.ctxLaunchS;
+    }
+    const decodes = w.numReqs - w.prefillReqs;
+    if (decodes > 0) {
+      const kv = w.kvReadTokens - w.prefillKvRead + decodes;
+      t +=
+        this.gen.timeForCount(
+          decodes,
+          this.kvHeadsPerGpu,
+          kv / decodes,
+          this.kvBytesPerTokenPerGpu * kv + this.qoBytesPerToken * decodes,
+          this.attnFlopsPerPair * kv,
+          bw,
+          peak,
+        ) + this.genLaunchS;
+    }
+    return t;
   }
 
   /** Seconds one step takes. */
   stepTime(w: StepWork): number {
-    const c = this.c;
     if (w.numReqs === 0) return 0;
-    let weightBytes = this.denseWeightBytes;
-    if (this.numExperts > 0) {
-      // Expected distinct experts touched per layer by newTokens tokens choosing k of E each.
-      const e = this.numExperts;
-      const touched = e * (1 - Math.pow(1 - this.expertsPerToken / e, w.newTokens));
-      weightBytes += this.numLayers * touched * this.expertBytesPerLayer;
-    }
-    const bw = this.memBw * c.memEfficiency;
-    const linearFlops = this.linearFlopsPerToken * w.newTokens + this.lmHeadFlopsPerSample * w.numSampled;
-    const linear = Math.max(
-      (weightBytes + this.actBytesPerToken * w.newTokens * this.numLayers) / bw,
-      linearFlops / (this.peakFlops * c.computeEfficiency),
-    );
-    const attention = Math.max(
-      (this.kvBytesPerTokenPerGpu * (w.kvReadTokens + w.newTokens)) / bw,
-      (this.attnFlopsPerPair * w.attnPairs) / (this.peakFlops * c.attentionEfficiency),
-    );
-    let comm = 0;
-    if (this.tp > 1) {
-      const bytes = w.newTokens * this.actBytesPerToken;
-      const perAllReduce = c.allReduceLatencyS + (2 * (this.tp - 1) * bytes) / (this.tp * this.interconnect);
-      comm = 2 * this.numLayers * perAllReduce;
+    const m = w.newTokens;
+    const lin = this.linearByTokens;
+    let linear: number;
+    if (m < lin.length) {
+      linear = lin[m];
+      if (linear < 0) linear = lin[m] = this.linear(m);
+    } else linear = this.linear(m);
+    const n = w.numSampled;
+    let head = 0;
+    if (n > 0) {
+      const hb = this.headBySamples;
+      if (n < hb.length) {
+        head = hb[n];
+        if (head < 0) head = hb[n] = this.head(n);
+      } else head = this.head(n);
     }
     return (
-      c.stepOverheadS +
-      this.numLayers * c.layerOverheadS +
-      w.numReqs * c.requestOverheadS +
-      w.newTokens * c.tokenOverheadS +
+      this.fixedS +
+      w.numReqs * this.perRequestS +
+      w.prefillReqs * this.perChunkS +
+      n * this.perSampleS +
+      m * this.perTokenS +
       linear +
-      attention +
-      comm +
-      this.flopsTime(w.extraFlops)
+      head +
+      this.attention(w) +
+      (w.extraFlops > 0 ? this.flopsTime(w.extraFlops) : 0)
     );
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * npm run validate — the simulator (default calibration) against every measured vLLM run beside
+ * the repository (../shared/data/vllm-measured/), per run and metric, with summaries by GPU, model
+ * family, metric and split, and the per-GPU kernel curves' error on their measurements. Prints
+ * the tables and writes bench/results/validation.json.
+ *
+ * Exit 2 when a kernel measurement file is missing a column (naming it); when the measured runs
+ * are absent the serving part is reported empty and the kernel part still runs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DEFAULT_TIME_MODEL,
+  InputError,
+  MEASURED_KERNEL_CURVES,
+  caseError,
+  findGpuPreset,
+  kernelCalibrationFor,
+  kernelCurveErrors,
+  type FitError,
+} from '@kvplan/sim';
+import { KERNEL_DATA_DIR, MEASURED_PRESETS, ROOT, loadKernelRows } from './kernels/data';
+import { SPLIT, loadVllmMeasuredCases } from './vllm-measured';
+
+/** The metrics validated (benchmark_serving names), as the project's issue tables count them. */
+const METRICS = [
+  'mean_ttft_ms',
+  'p90_ttft_ms',
+  'p99_ttft_ms',
+  'mean_tpot_ms',
+  'mean_e2el_ms',
+  'p90_e2el_ms',
+] as const;
+
+function family(modelId: string, moe: boolean): string {
+  const id = modelId.toLowerCase();
+  if (id.includes('llama-2')) return 'Llama-2';
+  if (id.includes('llama-3')) return 'Llama-3.1';
+  if (id.includes('qwen3')) return moe ? 'Qwen3 MoE' : 'Qwen3';
+  return modelId;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '-');
+
+function main(): void {
+  // Kernel curves against their measurements.
+  const kernel: Record<string, Record<string, FitError>> = {};
+  try {
+    for (const [gpu, presetId] of Object.entries(MEASURED_PRESETS)) {
+      const preset = findGpuPreset(presetId);
+      const curves = MEASURED_KERNEL_CURVES.get(presetId);
+      if (!preset || !curves) throw new InputError(`${gpu}: no preset or fitted curves for ${presetId}`);
+      kernel[gpu] = kernelCurveErrors(curves, preset, loadKernelRows(path.join(KERNEL_DATA_DIR, gpu)));
+    }
+  } catch (err) {
+    if (err instanceof InputError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  // Serving runs.
+  const cases = loadVllmMeasuredCases();
+  const runs = cases.map((c) => {
+    const e = caseError(c, DEFAULT_TIME_MODEL);
+    return {
+      id: c.id,
+      split: SPLIT[c.id] ?? 'holdout',
+      gpu: c.spec.gpu.id,
+      calibrated: kernelCalibrationFor(c.spec.gpu).source,
+      family: family(c.spec.model.id, c.spec.model.numExperts > 0),
+      relativeError: Object.fromEntries(
+        METRICS.filter((m) => e.relativeError[m] !== undefined).map((m) => [m, e.relativeError[m]!]),
+      ),
+    };
+  });
+  const summary = (key: (r: (typeof runs)[number]) => string) => {
+    const groups = new Map<string, number[]>();
+    for (const r of runs)
+      for (const [m, v] of Object.entries(r.relativeError)) {
+        const k = key(r).replace('{metric}', m);
+        groups.set(k, [...(groups.get(k) ?? []), Math.abs(v)]);
+      }
+    return Object.fromEntries(
+      [...groups].map(([k, v]) => [k, { values: v.length, medianAbs: median(v), meanAbs: mean(v) }]),
+    );
+  };
+  const byGpu = summary((r) => r.gpu);
+  const byFamily = summary((r) => r.family);
+  const byMetric = summary(() => '{metric}');
+  const bySplit = summary((r) => r.split);
+  const overall = summary(() => 'all');
+
+  console.log('Kernel curves: mean |relative error| on their measurements (median)\n');
+  const classes = [...new Set(Object.values(kernel).flatMap((e) => Object.keys(e)))];
+  console.log(`| GPU | ${classes.join(' | ')} |`);
+  console.log(`| --- | ${classes.map(() => '---:').join(' | ')} |`);
+  for (const [gpu, e] of Object.entries(kernel))
+    console.log(
+      `| ${gpu} | ${classes.map((c) => (e[c] ? `${pct(e[c].mean)} (${pct(e[c].median)})` : '-')).join(' | ')} |`,
+    );
+
+  console.log(`\nServing runs (${runs.length}): relative error of the simulated metric\n`);
+  console.log(`| run | split | calibrated | ${METRICS.join(' | ')} |`);
+  console.log(`| --- | --- | --- | ${METRICS.map(() => '---:').join(' | ')} |`);
+  for (const r of runs)
+    console.log(
+      `| ${r.id} | ${r.split} | ${r.calibrated} | ${METRICS.map((m) => pct(r.relativeError[m] ?? NaN)).join(' | ')} |`,
+    );
+  const table = (
+    title: string,
+    s: Record<string, { medianAbs: number; meanAbs: number; values: number }>,
+  ) => {
+    console.log(`\n| ${title} | median abs | mean abs | values |\n| --- | ---: | ---: | ---: |`);
+    for (const [k, v] of Object.entries(s))
+      console.log(`| ${k} | ${pct(v.medianAbs)} | ${pct(v.meanAbs)} | ${v.values} |`);
+  };
+  table('GPU', byGpu);
+  table('model family', byFamily);
+  table('metric', byMetric);
+  table('split', bySplit);
+  table('overall', overall);
+
+  fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  fs.writeFileSync(
+    path.join(ROOT, 'bench/results/validation.json'),
+    JSON.stringify(
+      {
+        machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, node ${process.version}`,
+        calibration: DEFAULT_TIME_MODEL.name,
+        metrics: METRICS,
+        kernelFitErrors: kernel,
+        runs,
+        summaries: { byGpu, byFamily, byMetric, bySplit, overall },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+main();
