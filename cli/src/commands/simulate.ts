@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import {
   metricInterval,
+  requireKernelData,
   resultIntervals,
   simulate,
   type ResolvedSpec,
@@ -51,6 +52,10 @@ export const simulateCommand: Command = {
       description: 'record KV blocks, batch and queue every S simulated seconds',
       check: (v) => ((v as number) > 0 ? null : `expected a positive number of seconds, got ${String(v)}`),
     },
+    'require-kernel-data': {
+      type: 'boolean',
+      description: 'refuse (exit 2) a GPU with neither kernel measurements nor a measured sibling',
+    },
   },
   async run(args, io) {
     const [file] = args.positionals;
@@ -66,6 +71,7 @@ export const simulateCommand: Command = {
     ]);
 
     const base = loadSpec(file, io.cwd, { timeseriesS: ts });
+    if (args.flags['require-kernel-data']) requireKernelData(base.gpu, 'gpu');
     const runs: SimulationRun[] = [];
     const progress = new Progress(io, 'kvplan simulate', { json: Boolean(args.flags.json) });
     for (let k = 0; k < seeds; k++) {

@@ -17,6 +17,7 @@ export {
   interpolate,
   kernelCalibrationFor,
   kernelTime,
+  requireKernelData,
   type CalibrationSource,
   type GpuKernelCurves,
   type KernelCalibration,

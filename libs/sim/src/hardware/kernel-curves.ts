@@ -1,4 +1,4 @@
-import type { CalibrationSource } from '@kvplan/core';
+import { InputError, type CalibrationSource } from '@kvplan/core';
 import type { GpuSpec } from '../types';
 import fitted from './kernel-curves.json';
 
@@ -262,4 +262,20 @@ export class CompiledCurve {
     const b = flops / (peak * (row[k + 1] + tx * (row[k + 3] - row[k + 1])));
     return a > b ? a : b;
   }
+}
+
+/**
+ * For callers that need kernel data (measured or a measured sibling): an InputError at `path`
+ * naming the GPU when it has neither.
+ */
+export function requireKernelData(gpu: GpuSpec, path: string): void {
+  if (kernelCalibrationFor(gpu).source !== 'datasheet only') return;
+  throw new InputError([
+    {
+      path,
+      message:
+        `${JSON.stringify(gpu.name)} has no kernel measurements and no measured sibling ` +
+        `(measured: ${[...MEASURED_KERNEL_CURVES.keys()].join(', ')}; scaled: ${Object.keys(KERNEL_SIBLINGS).join(', ')})`,
+    },
+  ]);
 }
