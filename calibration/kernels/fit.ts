@@ -1,7 +1,7 @@
 /**
  * Fits the per-GPU kernel efficiency curves on the measured kernel latencies committed under
  * libs/sim/data/kernels/<gpu>/ (see SOURCE.md there) and reports each fit's error per GPU and
- * kernel class. Writes the curves to libs/sim/src/hardware/kernel-curves.json (what the
+ * kernel class. Writes the curves to libs/sim/src/hardware/fitted-kernel-curves.json (what the
  * simulator reads) and the errors to bench/results/kernel-fit.json.
  *
  *   npx tsx calibration/kernels/fit.ts
@@ -39,7 +39,7 @@ function main(): void {
       `| ${f.curves.gpu} | ${classes.map((c) => (f.errors[c] ? `${pct(f.errors[c].mean)} (${pct(f.errors[c].median)})` : '-')).join(' | ')} |`,
     );
   fs.writeFileSync(
-    path.join(root, 'libs/sim/src/hardware/kernel-curves.json'),
+    path.join(root, 'libs/sim/src/hardware/fitted-kernel-curves.json'),
     JSON.stringify({ format: 'kvplan-kernel-curves/1', gpus: fits.map((f) => f.curves), generic }) + '\n',
   );
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });

@@ -1,6 +1,6 @@
 import { InputError, type CalibrationSource } from '@kvplan/core';
 import type { GpuSpec } from '../types';
-import fitted from './kernel-curves.json';
+import fitted from './fitted-kernel-curves.json';
 
 /**
  * A per-GPU efficiency table of one kernel class, fitted on measured kernel latencies
