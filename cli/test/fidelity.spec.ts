@@ -72,7 +72,7 @@ describe('where kernel calibration comes from, in results and text', () => {
     const { dir, file } = spec('h100-sxm');
     const r = await runCli(['capacity', file, '--tolerance', '0.2'], dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/at that rate it (meets|misses) p99 TTFT 2 s with ~\d+ % confidence/);
+    expect(r.stdout).toMatch(/at that size it (meets|misses) p99 TTFT 2 s with ~\d+ % confidence/);
     expect(r.stdout).toContain('calibrated: kernel-measured');
     const j = JSON.parse((await runCli(['capacity', file, '--tolerance', '0.2', '--json'], dir)).stdout);
     expect(j.confidence[0].metric).toBe('p99_ttft_ms');

@@ -65,11 +65,14 @@ describe('capacity search', () => {
   });
 
   it('brackets the highest rate: it meets the SLOs, 10 % more does not', () => {
+    // A TPOT bound tight enough to bind before the 600 requests stop measuring the rate.
+    const tight = { ...slo, tpotMs: { p99: 20 } };
     const spec = specOf(workloadOf(rows(600, 5)), { engine: { numGpuBlocks: 20000 } });
-    const r = searchMaxRate(spec, slo, { relTolerance: 0.03 });
+    const r = searchMaxRate(spec, tight, { relTolerance: 0.03 });
     expect(r.maxRate).toBeGreaterThan(0);
-    expect(probeRate(spec, r.maxRate, slo).meets).toBe(true);
-    expect(probeRate(spec, r.maxRate * 1.1, slo).meets).toBe(false);
+    expect(r.firstFailing).not.toBeNull();
+    expect(probeRate(spec, r.maxRate, tight).meets).toBe(true);
+    expect(probeRate(spec, r.maxRate * 1.1, tight).meets).toBe(false);
   });
 
   it('finds the fewest replicas: n meets the target, n - 1 does not', () => {
