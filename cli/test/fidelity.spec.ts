@@ -44,7 +44,8 @@ describe('where kernel calibration comes from, in results and text', () => {
       expect(hi).toBeGreaterThan(doc.p99_ttft_ms);
       const t = await runCli(['simulate', file], dir);
       expect(t.stdout).toContain(`calibrated   ${source}`);
-      expect(t.stdout).toMatch(/90 % interval: mean TTFT [\d.]+-[\d.]+/);
+      expect(t.stdout).toMatch(/\(90 % intervals: mean, p99\)/);
+      expect(t.stdout).toMatch(/TTFT( +[\d.]+){4} +\[[\d.]+, [\d.]+\] \[[\d.]+, [\d.]+\]/);
     },
     60_000,
   );

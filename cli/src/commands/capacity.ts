@@ -316,16 +316,17 @@ function single(
     measuredOn: measured.spec.workload.n,
     repeated: measured.copies,
   };
-  // How likely the answer meets each SLO term (libs/sim's interval policy: calibration residuals
-  // of this GPU's class), judged on the verifying simulation's means.
+  // How likely the answer meets each SLO term (libs/sim's one interval policy: calibration
+  // residuals of this GPU's class and the spread over seeds), judged on the verifying simulation.
   const calibrated = kernelCalibrationFor(base.gpu).source;
   const confidence = verification
     ? sloConfidences(
         {
-          ...Object.fromEntries(Object.entries(verification.metrics).map(([k, v]) => [k, v.mean])),
+          ...Object.fromEntries(Object.entries(verification.metrics).map(([k, v]) => [k, v.value])),
           meta: { calibrated },
         },
         slo,
+        { seedValues: verification.seedValues },
       )
     : [];
   if (json) {

@@ -1,5 +1,5 @@
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
-import { metricInterval, type MetricInterval } from '../metrics/interval';
+import { projectionInterval, type ProjectionInterval } from '../calibration/interval';
 import type { ResolvedSpec, SloSpec } from '../types';
 import {
   probeRate,
@@ -139,8 +139,13 @@ export interface Verification {
   seeds: number[];
   /** Each SLO term checked on the mean over seeds. */
   slo: SloCheck[];
-  /** Means over seeds with their interval (metricInterval). */
-  metrics: Record<string, MetricInterval>;
+  /**
+   * Each metric's mean over seeds with its 90 % interval from the one interval policy
+   * (projectionInterval: this GPU's calibration residuals combined with the spread over seeds).
+   */
+  metrics: Record<string, ProjectionInterval>;
+  /** Each metric's value per seed, in the order of `seeds`. */
+  seedValues: Record<string, number[]>;
   violations: string[];
 }
 
@@ -170,12 +175,16 @@ export function verifyReplicas(
   const probes = specs.map((s) =>
     probeRate({ ...s, replicas, workload: tile(s.workload, copies * replicas) }, rate, slo, opts),
   );
-  const metrics: Record<string, MetricInterval> = {};
+  const calibrated = probes[0].result.meta.calibrated;
+  const metrics: Record<string, ProjectionInterval> = {};
+  const seedValues: Record<string, number[]> = {};
   const means: Record<string, number> = {};
   for (const m of [...VERIFIED_METRICS, ...sloChecks({}, slo).map((c) => c.metric)]) {
-    const iv = metricInterval(probes.map((p) => (p.result as unknown as Record<string, number>)[m] ?? NaN));
+    const values = probes.map((p) => (p.result as unknown as Record<string, number>)[m] ?? NaN);
+    const iv = projectionInterval(m, calibrated, values[0], { seedValues: values });
     metrics[m] = iv;
-    means[m] = iv.mean;
+    seedValues[m] = values;
+    means[m] = iv.value;
   }
   return {
     replicas,
@@ -185,6 +194,7 @@ export function verifyReplicas(
     seeds: specs.map((s) => s.seed),
     slo: sloChecks(means, slo),
     metrics,
+    seedValues,
     violations: [...new Set(probes.flatMap((p) => p.violations))],
   };
 }
