@@ -604,6 +604,108 @@ describe('dashboard', () => {
   }, 90_000);
 });
 
+describe('operating jobs', () => {
+  /** A projection whose job is queued (its row written as the api writes it, not yet taken). */
+  const queuedProjection = async () =>
+    new ProjectionRepository(ds).createWithJob(workspaceId, {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+      fusionConfigId: null,
+      spec: { note: 'cancelled before it runs' },
+    });
+  const rowText = (short: string) =>
+    page.evaluate(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].find((tr) => tr.textContent!.includes(s))
+          ?.textContent ?? null,
+      short,
+    );
+
+  it('filters jobs by state and queue, cancels a queued job and shows its error and payload', async () => {
+    const { projection, job } = await queuedProjection();
+    const short = job.id.slice(0, 8);
+    await open('#/jobs');
+    // Each filter rewrites the route's query, and the page is drawn again from it.
+    const pick = async (select: string, value: string, hash: string) => {
+      await page.evaluate(() => document.getElementById('job-filters')!.setAttribute('data-old', ''));
+      await page.selectOption(select, value);
+      await page.waitForFunction(
+        (hs) =>
+          location.hash === hs &&
+          document.body.dataset.loaded === 'true' &&
+          !document.querySelector('#job-filters[data-old]'),
+        hash,
+      );
+    };
+    await pick('#filter-status', 'queued', '#/jobs?status=queued');
+    await pick('#filter-queue', 'simulate', '#/jobs?status=queued&queue=simulate');
+    const statuses = await page.$$eval('#jobs-table tbody tr > td:nth-child(2)', (t) =>
+      t.map((x) => x.textContent),
+    );
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['simulate']));
+    expect(
+      await page.evaluate(
+        (s) =>
+          !![...document.querySelectorAll('#jobs-table tbody tr')]
+            .find((tr) => tr.textContent!.includes(s))
+            ?.querySelector('.progress-queued'),
+        short,
+      ),
+    ).toBe(true);
+    // Only queued jobs are listed: no finished one.
+    expect(
+      await page.$('#jobs-table [data-status="succeeded"], #jobs-table [data-status="failed"]'),
+    ).toBeNull();
+    await page.click(`#jobs-table button[aria-label="Cancel job ${short}"]`);
+    await page.waitForFunction(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].some(
+          (tr) => tr.textContent!.includes(s) && tr.querySelector('[data-status="failed"]'),
+        ),
+      short,
+      { timeout: 10_000 },
+    );
+    expect(await rowText(short)).toMatch(/cancelled/);
+    expect(await new JobRepository(ds).get(workspaceId, job.id)).toMatchObject({
+      status: 'failed',
+      error: 'cancelled',
+    });
+    // Among the failed jobs: its whole error and the payload its queue carried.
+    await open('#/jobs?status=failed&queue=simulate');
+    expect(await page.inputValue('#filter-status')).toBe('failed');
+    const details = await page.evaluate((s) => {
+      const tr = [...document.querySelectorAll('#jobs-table tbody tr')].find((r) =>
+        r.textContent!.includes(s),
+      );
+      const d = tr?.querySelector('details.job-details') as HTMLDetailsElement | undefined;
+      if (d) d.open = true;
+      return d
+        ? {
+            error: d.querySelector('.error-text')!.textContent,
+            payload: d.querySelector('.job-payload')!.textContent,
+          }
+        : null;
+    }, short);
+    expect(details?.error).toBe('cancelled');
+    expect(JSON.parse(details!.payload!)).toMatchObject({
+      queue: 'simulate',
+      runId: job.id,
+      projectionId: projection.id,
+    });
+    await shot('07b-jobs-failed-filtered');
+  });
+
+  it('cancels a queued projection from its page', async () => {
+    const { projection } = await queuedProjection();
+    await open(`#/projections/${projection.id}`);
+    await page.click('.panel h3 .cancel-job');
+    await page.waitForSelector('#job-failure', { timeout: 10_000 });
+    expect(await page.textContent('#job-failure pre')).toBe('cancelled');
+    expect(await page.textContent('#projection-status')).toMatch(/failed/);
+  });
+});
+
 describe('every step in the UI', () => {
   const made = { workload: '', config: '', deployment: '', profile: '' };
 
