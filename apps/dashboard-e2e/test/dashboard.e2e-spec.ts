@@ -709,6 +709,52 @@ describe('operating jobs', () => {
 describe('every step in the UI', () => {
   const made = { workload: '', config: '', deployment: '', profile: '' };
 
+  it('creates a deployment from the model and GPU presets, and lists the problems of a bad one', async () => {
+    await open('#/deployments');
+    await page.fill('#new-deployment #f-name', '');
+    await page.click('#create-deployment');
+    expect(await page.textContent('#new-deployment .error')).toMatch(/Name: required/);
+    // The model's allowed TP degrees and the GPU class's engine defaults come from /models and /gpus.
+    await page.selectOption('#new-deployment #f-model', 'meta-llama/Llama-3.1-70B');
+    await page.selectOption('#new-deployment #f-gpu', 'h100-sxm');
+    expect(
+      await page.$$eval('#new-deployment #f-tensorParallel option', (o) => o.map((x) => x.textContent)),
+    ).toEqual(['1', '2', '4', '8', '16']);
+    await page.selectOption('#new-deployment #f-tensorParallel', '4');
+    expect(await page.textContent('#deployment-fit')).toMatch(/at TP 4\.$/);
+    await page.click('#new-deployment details summary');
+    expect(await page.getAttribute('#new-deployment #f-maxNumSeqs', 'placeholder')).toBe('1024');
+    await page.fill('#new-deployment #f-name', 'llama-70b on 8 H100');
+    await page.fill('#new-deployment #f-replicas', '2');
+    await page.fill('#new-deployment #f-maxNumSeqs', '256');
+    await page.fill('#new-deployment #f-gpuHourUsd', '3.5');
+    await page.click('#create-deployment');
+    await page.waitForFunction(() =>
+      document.querySelector('#deployments-table')?.textContent?.includes('llama-70b on 8 H100'),
+    );
+    const row = await page.evaluate(
+      () =>
+        [...document.querySelectorAll('#deployments-table tbody tr')].find((tr) =>
+          tr.textContent!.includes('llama-70b on 8 H100'),
+        )!.textContent!,
+    );
+    expect(row).toMatch(/meta-llama\/Llama-3\.1-70B.*h100-sxm.*4.*2.*8/);
+    const stored = await call<{ items: Array<Record<string, unknown>> }>(
+      'GET',
+      '/api/v1/deployments?name=llama-70b',
+    );
+    expect(stored.items).toHaveLength(1);
+    expect(stored.items[0]).toMatchObject({
+      model: 'meta-llama/Llama-3.1-70B',
+      gpu: 'h100-sxm',
+      tensorParallel: 4,
+      replicas: 2,
+      engine: { maxNumSeqs: 256 },
+      cost: { gpuHourUsd: 3.5 },
+    });
+    await shot('10-deployment-from-presets');
+  });
+
   it("uploads a trace by drag and drop, lists a bad one's problems by line, and replays it", async () => {
     const drop = (name: string, text: string) =>
       page.evaluate(
@@ -913,6 +959,7 @@ describe('on a phone (390 x 844)', () => {
         ['capacity-plan', `#/capacity-plans/${ids.plan}`],
         ['workload-profiles', '#/workload-profiles'],
         ['fusion-profiles', '#/fusion-profiles'],
+        ['deployments', '#/deployments'],
         ['workload-profile', `#/workload-profiles/${ids.profile}`],
         ['fusion-profile', `#/fusion-profiles/${ids.fusionProfile}`],
         ['jobs', '#/jobs'],
