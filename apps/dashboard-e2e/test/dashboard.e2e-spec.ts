@@ -937,7 +937,7 @@ describe('every step in the UI', () => {
     expect(await page.textContent('#plan-took')).toMatch(
       /^Took \d+\.\d s from queued to the answer, over 2 point/,
     );
-    expect(await page.textContent('main table')).toMatch(/KV peak/);
+    expect(await page.textContent('main section.panel > table.grid')).toMatch(/KV peak/);
   }, 120_000);
 });
 
@@ -995,6 +995,50 @@ describe('on a phone (390 x 844)', () => {
       await phone.close();
     }
   }, 90_000);
+});
+
+describe('for people', () => {
+  it('names each chart, reads its data as a hidden table, shows focus, and follows a dark system theme', async () => {
+    await open(`#/capacity-plans/${ids.plan}`);
+    await chartsDrawn(page, 1);
+    const a11y = await page.evaluate(() => {
+      const box = document.querySelector('[data-chart="capacity-sweep"]')!;
+      const title = document.getElementById(box.getAttribute('aria-labelledby')!)!.textContent;
+      const t = document.querySelector('[data-chart-table="capacity-sweep"]')!;
+      const chart = window.kvplanCharts.get('capacity-sweep')!;
+      const series = (chart.getOption() as { series: Array<{ data: unknown[] }> }).series;
+      return {
+        role: box.getAttribute('role'),
+        title,
+        rows: t.querySelectorAll('table tbody tr').length,
+        points: series.reduce((n, s) => n + s.data.length, 0),
+        drawn: t.getBoundingClientRect().width,
+      };
+    });
+    expect(a11y.role).toBe('img');
+    expect(a11y.title).toMatch(/Sweep/);
+    // Every plotted point is a row, and the table takes no room on screen.
+    expect(a11y.rows).toBe(a11y.points);
+    expect(a11y.rows).toBeGreaterThan(0);
+    expect(a11y.drawn).toBeLessThanOrEqual(1);
+    // Keyboard focus is drawn.
+    await open('#/jobs');
+    await page.focus('#filter-status');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
+    // A dark system theme turns the page dark.
+    const dark = await browser.newContext({ viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
+    try {
+      const p = await dark.newPage();
+      await p.goto(`${base}/`);
+      const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+      const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+      expect(r + g + b).toBeLessThan(150);
+    } finally {
+      await dark.close();
+    }
+  });
 });
 
 describe('operations', () => {
