@@ -15,6 +15,7 @@ import { FusionConfigsModule } from './modules/fusion-configs/fusion-configs.mod
 import { FusionProfilesModule } from './modules/fusion-profiles/fusion-profiles.module';
 import { HealthModule } from './modules/health/health.module';
 import { JobsModule } from './modules/jobs/jobs.module';
+import { PresetsModule } from './modules/presets/presets.module';
 import { ProjectionsModule } from './modules/projections/projections.module';
 import { TracesModule } from './modules/traces/traces.module';
 import { WorkloadProfilesModule } from './modules/workload-profiles/workload-profiles.module';
@@ -25,6 +26,7 @@ const FEATURES = [
   HealthModule,
   WorkspacesModule,
   WorkloadProfilesModule,
+  PresetsModule,
   DeploymentsModule,
   FusionConfigsModule,
   DocumentsModule,

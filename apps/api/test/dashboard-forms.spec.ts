@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   capacityRequest,
+  deploymentRequest,
   fusionConfigRequest,
   fusionProfileRequest,
   numberList,
@@ -141,5 +142,66 @@ describe('capacityRequest', () => {
     expect(capacityRequest(form({ ...ids, mode: 'pareto' }))).toEqual({
       problems: ['Fusion config: required for pareto (its thresholds)'],
     });
+  });
+});
+
+describe('deploymentRequest', () => {
+  it('sends the presets, TP, replicas and only the engine knobs given', () => {
+    expect(
+      deploymentRequest(
+        form({
+          name: 'llama on h100',
+          model: 'meta-llama/Llama-3.1-8B',
+          gpu: 'h100-sxm',
+          tensorParallel: '2',
+          replicas: '3',
+          maxNumSeqs: '128',
+          maxNumBatchedTokens: '',
+          gpuMemoryUtilization: '0.85',
+          enablePrefixCaching: 'off',
+          gpuHourUsd: '2.5',
+        }),
+      ),
+    ).toEqual({
+      body: {
+        name: 'llama on h100',
+        model: 'meta-llama/Llama-3.1-8B',
+        gpu: 'h100-sxm',
+        tensorParallel: 2,
+        replicas: 3,
+        engine: { maxNumSeqs: 128, gpuMemoryUtilization: 0.85, enablePrefixCaching: false },
+        cost: { gpuHourUsd: 2.5 },
+      },
+    });
+    expect(deploymentRequest(form({ name: 'a', model: 'm', gpu: 'l4', enablePrefixCaching: '' }))).toEqual({
+      body: { name: 'a', model: 'm', gpu: 'l4' },
+    });
+  });
+
+  it('names every bad field by its label', () => {
+    const built = deploymentRequest(
+      form({
+        name: '',
+        model: '',
+        gpu: '',
+        tensorParallel: '1.5',
+        replicas: '0',
+        blockSize: '-16',
+        maxModelLen: 'x',
+        gpuMemoryUtilization: '1.5',
+        gpuHourUsd: '-1',
+      }),
+    );
+    expect('problems' in built && built.problems).toEqual([
+      'Name: required',
+      'Model: required',
+      'GPU: required',
+      'Tensor parallel: expected a positive whole number, got "1.5"',
+      'Replicas: expected a positive whole number, got "0"',
+      'Block size (tokens): expected a positive whole number, got "-16"',
+      'Max model length (tokens): expected a positive whole number, got "x"',
+      'GPU memory utilisation: expected a fraction in (0, 1], got "1.5"',
+      'Price ($ per GPU-hour): expected a positive number, got "-1"',
+    ]);
   });
 });

@@ -186,6 +186,9 @@ const tensor = (offsets: [number | string, number | string]) => ({
 describe('fuzz over the OpenAPI document', () => {
   it('finds every operation', () => {
     expect(operations.length).toBeGreaterThanOrEqual(40);
+    // The preset reads, with their query parameters, are fuzzed like every other operation.
+    for (const p of ['/api/v1/models', '/api/v1/gpus'])
+      expect(operations.find((o) => o.method === 'GET' && o.path === p)?.query).toContain('limit');
   });
 
   it('bad path parameters and query values: 4xx, no row changed', async () => {

@@ -605,8 +605,156 @@ describe('dashboard', () => {
   }, 90_000);
 });
 
+describe('operating jobs', () => {
+  /** A projection whose job is queued (its row written as the api writes it, not yet taken). */
+  const queuedProjection = async () =>
+    new ProjectionRepository(ds).createWithJob(workspaceId, {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+      fusionConfigId: null,
+      spec: { note: 'cancelled before it runs' },
+    });
+  const rowText = (short: string) =>
+    page.evaluate(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].find((tr) => tr.textContent!.includes(s))
+          ?.textContent ?? null,
+      short,
+    );
+
+  it('filters jobs by state and queue, cancels a queued job and shows its error and payload', async () => {
+    const { projection, job } = await queuedProjection();
+    const short = job.id.slice(0, 8);
+    await open('#/jobs');
+    // Each filter rewrites the route's query, and the page is drawn again from it.
+    const pick = async (select: string, value: string, hash: string) => {
+      await page.evaluate(() => document.getElementById('job-filters')!.setAttribute('data-old', ''));
+      await page.selectOption(select, value);
+      await page.waitForFunction(
+        (hs) =>
+          location.hash === hs &&
+          document.body.dataset.loaded === 'true' &&
+          !document.querySelector('#job-filters[data-old]'),
+        hash,
+      );
+    };
+    await pick('#filter-status', 'queued', '#/jobs?status=queued');
+    await pick('#filter-queue', 'simulate', '#/jobs?status=queued&queue=simulate');
+    const statuses = await page.$$eval('#jobs-table tbody tr > td:nth-child(2)', (t) =>
+      t.map((x) => x.textContent),
+    );
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['simulate']));
+    expect(
+      await page.evaluate(
+        (s) =>
+          !![...document.querySelectorAll('#jobs-table tbody tr')]
+            .find((tr) => tr.textContent!.includes(s))
+            ?.querySelector('.progress-queued'),
+        short,
+      ),
+    ).toBe(true);
+    // Only queued jobs are listed: no finished one.
+    expect(
+      await page.$('#jobs-table [data-status="succeeded"], #jobs-table [data-status="failed"]'),
+    ).toBeNull();
+    await page.click(`#jobs-table button[aria-label="Cancel job ${short}"]`);
+    await page.waitForFunction(
+      (s) =>
+        [...document.querySelectorAll('#jobs-table tbody tr')].some(
+          (tr) => tr.textContent!.includes(s) && tr.querySelector('[data-status="failed"]'),
+        ),
+      short,
+      { timeout: 10_000 },
+    );
+    expect(await rowText(short)).toMatch(/cancelled/);
+    expect(await new JobRepository(ds).get(workspaceId, job.id)).toMatchObject({
+      status: 'failed',
+      error: 'cancelled',
+    });
+    // Among the failed jobs: its whole error and the payload its queue carried.
+    await open('#/jobs?status=failed&queue=simulate');
+    expect(await page.inputValue('#filter-status')).toBe('failed');
+    const details = await page.evaluate((s) => {
+      const tr = [...document.querySelectorAll('#jobs-table tbody tr')].find((r) =>
+        r.textContent!.includes(s),
+      );
+      const d = tr?.querySelector('details.job-details') as HTMLDetailsElement | undefined;
+      if (d) d.open = true;
+      return d
+        ? {
+            error: d.querySelector('.error-text')!.textContent,
+            payload: d.querySelector('.job-payload')!.textContent,
+          }
+        : null;
+    }, short);
+    expect(details?.error).toBe('cancelled');
+    expect(JSON.parse(details!.payload!)).toMatchObject({
+      queue: 'simulate',
+      runId: job.id,
+      projectionId: projection.id,
+    });
+    await shot('07b-jobs-failed-filtered');
+  });
+
+  it('cancels a queued projection from its page', async () => {
+    const { projection } = await queuedProjection();
+    await open(`#/projections/${projection.id}`);
+    await page.click('.panel h3 .cancel-job');
+    await page.waitForSelector('#job-failure', { timeout: 10_000 });
+    expect(await page.textContent('#job-failure pre')).toBe('cancelled');
+    expect(await page.textContent('#projection-status')).toMatch(/failed/);
+  });
+});
+
 describe('every step in the UI', () => {
   const made = { workload: '', config: '', deployment: '', profile: '' };
+
+  it('creates a deployment from the model and GPU presets, and lists the problems of a bad one', async () => {
+    await open('#/deployments');
+    await page.fill('#new-deployment #f-name', '');
+    await page.click('#create-deployment');
+    expect(await page.textContent('#new-deployment .error')).toMatch(/Name: required/);
+    // The model's allowed TP degrees and the GPU class's engine defaults come from /models and /gpus.
+    await page.selectOption('#new-deployment #f-model', 'meta-llama/Llama-3.1-70B');
+    await page.selectOption('#new-deployment #f-gpu', 'h100-sxm');
+    expect(
+      await page.$$eval('#new-deployment #f-tensorParallel option', (o) => o.map((x) => x.textContent)),
+    ).toEqual(['1', '2', '4', '8', '16']);
+    await page.selectOption('#new-deployment #f-tensorParallel', '4');
+    expect(await page.textContent('#deployment-fit')).toMatch(/at TP 4\.$/);
+    await page.click('#new-deployment details summary');
+    expect(await page.getAttribute('#new-deployment #f-maxNumSeqs', 'placeholder')).toBe('1024');
+    await page.fill('#new-deployment #f-name', 'llama-70b on 8 H100');
+    await page.fill('#new-deployment #f-replicas', '2');
+    await page.fill('#new-deployment #f-maxNumSeqs', '256');
+    await page.fill('#new-deployment #f-gpuHourUsd', '3.5');
+    await page.click('#create-deployment');
+    await page.waitForFunction(() =>
+      document.querySelector('#deployments-table')?.textContent?.includes('llama-70b on 8 H100'),
+    );
+    const row = await page.evaluate(
+      () =>
+        [...document.querySelectorAll('#deployments-table tbody tr')].find((tr) =>
+          tr.textContent!.includes('llama-70b on 8 H100'),
+        )!.textContent!,
+    );
+    expect(row).toMatch(/meta-llama\/Llama-3\.1-70B.*h100-sxm.*4.*2.*8/);
+    const stored = await call<{ items: Array<Record<string, unknown>> }>(
+      'GET',
+      '/api/v1/deployments?name=llama-70b',
+    );
+    expect(stored.items).toHaveLength(1);
+    expect(stored.items[0]).toMatchObject({
+      model: 'meta-llama/Llama-3.1-70B',
+      gpu: 'h100-sxm',
+      tensorParallel: 4,
+      replicas: 2,
+      engine: { maxNumSeqs: 256 },
+      cost: { gpuHourUsd: 3.5 },
+    });
+    await shot('10-deployment-from-presets');
+  });
 
   it("uploads a trace by drag and drop, lists a bad one's problems by line, and replays it", async () => {
     const drop = (name: string, text: string) =>
@@ -790,7 +938,7 @@ describe('every step in the UI', () => {
     expect(await page.textContent('#plan-took')).toMatch(
       /^Took \d+\.\d s from queued to the answer, over 2 point/,
     );
-    expect(await page.textContent('main table')).toMatch(/KV peak/);
+    expect(await page.textContent('main section.panel > table.grid')).toMatch(/KV peak/);
   }, 120_000);
 });
 
@@ -812,6 +960,7 @@ describe('on a phone (390 x 844)', () => {
         ['capacity-plan', `#/capacity-plans/${ids.plan}`],
         ['workload-profiles', '#/workload-profiles'],
         ['fusion-profiles', '#/fusion-profiles'],
+        ['deployments', '#/deployments'],
         ['workload-profile', `#/workload-profiles/${ids.profile}`],
         ['fusion-profile', `#/fusion-profiles/${ids.fusionProfile}`],
         ['jobs', '#/jobs'],
@@ -847,6 +996,50 @@ describe('on a phone (390 x 844)', () => {
       await phone.close();
     }
   }, 90_000);
+});
+
+describe('for people', () => {
+  it('names each chart, reads its data as a hidden table, shows focus, and follows a dark system theme', async () => {
+    await open(`#/capacity-plans/${ids.plan}`);
+    await chartsDrawn(page, 1);
+    const a11y = await page.evaluate(() => {
+      const box = document.querySelector('[data-chart="capacity-sweep"]')!;
+      const title = document.getElementById(box.getAttribute('aria-labelledby')!)!.textContent;
+      const t = document.querySelector('[data-chart-table="capacity-sweep"]')!;
+      const chart = window.kvplanCharts.get('capacity-sweep')!;
+      const series = (chart.getOption() as { series: Array<{ data: unknown[] }> }).series;
+      return {
+        role: box.getAttribute('role'),
+        title,
+        rows: t.querySelectorAll('table tbody tr').length,
+        points: series.reduce((n, s) => n + s.data.length, 0),
+        drawn: t.getBoundingClientRect().width,
+      };
+    });
+    expect(a11y.role).toBe('img');
+    expect(a11y.title).toMatch(/Sweep/);
+    // Every plotted point is a row, and the table takes no room on screen.
+    expect(a11y.rows).toBe(a11y.points);
+    expect(a11y.rows).toBeGreaterThan(0);
+    expect(a11y.drawn).toBeLessThanOrEqual(1);
+    // Keyboard focus is drawn.
+    await open('#/jobs');
+    await page.focus('#filter-status');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
+    // A dark system theme turns the page dark.
+    const dark = await browser.newContext({ viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
+    try {
+      const p = await dark.newPage();
+      await p.goto(`${base}/`);
+      const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+      const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+      expect(r + g + b).toBeLessThan(150);
+    } finally {
+      await dark.close();
+    }
+  });
 });
 
 describe('operations', () => {

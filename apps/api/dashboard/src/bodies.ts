@@ -185,3 +185,48 @@ export function fusionProfileRequest(d: Data): Built {
   if (tokens !== undefined) body.maxPromptTokens = tokens;
   return done(body, problems);
 }
+
+/** The engine knobs of the deployment form: field name, label, whole number or fraction. */
+export const ENGINE_FIELDS = [
+  ['maxNumSeqs', 'Max sequences', true],
+  ['maxNumBatchedTokens', 'Max batched tokens', true],
+  ['blockSize', 'Block size (tokens)', true],
+  ['maxModelLen', 'Max model length (tokens)', true],
+  ['gpuMemoryUtilization', 'GPU memory utilisation', false],
+] as const;
+
+/**
+ * POST /deployments from presets: a model and GPU preset, TP, replicas, the engine knobs given
+ * (empty: the simulator's defaults for the GPU class), prefix caching, and a $/GPU-hour price.
+ */
+export function deploymentRequest(d: Data): Built {
+  const problems: string[] = [];
+  const body: Record<string, unknown> = {
+    name: required(text(d, 'name'), 'Name', problems),
+    model: required(text(d, 'model'), 'Model', problems),
+    gpu: required(text(d, 'gpu'), 'GPU', problems),
+  };
+  for (const [name, key, label] of [
+    ['tensorParallel', 'tensorParallel', 'Tensor parallel'],
+    ['replicas', 'replicas', 'Replicas'],
+  ] as const) {
+    const v = positive(d, name, label, problems, true);
+    if (v !== undefined) body[key] = v;
+  }
+  const engine: Record<string, unknown> = {};
+  for (const [name, label, integer] of ENGINE_FIELDS) {
+    const v = positive(d, name, label, problems, integer);
+    if (v !== undefined) engine[name] = v;
+  }
+  const util = engine.gpuMemoryUtilization;
+  if (typeof util === 'number' && util > 1)
+    problems.push(
+      `GPU memory utilisation: expected a fraction in (0, 1], got "${text(d, 'gpuMemoryUtilization')}"`,
+    );
+  const caching = text(d, 'enablePrefixCaching');
+  if (caching) engine.enablePrefixCaching = caching === 'on';
+  if (Object.keys(engine).length) body.engine = engine;
+  const price = positive(d, 'gpuHourUsd', 'Price ($ per GPU-hour)', problems);
+  if (price !== undefined) body.cost = { gpuHourUsd: price };
+  return done(body, problems);
+}

@@ -17,7 +17,8 @@ import {
 } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
-import { h } from './dom';
+import { chartTable } from './chart-table';
+import { h, table } from './dom';
 
 echarts.use([
   BarChart,
@@ -67,13 +68,34 @@ export function chartPanel(
   note?: string,
   height = 320,
 ): { panel: HTMLElement; draw: () => void } {
-  const box = h('div', { class: 'chart', 'data-chart': name, style: `height:${height}px` });
+  const titleId = `chart-title-${name}`;
+  // The canvas is one image to assistive technology, named by the title; its data follows as a
+  // table that is read, not drawn.
+  const box = h('div', {
+    class: 'chart',
+    'data-chart': name,
+    style: `height:${height}px`,
+    role: 'img',
+    'aria-labelledby': titleId,
+  });
+  const data = option ? chartTable(option as Record<string, unknown>) : null;
   const panel = h(
     'section',
-    { class: 'panel' },
-    h('h3', {}, title),
+    { class: 'panel', 'aria-labelledby': titleId },
+    h('h3', { id: titleId }, title),
     option ? box : h('p', { class: 'muted empty-chart' }, note ?? 'No data for this chart.'),
     option && note ? h('p', { class: 'note' }, note) : null,
+    data?.rows.length
+      ? h(
+          'div',
+          { class: 'sr-only chart-data', 'data-chart-table': name },
+          table(
+            data.headers,
+            data.rows.map((r) => r.map((c) => (c === null ? '–' : String(c)))),
+            { 'aria-label': `${title}: data` },
+          ),
+        )
+      : null,
   );
   const draw = () => {
     if (!option) return;

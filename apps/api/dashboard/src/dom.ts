@@ -74,7 +74,14 @@ export function progressBar(fraction: number, status?: string): HTMLElement {
   const pct = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
   return h(
     'div',
-    { class: `progress ${status ? `progress-${status}` : ''}`, role: 'progressbar', 'aria-valuenow': pct },
+    {
+      class: `progress ${status ? `progress-${status}` : ''}`,
+      role: 'progressbar',
+      'aria-valuenow': pct,
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-label': `${status ?? 'progress'}: ${pct} %`,
+    },
     h('div', { class: 'progress-fill', style: `width:${pct}%` }),
     h('span', { class: 'progress-text' }, `${pct} %`),
   );

@@ -4,6 +4,7 @@ import { api, apiKey, setUnauthorizedHandler } from './api';
 import { disposeCharts } from './charts';
 import { clear, errorBox, h } from './dom';
 import { renderCapacityPlan, renderCapacityPlans } from './pages/capacity';
+import { renderDeployments } from './pages/deployments';
 import { renderFusionProfile, renderFusionProfiles } from './pages/fusion';
 import { renderJobs } from './pages/jobs';
 import { renderProjection } from './pages/projection';
@@ -22,6 +23,7 @@ const ROUTES: Route[] = [
   [/^\/capacity-plans$/, 'capacity-plans', renderCapacityPlans],
   [/^\/workload-profiles\/([0-9a-f-]{36})$/, 'workload-profiles', renderWorkloadProfile],
   [/^\/workload-profiles$/, 'workload-profiles', renderWorkloadProfiles],
+  [/^\/deployments$/, 'deployments', renderDeployments],
   [/^\/fusion-profiles\/([0-9a-f-]{36})$/, 'fusion-profiles', renderFusionProfile],
   [/^\/fusion-profiles$/, 'fusion-profiles', renderFusionProfiles],
   [/^\/jobs$/, 'jobs', renderJobs],

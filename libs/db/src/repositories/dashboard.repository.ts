@@ -111,14 +111,20 @@ export class DashboardRepository {
   }
 
   /** The workspace's newest jobs, optionally of some statuses only. */
-  async recentJobs(workspaceId: string, limit: number, statuses?: JobStatus[]): Promise<JobRow[]> {
+  async recentJobs(
+    workspaceId: string,
+    limit: number,
+    statuses?: JobStatus[],
+    kinds?: JobKind[],
+  ): Promise<JobRow[]> {
     const rows: Array<Record<string, unknown>> = await this.ds.query(
       `SELECT id, kind, subject_id, status, progress, attempts, error, created_at, started_at, finished_at
          FROM jobs
         WHERE workspace_id = $1 AND ($2::text[] IS NULL OR status = ANY($2::text[]))
+          AND ($4::text[] IS NULL OR kind = ANY($4::text[]))
         ORDER BY created_at DESC, id DESC
         LIMIT $3`,
-      [workspaceId, statuses?.length ? statuses : null, limit],
+      [workspaceId, statuses?.length ? statuses : null, limit, kinds?.length ? kinds : null],
     );
     return rows.map((r) => ({
       id: String(r.id),

@@ -1,8 +1,8 @@
 import { api, watchJob, type ProgressEvent } from '../api';
-import { h, seconds, shortId, statusCell, timeAgo, table } from '../dom';
+import { distinctLines, h, seconds, shortId, statusCell, timeAgo, table } from '../dom';
 import { queueOption } from '../options';
 import type { CapacityPlan, Job, Overview } from '../types';
-import { chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
+import { cancelButton, chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
 
 /** At most this many live event streams (a browser allows about six connections per host). */
 const MAX_STREAMS = 3;
@@ -16,11 +16,60 @@ const subjectLink = (j: Job) =>
       ? h('a', { href: `#/capacity-plans/${j.subjectId}` }, 'capacity plan')
       : h('a', { href: `#/fusion-profiles/${j.subjectId}` }, 'fusion profile');
 
+const STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
+const QUEUES = ['simulate', 'capacity', 'fusion'] as const;
+/** What each queue's payload names besides the run id (payloads carry ids, never data). */
+const SUBJECT_KEY: Record<Job['kind'], string> = {
+  simulate: 'projectionId',
+  capacity: 'capacityPlanId',
+  fusion: 'fusionProfileId',
+};
+
+/** The filters, kept in the route's query (`#/jobs?status=failed&queue=simulate`). */
+function filters(query: URLSearchParams): { status: string; queue: string } {
+  const pick = (v: string | null, of: readonly string[]) => (v && of.includes(v) ? v : '');
+  return { status: pick(query.get('status'), STATES), queue: pick(query.get('queue'), QUEUES) };
+}
+
+function filterBar(current: { status: string; queue: string }): HTMLElement {
+  const select = (id: string, label: string, options: readonly string[], value: string) => {
+    const el = h(
+      'select',
+      { id, 'aria-label': label },
+      h('option', { value: '' }, `every ${label.toLowerCase()}`),
+      ...options.map((o) => h('option', { value: o, selected: o === value }, o)),
+    );
+    return h('label', { class: 'filter' }, `${label} `, el);
+  };
+  const bar = h(
+    'div',
+    { class: 'filters', id: 'job-filters' },
+    select('filter-status', 'State', STATES, current.status),
+    select('filter-queue', 'Queue', QUEUES, current.queue),
+  );
+  bar.addEventListener('change', () => {
+    const q = new URLSearchParams();
+    for (const [key, id] of [
+      ['status', 'filter-status'],
+      ['queue', 'filter-queue'],
+    ] as const) {
+      const v = (bar.querySelector(`#${id}`) as HTMLSelectElement).value;
+      if (v) q.set(key, v);
+    }
+    location.hash = q.toString() ? `#/jobs?${q}` : '#/jobs';
+  });
+  return bar;
+}
+
 /** Queues, workers and the workspace's newest jobs; running jobs update live over SSE. */
 export async function renderJobs(ctx: PageContext): Promise<Cleanup> {
+  const current = filters(ctx.query);
+  const q = new URLSearchParams({ limit: '50' });
+  if (current.status) q.set('status', current.status);
+  if (current.queue) q.set('kind', current.queue);
   const [overview, jobs] = await Promise.all([
     api<Overview>('GET', '/dashboard/overview'),
-    api<{ items: Job[] }>('GET', '/dashboard/jobs?limit=50'),
+    api<{ items: Job[] }>('GET', `/dashboard/jobs?${q}`),
   ]);
   // A capacity plan is a flow: one simulation per point (children without rows of their own),
   // then the plan job. Its points are read from the plan so they can be listed under it.
@@ -79,12 +128,19 @@ export async function renderJobs(ctx: PageContext): Promise<Cleanup> {
   const rows: Array<Array<Node | string>> = [];
   const classes: string[] = [];
   for (const j of jobs.items) {
-    const cell = h('div', {}, statusCell(j.status, j.progress, j.error));
+    const cell = h('div', { 'aria-live': 'polite' });
+    const show = (e: { status: string; progress: number; error: string | null }) => {
+      const open = e.status === 'queued' || e.status === 'running';
+      cell.replaceChildren(
+        statusCell(e.status, e.progress, e.error),
+        open ? cancelButton(j, show) : '',
+        e.status === 'failed' ? failureDetails(j, e.error) : '',
+      );
+    };
+    show(j);
     if ((j.status === 'queued' || j.status === 'running') && streams < MAX_STREAMS) {
       streams++;
-      void watchJob(j.id, (e: ProgressEvent) =>
-        cell.replaceChildren(statusCell(e.status, e.progress, e.error)),
-      )
+      void watchJob(j.id, (e: ProgressEvent) => show(e))
         .then((stop) => stops.push(stop))
         .catch(() => undefined);
     }
@@ -109,6 +165,7 @@ export async function renderJobs(ctx: PageContext): Promise<Cleanup> {
       'section',
       { class: 'panel' },
       h('h3', {}, 'Newest jobs'),
+      filterBar(current),
       rows.length
         ? withRowClasses(
             table(['job', 'kind', 'computes', 'status', 'attempts', 'created', 'took'], rows, {
@@ -116,10 +173,30 @@ export async function renderJobs(ctx: PageContext): Promise<Cleanup> {
             }),
             classes,
           )
-        : h('p', { class: 'muted' }, 'No jobs yet.'),
+        : h('p', { class: 'muted' }, current.status || current.queue ? 'No job matches.' : 'No jobs yet.'),
     ),
   );
   return () => stops.forEach((s) => s());
+}
+
+/** A failed job's whole error (repeated lines once) and the payload its queue carried. */
+function failureDetails(j: Job, error: string | null): HTMLElement {
+  const payload = { queue: j.kind, runId: j.id, [SUBJECT_KEY[j.kind]]: j.subjectId, attempts: j.attempts };
+  return h(
+    'details',
+    { class: 'job-details' },
+    h('summary', {}, 'error and payload'),
+    h('h4', {}, 'Error'),
+    h(
+      'pre',
+      { class: 'error-text' },
+      distinctLines(error ?? '')
+        .map((l) => (l.count > 1 ? `${l.line}   (×${l.count})` : l.line))
+        .join('\n') || 'no error message',
+    ),
+    h('h4', {}, 'Payload'),
+    h('pre', { class: 'mono small job-payload' }, JSON.stringify(payload, null, 2)),
+  );
 }
 
 function withRowClasses(t: HTMLTableElement, classes: string[]): HTMLTableElement {

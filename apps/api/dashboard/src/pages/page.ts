@@ -1,6 +1,6 @@
 import { api, watchJob } from '../api';
 import { chartPanel, type ChartOption } from '../charts';
-import { failurePanel, h, progressBar, shortId, statusBadge } from '../dom';
+import { errorBox, failurePanel, h, progressBar, shortId, statusBadge } from '../dom';
 import type { Job } from '../types';
 
 export type Cleanup = () => void;
@@ -45,15 +45,45 @@ export function chartGrid(
 type JobEvent = { status: string; progress: number; error: string | null };
 
 /**
+ * A button that cancels a queued or running job (`POST /jobs/:id/cancel`, idempotent; a capacity
+ * plan's point simulations go with it). It hands the job as the API answers to `onDone`; a
+ * refusal (a viewer key, say) is shown beside it.
+ */
+export function cancelButton(job: { id: string }, onDone: (j: JobEvent) => void): HTMLElement {
+  const button = h(
+    'button',
+    { type: 'button', class: 'button-secondary cancel-job', 'aria-label': `Cancel job ${shortId(job.id)}` },
+    'Cancel',
+  );
+  const msg = h('span', { class: 'cancel-status', 'aria-live': 'polite' });
+  button.addEventListener('click', () => {
+    button.setAttribute('disabled', '');
+    msg.replaceChildren();
+    api<JobEvent>('POST', `/jobs/${job.id}/cancel`)
+      .then(onDone)
+      .catch((err) => {
+        button.removeAttribute('disabled');
+        msg.replaceChildren(errorBox(err));
+      });
+  });
+  return h('span', { class: 'cancel' }, button, msg);
+}
+
+/**
  * A running job's panel: its progress live over SSE (polling should the stream break), the
  * page's badge kept in step, its failure shown in place, the page redrawn when it succeeds.
  */
 export function followJob(ctx: PageContext, job: Job, badge: HTMLElement, doing: string): Cleanup {
-  const bar = h('div', { id: 'job-progress' }, progressBar(job.progress, job.status));
+  const bar = h('div', { id: 'job-progress', 'aria-live': 'polite' }, progressBar(job.progress, job.status));
   const panel = h(
     'section',
     { class: 'panel' },
-    h('h3', {}, `Job ${shortId(job.id)}`),
+    h(
+      'h3',
+      {},
+      `Job ${shortId(job.id)} `,
+      cancelButton(job, (j) => onEvent(j)),
+    ),
     bar,
     h('p', { class: 'muted' }, doing),
   );

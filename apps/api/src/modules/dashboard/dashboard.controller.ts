@@ -51,7 +51,12 @@ export class DashboardController {
   @Get('jobs')
   async jobs(@Auth() auth: AuthContext, @Query() q: RecentJobsQueryDto) {
     return {
-      items: await this.repo.recentJobs(auth.workspaceId, q.limit, q.status ? [q.status] : undefined),
+      items: await this.repo.recentJobs(
+        auth.workspaceId,
+        q.limit,
+        q.status ? [q.status] : undefined,
+        q.kind ? [q.kind] : undefined,
+      ),
     };
   }
 

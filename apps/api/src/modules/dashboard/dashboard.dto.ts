@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { JOB_STATUSES, type JobStatus } from '@kvplan/contracts';
+import { JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from '@kvplan/contracts';
 
 export class RecentJobsQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
@@ -16,6 +16,11 @@ export class RecentJobsQueryDto {
   @IsOptional()
   @IsIn(JOB_STATUSES)
   status?: JobStatus;
+
+  @ApiPropertyOptional({ enum: JOB_KINDS, description: 'The queue (job kind): simulate, capacity or fusion' })
+  @IsOptional()
+  @IsIn(JOB_KINDS)
+  kind?: JobKind;
 }
 
 /**
