@@ -7,6 +7,7 @@ import {
   validateSynthOptions,
   writeKvSample,
   type KvDtype,
+  type KvSampleInfo,
   type SynthOptions,
 } from '@kvplan/fusion';
 import { InputError, resolveModel } from '@kvplan/sim';
@@ -205,22 +206,26 @@ function synthBytes(
   );
 }
 
-function describeInfo(i: {
-  file: string | null;
-  numSeqs: number;
-  numLayers: number;
-  maxBlocks: number;
-  blockSize: number;
-  numKvHeads: number;
-  headDim: number;
-  numQueries: number;
-  dtype: string;
-  seqLens: number[];
-  model: string | null;
-  synthetic: boolean;
-  rope: { state: string; theta: number | null };
-  tenants: string[] | null;
-}): string {
+/** The text form of a sample's header (`kv info`, and `kv synth` after writing). */
+function describeInfo(
+  i: Pick<
+    KvSampleInfo,
+    | 'file'
+    | 'numSeqs'
+    | 'numLayers'
+    | 'maxBlocks'
+    | 'blockSize'
+    | 'numKvHeads'
+    | 'headDim'
+    | 'numQueries'
+    | 'dtype'
+    | 'seqLens'
+    | 'model'
+    | 'synthetic'
+    | 'rope'
+    | 'tenants'
+  >,
+): string {
   const tokens = i.seqLens.reduce((a, b) => a + b, 0);
   return (
     [
