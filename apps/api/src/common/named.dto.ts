@@ -30,3 +30,22 @@ export function IsNameOrObject(opts?: ValidationOptions) {
     opts,
   );
 }
+
+/** The wire body of a named document whose spec keys sit at its top level (deployments, fusion configs). */
+export function specDocumentBody<S extends object>(e: {
+  id: string;
+  name: string;
+  description: string | null;
+  spec: S;
+  createdAt: Date;
+  updatedAt: Date;
+}) {
+  return {
+    id: e.id,
+    name: e.name,
+    description: e.description,
+    ...e.spec,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+  };
+}

@@ -4,7 +4,8 @@ import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { NamedPageQueryDto, namedPage } from '../../common/paging.dto';
 import { UUID_PIPE } from '../../common/validation';
 import { SpecsService } from '../specs/specs.service';
-import { CreateDeploymentDto, UpdateDeploymentDto, deploymentBody } from './deployments.dto';
+import { CreateDeploymentDto, UpdateDeploymentDto } from './deployments.dto';
+import { specDocumentBody } from '../../common/named.dto';
 
 @ApiTags('deployments')
 @ApiBearerAuth()
@@ -22,20 +23,20 @@ export class DeploymentsController {
       description: dto.description ?? null,
       spec,
     });
-    return deploymentBody(row);
+    return specDocumentBody(row);
   }
 
   @Get()
   async list(@Auth() auth: AuthContext, @Query() q: NamedPageQueryDto) {
     const p = await this.specs.deployments.list(auth.workspaceId, namedPage(q));
-    return { ...p, items: p.items.map(deploymentBody) };
+    return { ...p, items: p.items.map(specDocumentBody) };
   }
 
   @Get(':id')
   async get(@Auth() auth: AuthContext, @Param('id', UUID_PIPE) id: string) {
     const row = await this.specs.deployments.get(auth.workspaceId, id);
     if (!row) throw SpecsService.notFound('deployment');
-    return deploymentBody(row);
+    return specDocumentBody(row);
   }
 
   @Patch(':id')
@@ -54,7 +55,7 @@ export class DeploymentsController {
       ...(dto.description !== undefined && { description: dto.description }),
       spec,
     });
-    return deploymentBody(updated!);
+    return specDocumentBody(updated!);
   }
 
   @Delete(':id')

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsObject, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import type { DeploymentEntity } from '@kvplan/db';
 import { ROUTERS, SPEC_KEYS } from '@kvplan/sim';
 import { IsNameOrObject, NamedDto } from '../../common/named.dto';
 import { MAX_REPLICAS } from '../../common/service-limits';
@@ -98,14 +97,3 @@ export const DEPLOYMENT_FIELDS = [
   'modelConfigId',
   'calibrationId',
 ] as const;
-
-export function deploymentBody(e: DeploymentEntity) {
-  return {
-    id: e.id,
-    name: e.name,
-    description: e.description,
-    ...e.spec,
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-  };
-}

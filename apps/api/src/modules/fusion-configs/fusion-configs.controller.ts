@@ -4,7 +4,8 @@ import { Auth, RequireRole, type AuthContext } from '../../common/auth';
 import { NamedPageQueryDto, namedPage } from '../../common/paging.dto';
 import { UUID_PIPE } from '../../common/validation';
 import { SpecsService } from '../specs/specs.service';
-import { CreateFusionConfigDto, UpdateFusionConfigDto, fusionConfigBody } from './fusion-configs.dto';
+import { CreateFusionConfigDto, UpdateFusionConfigDto } from './fusion-configs.dto';
+import { specDocumentBody } from '../../common/named.dto';
 
 @ApiTags('fusion configs')
 @ApiBearerAuth()
@@ -22,20 +23,20 @@ export class FusionConfigsController {
       description: dto.description ?? null,
       spec,
     });
-    return fusionConfigBody(row);
+    return specDocumentBody(row);
   }
 
   @Get()
   async list(@Auth() auth: AuthContext, @Query() q: NamedPageQueryDto) {
     const p = await this.specs.fusionConfigs.list(auth.workspaceId, namedPage(q));
-    return { ...p, items: p.items.map(fusionConfigBody) };
+    return { ...p, items: p.items.map(specDocumentBody) };
   }
 
   @Get(':id')
   async get(@Auth() auth: AuthContext, @Param('id', UUID_PIPE) id: string) {
     const row = await this.specs.fusionConfigs.get(auth.workspaceId, id);
     if (!row) throw SpecsService.notFound('fusion config');
-    return fusionConfigBody(row);
+    return specDocumentBody(row);
   }
 
   @Patch(':id')
@@ -54,7 +55,7 @@ export class FusionConfigsController {
       ...(dto.description !== undefined && { description: dto.description }),
       spec,
     });
-    return fusionConfigBody(updated!);
+    return specDocumentBody(updated!);
   }
 
   @Delete(':id')

@@ -10,7 +10,6 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import type { FusionConfigEntity } from '@kvplan/db';
 import { NamedDto } from '../../common/named.dto';
 
 export class CreateFusionConfigDto extends NamedDto {
@@ -59,14 +58,3 @@ export class CreateFusionConfigDto extends NamedDto {
 export const FUSION_FIELDS = ['mode', 'thresholds', 'batchSizes', 'window', 'scope', 'sharedReads'] as const;
 
 export class UpdateFusionConfigDto extends PartialType(CreateFusionConfigDto) {}
-
-export function fusionConfigBody(e: FusionConfigEntity) {
-  return {
-    id: e.id,
-    name: e.name,
-    description: e.description,
-    ...e.spec,
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-  };
-}
