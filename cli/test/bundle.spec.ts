@@ -34,6 +34,14 @@ describe('the prebuilt kvplan bundle', () => {
     expect(bad.stdout).toBe('');
   });
 
+  it("maps a library's bad-input error thrown in a command's file to exit 2 (each file inlines its own copy of the libraries)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bundle-'));
+    const r = node(['simulate', dir], dir);
+    expect(r.stderr).toMatch(/bad input[\s\S]*is a directory, expected a file/);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+
   it('keeps tfjs and its wasm backend external: fusion runs from the bundle on wasm', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-bundle-'));
     expect(node(['kv', 'synth', 'a.safetensors', ...TINY_KV_FLAGS], dir).status).toBe(0);
