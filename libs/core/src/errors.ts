@@ -22,7 +22,7 @@ const INPUT_ERROR = Symbol.for('kvplan.InputError');
 export class InputError extends Error {
   readonly issues: InputIssue[];
   readonly [INPUT_ERROR] = true;
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return (
       typeof value === 'object' &&
       value !== null &&
