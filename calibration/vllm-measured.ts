@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   DEFAULT_TIME_MODEL,
+  defaultTopology,
   deriveKvCapacity,
   matchGpuName,
   resolveGpu,
@@ -148,6 +149,7 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
   const spec: ResolvedSpec = {
     model,
     gpu,
+    topology: defaultTopology(gpu),
     tensorParallel: tp,
     replicas: raw.dp ?? 1,
     router: 'least-loaded',

@@ -31,6 +31,7 @@ export const gpusCommand: Command = {
         g.bf16Tflops,
         g.fp8Tflops,
         g.interconnectGBps,
+        `${g.fabric} x${g.gpusPerNode}`,
         `${d.maxNumSeqs}/${d.maxNumBatchedTokens}`,
       ];
     });
@@ -44,11 +45,12 @@ export const gpusCommand: Command = {
           'bf16_TFLOPs',
           'fp8_TFLOPs',
           'link_GB/s',
+          'fabric',
           'seqs/tokens',
         ],
         rows,
       ) +
-        '\nTFLOP/s are dense (no sparsity). memory_GiB is what CUDA programs can use. A100: no FP8 units, FP8 = BF16 rate.\n',
+        '\nTFLOP/s are dense (no sparsity). memory_GiB is what CUDA programs can use. A100: no FP8 units, FP8 = BF16 rate. fabric: between the GPUs of a node x GPUs a node (spec `topology` overrides it).\n',
     );
     return 0;
   },

@@ -1,4 +1,5 @@
 import type { FusionProfile, SloSpec } from '@kvplan/core';
+import type { Topology } from './hardware/topology';
 
 export type { SloSpec } from '@kvplan/core';
 
@@ -27,6 +28,9 @@ export interface ModelArch {
   dtype: Dtype;
 }
 
+/** The fabric between the GPUs of one node (hardware/topology.ts). */
+export type FabricId = 'nvlink3' | 'nvlink4' | 'nvlink5' | 'pcie4' | 'pcie5' | 'pcie6';
+
 export interface GpuSpec {
   id: string;
   name: string;
@@ -35,8 +39,12 @@ export interface GpuSpec {
   /** Dense (no sparsity) tensor-core TFLOP/s. */
   bf16Tflops: number;
   fp8Tflops: number;
-  /** Per-GPU all-reduce bandwidth between GPUs of one replica (NVLink, else PCIe). */
+  /** Per-GPU bandwidth of its fabric, both directions together (NVLink, else PCIe x16), GB/s. */
   interconnectGBps: number;
+  /** The fabric between the GPUs of one node. */
+  fabric: FabricId;
+  /** GPUs per node in the usual server of this part. */
+  gpusPerNode: number;
 }
 
 export interface EngineConfig {
@@ -124,6 +132,8 @@ export interface TimeModelCoefficients {
 export interface ResolvedSpec {
   model: ModelArch;
   gpu: GpuSpec;
+  /** Where the GPUs sit: fabric in a node, GPUs a node, network between nodes. */
+  topology: Topology;
   tensorParallel: number;
   replicas: number;
   router: RouterPolicy;

@@ -83,7 +83,15 @@ describe('GPU presets', () => {
       bf16Tflops: 200,
       fp8Tflops: 200,
       interconnectGBps: 64,
+      fabric: 'pcie4',
+      gpusPerNode: 8,
     });
+    // A fabric brings its own link bandwidth unless one is given.
+    const nv = resolveGpu(
+      { name: 'x', memoryGiB: 80, memoryBandwidthGBps: 3000, bf16Tflops: 900, fabric: 'nvlink5' },
+      ctx,
+    );
+    expect([nv.fabric, nv.interconnectGBps]).toEqual(['nvlink5', 1800]);
   });
 
   it('reports every problem of an inline GPU and unknown names', () => {

@@ -1,3 +1,4 @@
+import { defaultTopology } from '../src/hardware/topology';
 import { DEFAULT_TIME_MODEL } from '../src/time/profiles';
 import type { GpuSpec, ModelArch, ResolvedSpec, TimeModelCoefficients, Workload } from '../src/types';
 
@@ -27,6 +28,8 @@ export const H100: GpuSpec = {
   bf16Tflops: 989,
   fp8Tflops: 1979,
   interconnectGBps: 450,
+  fabric: 'nvlink4',
+  gpusPerNode: 8,
 };
 
 /** A time model where every step takes exactly `stepS` seconds: for hand-computed schedules. */
@@ -80,6 +83,7 @@ export function specOf(workload: Workload, over: SpecOverrides = {}): ResolvedSp
   return {
     model: LLAMA_8B,
     gpu: H100,
+    topology: defaultTopology(H100),
     tensorParallel: 1,
     replicas: 1,
     router: 'least-loaded',

@@ -49,6 +49,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     kvCacheDtype: spec.engine.kvCacheDtype,
     coefficients: spec.timeModel,
     maxTokensPerStep: spec.engine.maxNumBatchedTokens,
+    topology: spec.topology,
   });
   const frontend = spec.timeModel.frontendOverheadS;
   let finishedCount = 0;

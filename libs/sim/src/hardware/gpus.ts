@@ -1,5 +1,6 @@
 import { IssueCollector } from '@kvplan/core';
-import type { GpuSpec } from '../types';
+import type { FabricId, GpuSpec } from '../types';
+import { FABRIC_IDS, FABRICS, parseFabric } from './topology';
 
 /**
  * GPU presets from the vendors' datasheets.
@@ -10,6 +11,8 @@ import type { GpuSpec } from '../types';
  *   halved). GeForce cards are quoted with FP32 accumulation (what vLLM's kernels use).
  * - interconnectGBps: per-GPU NVLink bandwidth (NVIDIA's bidirectional figure) where the part
  *   has NVLink, else its PCIe link (bidirectional, x16).
+ * - fabric, gpusPerNode: the usual server of the part (8 GPUs on NVLink or on PCIe); a spec's
+ *   `topology` overrides them and adds the network between nodes (topology.ts).
  */
 const GPU_PRESETS: readonly GpuSpec[] = [
   {
@@ -22,6 +25,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     // with BF16 math, so the FP8 rate is the BF16 one (not the 624 dense INT8 TOPS).
     fp8Tflops: 312,
     interconnectGBps: 600,
+    fabric: 'nvlink3',
+    gpusPerNode: 8,
   },
   {
     id: 'a100-80gb',
@@ -32,6 +37,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     // No FP8 on Ampere: BF16 rate, as for a100-40gb.
     fp8Tflops: 312,
     interconnectGBps: 600,
+    fabric: 'nvlink3',
+    gpusPerNode: 8,
   },
   {
     id: 'h100-sxm',
@@ -41,6 +48,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     bf16Tflops: 989.5,
     fp8Tflops: 1979,
     interconnectGBps: 900,
+    fabric: 'nvlink4',
+    gpusPerNode: 8,
   },
   {
     id: 'h100-pcie',
@@ -51,6 +60,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     fp8Tflops: 1513,
     // PCIe Gen5 x16 (the optional NVLink bridge is not assumed).
     interconnectGBps: 128,
+    fabric: 'pcie5',
+    gpusPerNode: 8,
   },
   {
     id: 'h200',
@@ -60,6 +71,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     bf16Tflops: 989.5,
     fp8Tflops: 1979,
     interconnectGBps: 900,
+    fabric: 'nvlink4',
+    gpusPerNode: 8,
   },
   {
     id: 'b200',
@@ -69,6 +82,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     bf16Tflops: 2250,
     fp8Tflops: 4500,
     interconnectGBps: 1800,
+    fabric: 'nvlink5',
+    gpusPerNode: 8,
   },
   {
     id: 'l40s',
@@ -79,6 +94,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     fp8Tflops: 733,
     // PCIe Gen4 x16; no NVLink.
     interconnectGBps: 64,
+    fabric: 'pcie4',
+    gpusPerNode: 8,
   },
   {
     id: 'l4',
@@ -88,6 +105,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     bf16Tflops: 121,
     fp8Tflops: 242.5,
     interconnectGBps: 64,
+    fabric: 'pcie4',
+    gpusPerNode: 8,
   },
   {
     id: 'rtx-4090',
@@ -98,6 +117,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     bf16Tflops: 165.2,
     fp8Tflops: 330.3,
     interconnectGBps: 64,
+    fabric: 'pcie4',
+    gpusPerNode: 8,
   },
   {
     id: 'rtx-pro-6000',
@@ -108,6 +129,8 @@ const GPU_PRESETS: readonly GpuSpec[] = [
     fp8Tflops: 1007.6,
     // PCIe Gen5 x16; no NVLink.
     interconnectGBps: 128,
+    fabric: 'pcie5',
+    gpusPerNode: 8,
   },
 ];
 
@@ -163,10 +186,14 @@ const INLINE_KEYS = [
   'bf16Tflops',
   'fp8Tflops',
   'interconnectGBps',
+  'fabric',
+  'gpusPerNode',
 ] as const;
 
 /** Default per-GPU interconnect of an inline GPU that does not say: PCIe Gen4 x16, GB/s. */
 export const DEFAULT_INTERCONNECT_GBPS = 64;
+/** Default fabric of an inline GPU that does not say. */
+export const DEFAULT_FABRIC: FabricId = 'pcie4';
 
 export interface GpuResolveContext {
   baseDir: string;
@@ -184,8 +211,9 @@ function describeValue(v: unknown): string {
 
 /**
  * Resolves a GPU: a preset id, a loosely written name (matchGpuName), or an inline
- * `{name, memoryGiB, memoryBandwidthGBps, bf16Tflops, fp8Tflops?, interconnectGBps?}`
- * (fp8Tflops defaults to bf16Tflops, a GPU without FP8; interconnectGBps to PCIe Gen4, 64).
+ * `{name, memoryGiB, memoryBandwidthGBps, bf16Tflops, fp8Tflops?, interconnectGBps?, fabric?,
+ * gpusPerNode?}` (fp8Tflops defaults to bf16Tflops, a GPU without FP8; fabric to PCIe Gen4;
+ * interconnectGBps to the fabric's bandwidth; gpusPerNode to 8).
  */
 export function resolveGpuInto(
   input: unknown,
@@ -233,6 +261,15 @@ export function resolveGpuInto(
   const bf16 = positive('bf16Tflops', true);
   const fp8 = positive('fp8Tflops', false);
   const ic = positive('interconnectGBps', false);
+  const perNode = positive('gpusPerNode', false);
+  if (perNode !== undefined && !Number.isInteger(perNode))
+    issues.add(`${ctx.path}.gpusPerNode`, `expected an integer >= 1, got ${perNode}`);
+  const fabric = obj.fabric === undefined ? DEFAULT_FABRIC : parseFabric(obj.fabric);
+  if (!fabric)
+    issues.add(
+      `${ctx.path}.fabric`,
+      `unknown fabric ${describeValue(obj.fabric)}; expected one of ${FABRIC_IDS.join(', ')}`,
+    );
   if (issues.issues.length > before) return null;
   const name = (obj.name as string).trim();
   return {
@@ -245,7 +282,10 @@ export function resolveGpuInto(
     memoryBandwidthGBps: bw as number,
     bf16Tflops: bf16 as number,
     fp8Tflops: fp8 ?? (bf16 as number),
-    interconnectGBps: ic ?? DEFAULT_INTERCONNECT_GBPS,
+    interconnectGBps:
+      ic ?? (obj.fabric === undefined ? DEFAULT_INTERCONNECT_GBPS : FABRICS[fabric as FabricId].linkGBps),
+    fabric: fabric as FabricId,
+    gpusPerNode: perNode ?? 8,
   };
 }
 

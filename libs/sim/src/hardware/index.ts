@@ -1,4 +1,5 @@
 export {
+  DEFAULT_FABRIC,
   DEFAULT_INTERCONNECT_GBPS,
   findGpuPreset,
   isA100,
@@ -23,3 +24,17 @@ export {
   type KernelCalibration,
   type KernelCurve,
 } from './kernel-curves';
+export {
+  DEFAULT_NETWORK,
+  FABRICS,
+  FABRIC_IDS,
+  TOPOLOGY_KEYS,
+  defaultTopology,
+  groupPlacement,
+  parseFabric,
+  resolveTopologyInto,
+  topologyGpus,
+  type FabricInfo,
+  type Topology,
+} from './topology';
+export { Collectives, topologyCollectiveTime, type CollectiveKind } from './collectives';

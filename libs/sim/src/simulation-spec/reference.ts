@@ -30,7 +30,7 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: 'required',
     unit: '-',
     description:
-      '`kvplan gpus` lists the presets; inline: {name, memoryGiB, memoryBandwidthGBps, bf16Tflops, fp8Tflops, interconnectGBps}',
+      '`kvplan gpus` lists the presets; inline: {name, memoryGiB, memoryBandwidthGBps, bf16Tflops, fp8Tflops, interconnectGBps, fabric, gpusPerNode}',
   },
   {
     path: 'tensorParallel',
@@ -52,6 +52,64 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: 'least-loaded',
     unit: '-',
     description: 'how requests are spread over replicas',
+  },
+  {
+    path: 'topology',
+    type: 'mapping',
+    default: "the GPU preset's fabric, 8 GPUs a node, 400 Gb/s per GPU between nodes",
+    unit: '-',
+    description:
+      'where the GPUs sit; collectives (all-reduce, all-gather, all-to-all) are costed from it, or from measured curves inside a node on the measured fabric',
+  },
+  {
+    path: 'topology.fabric',
+    type: 'nvlink3 | nvlink4 | nvlink5 | pcie4 | pcie5 | pcie6',
+    default:
+      "the GPU's (A100 nvlink3, H100/H200 SXM nvlink4, B200 nvlink5, H100 PCIe and RTX PRO 6000 pcie5, L40S, L4, RTX 4090 pcie4)",
+    unit: '-',
+    description: 'fabric between the GPUs of a node; a new fabric brings its own bandwidth and latency',
+  },
+  {
+    path: 'topology.linkGBps',
+    type: 'number > 0',
+    default: "the GPU's interconnectGBps (the fabric's datasheet figure)",
+    unit: 'GB/s per GPU, both directions',
+    description: 'fabric bandwidth; collectives move data at half of it each way',
+  },
+  {
+    path: 'topology.linkLatencyUs',
+    type: 'number >= 0',
+    default: '2 on NVLink, 4 on PCIe',
+    unit: 'µs',
+    description: 'one step of a collective inside a node',
+  },
+  {
+    path: 'topology.gpusPerNode',
+    type: 'integer >= 1',
+    default: '8',
+    unit: 'GPUs',
+    description: 'GPUs on one fabric; a group of more crosses the network',
+  },
+  {
+    path: 'topology.nodes',
+    type: 'integer >= 1',
+    default: 'as many as the deployment needs',
+    unit: 'nodes',
+    description: 'nodes available to one replica: its GPUs (tensorParallel x dataParallel) must fit',
+  },
+  {
+    path: 'topology.networkGBps',
+    type: 'number > 0',
+    default: '50 (one 400 Gb/s NIC per GPU; B200: 100)',
+    unit: 'GB/s per GPU, each way',
+    description: 'network between nodes',
+  },
+  {
+    path: 'topology.networkLatencyUs',
+    type: 'number >= 0',
+    default: '5',
+    unit: 'µs',
+    description: 'one step of a collective across nodes',
   },
   {
     path: 'engine',

@@ -13,6 +13,7 @@ import {
   type Obj,
 } from '@kvplan/core';
 import { isA100, resolveGpuInto } from '../hardware/gpus';
+import { resolveTopologyInto, topologyGpus, type Topology } from '../hardware/topology';
 import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
 import { deriveKvCapacity } from '../model/memory';
 import { resolveModelInto } from '../model/resolve';
@@ -119,6 +120,13 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     if (problem) issues.add('tensorParallel', problem);
     tpOk = problem === null;
   }
+  const topology = resolveTopologyInto(raw.topology, gpu, 'topology', issues);
+  if (topology && tensorParallel !== undefined && tensorParallel > topologyGpus(topology))
+    issues.add(
+      'tensorParallel',
+      `${tensorParallel} GPUs are more than the topology's ${topologyGpus(topology)} ` +
+        `(topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
+    );
   const replicas = optNum(raw.replicas, 'replicas', issues, { integer: true, min: 1, max: 100_000 }, 1);
   const router = optEnum(raw.router, 'router', issues, ROUTERS, 'least-loaded');
   const seed = optNum(raw.seed, 'seed', issues, { integer: true, min: 0 }, 1);
@@ -189,6 +197,7 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
   return {
     model: model as ModelArch,
     gpu: gpu as GpuSpec,
+    topology: topology as Topology,
     tensorParallel: tensorParallel as number,
     replicas: replicas as number,
     router: router as RouterPolicy,

@@ -1,13 +1,12 @@
+import { Collectives } from '../hardware/collectives';
 import {
   CompiledCurve,
-  allReduceCurve,
   interpolate,
   kernelCalibrationFor,
-  kernelTime,
   type CalibrationSource,
   type GpuKernelCurves,
-  type KernelCurve,
 } from '../hardware/kernel-curves';
+import { defaultTopology, type Topology } from '../hardware/topology';
 import type { Dtype, GpuSpec, ModelArch, TimeModelCoefficients } from '../types';
 
 /** Bytes per element of a weight or KV dtype. */
@@ -74,7 +73,8 @@ const GEMMS_PER_LAYER = 4;
  * Step time of one replica from the GPU's kernel curves (kernel-curves.ts: measured on it, scaled
  * from a sibling, or generic datasheet fractions): the linear layers as GEMMs of m = tokens in
  * the step, prefill attention by prompt length and batch, decode attention by tokens cached per
- * sequence and batch, two all-reduces per layer under tensor parallelism; then the engine-side
+ * sequence and batch, two all-reduces per layer under tensor parallelism (collectives.ts: measured
+ * curves inside a node on the measured fabric, else the topology); then the engine-side
  * costs the kernels do not see (per step, per layer, per running sequence, per prefill chunk,
  * per sampled token, per token), which are what serving calibration fits. The three efficiency
  * coefficients are serving's fraction of the kernel-measured rates (1: as measured).
@@ -84,7 +84,8 @@ export class StepTimeModel {
   /** Where the kernel curves come from (result `meta.calibrated`). */
   readonly calibrated: CalibrationSource;
   private readonly curves: GpuKernelCurves;
-  private readonly allReduce: KernelCurve | null;
+  /** The collectives of the tensor-parallel group (and, for MoE, the expert group). */
+  readonly collectives: Collectives;
   private readonly ctx: CompiledCurve;
   private readonly gen: CompiledCurve;
   /** Launch seconds of the attention calls of one step (one per layer), scaled. */
@@ -110,7 +111,6 @@ export class StepTimeModel {
   private readonly memBw: number;
   private readonly peakFlops: number;
   private readonly tp: number;
-  private readonly interconnect: number;
   /** Seconds of the linear layers (and their all-reduces) by tokens in the step, filled lazily. */
   private readonly linearByTokens: Float64Array;
   /** Engine-side costs: per step (with the per-layer ones), per request, chunk, sample, token. */
@@ -135,6 +135,8 @@ export class StepTimeModel {
       coefficients: TimeModelCoefficients;
       /** Largest tokens per step (sizes the lazily filled tables; larger steps are computed each time). */
       maxTokensPerStep?: number;
+      /** Where the GPUs sit (default: the GPU preset's fabric, 8 a node). */
+      topology?: Topology;
     },
   ) {
     const c = opts.coefficients;
@@ -144,7 +146,7 @@ export class StepTimeModel {
     this.curves = cal.curves;
     const tp = opts.tensorParallel;
     this.tp = tp;
-    this.allReduce = tp > 1 ? allReduceCurve(cal.curves, tp) : null;
+    this.collectives = new Collectives(gpu, opts.topology ?? defaultTopology(gpu), c.kernelLaunchScale);
     this.ctx = new CompiledCurve(cal.curves.contextAttention);
     this.gen = new CompiledCurve(cal.curves.generationAttention);
     this.ctxLaunchS = model.numLayers * cal.curves.contextAttention.launchS * c.kernelLaunchScale;
@@ -180,7 +182,6 @@ export class StepTimeModel {
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
     const fp8 = opts.weightDtype === 'fp8';
     this.peakFlops = (fp8 ? gpu.fp8Tflops || gpu.bf16Tflops : gpu.bf16Tflops) * 1e12;
-    this.interconnect = gpu.interconnectGBps * 1e9;
     const size = Math.min(1 << 16, Math.max(1, opts.maxTokensPerStep ?? 8192)) + 1;
     this.linearByTokens = new Float64Array(size).fill(-1);
     this.headBySamples = new Float64Array(size).fill(-1);
@@ -223,16 +224,11 @@ export class StepTimeModel {
       const eCmp = (this.expertFlopsPerToken * m) / (peak * interpolate(g, g.compute, le, 0));
       t += eMem > eCmp ? eMem : eCmp;
     }
-    if (this.allReduce) {
-      const msg = m * this.actBytesPerToken;
-      const ring = (2 * (this.tp - 1) * msg) / this.tp;
+    if (this.tp > 1)
       t +=
         2 *
         this.numLayers *
-        (c.allReduceLatencyS +
-          kernelTime(this.allReduce, msg, 1, ring, 0, this.interconnect, 1) -
-          this.allReduce.launchS * (1 - c.kernelLaunchScale));
-    }
+        (c.allReduceLatencyS + this.collectives.time('allReduce', m * this.actBytesPerToken, this.tp));
     return t;
   }
 
