@@ -1,5 +1,6 @@
 import { StepTimeModel, emptyStepWork, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
+import type { CpuKvTier } from './cpu-tier';
 import { FinishHeap } from './finish-heap';
 import type { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
@@ -18,6 +19,13 @@ export interface ReplicaConfig {
   decodeLane?: boolean;
 }
 
+/** CPU KV offload of one replica: its CPU pool and what a load over the host link costs. */
+export interface ReplicaOffload {
+  tier: CpuKvTier;
+  /** Seconds to load `blocks` blocks into the GPUs (each GPU its shard, over its own link, at once). */
+  loadTime(blocks: number): number;
+}
+
 /** Run-wide sinks the replicas report into. */
 export interface RunSinks {
   gaps: GapRecorder;
@@ -26,6 +34,10 @@ export interface RunSinks {
 }
 
 const KEY_STRIDE = 65536;
+/** What admit did: nothing (it does not fit), admitted to run, or started loading from the CPU pool. */
+const ADMIT_NO = 0;
+const ADMIT_RUN = 1;
+const ADMIT_LOADING = 2;
 /** After the lane had to be left, steps to stay explicit before using it again. */
 const LANE_COOLDOWN_STEPS = 64;
 
@@ -86,6 +98,14 @@ export class Replica {
   stepStartS = 0;
   private readonly work: StepWork = emptyStepWork();
   private readonly fusion: FusionModel | null;
+  private readonly offload: ReplicaOffload | null;
+  /** Requests whose blocks are loading from the CPU pool, and when each load ends (in order). */
+  private loadingReq: number[] = [];
+  private loadingReady: number[] = [];
+  /** When the host-to-device link is free again (loads run one after another). */
+  private linkFreeS = 0;
+  /** 1 for a request that holds its loaded blocks and waits to be scheduled. */
+  private holding: Uint8Array | null = null;
   private fusionCarry = 0;
   private pendingFusionFlops = 0;
 
@@ -104,9 +124,12 @@ export class Replica {
     time: StepTimeModel,
     sinks: RunSinks,
     fusion: FusionModel | null = null,
+    offload: ReplicaOffload | null = null,
   ) {
     this.cfg = cfg;
     this.fusion = fusion;
+    this.offload = cfg.enablePrefixCaching ? offload : null;
+    if (this.offload) this.holding = new Uint8Array(reqs.n);
     this.reqs = reqs;
     this.time = time;
     this.sinks = sinks;
@@ -128,7 +151,17 @@ export class Replica {
 
   /** Requests this replica owns and has not finished: what least-loaded routing compares. */
   get load(): number {
-    return this.wLen + this.runningCount;
+    return this.wLen + this.runningCount + this.loadingReq.length;
+  }
+
+  /** The CPU pool (CPU KV offload), or null. */
+  get cpuTier(): CpuKvTier | null {
+    return this.offload?.tier ?? null;
+  }
+
+  /** When a load from the CPU pool ends and its request can be scheduled (Infinity: none pending). */
+  get wakeAt(): number {
+    return this.loadingReq.length > 0 ? this.loadingReady[0] : Infinity;
   }
 
   enqueue(r: number): void {
@@ -173,6 +206,7 @@ export class Replica {
     this.schedLen = 0;
     let budget = cfg.maxNumBatchedTokens;
     let preempted = false;
+    if (this.loadingReq.length > 0) this.takeLoaded(now);
 
     // Running requests first, in admission order. (Hot loop: columns in locals.)
     const numComputed = reqs.numComputed;
@@ -209,6 +243,8 @@ export class Replica {
       }
       const laneNeed = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
       if (laneNeed > 0) this.pool.allocate(laneNeed);
+      if (this.offload)
+        this.offload.tier.storeAnonymous(this.phaseCount[(bs - ((this.laneTick + 1) % bs)) % bs]);
       const n = this.laneCount;
       w.numReqs += n;
       w.newTokens += n;
@@ -253,9 +289,11 @@ export class Replica {
     if (!preempted) {
       while (this.wLen > 0 && budget > 0 && this.runningCount < cfg.maxNumSeqs) {
         const r = this.wq[this.wHead];
-        if (!this.admit(r, budget)) break;
+        const admitted = this.admit(r, budget, now);
+        if (admitted === ADMIT_NO) break;
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
+        if (admitted === ADMIT_LOADING) continue;
         reqs.state[r] = ReqState.Running;
         reqs.admitSeq[r] = this.admitCounter++;
         this.running.push(r);
@@ -272,10 +310,14 @@ export class Replica {
     if (this.schedLen === 0 && !this.laneInStep) {
       this.busy = false;
       // Nothing fits even alone: the head request can never run on this replica.
-      if (this.runningCount === 0 && this.wLen > 0) {
+      if (this.runningCount === 0 && this.wLen > 0 && this.loadingReq.length === 0) {
         const r = this.wq[this.wHead];
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
+        if (this.holding?.[r]) {
+          this.holding[r] = 0;
+          this.release(r);
+        }
         reqs.state[r] = ReqState.Failed;
         this.sinks.onFinish(r, now);
         return this.startStep(now);
@@ -317,37 +359,74 @@ export class Replica {
       w.prefillKvRead += read;
     }
     if (computed + numNew === this.reqs.numTokens(r)) w.numSampled++;
+    if (this.offload) this.storeComputed(r, computed, numNew);
+  }
+
+  /** Write-through to the CPU pool: the blocks r fills in this step, shared ones by key. */
+  private storeComputed(r: number, computed: number, numNew: number): void {
+    const bs = this.cfg.blockSize;
+    const b0 = Math.floor(computed / bs);
+    const b1 = Math.floor((computed + numNew) / bs);
+    if (b1 <= b0) return;
+    const tier = this.offload!.tier;
+    const g = this.reqs.workload.prefixGroup[r];
+    const keyed = g >= 0 ? Math.min(b1, Math.floor(this.reqs.workload.prefixTokens[r] / bs)) : 0;
+    for (let b = b0; b < keyed; b++) tier.storeKey(g * KEY_STRIDE + b);
+    tier.storeAnonymous(b1 - Math.max(b0, keyed));
+  }
+
+  /** Requests whose load from the CPU pool has ended go back to the front of the waiting queue. */
+  private takeLoaded(now: number): void {
+    let k = 0;
+    while (k < this.loadingReq.length && this.loadingReady[k] <= now) k++;
+    if (k === 0) return;
+    for (let i = k - 1; i >= 0; i--) this.enqueueFront(this.loadingReq[i]);
+    this.loadingReq.splice(0, k);
+    this.loadingReady.splice(0, k);
   }
 
   /**
-   * Tries to admit waiting request r with `budget` tokens: prefix-cache hits, then blocks for
-   * its first chunk. Returns false (and changes nothing) when its blocks do not fit.
+   * Tries to admit waiting request r with `budget` tokens: prefix-cache hits, then blocks for its
+   * first chunk. ADMIT_NO (nothing changed) when its blocks do not fit. With CPU offload, blocks
+   * found in the CPU pool after the GPU's hits are allocated and loaded instead: the request then
+   * leaves the queue until the load ends (ADMIT_LOADING), as vLLM's WAITING_FOR_REMOTE_KVS.
    */
-  private admit(r: number, budget: number): boolean {
+  private admit(r: number, budget: number, now: number): number {
     const reqs = this.reqs;
     const bs = this.cfg.blockSize;
+    const holding = this.holding;
+    if (holding !== null && holding[r] === 1) return this.admitHolding(r, budget);
     const numTokens = reqs.numTokens(r);
     const maxHitBlocks = Math.floor((numTokens - 1) / bs);
     let sharedHits = 0;
     let ownHits = 0;
+    let cpuShared = 0;
+    let cpuOwn = 0;
     let hitsInFreeQueue = 0;
     const g = reqs.workload.prefixGroup[r];
     if (this.cfg.enablePrefixCaching) {
-      if (g >= 0) {
-        const sharedFull = Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), maxHitBlocks);
-        while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
-      }
+      const sharedFull = g >= 0 ? Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), maxHitBlocks) : 0;
+      while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
+      const tier = this.offload?.tier;
+      if (tier)
+        while (sharedHits + cpuShared < sharedFull && tier.has(g * KEY_STRIDE + sharedHits + cpuShared))
+          cpuShared++;
       const own = this.pool.ownCached(r);
-      if (own > 0 && sharedHits === reqs.sharedAtPreempt[r])
-        ownHits = Math.min(own, maxHitBlocks - sharedHits);
+      const shared = sharedHits + cpuShared;
+      if (shared === reqs.sharedAtPreempt[r]) {
+        if (own > 0) ownHits = Math.min(own, maxHitBlocks - shared);
+        if (tier) cpuOwn = Math.max(0, Math.min(tier.ownHits(r, ownHits), maxHitBlocks - shared - ownHits));
+      }
       // Hits on blocks sitting in the free queue take those blocks out of it.
       hitsInFreeQueue = ownHits;
       for (let b = 0; b < sharedHits; b++) if (this.pool.isFree(g * KEY_STRIDE + b)) hitsInFreeQueue++;
     }
-    const hitTokens = (sharedHits + ownHits) * bs;
-    const numNew = Math.min(numTokens - hitTokens, budget);
+    const loaded = cpuShared + cpuOwn;
+    const hitTokens = (sharedHits + ownHits + loaded) * bs;
+    // A load allocates only the blocks it fills; the first chunk's come when the request is scheduled.
+    const numNew = loaded > 0 ? 0 : Math.min(numTokens - hitTokens, budget);
     const need = Math.ceil((hitTokens + numNew) / bs) - sharedHits - ownHits;
-    if (need > this.pool.freeCount - hitsInFreeQueue) return false;
+    if (need > this.pool.freeCount - hitsInFreeQueue) return ADMIT_NO;
 
     const keys: number[] | null = g >= 0 && this.cfg.enablePrefixCaching ? [] : null;
     for (let b = 0; b < sharedHits; b++) {
@@ -362,11 +441,52 @@ export class Replica {
     } else this.pool.forgetOwn(r);
     reqs.ownBlocks[r] = ownHits;
     reqs.numComputed[r] = hitTokens;
-    reqs.prefixHitTokens[r] += hitTokens;
+    reqs.prefixHitTokens[r] += (sharedHits + ownHits) * bs;
     this.pool.allocate(need);
     reqs.ownBlocks[r] += need;
-    this.registerShared(r, hitTokens + numNew);
-    return true;
+    const off = this.offload;
+    if (off === null) {
+      this.registerShared(r, hitTokens + numNew);
+      return ADMIT_RUN;
+    }
+    const tier = off.tier;
+    // The GPU's hits are offered to the CPU pool too (stored there unless it has them).
+    for (let b = 0; b < sharedHits; b++) tier.storeKey(g * KEY_STRIDE + b);
+    if (loaded === 0) {
+      tier.beginOwn(r, ownHits);
+      this.registerShared(r, hitTokens + numNew);
+      return ADMIT_RUN;
+    }
+    for (let b = sharedHits; b < sharedHits + cpuShared; b++) tier.touchKey(g * KEY_STRIDE + b);
+    tier.touchOwn(r, ownHits, cpuOwn);
+    this.registerShared(r, hitTokens);
+    reqs.cpuHitTokens[r] += loaded * bs;
+    const begin = this.linkFreeS > now ? this.linkFreeS : now;
+    const dt = off.loadTime(loaded);
+    this.linkFreeS = begin + dt;
+    tier.loads++;
+    tier.loadedBlocks += loaded;
+    tier.loadSeconds += dt;
+    this.holding![r] = 1;
+    this.loadingReq.push(r);
+    this.loadingReady.push(begin + dt);
+    return ADMIT_LOADING;
+  }
+
+  /** Admits a request that holds the blocks it loaded from the CPU pool: blocks for its next chunk. */
+  private admitHolding(r: number, budget: number): number {
+    const reqs = this.reqs;
+    const computed = reqs.numComputed[r];
+    const numNew = Math.min(reqs.numTokens(r) - computed, budget);
+    const need = Math.ceil((computed + numNew) / this.cfg.blockSize) - this.blocksHeld(r);
+    if (need > this.pool.freeCount) return ADMIT_NO;
+    if (need > 0) {
+      this.pool.allocate(need);
+      reqs.ownBlocks[r] += need;
+    }
+    this.registerShared(r, computed + numNew);
+    this.holding![r] = 0;
+    return ADMIT_RUN;
   }
 
   /** Turns r's freshly allocated blocks of its shared prefix into cached shared blocks. */
@@ -421,6 +541,7 @@ export class Replica {
       const fullOwn = Math.max(0, Math.min(reqs.ownBlocks[r], Math.floor(reqs.numComputed[r] / bs) - shared));
       this.pool.releasePrivate(reqs.ownBlocks[r] - fullOwn);
       this.pool.releaseOwn(r, fullOwn);
+      this.offload?.tier.endOwn(r, fullOwn);
     } else this.pool.releasePrivate(reqs.ownBlocks[r]);
     if (keys) for (let k = keys.length - 1; k >= 0; k--) this.pool.releaseShared(keys[k]);
     reqs.sharedAtPreempt[r] = shared;
@@ -604,6 +725,8 @@ export class Replica {
    */
   fastForward(now: number, limit: number, onStepEnd: (t: number) => void): number {
     if (this.laneCount === 0 || this.explicit.length > 0 || this.wLen > 0 || this.busy) return now;
+    if (this.loadingReq.length > 0) return now;
+    const tier = this.offload?.tier;
     const bs = this.cfg.blockSize;
     const heap = this.finishHeap;
     const reqs = this.reqs;
@@ -631,6 +754,7 @@ export class Replica {
       const end = t + dt;
       if (!(end < limit)) break;
       if (laneNeed > 0) this.pool.allocate(laneNeed);
+      if (tier) tier.storeAnonymous(this.phaseCount[(bs - ((this.laneTick + 1) % bs)) % bs]);
       this.steps++;
       this.batchSizeSum += n;
       this.usedBlockSeconds += this.pool.usedCount * dt;

@@ -9,7 +9,10 @@ export type { SimulationResult } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
 import { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
-import { Replica } from './replica';
+import { hostLinksFor, transferTime } from '../hardware/host';
+import { kvBytesPerTokenPerGpu } from '../model/size';
+import { CpuKvTier } from './cpu-tier';
+import { Replica, type ReplicaOffload } from './replica';
 import { ReqState, RequestTable } from './request-table';
 
 export const KVPLAN_SIM_VERSION = '0.1.0';
@@ -19,6 +22,8 @@ export const KVPLAN_SIM_VERSION = '0.1.0';
 const EV_ARRIVAL = 0;
 const EV_STEP_END = 1;
 const EV_STEP_START = 2;
+/** A replica's load from the CPU pool ended: start a step if it is idle. */
+const EV_WAKE = 3;
 
 export interface SimulationRun {
   result: SimulationResult;
@@ -64,6 +69,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     },
   };
   const fusion = spec.fusion ? new FusionModel(spec.fusion, spec.model, spec.engine.blockSize) : null;
+  const offloadFor = offloadModel(spec);
   const replicas: Replica[] = [];
   for (let i = 0; i < spec.replicas; i++) {
     replicas.push(
@@ -80,6 +86,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
         time,
         sinks,
         fusion,
+        offloadFor?.() ?? null,
       ),
     );
   }
@@ -126,6 +133,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
     if (dt >= 0) queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
+    else if (rep.wakeAt < Infinity) queue.push(rep.wakeAt, EV_WAKE, EV_WAKE, index);
   };
   /** Starts the idle replica's next step after every event at this instant. */
   const kick = (rep: Replica, index: number, now: number) => {
@@ -162,10 +170,10 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       // Returns now unless the replica's decode lane can run ahead (never with the lane off).
       const t = rep.fastForward(now, queue.peekTime(), sample);
       kick(rep, ev.target, t);
-    } else {
+    } else if (ev.kind === EV_STEP_START) {
       startPending[ev.target] = 0;
       start(replicas[ev.target], ev.target, now);
-    }
+    } else kick(replicas[ev.target], ev.target, now);
   }
 
   const result = buildResult(spec, reqs, replicas, gaps, frontend, lastFinish, ts);
@@ -265,6 +273,7 @@ function buildResult(
         }
       : {}),
     fusion: spec.fusion ? fusionSummary(replicas) : null,
+    ...(spec.kvOffload ? { kv_offload: offloadSummary(spec, replicas, reqs) } : {}),
     ...(timeseries ? { timeseries } : {}),
     meta: {
       kvplan_version: KVPLAN_SIM_VERSION,
@@ -277,6 +286,53 @@ function buildResult(
   } as SimulationResult;
   out.intervals = resultIntervals(out.meta.calibrated, [out as unknown as Record<string, unknown>]);
   return out;
+}
+
+/**
+ * CPU KV offload per replica (null when off or without prefix caching, which the offloading
+ * connector's block lookups need): a pool of the spec's blocks, and loads that move each GPU's
+ * shard of the blocks over its own host link, the GPUs of a replica at once.
+ */
+function offloadModel(spec: ResolvedSpec): (() => ReplicaOffload) | null {
+  const o = spec.kvOffload;
+  if (!o || !spec.engine.enablePrefixCaching) return null;
+  const link = hostLinksFor(spec.gpu);
+  const bytesPerBlockPerGpu =
+    (kvBytesPerTokenPerGpu(spec.model, spec.engine.kvCacheDtype, spec.tensorParallel) *
+      spec.engine.blockSize) /
+    (spec.pipelineParallel ?? 1);
+  const n = spec.workload.n;
+  return () => ({
+    tier: new CpuKvTier(o.numCpuBlocks, n),
+    loadTime: (blocks) =>
+      transferTime(blocks * bytesPerBlockPerGpu, link.hostToDeviceGBps, link.hostTransferLatencyS),
+  });
+}
+
+function offloadSummary(
+  spec: ResolvedSpec,
+  replicas: Replica[],
+  reqs: RequestTable,
+): NonNullable<SimulationResult['kv_offload']> {
+  let stored = 0;
+  let loads = 0;
+  let loadS = 0;
+  for (const rep of replicas) {
+    const t = rep.cpuTier;
+    if (!t) continue;
+    stored += t.stored;
+    loads += t.loads;
+    loadS += t.loadSeconds;
+  }
+  let hit = 0;
+  for (let r = 0; r < reqs.n; r++) hit += reqs.cpuHitTokens[r];
+  return {
+    cpu_blocks: spec.kvOffload!.numCpuBlocks * spec.replicas,
+    stored_blocks: stored,
+    cpu_hit_tokens: hit,
+    loads,
+    load_s: loadS,
+  };
 }
 
 function fusionSummary(replicas: Replica[]): NonNullable<SimulationResult['fusion']> {
