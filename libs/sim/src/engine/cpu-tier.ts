@@ -16,6 +16,7 @@
 export class CpuKvTier {
   readonly capacity: number;
   private clock = 0;
+  /** Tick of each shared block ever stored (at most one entry per distinct prefix block, as the GPU pool's cache). */
   private readonly keyed = new Map<number, number>();
   /** Per request: own-block index of the first block of its range, blocks in it, ticks of its ends. */
   private readonly ownFirst: Int32Array;
@@ -52,7 +53,6 @@ export class CpuKvTier {
     if (this.has(key)) return;
     this.keyed.set(key, ++this.clock);
     this.stored++;
-    if (this.keyed.size > 2 * this.capacity + 1024) this.prune();
   }
 
   /** Marks the shared block `key` as just used (loaded back). */
@@ -99,9 +99,5 @@ export class CpuKvTier {
     this.ownCount[r] = 0;
     this.ownStart[r] = this.clock;
     this.clock += n;
-  }
-
-  private prune(): void {
-    for (const [k, t] of this.keyed) if (!this.live(t)) this.keyed.delete(k);
   }
 }

@@ -24,6 +24,7 @@ export {
   OVERHEAD_FRACTION,
   OVERHEAD_TP_GIB,
   SAMPLER_LOGIT_COPIES,
+  cpuKvBlocks,
   deriveKvCapacity,
   estimateActivationBytes,
   estimateOverheadBytes,

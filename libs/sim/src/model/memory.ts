@@ -167,3 +167,18 @@ export function deriveKvCapacity(input: KvCapacityInput): KvCapacity {
   }
   return { numGpuBlocks: blocks, forced: false, breakdown: breakdown(blocks * kvBytesPerBlock) };
 }
+
+/**
+ * Blocks a CPU KV pool of `cpuGiB` holds (vLLM's kv_offloading_size, summed over the replica's
+ * GPUs): one block takes blockSize tokens of every layer's KV on every GPU of the replica.
+ */
+export function cpuKvBlocks(
+  model: ModelArch,
+  engine: Pick<EngineConfig, 'kvCacheDtype' | 'blockSize'>,
+  tensorParallel: number,
+  cpuGiB: number,
+): { numCpuBlocks: number; blockBytes: number } {
+  const blockBytes =
+    kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tensorParallel) * tensorParallel * engine.blockSize;
+  return { numCpuBlocks: Math.floor((cpuGiB * GiB) / blockBytes), blockBytes };
+}

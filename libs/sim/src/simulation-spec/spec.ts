@@ -15,8 +15,7 @@ import {
 import { isA100, resolveGpuInto } from '../hardware/gpus';
 import { resolveTopologyInto, topologyGpus, type Topology } from '../hardware/topology';
 import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
-import { GiB, deriveKvCapacity } from '../model/memory';
-import { kvBytesPerTokenPerGpu } from '../model/size';
+import { cpuKvBlocks, deriveKvCapacity } from '../model/memory';
 import { hostLinksFor } from '../hardware/host';
 import { resolveModelInto } from '../model/resolve';
 import type {
@@ -141,11 +140,7 @@ function resolveKvOffload(
     );
     return null;
   }
-  const blockBytes =
-    kvBytesPerTokenPerGpu(ctx.model, ctx.engine.kvCacheDtype, ctx.tensorParallel) *
-    ctx.tensorParallel *
-    ctx.engine.blockSize;
-  const numCpuBlocks = Math.floor((cpuGiB * GiB) / blockBytes);
+  const { numCpuBlocks, blockBytes } = cpuKvBlocks(ctx.model, ctx.engine, ctx.tensorParallel, cpuGiB);
   if (numCpuBlocks < 1) {
     issues.add(
       'kvOffload.cpuGiB',
