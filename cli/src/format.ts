@@ -19,9 +19,10 @@ const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.to
 
 /** `meta-llama/Llama-3.1-70B, 1 replica x TP4 (4 GPUs, NVIDIA H100 ...)`. */
 export function deploymentLine(spec: ResolvedSpec, replicas = spec.replicas): string {
-  const gpus = replicas * spec.tensorParallel;
+  const pp = spec.pipelineParallel ?? 1;
+  const gpus = replicas * spec.tensorParallel * pp;
   return (
-    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel} ` +
+    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''} ` +
     `(${gpus} ${gpus === 1 ? 'GPU' : 'GPUs'}, ${spec.gpu.name})`
   );
 }

@@ -1,5 +1,6 @@
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { projectionInterval, type ProjectionInterval } from '../calibration/interval';
+import { gpusPerReplica } from '../model/memory';
 import type { ResolvedSpec, SloSpec } from '../types';
 import {
   probeRate,
@@ -188,7 +189,7 @@ export function verifyReplicas(
   }
   return {
     replicas,
-    gpus: replicas * specs[0].tensorParallel,
+    gpus: replicas * gpusPerReplica(specs[0]),
     rate,
     meets: probes.every((p) => p.meets),
     seeds: specs.map((s) => s.seed),

@@ -1,4 +1,4 @@
-import { StepTimeModel, emptyStepWork, type StepWork } from '../time/step-time';
+import { StepTimeModel, emptyStepWork, type PipelineStepTimes, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
 import type { CpuKvTier } from './cpu-tier';
 import { FinishHeap } from './finish-heap';
@@ -17,6 +17,19 @@ export interface ReplicaConfig {
    * either way (tested); false keeps every request explicit, the reference for that test.
    */
   decodeLane?: boolean;
+  /** Pipeline stages (default 1); with more, as many batches are kept in flight (no decode lane). */
+  pipelineParallel?: number;
+  /** Per stage boundary: does it cross nodes (inter-node network) rather than stay in a node? */
+  interNodeBoundary?: readonly boolean[];
+}
+
+/** One batch in flight through the pipeline: its entries (request, tokens, residency, samples). */
+interface Batch {
+  req: Int32Array;
+  num: Int32Array;
+  stamp: Int32Array;
+  sampled: Uint8Array;
+  len: number;
 }
 
 /** CPU KV offload of one replica: its CPU pool and what a load over the host link costs. */
@@ -109,6 +122,28 @@ export class Replica {
   private fusionCarry = 0;
   private pendingFusionFlops = 0;
 
+  // Pipeline parallelism (stages > 1): batches in flight in launch order, when each stage is free.
+  private readonly stages: number;
+  private readonly batches: Batch[] = [];
+  private batchHead = 0;
+  private inFlight = 0;
+  private readonly stageFree: Float64Array;
+  private readonly interNode: readonly boolean[];
+  private readonly pst: PipelineStepTimes = {
+    hostS: 0,
+    stageS: 0,
+    lastS: 0,
+    intraNodeXferS: 0,
+    interNodeXferS: 0,
+  };
+  /** Earliest time the engine can schedule another batch (after the last one's host work). */
+  nextLaunchS = 0;
+  /** Seconds stages computed, seconds with a batch in flight, and seconds of stage-boundary transfers. */
+  stageBusyS = 0;
+  pipelineActiveS = 0;
+  private activeSinceS = 0;
+  transferS = 0;
+
   // Statistics.
   steps = 0;
   batchSizeSum = 0;
@@ -137,7 +172,19 @@ export class Replica {
     this.wq = new Int32Array(1024);
     this.schedReq = new Int32Array(cfg.maxNumSeqs + 1);
     this.schedNew = new Int32Array(cfg.maxNumSeqs + 1);
-    this.laneEnabled = cfg.decodeLane !== false && fusion === null;
+    this.stages = cfg.pipelineParallel ?? 1;
+    this.stageFree = new Float64Array(this.stages);
+    this.interNode = cfg.interNodeBoundary ?? [];
+    if (this.stages > 1)
+      for (let i = 0; i < this.stages; i++)
+        this.batches.push({
+          req: new Int32Array(cfg.maxNumSeqs + 1),
+          num: new Int32Array(cfg.maxNumSeqs + 1),
+          stamp: new Int32Array(cfg.maxNumSeqs + 1),
+          sampled: new Uint8Array(cfg.maxNumSeqs + 1),
+          len: 0,
+        });
+    this.laneEnabled = cfg.decodeLane !== false && fusion === null && this.stages === 1;
     this.phaseCount = new Int32Array(cfg.blockSize);
   }
 
@@ -259,6 +306,11 @@ export class Replica {
         const r = explicit[i];
         const computed = numComputed[r];
         const remaining = inputTokens[r] + numOutput[r] - computed;
+        // Nothing to compute: its last tokens are in a batch still in flight (pipeline parallelism).
+        if (remaining === 0) {
+          i++;
+          continue;
+        }
         const numNew = remaining < budget ? remaining : budget;
         const keys = sharedKeys[r];
         const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
@@ -325,6 +377,7 @@ export class Replica {
       return -1;
     }
     const used = this.pool.usedCount;
+    if (this.stages > 1) return this.launch(now, used);
     const dt = this.time.stepTime(w);
     if (w.extraFlops > 0) {
       this.fusionOverheadS += this.time.flopsTime(w.extraFlops);
@@ -336,6 +389,89 @@ export class Replica {
     this.batchSizeSum += w.numReqs;
     this.usedBlockSeconds += used * dt;
     return dt;
+  }
+
+  /**
+   * Pipeline parallelism: sends the scheduled batch into the pipeline at `now`. The engine's own
+   * work comes first, then each stage in turn once it is free (the batch ahead may still hold it),
+   * with the activations sent across each boundary. Tokens count as computed when scheduled, as
+   * vLLM's scheduler counts them, so the next batch takes a prefill's next chunk and skips requests
+   * whose token is still in flight. Returns the batch's time to its end.
+   */
+  private launch(now: number, used: number): number {
+    const reqs = this.reqs;
+    const t = this.time.pipelineStep(this.work, this.stages, this.pst);
+    const b = this.batches[(this.batchHead + this.inFlight) % this.stages];
+    for (let k = 0; k < this.schedLen; k++) {
+      const r = this.schedReq[k];
+      const n = this.schedNew[k];
+      b.req[k] = r;
+      b.num[k] = n;
+      b.stamp[k] = reqs.residency[r];
+      reqs.numComputed[r] += n;
+      b.sampled[k] = reqs.numComputed[r] === reqs.numTokens(r) ? 1 : 0;
+    }
+    b.len = this.schedLen;
+    if (this.work.extraFlops > 0) {
+      this.fusionOverheadS += this.time.flopsTime(this.work.extraFlops);
+      this.pendingFusionFlops = 0;
+    }
+    let begin = now + t.hostS;
+    const last = this.stages - 1;
+    for (let k = 0; k <= last; k++) {
+      const s = k === last ? t.stageS + t.lastS : t.stageS;
+      const start = begin > this.stageFree[k] ? begin : this.stageFree[k];
+      this.stageFree[k] = start + s;
+      this.stageBusyS += s;
+      if (k < last) {
+        const x = this.interNode[k] ? t.interNodeXferS : t.intraNodeXferS;
+        this.transferS += x;
+        begin = start + s + x;
+      }
+    }
+    if (this.inFlight++ === 0) this.activeSinceS = now;
+    this.nextLaunchS = now + t.hostS;
+    this.busy = this.inFlight >= this.stages;
+    const dt = this.stageFree[last] - now;
+    this.steps++;
+    this.batchSizeSum += this.work.numReqs;
+    this.usedBlockSeconds += used * (t.hostS + t.stageS);
+    return dt;
+  }
+
+  /** Pipeline parallelism: applies the oldest batch in flight, which ends at `now`. */
+  private endBatch(now: number): void {
+    const reqs = this.reqs;
+    const b = this.batches[this.batchHead];
+    this.batchHead = (this.batchHead + 1) % this.stages;
+    if (--this.inFlight === 0) this.pipelineActiveS += now - this.activeSinceS;
+    const finishers = this.finishers;
+    finishers.length = 0;
+    for (let k = 0; k < b.len; k++) {
+      const r = b.req[k];
+      // A request preempted (or finished) since the batch left counts nothing of it.
+      if (b.sampled[k] === 0 || reqs.residency[r] !== b.stamp[k]) continue;
+      if (this.fusion !== null && reqs.fusedFlag[r] === 0) this.fuse(r);
+      const produced = ++reqs.numOutput[r];
+      if (produced === 1) reqs.firstTokenS[r] = now;
+      else this.sinks.gaps.add(now - reqs.lastTokenS[r], 1);
+      reqs.lastTokenS[r] = now;
+      if (produced >= reqs.workload.outputTokens[r]) finishers.push(r);
+    }
+    if (finishers.length > 0) {
+      if (finishers.length > 1) finishers.sort((a, c) => reqs.admitSeq[a] - reqs.admitSeq[c]);
+      for (const r of finishers) {
+        reqs.state[r] = ReqState.Done;
+        reqs.finishS[r] = now;
+        this.release(r);
+        this.runningCount--;
+        const i = this.explicit.indexOf(r);
+        if (i >= 0) this.explicit.splice(i, 1);
+      }
+      for (const r of finishers) this.sinks.onFinish(r, now);
+      if (this.running.length > 2 * this.runningCount + 64) this.compactRunning();
+    }
+    this.busy = false;
   }
 
   private addToStep(r: number, computed: number, numNew: number): void {
@@ -636,6 +772,7 @@ export class Replica {
 
   /** Applies the step in flight at its end time `now`: tokens computed, sampled, finished. */
   endStep(now: number): void {
+    if (this.stages > 1) return this.endBatch(now);
     const reqs = this.reqs;
     const out = reqs.workload.outputTokens;
     const inputTokens = reqs.workload.inputTokens;

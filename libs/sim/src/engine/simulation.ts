@@ -9,7 +9,8 @@ export type { SimulationResult } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
 import { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
-import { hostLinksFor, transferTime } from '../hardware/host';
+import { hostLinksFor, pipelinePlacement, transferTime } from '../hardware/host';
+import { gpusPerReplica } from '../model/memory';
 import { kvBytesPerTokenPerGpu } from '../model/size';
 import { CpuKvTier } from './cpu-tier';
 import { Replica, type ReplicaOffload } from './replica';
@@ -48,6 +49,9 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const reqs = new RequestTable(w);
   const queue = new EventQueue();
   const gaps = new GapRecorder();
+  const stages = spec.pipelineParallel ?? 1;
+  const links = hostLinksFor(spec.gpu);
+  const placement = pipelinePlacement(links, spec.tensorParallel, stages);
   const time = new StepTimeModel(spec.model, spec.gpu, {
     tensorParallel: spec.tensorParallel,
     weightDtype: spec.engine.weightDtype,
@@ -55,6 +59,13 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     coefficients: spec.timeModel,
     maxTokensPerStep: spec.engine.maxNumBatchedTokens,
     topology: spec.topology,
+    // Point to point: one direction of the GPU's link (its interconnect figure is bidirectional).
+    stageLinks: {
+      intraNodeGBps: spec.gpu.interconnectGBps / 2,
+      intraNodeLatencyS: links.intraNodeLatencyS,
+      interNodeGBps: links.interNodeGBps,
+      interNodeLatencyS: links.interNodeLatencyS,
+    },
   });
   const frontend = spec.timeModel.frontendOverheadS;
   let finishedCount = 0;
@@ -81,6 +92,8 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
           numGpuBlocks: spec.engine.numGpuBlocks,
           enablePrefixCaching: spec.engine.enablePrefixCaching,
           decodeLane: opts.decodeLane,
+          pipelineParallel: stages,
+          interNodeBoundary: placement.interNodeBoundary,
         },
         reqs,
         time,
@@ -132,13 +145,20 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const startPending = new Uint8Array(replicas.length);
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
-    if (dt >= 0) queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
-    else if (rep.wakeAt < Infinity) queue.push(rep.wakeAt, EV_WAKE, EV_WAKE, index);
+    if (dt >= 0) {
+      queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
+      // Pipeline parallelism: room for another batch in flight.
+      if (!rep.busy) kick(rep, index, now);
+    } else if (rep.wakeAt < Infinity) queue.push(rep.wakeAt, EV_WAKE, EV_WAKE, index);
   };
   /** Starts the idle replica's next step after every event at this instant. */
   const kick = (rep: Replica, index: number, now: number) => {
     if (rep.busy || startPending[index]) return;
-    if (queue.peekTime() > now) start(rep, index, now);
+    // Under pipeline parallelism the engine schedules the next batch once the last one's host work is done.
+    if (rep.nextLaunchS > now) {
+      startPending[index] = 1;
+      queue.push(rep.nextLaunchS, EV_STEP_START, EV_STEP_START, index);
+    } else if (queue.peekTime() > now) start(rep, index, now);
     else {
       startPending[index] = 1;
       queue.push(now, EV_STEP_START, EV_STEP_START, index);
@@ -246,7 +266,7 @@ function buildResult(
     preemptions += rep.preemptionCount;
   }
   const blocksTotal = spec.engine.numGpuBlocks * spec.replicas;
-  const gpus = spec.replicas * spec.tensorParallel;
+  const gpus = spec.replicas * gpusPerReplica(spec);
   const out: SimulationResult = {
     duration,
     completed,
@@ -274,6 +294,9 @@ function buildResult(
       : {}),
     fusion: spec.fusion ? fusionSummary(replicas) : null,
     ...(spec.kvOffload ? { kv_offload: offloadSummary(spec, replicas, reqs) } : {}),
+    ...((spec.pipelineParallel ?? 1) > 1
+      ? { pipeline: pipelineSummary(spec.pipelineParallel!, replicas) }
+      : {}),
     ...(timeseries ? { timeseries } : {}),
     meta: {
       kvplan_version: KVPLAN_SIM_VERSION,
@@ -332,6 +355,23 @@ function offloadSummary(
     cpu_hit_tokens: hit,
     loads,
     load_s: loadS,
+  };
+}
+
+/** Bubbles: the share of stage time idle while the pipeline had a batch in flight. */
+function pipelineSummary(stages: number, replicas: Replica[]): NonNullable<SimulationResult['pipeline']> {
+  let busy = 0;
+  let active = 0;
+  let transfer = 0;
+  for (const rep of replicas) {
+    busy += rep.stageBusyS;
+    active += rep.pipelineActiveS;
+    transfer += rep.transferS;
+  }
+  return {
+    stages,
+    bubble_fraction: active > 0 ? Math.min(1, Math.max(0, 1 - busy / (stages * active))) : 0,
+    transfer_s: transfer,
   };
 }
 

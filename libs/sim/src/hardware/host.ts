@@ -19,6 +19,8 @@ export interface HostLinks {
   interNodeGBps: number;
   /** Latency of one inter-node message, seconds. */
   interNodeLatencyS: number;
+  /** Latency of one point-to-point message between GPUs of a node (NCCL send/recv), seconds. */
+  intraNodeLatencyS: number;
 }
 
 /** Fraction of the PCIe link's datasheet rate that pinned-memory DMA of KV blocks reaches. */
@@ -71,6 +73,27 @@ export function hostLinksFor(gpu: GpuSpec): HostLinks {
     hostMemoryGiB: n.hostMemoryGiB,
     interNodeGBps: n.interNodeGBps,
     interNodeLatencyS: 10e-6,
+    intraNodeLatencyS: 8e-6,
+  };
+}
+
+/**
+ * Where the stages of a replica of `stages` stages of `tensorParallel` GPUs sit: stages fill a
+ * node before the next one starts, so boundary k (between stage k and k + 1) crosses nodes when
+ * stage k + 1 starts a node. A tensor-parallel group larger than a node spans nodes itself.
+ */
+export function pipelinePlacement(
+  links: HostLinks,
+  tensorParallel: number,
+  stages: number,
+): { interNodeBoundary: boolean[]; tensorParallelSpansNodes: boolean; nodesPerReplica: number } {
+  const stagesPerNode = Math.max(1, Math.floor(links.gpusPerNode / tensorParallel));
+  const interNodeBoundary: boolean[] = [];
+  for (let k = 0; k + 1 < stages; k++) interNodeBoundary.push((k + 1) % stagesPerNode === 0);
+  return {
+    interNodeBoundary,
+    tensorParallelSpansNodes: tensorParallel > links.gpusPerNode,
+    nodesPerReplica: Math.ceil((tensorParallel * stages) / links.gpusPerNode),
   };
 }
 

@@ -25,6 +25,7 @@ export {
   OVERHEAD_TP_GIB,
   SAMPLER_LOGIT_COPIES,
   cpuKvBlocks,
+  gpusPerReplica,
   deriveKvCapacity,
   estimateActivationBytes,
   estimateOverheadBytes,

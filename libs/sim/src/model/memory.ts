@@ -182,3 +182,8 @@ export function cpuKvBlocks(
     kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tensorParallel) * tensorParallel * engine.blockSize;
   return { numCpuBlocks: Math.floor((cpuGiB * GiB) / blockBytes), blockBytes };
 }
+
+/** GPUs one replica takes: tensorParallel x pipelineParallel. */
+export function gpusPerReplica(spec: { tensorParallel: number; pipelineParallel?: number }): number {
+  return spec.tensorParallel * (spec.pipelineParallel ?? 1);
+}
