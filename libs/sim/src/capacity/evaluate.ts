@@ -91,6 +91,7 @@ export function evaluateCapacity(
       : null;
   const at = max.atMax?.result;
   const tp = spec.tensorParallel;
+  const gpus = gpusPerReplica(spec);
   const costOut = at?.cost_per_million_output_tokens_usd ?? null;
   return {
     measured,
@@ -99,12 +100,14 @@ export function evaluateCapacity(
       label,
       gpu: spec.gpu.id,
       tensorParallel: tp,
+      pipelineParallel: spec.pipelineParallel ?? 1,
+      kvOffloadGiB: spec.kvOffload?.cpuGiB ?? null,
       maxNumSeqs: spec.engine.maxNumSeqs,
       maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
       fusionThreshold: spec.fusion ? spec.fusion.threshold : null,
       maxRatePerReplica: max.maxRate,
-      maxRatePerGpu: max.maxRate / tp,
-      outputTokensPerSecondPerGpu: at ? at.output_throughput / tp : 0,
+      maxRatePerGpu: max.maxRate / gpus,
+      outputTokensPerSecondPerGpu: at ? at.output_throughput / gpus : 0,
       costPerMillionOutputTokensUsd: costOut,
       costPerMillionTotalTokensUsd:
         costOut !== null && at && at.total_token_throughput > 0

@@ -343,6 +343,10 @@ export interface SweepPoint {
   label: string;
   gpu: string;
   tensorParallel: number;
+  /** Pipeline stages (GPUs per replica: tensorParallel x pipelineParallel). */
+  pipelineParallel: number;
+  /** CPU KV offload per replica, GiB, or null without. */
+  kvOffloadGiB: number | null;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   fusionThreshold: number | null;
