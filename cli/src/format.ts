@@ -112,5 +112,15 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?:
     lines.push(
       `fusion       ${f(r.fusion.blocks_freed, 0)} blocks freed, fused fraction ${f(r.fusion.fused_fraction * 100)} %, overhead ${f(r.fusion.overhead_s, 2)} s`,
     );
+  if (r.kv_offload)
+    lines.push(
+      `CPU offload  ${r.kv_offload.cpu_blocks} CPU blocks, ${f(r.kv_offload.cpu_hit_tokens, 0)} prompt tokens loaded instead of recomputed ` +
+        `(${f(r.kv_offload.loads, 0)} loads, ${f(r.kv_offload.load_s, 3)} s over PCIe)`,
+    );
+  if (r.pipeline)
+    lines.push(
+      `pipeline     ${r.pipeline.stages} stages, bubbles ${f(r.pipeline.bubble_fraction * 100)} % of stage time, ` +
+        `${f(r.pipeline.transfer_s, 3)} s of stage-to-stage transfers`,
+    );
   return lines.join('\n') + '\n';
 }
