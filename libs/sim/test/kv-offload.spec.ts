@@ -3,6 +3,7 @@ import { simulate } from '../src/engine/simulation';
 import { CpuKvTier } from '../src/engine/cpu-tier';
 import { findGpuPreset } from '../src/hardware/gpus';
 import { hostLinksFor, transferTime } from '../src/hardware/host';
+import { defaultTopology } from '../src/hardware/topology';
 import { resolveSimulationSpec } from '../src/simulation-spec/spec';
 import type { KvOffloadConfig } from '../src/types';
 import { FIXED_STEP, specOf, workloadOf, type Row } from './helpers';
@@ -21,6 +22,7 @@ function run(
   return simulate(
     specOf(workloadOf(rows), {
       gpu: H100_SXM,
+      topology: defaultTopology(H100_SXM),
       timeModel: FIXED_STEP(1),
       kvOffload,
       engine: { numGpuBlocks, maxNumBatchedTokens },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../src/engine/simulation';
 import { findGpuPreset } from '../src/hardware/gpus';
-import { hostLinksFor, pipelinePlacement } from '../src/hardware/host';
+import { pipelinePlacement } from '../src/hardware/host';
+import { defaultTopology } from '../src/hardware/topology';
 import { resolveSimulationSpec } from '../src/simulation-spec/spec';
 import { DEFAULT_TIME_MODEL } from '../src/time/profiles';
 import { StepTimeModel, emptyStepWork } from '../src/time/step-time';
@@ -12,13 +13,14 @@ const H100_SXM = findGpuPreset('h100-sxm')!;
 const ONE_SECOND_OF_LAYERS = { ...FIXED_STEP(0), stepOverheadS: 0, layerOverheadS: 1 / 32 };
 /** Activations across a boundary: hidden states and residual, 2 x 4096 x 2 bytes a token. */
 const ACT_BYTES = 2 * 4096 * 2;
-/** Within an H100 node: one direction of 900 GB/s NVLink, 8 us a message. */
-const xfer = (tokens: number) => 8e-6 + (tokens * ACT_BYTES) / 450e9;
+/** Within an H100 node: one direction of 900 GB/s NVLink 4, one 2 us step of the fabric. */
+const xfer = (tokens: number) => 2e-6 + (tokens * ACT_BYTES) / 450e9;
 
 function run(rows: Row[], pipelineParallel: number, tensorParallel = 1) {
   return simulate(
     specOf(workloadOf(rows), {
       gpu: H100_SXM,
+      topology: defaultTopology(H100_SXM),
       timeModel: ONE_SECOND_OF_LAYERS,
       pipelineParallel,
       tensorParallel,
@@ -89,17 +91,13 @@ describe('pipeline parallelism', () => {
   });
 
   it('places stages node by node: boundaries between nodes go over the network', () => {
-    const links = hostLinksFor(H100_SXM);
-    expect(pipelinePlacement(links, 4, 4).interNodeBoundary).toEqual([false, true, false]);
-    expect(pipelinePlacement(links, 8, 2)).toEqual({
-      interNodeBoundary: [true],
-      tensorParallelSpansNodes: false,
-      nodesPerReplica: 2,
-    });
-    expect(pipelinePlacement(links, 16, 1).tensorParallelSpansNodes).toBe(true);
-    // TP8 x PP2 on 8-GPU nodes: the one boundary is InfiniBand NDR (50 GB/s, 10 us).
+    const topo = defaultTopology(H100_SXM);
+    expect(pipelinePlacement(topo, 4, 4).interNodeBoundary).toEqual([false, true, false]);
+    expect(pipelinePlacement(topo, 8, 2)).toEqual({ interNodeBoundary: [true], nodesPerReplica: 2 });
+    expect(pipelinePlacement(topo, 16, 2)).toEqual({ interNodeBoundary: [true], nodesPerReplica: 4 });
+    // TP8 x PP2 on 8-GPU nodes: the one boundary is the network (400 Gb/s a GPU: 50 GB/s, 5 us).
     const r = run([{ t: 0, in: 16, out: 1 }], 2, 8).result;
-    expect(r.pipeline!.transfer_s).toBeCloseTo(10e-6 + (16 * ACT_BYTES) / 50e9, 12);
+    expect(r.pipeline!.transfer_s).toBeCloseTo(5e-6 + (16 * ACT_BYTES) / 50e9, 12);
     expect(r.meta.gpus).toBe(16);
   });
 
@@ -109,6 +107,7 @@ describe('pipeline parallelism', () => {
     const r = simulate(
       specOf(workloadOf(rows), {
         gpu: H100_SXM,
+        topology: defaultTopology(H100_SXM),
         pipelineParallel: 4,
         engine: { numGpuBlocks: 120, maxNumBatchedTokens: 256, maxNumSeqs: 16 },
       }),
@@ -141,6 +140,9 @@ describe('pipelineParallel in the spec', () => {
       /pipelineParallel: 3 does not divide the model's 80 layers/,
     );
     expect(() => resolve({ ...base, pipelineParallel: 0 })).toThrow(/pipelineParallel/);
+    expect(() => resolve({ ...base, pipelineParallel: 4, topology: { nodes: 1 } })).toThrow(
+      /pipelineParallel: tensorParallel 4 x pipelineParallel 4 = 16 GPUs are more than the topology's 8/,
+    );
   });
 
   it('gives each GPU a stage of the weights and KV: more blocks per replica', () => {

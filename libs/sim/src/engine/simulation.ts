@@ -50,8 +50,8 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const queue = new EventQueue();
   const gaps = new GapRecorder();
   const stages = spec.pipelineParallel ?? 1;
-  const links = hostLinksFor(spec.gpu);
-  const placement = pipelinePlacement(links, spec.tensorParallel, stages);
+  const topo = spec.topology;
+  const placement = pipelinePlacement(topo, spec.tensorParallel, stages);
   const time = new StepTimeModel(spec.model, spec.gpu, {
     tensorParallel: spec.tensorParallel,
     weightDtype: spec.engine.weightDtype,
@@ -59,12 +59,12 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     coefficients: spec.timeModel,
     maxTokensPerStep: spec.engine.maxNumBatchedTokens,
     topology: spec.topology,
-    // Point to point: one direction of the GPU's link (its interconnect figure is bidirectional).
+    // Point to point: one direction of the fabric (its figure is both directions) or of the NIC.
     stageLinks: {
-      intraNodeGBps: spec.gpu.interconnectGBps / 2,
-      intraNodeLatencyS: links.intraNodeLatencyS,
-      interNodeGBps: links.interNodeGBps,
-      interNodeLatencyS: links.interNodeLatencyS,
+      intraNodeGBps: topo.linkGBps / 2,
+      intraNodeLatencyS: topo.linkLatencyUs * 1e-6,
+      interNodeGBps: topo.networkGBps,
+      interNodeLatencyS: topo.networkLatencyUs * 1e-6,
     },
   });
   const frontend = spec.timeModel.frontendOverheadS;

@@ -1,26 +1,18 @@
 import type { GpuSpec } from '../types';
+import type { Topology } from './topology';
 
 /**
- * What the simulator needs to know about the machine around the GPUs beyond the GPU itself:
- * the host link (PCIe, for CPU KV offload), the node (how many GPUs share one host and its
- * memory) and the network between nodes (pipeline stages on different nodes). One place, so the
- * interconnect topology can take these over with one edit (`hostLinksFor`).
+ * The host side of a GPU's node, which the topology (topology.ts: fabric, GPUs a node, network)
+ * does not describe: the PCIe link between host and GPU (CPU KV offload loads over it) and the
+ * host memory the CPU block pools must fit in.
  */
 export interface HostLinks {
   /** Host <-> device copy bandwidth of one GPU, one direction, as DMA reaches it, GB/s. */
   hostToDeviceGBps: number;
   /** Fixed cost of one host <-> device transfer (DMA setup and completion), seconds. */
   hostTransferLatencyS: number;
-  /** GPUs in one node (one host). */
-  gpusPerNode: number;
   /** Host memory of one node, GiB. */
   hostMemoryGiB: number;
-  /** Network bandwidth between nodes per GPU, one direction, GB/s. */
-  interNodeGBps: number;
-  /** Latency of one inter-node message, seconds. */
-  interNodeLatencyS: number;
-  /** Latency of one point-to-point message between GPUs of a node (NCCL send/recv), seconds. */
-  intraNodeLatencyS: number;
 }
 
 /** Fraction of the PCIe link's datasheet rate that pinned-memory DMA of KV blocks reaches. */
@@ -29,71 +21,57 @@ export const PCIE_DMA_EFFICIENCY = 0.8;
 const PCIE_GEN4 = 32;
 const PCIE_GEN5 = 64;
 const PCIE_GEN6 = 128;
-/** One NIC per GPU: InfiniBand NDR 400 Gb/s, HDR 200 Gb/s; 100 GbE for PCIe cards. */
-const NDR = 50;
-const HDR = 25;
-const ETH100 = 12.5;
-
-interface NodeShape {
-  pcieGBps: number;
-  gpusPerNode: number;
-  hostMemoryGiB: number;
-  interNodeGBps: number;
-}
 
 /**
- * Nodes the presets usually come in (vendors' reference servers: DGX/HGX 8-GPU boards with
- * 1-2 TiB of host memory; cloud instances for the PCIe cards).
+ * Host links of the presets' usual servers (vendors' reference boards: DGX/HGX with 1-2 TiB of
+ * host memory; cloud instances for the PCIe cards).
  */
-const NODES: Record<string, NodeShape> = {
-  'a100-40gb': { pcieGBps: PCIE_GEN4, gpusPerNode: 8, hostMemoryGiB: 1024, interNodeGBps: HDR },
-  'a100-80gb': { pcieGBps: PCIE_GEN4, gpusPerNode: 8, hostMemoryGiB: 2048, interNodeGBps: HDR },
-  'h100-sxm': { pcieGBps: PCIE_GEN5, gpusPerNode: 8, hostMemoryGiB: 2048, interNodeGBps: NDR },
-  'h100-pcie': { pcieGBps: PCIE_GEN5, gpusPerNode: 8, hostMemoryGiB: 1024, interNodeGBps: ETH100 },
-  h200: { pcieGBps: PCIE_GEN5, gpusPerNode: 8, hostMemoryGiB: 2048, interNodeGBps: NDR },
-  b200: { pcieGBps: PCIE_GEN6, gpusPerNode: 8, hostMemoryGiB: 2048, interNodeGBps: NDR },
-  l40s: { pcieGBps: PCIE_GEN4, gpusPerNode: 8, hostMemoryGiB: 1024, interNodeGBps: ETH100 },
-  l4: { pcieGBps: PCIE_GEN4, gpusPerNode: 8, hostMemoryGiB: 384, interNodeGBps: ETH100 },
-  'rtx-4090': { pcieGBps: PCIE_GEN4, gpusPerNode: 8, hostMemoryGiB: 512, interNodeGBps: ETH100 },
-  'rtx-pro-6000': { pcieGBps: PCIE_GEN5, gpusPerNode: 8, hostMemoryGiB: 1024, interNodeGBps: ETH100 },
+const HOSTS: Record<string, { pcieGBps: number; hostMemoryGiB: number }> = {
+  'a100-40gb': { pcieGBps: PCIE_GEN4, hostMemoryGiB: 1024 },
+  'a100-80gb': { pcieGBps: PCIE_GEN4, hostMemoryGiB: 2048 },
+  'h100-sxm': { pcieGBps: PCIE_GEN5, hostMemoryGiB: 2048 },
+  'h100-pcie': { pcieGBps: PCIE_GEN5, hostMemoryGiB: 1024 },
+  h200: { pcieGBps: PCIE_GEN5, hostMemoryGiB: 2048 },
+  b200: { pcieGBps: PCIE_GEN6, hostMemoryGiB: 2048 },
+  l40s: { pcieGBps: PCIE_GEN4, hostMemoryGiB: 1024 },
+  l4: { pcieGBps: PCIE_GEN4, hostMemoryGiB: 384 },
+  'rtx-4090': { pcieGBps: PCIE_GEN4, hostMemoryGiB: 512 },
+  'rtx-pro-6000': { pcieGBps: PCIE_GEN5, hostMemoryGiB: 1024 },
 };
 
-/** The host links of `gpu`'s node; an inline GPU gets a PCIe Gen4 node of 8 with twice their memory. */
+/**
+ * The host links of `gpu`'s node. An inline GPU: its fabric's PCIe generation when it is PCIe
+ * (else Gen4), and host memory twice its node's GPU memory.
+ */
 export function hostLinksFor(gpu: GpuSpec): HostLinks {
-  const n = NODES[gpu.id] ?? {
-    pcieGBps: PCIE_GEN4,
-    gpusPerNode: 8,
-    hostMemoryGiB: Math.round(16 * gpu.memoryGiB),
-    interNodeGBps: ETH100,
+  const fromFabric = gpu.fabric === 'pcie6' ? PCIE_GEN6 : gpu.fabric === 'pcie5' ? PCIE_GEN5 : PCIE_GEN4;
+  const h = HOSTS[gpu.id] ?? {
+    pcieGBps: fromFabric,
+    hostMemoryGiB: Math.round(2 * gpu.gpusPerNode * gpu.memoryGiB),
   };
   return {
-    hostToDeviceGBps: n.pcieGBps * PCIE_DMA_EFFICIENCY,
+    hostToDeviceGBps: h.pcieGBps * PCIE_DMA_EFFICIENCY,
     hostTransferLatencyS: 20e-6,
-    gpusPerNode: n.gpusPerNode,
-    hostMemoryGiB: n.hostMemoryGiB,
-    interNodeGBps: n.interNodeGBps,
-    interNodeLatencyS: 10e-6,
-    intraNodeLatencyS: 8e-6,
+    hostMemoryGiB: h.hostMemoryGiB,
   };
 }
 
 /**
- * Where the stages of a replica of `stages` stages of `tensorParallel` GPUs sit: stages fill a
- * node before the next one starts, so boundary k (between stage k and k + 1) crosses nodes when
- * stage k + 1 starts a node. A tensor-parallel group larger than a node spans nodes itself.
+ * Where the stages of a replica of `stages` stages of `tensorParallel` GPUs sit on the topology:
+ * stages fill a node before the next one starts, so boundary k (between stage k and k + 1) crosses
+ * nodes when stage k + 1 starts a node (every boundary does when one stage spans nodes).
  */
 export function pipelinePlacement(
-  links: HostLinks,
+  topology: Topology,
   tensorParallel: number,
   stages: number,
-): { interNodeBoundary: boolean[]; tensorParallelSpansNodes: boolean; nodesPerReplica: number } {
-  const stagesPerNode = Math.max(1, Math.floor(links.gpusPerNode / tensorParallel));
+): { interNodeBoundary: boolean[]; nodesPerReplica: number } {
+  const stagesPerNode = Math.max(1, Math.floor(topology.gpusPerNode / tensorParallel));
   const interNodeBoundary: boolean[] = [];
   for (let k = 0; k + 1 < stages; k++) interNodeBoundary.push((k + 1) % stagesPerNode === 0);
   return {
     interNodeBoundary,
-    tensorParallelSpansNodes: tensorParallel > links.gpusPerNode,
-    nodesPerReplica: Math.ceil((tensorParallel * stages) / links.gpusPerNode),
+    nodesPerReplica: Math.ceil((tensorParallel * stages) / topology.gpusPerNode),
   };
 }
 

@@ -94,6 +94,7 @@ function resolveKvOffload(
   ctx: {
     model: ModelArch;
     gpu: GpuSpec;
+    gpusPerNode: number;
     engine: EngineConfig | null;
     tensorParallel: number;
     pipelineParallel: number;
@@ -107,7 +108,7 @@ function resolveKvOffload(
   const before = issues.issues.length;
   checkKeys(o, KV_OFFLOAD_KEYS, 'kvOffload', issues);
   const cpuGiB = num(o.cpuGiB, 'kvOffload.cpuGiB', issues, { min: 0, above: true });
-  const node = hostLinksFor(ctx.gpu);
+  const node = { ...hostLinksFor(ctx.gpu), gpusPerNode: ctx.gpusPerNode };
   const hostMemoryGiB = optNum(
     o.hostMemoryGiB,
     'kvOffload.hostMemoryGiB',
@@ -216,6 +217,15 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     if (problem) issues.add('pipelineParallel', problem);
     ppOk = problem === null;
   }
+  if (topology && tensorParallel !== undefined && pipelineParallel !== undefined && pipelineParallel > 1) {
+    const gpus = tensorParallel * pipelineParallel;
+    if (gpus > topologyGpus(topology))
+      issues.add(
+        'pipelineParallel',
+        `tensorParallel ${tensorParallel} x pipelineParallel ${pipelineParallel} = ${gpus} GPUs are more than the topology's ` +
+          `${topologyGpus(topology)} (topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
+      );
+  }
   const replicas = optNum(raw.replicas, 'replicas', issues, { integer: true, min: 1, max: 100_000 }, 1);
   const router = optEnum(raw.router, 'router', issues, ROUTERS, 'least-loaded');
   const seed = optNum(raw.seed, 'seed', issues, { integer: true, min: 0 }, 1);
@@ -269,6 +279,7 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
       ? resolveKvOffload(raw.kvOffload, {
           model,
           gpu,
+          gpusPerNode: topology?.gpusPerNode ?? gpu.gpusPerNode,
           engine,
           tensorParallel,
           pipelineParallel,
