@@ -392,7 +392,7 @@ function single(
       out.push(
         ev.replicas === null
           ? `${opts.targetRate} req/s: not reachable within 256 replicas`
-          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel} = ${ev.replicas.gpus} GPUs`,
+          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel}${(base.pipelineParallel ?? 1) > 1 ? ` x PP${base.pipelineParallel}` : ''} = ${ev.replicas.gpus} GPUs`,
       );
   }
   if (verification) out.push(verificationLine(verification));
