@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../src/engine/simulation';
 import { findGpuPreset } from '../src/hardware/gpus';
@@ -99,6 +102,30 @@ describe('pipeline parallelism', () => {
     const r = run([{ t: 0, in: 16, out: 1 }], 2, 8).result;
     expect(r.pipeline!.transfer_s).toBeCloseTo(5e-6 + (16 * ACT_BYTES) / 50e9, 12);
     expect(r.meta.gpus).toBe(16);
+  });
+
+  it('writes results with pipeline and offload sections the result schema accepts', () => {
+    const schema = JSON.parse(
+      fs.readFileSync(path.resolve(__dirname, '../schemas/simulation-result.schema.json'), 'utf8'),
+    );
+    const validate = new Ajv2020({ allErrors: true }).compile(schema);
+    const r = simulate(
+      specOf(
+        workloadOf([
+          { t: 0, in: 100, out: 20, group: 0, prefix: 64 },
+          { t: 1, in: 100, out: 20, group: 0, prefix: 64 },
+        ]),
+        {
+          gpu: H100_SXM,
+          topology: defaultTopology(H100_SXM),
+          pipelineParallel: 2,
+          kvOffload: { cpuGiB: 1, hostMemoryGiB: 2048, numCpuBlocks: 512 },
+        },
+      ),
+    ).result;
+    expect(r.pipeline).toBeDefined();
+    expect(r.kv_offload).toBeDefined();
+    expect(validate(JSON.parse(JSON.stringify(r))), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('completes every request under load with PP=4, blocks all returned', () => {
