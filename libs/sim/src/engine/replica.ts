@@ -66,6 +66,11 @@ const LANE_COOLDOWN_STEPS = 64;
  * their finishes come from a heap. A step in which every running request gets what it needs and
  * no block runs out costs O(prefilling requests), not O(batch). Any other step first makes the
  * lane explicit again and runs the scheduler request by request.
+ *
+ * With CPU KV offload (ReplicaOffload) every full block is also stored in a CPU pool, and blocks
+ * found there are loaded back before their request is scheduled (admit). With pipeline
+ * parallelism (pipelineParallel > 1) up to that many batches are in flight (launch, endBatch),
+ * without the decode lane.
  */
 export class Replica {
   readonly pool: BlockPool;
