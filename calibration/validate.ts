@@ -82,6 +82,22 @@ function main(): void {
       ),
     };
   });
+  // CPU KV offload: the runs that had it, simulated with it (above) and without (before it was modelled).
+  const offload = cases
+    .filter((c) => c.spec.kvOffload)
+    .map((c) => {
+      const off = caseError({ ...c, spec: { ...c.spec, kvOffload: null } }, DEFAULT_TIME_MODEL);
+      const on = runs.find((r) => r.id === c.id)!;
+      return {
+        id: c.id,
+        cpuGiB: c.spec.kvOffload!.cpuGiB,
+        cpuBlocks: c.spec.kvOffload!.numCpuBlocks,
+        without: Object.fromEntries(
+          METRICS.filter((m) => off.relativeError[m] !== undefined).map((m) => [m, off.relativeError[m]!]),
+        ),
+        with: on.relativeError,
+      };
+    });
   const summary = (key: (r: (typeof runs)[number]) => string) => {
     const groups = new Map<string, number[]>();
     for (const r of runs)
@@ -129,6 +145,14 @@ function main(): void {
   table('split', bySplit);
   table('overall', overall);
 
+  console.log('\nCPU KV offload (runs that had it): relative error without -> with it modelled\n');
+  console.log(`| run | CPU pool | ${METRICS.join(' | ')} |`);
+  console.log(`| --- | --- | ${METRICS.map(() => '---:').join(' | ')} |`);
+  for (const o of offload)
+    console.log(
+      `| ${o.id} | ${o.cpuGiB} GiB (${o.cpuBlocks} blocks) | ${METRICS.map((m) => `${pct(o.without[m] ?? NaN)} -> ${pct(o.with[m] ?? NaN)}`).join(' | ')} |`,
+    );
+
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(
     path.join(ROOT, 'bench/results/validation.json'),
@@ -139,6 +163,7 @@ function main(): void {
         metrics: METRICS,
         kernelFitErrors: kernel,
         runs,
+        offload,
         summaries: { byGpu, byFamily, byMetric, bySplit, overall },
       },
       null,

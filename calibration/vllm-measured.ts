@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import {
   DEFAULT_TIME_MODEL,
   defaultTopology,
+  cpuKvBlocks,
   deriveKvCapacity,
+  hostLinksFor,
   matchGpuName,
   resolveGpu,
   resolveModel,
@@ -146,11 +148,21 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
     typeof e.num_gpu_blocks === 'number'
       ? e.num_gpu_blocks
       : deriveKvCapacity({ model, gpu, engine: engineBase, tensorParallel: tp }).numGpuBlocks;
+  // vLLM's CPU KV offload where the run had it ("OffloadingConnector, 8 GiB CPU, ...").
+  const offloadGiB = /(\d+(?:\.\d+)?)\s*GiB CPU/.exec(String(e.cpu_kv_offload ?? ''));
+  const kvOffload = offloadGiB
+    ? {
+        cpuGiB: Number(offloadGiB[1]),
+        hostMemoryGiB: hostLinksFor(gpu).hostMemoryGiB,
+        numCpuBlocks: cpuKvBlocks(model, engineBase, tp, Number(offloadGiB[1])).numCpuBlocks,
+      }
+    : null;
   const spec: ResolvedSpec = {
     model,
     gpu,
     topology: defaultTopology(gpu),
     tensorParallel: tp,
+    kvOffload,
     replicas: raw.dp ?? 1,
     router: 'least-loaded',
     engine: { ...engineBase, numGpuBlocks },

@@ -19,9 +19,10 @@ const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.to
 
 /** `meta-llama/Llama-3.1-70B, 1 replica x TP4 (4 GPUs, NVIDIA H100 ...)`. */
 export function deploymentLine(spec: ResolvedSpec, replicas = spec.replicas): string {
-  const gpus = replicas * spec.tensorParallel;
+  const pp = spec.pipelineParallel ?? 1;
+  const gpus = replicas * spec.tensorParallel * pp;
   return (
-    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel} ` +
+    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''} ` +
     `(${gpus} ${gpus === 1 ? 'GPU' : 'GPUs'}, ${spec.gpu.name})`
   );
 }
@@ -110,6 +111,16 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?:
   if (r.fusion)
     lines.push(
       `fusion       ${f(r.fusion.blocks_freed, 0)} blocks freed, fused fraction ${f(r.fusion.fused_fraction * 100)} %, overhead ${f(r.fusion.overhead_s, 2)} s`,
+    );
+  if (r.kv_offload)
+    lines.push(
+      `CPU offload  ${r.kv_offload.cpu_blocks} CPU blocks, ${f(r.kv_offload.cpu_hit_tokens, 0)} prompt tokens loaded instead of recomputed ` +
+        `(${f(r.kv_offload.loads, 0)} loads, ${f(r.kv_offload.load_s, 3)} s over PCIe)`,
+    );
+  if (r.pipeline)
+    lines.push(
+      `pipeline     ${r.pipeline.stages} stages, bubbles ${f(r.pipeline.bubble_fraction * 100)} % of stage time, ` +
+        `${f(r.pipeline.transfer_s, 3)} s of stage-to-stage transfers`,
     );
   return lines.join('\n') + '\n';
 }

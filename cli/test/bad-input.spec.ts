@@ -147,6 +147,23 @@ describe('values', () => {
   });
 });
 
+describe('deployment shapes', () => {
+  it('refuses a pipeline degree that does not divide the layers and an offload larger than the host memory', async () => {
+    const base = fs.readFileSync(SPEC, 'utf8');
+    fs.writeFileSync(
+      path.join(dir, 'shapes.yaml'),
+      `${base}pipelineParallel: 3\nkvOffload: { cpuGiB: 4000 }\n`,
+    );
+    const r = await expectRefused(
+      ['simulate', 'shapes.yaml'],
+      /pipelineParallel: 3 does not divide the model's 32 layers/,
+    );
+    expect(r.stderr).toMatch(
+      /kvOffload\.cpuGiB: 4000 GiB per replica needs 4000 GiB of host memory per node .*more than the node's 2048 GiB/,
+    );
+  });
+});
+
 describe('arguments', () => {
   it('refuses stray arguments', async () => {
     await expectRefused(['gpus', 'h100'], /arguments: unexpected: h100/);

@@ -90,6 +90,39 @@ describe('kvplan capacity knows its limits', () => {
     expect(r.stderr).not.toMatch(/--sweep-thresholds: 0\.7/);
   });
 
+  it('sweeps pipeline degrees and CPU KV offload sizes, refusing bad ones by flag before simulating', async () => {
+    const dir = tmpDir();
+    const bad = await runCli(
+      ['capacity', spec(dir, FORTY), '--sweep-pp', '2,3', '--sweep-kv-offload-gib', '0,5000'],
+      dir,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/--sweep-pp: 3: 3 does not divide the model's 32 layers/);
+    expect(bad.stderr).toMatch(
+      /--sweep-kv-offload-gib: 5000: 5000 GiB per replica needs .* more than the node's 1024 GiB/,
+    );
+    expect(bad.stderr).not.toMatch(/--sweep-pp: 2/);
+
+    const r = await runCli(
+      ['capacity', spec(dir, FORTY), '--sweep-pp', '2', '--sweep-kv-offload-gib', '0,4', '--json'],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const points = JSON.parse(r.stdout).points;
+    expect(points.map((p: { label: string }) => p.label)).toEqual([
+      'l40s tp1 pp2 cpu0G',
+      'l40s tp1 pp2 cpu4G',
+    ]);
+    expect(points.map((p: { kvOffloadGiB: number | null }) => p.kvOffloadGiB)).toEqual([null, 4]);
+    for (const p of points) {
+      expect(p.pipelineParallel).toBe(2);
+      expect(p.feasible).toBe(true);
+      // Two GPUs a replica.
+      expect(p.maxRatePerGpu).toBeCloseTo(p.maxRatePerReplica / 2, 10);
+    }
+  }, 120_000);
+
   it('shows a configuration that cannot meet the SLOs at any rate as infeasible, never on the Pareto front', async () => {
     const dir = tmpDir();
     const r = await runCli(

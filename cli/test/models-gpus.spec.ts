@@ -41,11 +41,15 @@ describe('kvplan models / gpus', () => {
     const t = await run(['gpus']);
     expect(t.code).toBe(0);
     expect(t.out).toMatch(
-      /h100-sxm\s+NVIDIA H100 80GB HBM3 SXM\s+79\.15\s+3352\s+989\.5\s+1979\s+900\s+1024\/8192/,
+      /h100-sxm\s+NVIDIA H100 80GB HBM3 SXM\s+79\.15\s+3352\s+989\.5\s+1979\s+900\s+nvlink4 x8\s+2048\s+1024\/8192/,
     );
     const j = await run(['gpus', '--json']);
-    const doc = JSON.parse(j.out) as { gpus: Array<{ id: string; engineDefaults: { maxNumSeqs: number } }> };
+    const doc = JSON.parse(j.out) as {
+      gpus: Array<{ id: string; engineDefaults: { maxNumSeqs: number }; host: { hostToDeviceGBps: number } }>;
+    };
     expect(doc.gpus).toHaveLength(10);
     expect(doc.gpus.find((g) => g.id === 'a100-80gb')?.engineDefaults.maxNumSeqs).toBe(256);
+    // PCIe Gen4 x16 at 80 % for DMA.
+    expect(doc.gpus.find((g) => g.id === 'a100-80gb')?.host.hostToDeviceGBps).toBeCloseTo(25.6, 10);
   });
 });

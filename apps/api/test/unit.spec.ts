@@ -89,6 +89,11 @@ describe('serviceLimitIssues', () => {
       'workload.inputTokens.fixed',
       'workload.outputTokens.uniform[1]',
     ]);
+    const shapes = serviceLimitIssues({
+      pipelineParallel: 128,
+      kvOffload: { cpuGiB: 2e6, hostMemoryGiB: 512 },
+    });
+    expect(shapes.map((i) => i.path)).toEqual(['pipelineParallel', 'kvOffload.cpuGiB']);
     const stages = serviceLimitIssues({ workload: { stages: [{ rate: 1000, durationS: 10_000 }] } });
     expect(stages.map((i) => i.path)).toEqual(['workload.stages']);
   });

@@ -83,6 +83,11 @@ export const capacityCommand: Command = {
     },
     'sweep-gpus': { type: 'string', description: 'comma list of GPU presets to sweep' },
     'sweep-tp': { type: 'numbers', description: 'tensor-parallel degrees to sweep' },
+    'sweep-pp': { type: 'numbers', description: 'pipeline-parallel degrees to sweep (pipelineParallel)' },
+    'sweep-kv-offload-gib': {
+      type: 'numbers',
+      description: 'CPU KV offload sizes to sweep, GiB per replica (kvOffload.cpuGiB; 0: no offload)',
+    },
     'sweep-max-num-seqs': {
       type: 'numbers',
       description: 'maxNumSeqs values to sweep',
@@ -187,42 +192,57 @@ function sweepVariants(spec: SpecFile, flags: Record<string, unknown>): Variant[
   const seqs = nums(flags['sweep-max-num-seqs']);
   const batched = nums(flags['sweep-batched-tokens']);
   const thresholds = nums(flags['sweep-thresholds']);
-  if (!(gpus || tps || seqs || batched || thresholds)) return null;
+  const pps = nums(flags['sweep-pp']);
+  const offloads = nums(flags['sweep-kv-offload-gib']);
+  if (!(gpus || tps || seqs || batched || thresholds || pps || offloads)) return null;
   const raw = spec.raw;
   const out: Variant[] = [];
   for (const gpu of gpus ?? [undefined])
     for (const tp of tps ?? [undefined])
-      for (const s of seqs ?? [undefined])
-        for (const b of batched ?? [undefined])
-          for (const t of [null, ...(thresholds ?? [])]) {
-            const from: Variant['from'] = [];
-            const over: Record<string, unknown> = {};
-            if (gpu !== undefined) {
-              over.gpu = gpu;
-              from.push(['gpu', '--sweep-gpus', gpu]);
-            }
-            if (tp !== undefined) {
-              over.tensorParallel = tp;
-              from.push(['tensorParallel', '--sweep-tp', tp]);
-            }
-            if (s !== undefined || b !== undefined) {
-              over.engine = {
-                ...((raw.engine as object) ?? {}),
-                ...(s !== undefined ? { maxNumSeqs: s } : {}),
-                ...(b !== undefined ? { maxNumBatchedTokens: b } : {}),
-              };
-              if (s !== undefined) from.push(['engine.maxNumSeqs', '--sweep-max-num-seqs', s]);
-              if (b !== undefined) from.push(['engine.maxNumBatchedTokens', '--sweep-batched-tokens', b]);
-            }
-            // With a threshold sweep, "no fusion" is one of the rows; without one the spec's own fusion stays.
-            if (thresholds)
-              over.fusion = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
-            if (t !== null) from.push(['fusion.threshold', '--sweep-thresholds', t]);
-            const label =
-              `${gpu ?? (typeof raw.gpu === 'string' ? raw.gpu : 'gpu')} tp${tp ?? raw.tensorParallel ?? 1}` +
-              `${s !== undefined ? ` seqs${s}` : ''}${b !== undefined ? ` tok${b}` : ''}${t === null ? '' : ` fuse@${t}`}`;
-            out.push({ label, over, from });
-          }
+      for (const pp of pps ?? [undefined])
+        for (const cpuGiB of offloads ?? [undefined])
+          for (const s of seqs ?? [undefined])
+            for (const b of batched ?? [undefined])
+              for (const t of [null, ...(thresholds ?? [])]) {
+                const from: Variant['from'] = [];
+                const over: Record<string, unknown> = {};
+                if (gpu !== undefined) {
+                  over.gpu = gpu;
+                  from.push(['gpu', '--sweep-gpus', gpu]);
+                }
+                if (tp !== undefined) {
+                  over.tensorParallel = tp;
+                  from.push(['tensorParallel', '--sweep-tp', tp]);
+                }
+                if (pp !== undefined) {
+                  over.pipelineParallel = pp;
+                  from.push(['pipelineParallel', '--sweep-pp', pp]);
+                }
+                // 0 GiB: the row without offload.
+                if (cpuGiB !== undefined) {
+                  over.kvOffload =
+                    cpuGiB === 0 ? undefined : { ...((raw.kvOffload as object) ?? {}), cpuGiB };
+                  if (cpuGiB !== 0) from.push(['kvOffload.cpuGiB', '--sweep-kv-offload-gib', cpuGiB]);
+                }
+                if (s !== undefined || b !== undefined) {
+                  over.engine = {
+                    ...((raw.engine as object) ?? {}),
+                    ...(s !== undefined ? { maxNumSeqs: s } : {}),
+                    ...(b !== undefined ? { maxNumBatchedTokens: b } : {}),
+                  };
+                  if (s !== undefined) from.push(['engine.maxNumSeqs', '--sweep-max-num-seqs', s]);
+                  if (b !== undefined) from.push(['engine.maxNumBatchedTokens', '--sweep-batched-tokens', b]);
+                }
+                // With a threshold sweep, "no fusion" is one of the rows; without one the spec's own fusion stays.
+                if (thresholds)
+                  over.fusion = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
+                if (t !== null) from.push(['fusion.threshold', '--sweep-thresholds', t]);
+                const label =
+                  `${gpu ?? (typeof raw.gpu === 'string' ? raw.gpu : 'gpu')} tp${tp ?? raw.tensorParallel ?? 1}` +
+                  `${pp !== undefined ? ` pp${pp}` : ''}${cpuGiB !== undefined ? ` cpu${cpuGiB}G` : ''}` +
+                  `${s !== undefined ? ` seqs${s}` : ''}${b !== undefined ? ` tok${b}` : ''}${t === null ? '' : ` fuse@${t}`}`;
+                out.push({ label, over, from });
+              }
   return out;
 }
 
@@ -233,6 +253,11 @@ function unfit(base: ResolvedSpec, v: Variant, problem: string): SweepPoint {
     label: v.label,
     gpu: String(v.over.gpu ?? base.gpu.id),
     tensorParallel: tp,
+    pipelineParallel: Number(v.over.pipelineParallel ?? base.pipelineParallel ?? 1),
+    kvOffloadGiB:
+      'kvOffload' in v.over
+        ? ((v.over.kvOffload as { cpuGiB?: number } | undefined)?.cpuGiB ?? null)
+        : (base.kvOffload?.cpuGiB ?? null),
     maxNumSeqs: base.engine.maxNumSeqs,
     maxNumBatchedTokens: base.engine.maxNumBatchedTokens,
     fusionThreshold: (v.over.fusion as { threshold?: number } | undefined)?.threshold ?? null,
@@ -367,7 +392,7 @@ function single(
       out.push(
         ev.replicas === null
           ? `${opts.targetRate} req/s: not reachable within 256 replicas`
-          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel} = ${ev.replicas.gpus} GPUs`,
+          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel}${(base.pipelineParallel ?? 1) > 1 ? ` x PP${base.pipelineParallel}` : ''} = ${ev.replicas.gpus} GPUs`,
       );
   }
   if (verification) out.push(verificationLine(verification));

@@ -1,10 +1,13 @@
-import { defaultEngineLimits, listGpuPresets, type GpuSpec } from '@kvplan/sim';
+import { defaultEngineLimits, hostLinksFor, listGpuPresets, type GpuSpec } from '@kvplan/sim';
 import type { Command } from '../command';
 import { renderTable } from './models';
 
-/** One GPU as `kvplan gpus --json` prints it: the preset plus vLLM's engine defaults for its class. */
+/**
+ * One GPU as `kvplan gpus --json` prints it: the preset, vLLM's engine defaults for its class and
+ * its node's host side (PCIe host link for CPU KV offload, host memory).
+ */
 export function describeGpu(g: GpuSpec) {
-  return { ...g, engineDefaults: defaultEngineLimits(g) };
+  return { ...g, engineDefaults: defaultEngineLimits(g), host: hostLinksFor(g) };
 }
 
 export const gpusCommand: Command = {
@@ -32,6 +35,7 @@ export const gpusCommand: Command = {
         g.fp8Tflops,
         g.interconnectGBps,
         `${g.fabric} x${g.gpusPerNode}`,
+        hostLinksFor(g).hostMemoryGiB,
         `${d.maxNumSeqs}/${d.maxNumBatchedTokens}`,
       ];
     });
@@ -46,11 +50,12 @@ export const gpusCommand: Command = {
           'fp8_TFLOPs',
           'link_GB/s',
           'fabric',
+          'host_GiB',
           'seqs/tokens',
         ],
         rows,
       ) +
-        '\nTFLOP/s are dense (no sparsity). memory_GiB is what CUDA programs can use. A100: no FP8 units, FP8 = BF16 rate. fabric: between the GPUs of a node x GPUs a node (spec `topology` overrides it).\n',
+        '\nTFLOP/s are dense (no sparsity). memory_GiB is what CUDA programs can use. A100: no FP8 units, FP8 = BF16 rate. fabric: between the GPUs of a node x GPUs a node (spec `topology` overrides it). host_GiB: host memory of a node, for CPU KV offload (`kvOffload.hostMemoryGiB` overrides it).\n',
     );
     return 0;
   },

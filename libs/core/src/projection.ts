@@ -36,6 +36,16 @@ export interface SimulationResultBase {
   mean_batch_size: number;
   cost_per_million_output_tokens_usd?: number;
   fusion: { blocks_freed: number; fused_fraction: number; overhead_s: number } | null;
+  /** CPU KV offload: pool size, blocks stored, prompt tokens found there, loads and their PCIe time. */
+  kv_offload?: {
+    cpu_blocks: number;
+    stored_blocks: number;
+    cpu_hit_tokens: number;
+    loads: number;
+    load_s: number;
+  };
+  /** Pipeline parallelism: stages, share of stage time idle (bubbles), inter-stage transfer seconds. */
+  pipeline?: { stages: number; bubble_fraction: number; transfer_s: number };
   timeseries?: {
     resolution_s: number;
     t: number[];

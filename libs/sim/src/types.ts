@@ -128,6 +128,16 @@ export interface TimeModelCoefficients {
   frontendOverheadS: number;
 }
 
+/** CPU KV offload (vLLM's OffloadingConnector with a CPU block pool), resolved. */
+export interface KvOffloadConfig {
+  /** CPU pool per replica, GiB (summed over the replica's GPUs, as vLLM's kv_offloading_size). */
+  cpuGiB: number;
+  /** Host memory of one node, GiB. */
+  hostMemoryGiB: number;
+  /** Blocks the CPU pool holds (cpuGiB over the bytes of one block on every GPU of the replica). */
+  numCpuBlocks: number;
+}
+
 /** A simulation spec with every default resolved and the workload materialised. */
 export interface ResolvedSpec {
   model: ModelArch;
@@ -135,6 +145,10 @@ export interface ResolvedSpec {
   /** Where the GPUs sit: fabric in a node, GPUs a node, network between nodes. */
   topology: Topology;
   tensorParallel: number;
+  /** Pipeline stages per replica (vLLM's pipeline_parallel_size); absent: 1. */
+  pipelineParallel?: number;
+  /** CPU KV offload; absent or null: off. */
+  kvOffload?: KvOffloadConfig | null;
   replicas: number;
   router: RouterPolicy;
   engine: EngineConfig & { numGpuBlocks: number };

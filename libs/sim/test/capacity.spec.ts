@@ -37,6 +37,8 @@ function sweepPoint(
     label,
     gpu: 'g',
     tensorParallel: 1,
+    pipelineParallel: 1,
+    kvOffloadGiB: null,
     maxNumSeqs: 1,
     maxNumBatchedTokens: 1,
     fusionThreshold: null,

@@ -2,6 +2,8 @@ import type { InputIssue } from '@kvplan/sim';
 
 /** Replicas one deployment may simulate (each is a full engine in the simulator). */
 export const MAX_REPLICAS = 256;
+/** Pipeline stages one replica may have (each stage is simulated, its transfers timed). */
+export const MAX_PIPELINE_PARALLEL = 64;
 /** Requests one workload may generate or replay in the service. */
 export const MAX_SERVICE_REQUESTS = 1_000_000;
 const MAX_TOKENS = 1_000_000;
@@ -15,6 +17,8 @@ const MAX_TOKENS = 1_000_000;
 const LIMITS: Array<[RegExp, number]> = [
   [/^replicas$/, MAX_REPLICAS],
   [/^tensorParallel$/, 64],
+  [/^pipelineParallel$/, MAX_PIPELINE_PARALLEL],
+  [/^kvOffload\.(cpuGiB|hostMemoryGiB)$/, 1 << 20],
   [/^engine\.maxNumSeqs$/, 65_536],
   [/^engine\.maxNumBatchedTokens$/, 1 << 20],
   [/^engine\.maxModelLen$/, 1 << 22],

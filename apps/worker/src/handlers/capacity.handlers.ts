@@ -70,8 +70,9 @@ export class CapacityPlanHandler {
         result: s.result as unknown as RunMetrics,
       }));
       const tp = typeof plan.spec.tensorParallel === 'number' ? plan.spec.tensorParallel : 1;
+      const pp = typeof plan.spec.pipelineParallel === 'number' ? plan.spec.pipelineParallel : 1;
       const mode = plan.mode as CapacityAnswer['mode'];
-      const answer = capacityAnswer(mode, outcomes, plan.slo as SloSpec | null, tp);
+      const answer = capacityAnswer(mode, outcomes, plan.slo as SloSpec | null, tp * pp);
       return (await this.plans.saveResult(plan.id, p.runId, answer)) ? 'stored' : 'already stored';
     });
   }

@@ -1,5 +1,6 @@
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { projectionInterval, type ProjectionInterval } from '../calibration/interval';
+import { gpusPerReplica } from '../model/memory';
 import type { ResolvedSpec, SloSpec } from '../types';
 import {
   probeRate,
@@ -90,6 +91,7 @@ export function evaluateCapacity(
       : null;
   const at = max.atMax?.result;
   const tp = spec.tensorParallel;
+  const gpus = gpusPerReplica(spec);
   const costOut = at?.cost_per_million_output_tokens_usd ?? null;
   return {
     measured,
@@ -98,12 +100,14 @@ export function evaluateCapacity(
       label,
       gpu: spec.gpu.id,
       tensorParallel: tp,
+      pipelineParallel: spec.pipelineParallel ?? 1,
+      kvOffloadGiB: spec.kvOffload?.cpuGiB ?? null,
       maxNumSeqs: spec.engine.maxNumSeqs,
       maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
       fusionThreshold: spec.fusion ? spec.fusion.threshold : null,
       maxRatePerReplica: max.maxRate,
-      maxRatePerGpu: max.maxRate / tp,
-      outputTokensPerSecondPerGpu: at ? at.output_throughput / tp : 0,
+      maxRatePerGpu: max.maxRate / gpus,
+      outputTokensPerSecondPerGpu: at ? at.output_throughput / gpus : 0,
       costPerMillionOutputTokensUsd: costOut,
       costPerMillionTotalTokensUsd:
         costOut !== null && at && at.total_token_throughput > 0
@@ -188,7 +192,7 @@ export function verifyReplicas(
   }
   return {
     replicas,
-    gpus: replicas * specs[0].tensorParallel,
+    gpus: replicas * gpusPerReplica(specs[0]),
     rate,
     meets: probes.every((p) => p.meets),
     seeds: specs.map((s) => s.seed),

@@ -3,6 +3,7 @@ import type { CalibrationSource } from '../hardware/kernel-curves';
 import { simulate } from '../engine/simulation';
 import { ReqState } from '../engine/request-table';
 import type { SimulationResult } from '../engine/simulation';
+import { gpusPerReplica } from '../model/memory';
 import type { ResolvedSpec, SloSpec, Workload } from '../types';
 
 /** What one probe at an offered request rate found. */
@@ -334,7 +335,7 @@ export function searchMinReplicas(
       hiProbe = p;
     } else lo = mid;
   }
-  return { replicas: hi, gpus: hi * spec.tensorParallel, probe: hiProbe };
+  return { replicas: hi, gpus: hi * gpusPerReplica(spec), probe: hiProbe };
 }
 
 /** One configuration of a sweep and what it can serve. */
@@ -342,6 +343,10 @@ export interface SweepPoint {
   label: string;
   gpu: string;
   tensorParallel: number;
+  /** Pipeline stages (GPUs per replica: tensorParallel x pipelineParallel). */
+  pipelineParallel: number;
+  /** CPU KV offload per replica, GiB, or null without. */
+  kvOffloadGiB: number | null;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   fusionThreshold: number | null;

@@ -1,5 +1,6 @@
-import { StepTimeModel, emptyStepWork, type StepWork } from '../time/step-time';
+import { StepTimeModel, emptyStepWork, type PipelineStepTimes, type StepWork } from '../time/step-time';
 import { BlockPool } from './block-pool';
+import type { CpuKvTier } from './cpu-tier';
 import { FinishHeap } from './finish-heap';
 import type { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
@@ -16,6 +17,26 @@ export interface ReplicaConfig {
    * either way (tested); false keeps every request explicit, the reference for that test.
    */
   decodeLane?: boolean;
+  /** Pipeline stages (default 1); with more, as many batches are kept in flight (no decode lane). */
+  pipelineParallel?: number;
+  /** Per stage boundary: does it cross nodes (inter-node network) rather than stay in a node? */
+  interNodeBoundary?: readonly boolean[];
+}
+
+/** One batch in flight through the pipeline: its entries (request, tokens, residency, samples). */
+interface Batch {
+  req: Int32Array;
+  num: Int32Array;
+  stamp: Int32Array;
+  sampled: Uint8Array;
+  len: number;
+}
+
+/** CPU KV offload of one replica: its CPU pool and what a load over the host link costs. */
+export interface ReplicaOffload {
+  tier: CpuKvTier;
+  /** Seconds to load `blocks` blocks into the GPUs (each GPU its shard, over its own link, at once). */
+  loadTime(blocks: number): number;
 }
 
 /** Run-wide sinks the replicas report into. */
@@ -26,6 +47,10 @@ export interface RunSinks {
 }
 
 const KEY_STRIDE = 65536;
+/** What admit did: nothing (it does not fit), admitted to run, or started loading from the CPU pool. */
+const ADMIT_NO = 0;
+const ADMIT_RUN = 1;
+const ADMIT_LOADING = 2;
 /** After the lane had to be left, steps to stay explicit before using it again. */
 const LANE_COOLDOWN_STEPS = 64;
 
@@ -41,6 +66,11 @@ const LANE_COOLDOWN_STEPS = 64;
  * their finishes come from a heap. A step in which every running request gets what it needs and
  * no block runs out costs O(prefilling requests), not O(batch). Any other step first makes the
  * lane explicit again and runs the scheduler request by request.
+ *
+ * With CPU KV offload (ReplicaOffload) every full block is also stored in a CPU pool, and blocks
+ * found there are loaded back before their request is scheduled (admit). With pipeline
+ * parallelism (pipelineParallel > 1) up to that many batches are in flight (launch, endBatch),
+ * without the decode lane.
  */
 export class Replica {
   readonly pool: BlockPool;
@@ -86,8 +116,38 @@ export class Replica {
   stepStartS = 0;
   private readonly work: StepWork = emptyStepWork();
   private readonly fusion: FusionModel | null;
+  private readonly offload: ReplicaOffload | null;
+  /** Requests whose blocks are loading from the CPU pool, and when each load ends (in order). */
+  private loadingReq: number[] = [];
+  private loadingReady: number[] = [];
+  /** When the host-to-device link is free again (loads run one after another). */
+  private linkFreeS = 0;
+  /** 1 for a request that holds its loaded blocks and waits to be scheduled. */
+  private holding: Uint8Array | null = null;
   private fusionCarry = 0;
   private pendingFusionFlops = 0;
+
+  // Pipeline parallelism (stages > 1): batches in flight in launch order, when each stage is free.
+  private readonly stages: number;
+  private readonly batches: Batch[] = [];
+  private batchHead = 0;
+  private inFlight = 0;
+  private readonly stageFree: Float64Array;
+  private readonly interNode: readonly boolean[];
+  private readonly pst: PipelineStepTimes = {
+    hostS: 0,
+    stageS: 0,
+    lastS: 0,
+    intraNodeXferS: 0,
+    interNodeXferS: 0,
+  };
+  /** Earliest time the engine can schedule another batch (after the last one's host work). */
+  nextLaunchS = 0;
+  /** Seconds stages computed, seconds with a batch in flight, and seconds of stage-boundary transfers. */
+  stageBusyS = 0;
+  pipelineActiveS = 0;
+  private activeSinceS = 0;
+  transferS = 0;
 
   // Statistics.
   steps = 0;
@@ -104,9 +164,12 @@ export class Replica {
     time: StepTimeModel,
     sinks: RunSinks,
     fusion: FusionModel | null = null,
+    offload: ReplicaOffload | null = null,
   ) {
     this.cfg = cfg;
     this.fusion = fusion;
+    this.offload = cfg.enablePrefixCaching ? offload : null;
+    if (this.offload) this.holding = new Uint8Array(reqs.n);
     this.reqs = reqs;
     this.time = time;
     this.sinks = sinks;
@@ -114,7 +177,19 @@ export class Replica {
     this.wq = new Int32Array(1024);
     this.schedReq = new Int32Array(cfg.maxNumSeqs + 1);
     this.schedNew = new Int32Array(cfg.maxNumSeqs + 1);
-    this.laneEnabled = cfg.decodeLane !== false && fusion === null;
+    this.stages = cfg.pipelineParallel ?? 1;
+    this.stageFree = new Float64Array(this.stages);
+    this.interNode = cfg.interNodeBoundary ?? [];
+    if (this.stages > 1)
+      for (let i = 0; i < this.stages; i++)
+        this.batches.push({
+          req: new Int32Array(cfg.maxNumSeqs + 1),
+          num: new Int32Array(cfg.maxNumSeqs + 1),
+          stamp: new Int32Array(cfg.maxNumSeqs + 1),
+          sampled: new Uint8Array(cfg.maxNumSeqs + 1),
+          len: 0,
+        });
+    this.laneEnabled = cfg.decodeLane !== false && fusion === null && this.stages === 1;
     this.phaseCount = new Int32Array(cfg.blockSize);
   }
 
@@ -128,7 +203,17 @@ export class Replica {
 
   /** Requests this replica owns and has not finished: what least-loaded routing compares. */
   get load(): number {
-    return this.wLen + this.runningCount;
+    return this.wLen + this.runningCount + this.loadingReq.length;
+  }
+
+  /** The CPU pool (CPU KV offload), or null. */
+  get cpuTier(): CpuKvTier | null {
+    return this.offload?.tier ?? null;
+  }
+
+  /** When a load from the CPU pool ends and its request can be scheduled (Infinity: none pending). */
+  get wakeAt(): number {
+    return this.loadingReq.length > 0 ? this.loadingReady[0] : Infinity;
   }
 
   enqueue(r: number): void {
@@ -173,6 +258,7 @@ export class Replica {
     this.schedLen = 0;
     let budget = cfg.maxNumBatchedTokens;
     let preempted = false;
+    if (this.loadingReq.length > 0) this.takeLoaded(now);
 
     // Running requests first, in admission order. (Hot loop: columns in locals.)
     const numComputed = reqs.numComputed;
@@ -209,6 +295,8 @@ export class Replica {
       }
       const laneNeed = this.phaseCount[(bs - (this.laneTick % bs)) % bs];
       if (laneNeed > 0) this.pool.allocate(laneNeed);
+      if (this.offload)
+        this.offload.tier.storeAnonymous(this.phaseCount[(bs - ((this.laneTick + 1) % bs)) % bs]);
       const n = this.laneCount;
       w.numReqs += n;
       w.newTokens += n;
@@ -223,6 +311,11 @@ export class Replica {
         const r = explicit[i];
         const computed = numComputed[r];
         const remaining = inputTokens[r] + numOutput[r] - computed;
+        // Nothing to compute: its last tokens are in a batch still in flight (pipeline parallelism).
+        if (remaining === 0) {
+          i++;
+          continue;
+        }
         const numNew = remaining < budget ? remaining : budget;
         const keys = sharedKeys[r];
         const need = Math.ceil((computed + numNew) / bs) - this.blocksHeld(r);
@@ -253,9 +346,11 @@ export class Replica {
     if (!preempted) {
       while (this.wLen > 0 && budget > 0 && this.runningCount < cfg.maxNumSeqs) {
         const r = this.wq[this.wHead];
-        if (!this.admit(r, budget)) break;
+        const admitted = this.admit(r, budget, now);
+        if (admitted === ADMIT_NO) break;
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
+        if (admitted === ADMIT_LOADING) continue;
         reqs.state[r] = ReqState.Running;
         reqs.admitSeq[r] = this.admitCounter++;
         this.running.push(r);
@@ -272,10 +367,14 @@ export class Replica {
     if (this.schedLen === 0 && !this.laneInStep) {
       this.busy = false;
       // Nothing fits even alone: the head request can never run on this replica.
-      if (this.runningCount === 0 && this.wLen > 0) {
+      if (this.runningCount === 0 && this.wLen > 0 && this.loadingReq.length === 0) {
         const r = this.wq[this.wHead];
         this.wHead = (this.wHead + 1) % this.wq.length;
         this.wLen--;
+        if (this.holding?.[r]) {
+          this.holding[r] = 0;
+          this.release(r);
+        }
         reqs.state[r] = ReqState.Failed;
         this.sinks.onFinish(r, now);
         return this.startStep(now);
@@ -283,6 +382,7 @@ export class Replica {
       return -1;
     }
     const used = this.pool.usedCount;
+    if (this.stages > 1) return this.launch(now, used);
     const dt = this.time.stepTime(w);
     if (w.extraFlops > 0) {
       this.fusionOverheadS += this.time.flopsTime(w.extraFlops);
@@ -294,6 +394,89 @@ export class Replica {
     this.batchSizeSum += w.numReqs;
     this.usedBlockSeconds += used * dt;
     return dt;
+  }
+
+  /**
+   * Pipeline parallelism: sends the scheduled batch into the pipeline at `now`. The engine's own
+   * work comes first, then each stage in turn once it is free (the batch ahead may still hold it),
+   * with the activations sent across each boundary. Tokens count as computed when scheduled, as
+   * vLLM's scheduler counts them, so the next batch takes a prefill's next chunk and skips requests
+   * whose token is still in flight. Returns the batch's time to its end.
+   */
+  private launch(now: number, used: number): number {
+    const reqs = this.reqs;
+    const t = this.time.pipelineStep(this.work, this.stages, this.pst);
+    const b = this.batches[(this.batchHead + this.inFlight) % this.stages];
+    for (let k = 0; k < this.schedLen; k++) {
+      const r = this.schedReq[k];
+      const n = this.schedNew[k];
+      b.req[k] = r;
+      b.num[k] = n;
+      b.stamp[k] = reqs.residency[r];
+      reqs.numComputed[r] += n;
+      b.sampled[k] = reqs.numComputed[r] === reqs.numTokens(r) ? 1 : 0;
+    }
+    b.len = this.schedLen;
+    if (this.work.extraFlops > 0) {
+      this.fusionOverheadS += this.time.flopsTime(this.work.extraFlops);
+      this.pendingFusionFlops = 0;
+    }
+    let begin = now + t.hostS;
+    const last = this.stages - 1;
+    for (let k = 0; k <= last; k++) {
+      const s = k === last ? t.stageS + t.lastS : t.stageS;
+      const start = begin > this.stageFree[k] ? begin : this.stageFree[k];
+      this.stageFree[k] = start + s;
+      this.stageBusyS += s;
+      if (k < last) {
+        const x = this.interNode[k] ? t.interNodeXferS : t.intraNodeXferS;
+        this.transferS += x;
+        begin = start + s + x;
+      }
+    }
+    if (this.inFlight++ === 0) this.activeSinceS = now;
+    this.nextLaunchS = now + t.hostS;
+    this.busy = this.inFlight >= this.stages;
+    const dt = this.stageFree[last] - now;
+    this.steps++;
+    this.batchSizeSum += this.work.numReqs;
+    this.usedBlockSeconds += used * (t.hostS + t.stageS);
+    return dt;
+  }
+
+  /** Pipeline parallelism: applies the oldest batch in flight, which ends at `now`. */
+  private endBatch(now: number): void {
+    const reqs = this.reqs;
+    const b = this.batches[this.batchHead];
+    this.batchHead = (this.batchHead + 1) % this.stages;
+    if (--this.inFlight === 0) this.pipelineActiveS += now - this.activeSinceS;
+    const finishers = this.finishers;
+    finishers.length = 0;
+    for (let k = 0; k < b.len; k++) {
+      const r = b.req[k];
+      // A request preempted (or finished) since the batch left counts nothing of it.
+      if (b.sampled[k] === 0 || reqs.residency[r] !== b.stamp[k]) continue;
+      if (this.fusion !== null && reqs.fusedFlag[r] === 0) this.fuse(r);
+      const produced = ++reqs.numOutput[r];
+      if (produced === 1) reqs.firstTokenS[r] = now;
+      else this.sinks.gaps.add(now - reqs.lastTokenS[r], 1);
+      reqs.lastTokenS[r] = now;
+      if (produced >= reqs.workload.outputTokens[r]) finishers.push(r);
+    }
+    if (finishers.length > 0) {
+      if (finishers.length > 1) finishers.sort((a, c) => reqs.admitSeq[a] - reqs.admitSeq[c]);
+      for (const r of finishers) {
+        reqs.state[r] = ReqState.Done;
+        reqs.finishS[r] = now;
+        this.release(r);
+        this.runningCount--;
+        const i = this.explicit.indexOf(r);
+        if (i >= 0) this.explicit.splice(i, 1);
+      }
+      for (const r of finishers) this.sinks.onFinish(r, now);
+      if (this.running.length > 2 * this.runningCount + 64) this.compactRunning();
+    }
+    this.busy = false;
   }
 
   private addToStep(r: number, computed: number, numNew: number): void {
@@ -317,37 +500,74 @@ export class Replica {
       w.prefillKvRead += read;
     }
     if (computed + numNew === this.reqs.numTokens(r)) w.numSampled++;
+    if (this.offload) this.storeComputed(r, computed, numNew);
+  }
+
+  /** Write-through to the CPU pool: the blocks r fills in this step, shared ones by key. */
+  private storeComputed(r: number, computed: number, numNew: number): void {
+    const bs = this.cfg.blockSize;
+    const b0 = Math.floor(computed / bs);
+    const b1 = Math.floor((computed + numNew) / bs);
+    if (b1 <= b0) return;
+    const tier = this.offload!.tier;
+    const g = this.reqs.workload.prefixGroup[r];
+    const keyed = g >= 0 ? Math.min(b1, Math.floor(this.reqs.workload.prefixTokens[r] / bs)) : 0;
+    for (let b = b0; b < keyed; b++) tier.storeKey(g * KEY_STRIDE + b);
+    tier.storeAnonymous(b1 - Math.max(b0, keyed));
+  }
+
+  /** Requests whose load from the CPU pool has ended go back to the front of the waiting queue. */
+  private takeLoaded(now: number): void {
+    let k = 0;
+    while (k < this.loadingReq.length && this.loadingReady[k] <= now) k++;
+    if (k === 0) return;
+    for (let i = k - 1; i >= 0; i--) this.enqueueFront(this.loadingReq[i]);
+    this.loadingReq.splice(0, k);
+    this.loadingReady.splice(0, k);
   }
 
   /**
-   * Tries to admit waiting request r with `budget` tokens: prefix-cache hits, then blocks for
-   * its first chunk. Returns false (and changes nothing) when its blocks do not fit.
+   * Tries to admit waiting request r with `budget` tokens: prefix-cache hits, then blocks for its
+   * first chunk. ADMIT_NO (nothing changed) when its blocks do not fit. With CPU offload, blocks
+   * found in the CPU pool after the GPU's hits are allocated and loaded instead: the request then
+   * leaves the queue until the load ends (ADMIT_LOADING), as vLLM's WAITING_FOR_REMOTE_KVS.
    */
-  private admit(r: number, budget: number): boolean {
+  private admit(r: number, budget: number, now: number): number {
     const reqs = this.reqs;
     const bs = this.cfg.blockSize;
+    const holding = this.holding;
+    if (holding !== null && holding[r] === 1) return this.admitHolding(r, budget);
     const numTokens = reqs.numTokens(r);
     const maxHitBlocks = Math.floor((numTokens - 1) / bs);
     let sharedHits = 0;
     let ownHits = 0;
+    let cpuShared = 0;
+    let cpuOwn = 0;
     let hitsInFreeQueue = 0;
     const g = reqs.workload.prefixGroup[r];
     if (this.cfg.enablePrefixCaching) {
-      if (g >= 0) {
-        const sharedFull = Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), maxHitBlocks);
-        while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
-      }
+      const sharedFull = g >= 0 ? Math.min(Math.floor(reqs.workload.prefixTokens[r] / bs), maxHitBlocks) : 0;
+      while (sharedHits < sharedFull && this.pool.hasCached(g * KEY_STRIDE + sharedHits)) sharedHits++;
+      const tier = this.offload?.tier;
+      if (tier)
+        while (sharedHits + cpuShared < sharedFull && tier.has(g * KEY_STRIDE + sharedHits + cpuShared))
+          cpuShared++;
       const own = this.pool.ownCached(r);
-      if (own > 0 && sharedHits === reqs.sharedAtPreempt[r])
-        ownHits = Math.min(own, maxHitBlocks - sharedHits);
+      const shared = sharedHits + cpuShared;
+      if (shared === reqs.sharedAtPreempt[r]) {
+        if (own > 0) ownHits = Math.min(own, maxHitBlocks - shared);
+        if (tier) cpuOwn = Math.max(0, Math.min(tier.ownHits(r, ownHits), maxHitBlocks - shared - ownHits));
+      }
       // Hits on blocks sitting in the free queue take those blocks out of it.
       hitsInFreeQueue = ownHits;
       for (let b = 0; b < sharedHits; b++) if (this.pool.isFree(g * KEY_STRIDE + b)) hitsInFreeQueue++;
     }
-    const hitTokens = (sharedHits + ownHits) * bs;
-    const numNew = Math.min(numTokens - hitTokens, budget);
+    const loaded = cpuShared + cpuOwn;
+    const hitTokens = (sharedHits + ownHits + loaded) * bs;
+    // A load allocates only the blocks it fills; the first chunk's come when the request is scheduled.
+    const numNew = loaded > 0 ? 0 : Math.min(numTokens - hitTokens, budget);
     const need = Math.ceil((hitTokens + numNew) / bs) - sharedHits - ownHits;
-    if (need > this.pool.freeCount - hitsInFreeQueue) return false;
+    if (need > this.pool.freeCount - hitsInFreeQueue) return ADMIT_NO;
 
     const keys: number[] | null = g >= 0 && this.cfg.enablePrefixCaching ? [] : null;
     for (let b = 0; b < sharedHits; b++) {
@@ -362,11 +582,52 @@ export class Replica {
     } else this.pool.forgetOwn(r);
     reqs.ownBlocks[r] = ownHits;
     reqs.numComputed[r] = hitTokens;
-    reqs.prefixHitTokens[r] += hitTokens;
+    reqs.prefixHitTokens[r] += (sharedHits + ownHits) * bs;
     this.pool.allocate(need);
     reqs.ownBlocks[r] += need;
-    this.registerShared(r, hitTokens + numNew);
-    return true;
+    const off = this.offload;
+    if (off === null) {
+      this.registerShared(r, hitTokens + numNew);
+      return ADMIT_RUN;
+    }
+    const tier = off.tier;
+    // The GPU's hits are offered to the CPU pool too (stored there unless it has them).
+    for (let b = 0; b < sharedHits; b++) tier.storeKey(g * KEY_STRIDE + b);
+    if (loaded === 0) {
+      tier.beginOwn(r, ownHits);
+      this.registerShared(r, hitTokens + numNew);
+      return ADMIT_RUN;
+    }
+    for (let b = sharedHits; b < sharedHits + cpuShared; b++) tier.touchKey(g * KEY_STRIDE + b);
+    tier.touchOwn(r, ownHits, cpuOwn);
+    this.registerShared(r, hitTokens);
+    reqs.cpuHitTokens[r] += loaded * bs;
+    const begin = this.linkFreeS > now ? this.linkFreeS : now;
+    const dt = off.loadTime(loaded);
+    this.linkFreeS = begin + dt;
+    tier.loads++;
+    tier.loadedBlocks += loaded;
+    tier.loadSeconds += dt;
+    this.holding![r] = 1;
+    this.loadingReq.push(r);
+    this.loadingReady.push(begin + dt);
+    return ADMIT_LOADING;
+  }
+
+  /** Admits a request that holds the blocks it loaded from the CPU pool: blocks for its next chunk. */
+  private admitHolding(r: number, budget: number): number {
+    const reqs = this.reqs;
+    const computed = reqs.numComputed[r];
+    const numNew = Math.min(reqs.numTokens(r) - computed, budget);
+    const need = Math.ceil((computed + numNew) / this.cfg.blockSize) - this.blocksHeld(r);
+    if (need > this.pool.freeCount) return ADMIT_NO;
+    if (need > 0) {
+      this.pool.allocate(need);
+      reqs.ownBlocks[r] += need;
+    }
+    this.registerShared(r, computed + numNew);
+    this.holding![r] = 0;
+    return ADMIT_RUN;
   }
 
   /** Turns r's freshly allocated blocks of its shared prefix into cached shared blocks. */
@@ -421,6 +682,7 @@ export class Replica {
       const fullOwn = Math.max(0, Math.min(reqs.ownBlocks[r], Math.floor(reqs.numComputed[r] / bs) - shared));
       this.pool.releasePrivate(reqs.ownBlocks[r] - fullOwn);
       this.pool.releaseOwn(r, fullOwn);
+      this.offload?.tier.endOwn(r, fullOwn);
     } else this.pool.releasePrivate(reqs.ownBlocks[r]);
     if (keys) for (let k = keys.length - 1; k >= 0; k--) this.pool.releaseShared(keys[k]);
     reqs.sharedAtPreempt[r] = shared;
@@ -515,6 +777,7 @@ export class Replica {
 
   /** Applies the step in flight at its end time `now`: tokens computed, sampled, finished. */
   endStep(now: number): void {
+    if (this.stages > 1) return this.endBatch(now);
     const reqs = this.reqs;
     const out = reqs.workload.outputTokens;
     const inputTokens = reqs.workload.inputTokens;
@@ -604,6 +867,8 @@ export class Replica {
    */
   fastForward(now: number, limit: number, onStepEnd: (t: number) => void): number {
     if (this.laneCount === 0 || this.explicit.length > 0 || this.wLen > 0 || this.busy) return now;
+    if (this.loadingReq.length > 0) return now;
+    const tier = this.offload?.tier;
     const bs = this.cfg.blockSize;
     const heap = this.finishHeap;
     const reqs = this.reqs;
@@ -631,6 +896,7 @@ export class Replica {
       const end = t + dt;
       if (!(end < limit)) break;
       if (laneNeed > 0) this.pool.allocate(laneNeed);
+      if (tier) tier.storeAnonymous(this.phaseCount[(bs - ((this.laneTick + 1) % bs)) % bs]);
       this.steps++;
       this.batchSizeSum += n;
       this.usedBlockSeconds += this.pool.usedCount * dt;

@@ -31,6 +31,8 @@ export class RequestTable {
   readonly finishS: Float64Array;
   readonly preemptions: Int32Array;
   readonly prefixHitTokens: Int32Array;
+  /** Prompt tokens loaded from the CPU KV pool instead of recomputed (CPU offload). */
+  readonly cpuHitTokens: Int32Array;
   /** Blocks this request's block table maps onto other requests' blocks through fusion. */
   readonly fusedAway: Int32Array;
   /** 1 once the request fused in its current residency (reset by preemption). */
@@ -66,6 +68,7 @@ export class RequestTable {
     this.finishS = new Float64Array(n).fill(NaN);
     this.preemptions = new Int32Array(n);
     this.prefixHitTokens = new Int32Array(n);
+    this.cpuHitTokens = new Int32Array(n);
     this.fusedAway = new Int32Array(n);
     this.fusedFlag = new Uint8Array(n);
     this.residency = new Int32Array(n);

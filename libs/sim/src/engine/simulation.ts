@@ -9,7 +9,11 @@ export type { SimulationResult } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
 import { FusionModel } from './fusion';
 import { GapRecorder } from './gap-recorder';
-import { Replica } from './replica';
+import { hostLinksFor, pipelinePlacement, transferTime } from '../hardware/host';
+import { gpusPerReplica } from '../model/memory';
+import { kvBytesPerTokenPerGpu } from '../model/size';
+import { CpuKvTier } from './cpu-tier';
+import { Replica, type ReplicaOffload } from './replica';
 import { ReqState, RequestTable } from './request-table';
 
 export const KVPLAN_SIM_VERSION = '0.1.0';
@@ -19,6 +23,8 @@ export const KVPLAN_SIM_VERSION = '0.1.0';
 const EV_ARRIVAL = 0;
 const EV_STEP_END = 1;
 const EV_STEP_START = 2;
+/** A replica's load from the CPU pool ended: start a step if it is idle. */
+const EV_WAKE = 3;
 
 export interface SimulationRun {
   result: SimulationResult;
@@ -43,6 +49,9 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const reqs = new RequestTable(w);
   const queue = new EventQueue();
   const gaps = new GapRecorder();
+  const stages = spec.pipelineParallel ?? 1;
+  const topo = spec.topology;
+  const placement = pipelinePlacement(topo, spec.tensorParallel, stages);
   const time = new StepTimeModel(spec.model, spec.gpu, {
     tensorParallel: spec.tensorParallel,
     weightDtype: spec.engine.weightDtype,
@@ -50,6 +59,13 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     coefficients: spec.timeModel,
     maxTokensPerStep: spec.engine.maxNumBatchedTokens,
     topology: spec.topology,
+    // Point to point: one direction of the fabric (its figure is both directions) or of the NIC.
+    stageLinks: {
+      intraNodeGBps: topo.linkGBps / 2,
+      intraNodeLatencyS: topo.linkLatencyUs * 1e-6,
+      interNodeGBps: topo.networkGBps,
+      interNodeLatencyS: topo.networkLatencyUs * 1e-6,
+    },
   });
   const frontend = spec.timeModel.frontendOverheadS;
   let finishedCount = 0;
@@ -64,6 +80,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     },
   };
   const fusion = spec.fusion ? new FusionModel(spec.fusion, spec.model, spec.engine.blockSize) : null;
+  const offloadFor = offloadModel(spec);
   const replicas: Replica[] = [];
   for (let i = 0; i < spec.replicas; i++) {
     replicas.push(
@@ -75,11 +92,14 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
           numGpuBlocks: spec.engine.numGpuBlocks,
           enablePrefixCaching: spec.engine.enablePrefixCaching,
           decodeLane: opts.decodeLane,
+          pipelineParallel: stages,
+          interNodeBoundary: placement.interNodeBoundary,
         },
         reqs,
         time,
         sinks,
         fusion,
+        offloadFor?.() ?? null,
       ),
     );
   }
@@ -125,12 +145,20 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const startPending = new Uint8Array(replicas.length);
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
-    if (dt >= 0) queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
+    if (dt >= 0) {
+      queue.push(now + dt, EV_STEP_END, EV_STEP_END, index);
+      // Pipeline parallelism: room for another batch in flight.
+      if (!rep.busy) kick(rep, index, now);
+    } else if (rep.wakeAt < Infinity) queue.push(rep.wakeAt, EV_WAKE, EV_WAKE, index);
   };
   /** Starts the idle replica's next step after every event at this instant. */
   const kick = (rep: Replica, index: number, now: number) => {
     if (rep.busy || startPending[index]) return;
-    if (queue.peekTime() > now) start(rep, index, now);
+    // Under pipeline parallelism the engine schedules the next batch once the last one's host work is done.
+    if (rep.nextLaunchS > now) {
+      startPending[index] = 1;
+      queue.push(rep.nextLaunchS, EV_STEP_START, EV_STEP_START, index);
+    } else if (queue.peekTime() > now) start(rep, index, now);
     else {
       startPending[index] = 1;
       queue.push(now, EV_STEP_START, EV_STEP_START, index);
@@ -162,10 +190,10 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       // Returns now unless the replica's decode lane can run ahead (never with the lane off).
       const t = rep.fastForward(now, queue.peekTime(), sample);
       kick(rep, ev.target, t);
-    } else {
+    } else if (ev.kind === EV_STEP_START) {
       startPending[ev.target] = 0;
       start(replicas[ev.target], ev.target, now);
-    }
+    } else kick(replicas[ev.target], ev.target, now);
   }
 
   const result = buildResult(spec, reqs, replicas, gaps, frontend, lastFinish, ts);
@@ -238,7 +266,7 @@ function buildResult(
     preemptions += rep.preemptionCount;
   }
   const blocksTotal = spec.engine.numGpuBlocks * spec.replicas;
-  const gpus = spec.replicas * spec.tensorParallel;
+  const gpus = spec.replicas * gpusPerReplica(spec);
   const out: SimulationResult = {
     duration,
     completed,
@@ -265,6 +293,10 @@ function buildResult(
         }
       : {}),
     fusion: spec.fusion ? fusionSummary(replicas) : null,
+    ...(spec.kvOffload ? { kv_offload: offloadSummary(spec, replicas, reqs) } : {}),
+    ...((spec.pipelineParallel ?? 1) > 1
+      ? { pipeline: pipelineSummary(spec.pipelineParallel!, replicas) }
+      : {}),
     ...(timeseries ? { timeseries } : {}),
     meta: {
       kvplan_version: KVPLAN_SIM_VERSION,
@@ -277,6 +309,70 @@ function buildResult(
   } as SimulationResult;
   out.intervals = resultIntervals(out.meta.calibrated, [out as unknown as Record<string, unknown>]);
   return out;
+}
+
+/**
+ * CPU KV offload per replica (null when off or without prefix caching, which the offloading
+ * connector's block lookups need): a pool of the spec's blocks, and loads that move each GPU's
+ * shard of the blocks over its own host link, the GPUs of a replica at once.
+ */
+function offloadModel(spec: ResolvedSpec): (() => ReplicaOffload) | null {
+  const o = spec.kvOffload;
+  if (!o || !spec.engine.enablePrefixCaching) return null;
+  const link = hostLinksFor(spec.gpu);
+  const bytesPerBlockPerGpu =
+    (kvBytesPerTokenPerGpu(spec.model, spec.engine.kvCacheDtype, spec.tensorParallel) *
+      spec.engine.blockSize) /
+    (spec.pipelineParallel ?? 1);
+  const n = spec.workload.n;
+  return () => ({
+    tier: new CpuKvTier(o.numCpuBlocks, n),
+    loadTime: (blocks) =>
+      transferTime(blocks * bytesPerBlockPerGpu, link.hostToDeviceGBps, link.hostTransferLatencyS),
+  });
+}
+
+function offloadSummary(
+  spec: ResolvedSpec,
+  replicas: Replica[],
+  reqs: RequestTable,
+): NonNullable<SimulationResult['kv_offload']> {
+  let stored = 0;
+  let loads = 0;
+  let loadS = 0;
+  for (const rep of replicas) {
+    const t = rep.cpuTier;
+    if (!t) continue;
+    stored += t.stored;
+    loads += t.loads;
+    loadS += t.loadSeconds;
+  }
+  let hit = 0;
+  for (let r = 0; r < reqs.n; r++) hit += reqs.cpuHitTokens[r];
+  return {
+    cpu_blocks: spec.kvOffload!.numCpuBlocks * spec.replicas,
+    stored_blocks: stored,
+    cpu_hit_tokens: hit,
+    loads,
+    load_s: loadS,
+  };
+}
+
+/** Bubbles: the share of stage time idle while the pipeline had a batch in flight. */
+function pipelineSummary(stages: number, replicas: Replica[]): NonNullable<SimulationResult['pipeline']> {
+  let busy = 0;
+  let active = 0;
+  let transfer = 0;
+  for (const rep of replicas) {
+    busy += rep.stageBusyS;
+    active += rep.pipelineActiveS;
+    transfer += rep.transferS;
+  }
+  return {
+    stages,
+    bubble_fraction: active > 0 ? Math.min(1, Math.max(0, 1 - busy / (stages * active))) : 0,
+    transfer_s: transfer,
+  };
 }
 
 function fusionSummary(replicas: Replica[]): NonNullable<SimulationResult['fusion']> {

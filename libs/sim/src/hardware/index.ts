@@ -38,3 +38,4 @@ export {
   type Topology,
 } from './topology';
 export { Collectives, topologyCollectiveTime, type CollectiveKind } from './collectives';
+export { PCIE_DMA_EFFICIENCY, hostLinksFor, pipelinePlacement, transferTime, type HostLinks } from './host';

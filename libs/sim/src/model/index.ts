@@ -24,6 +24,8 @@ export {
   OVERHEAD_FRACTION,
   OVERHEAD_TP_GIB,
   SAMPLER_LOGIT_COPIES,
+  cpuKvBlocks,
+  gpusPerReplica,
   deriveKvCapacity,
   estimateActivationBytes,
   estimateOverheadBytes,

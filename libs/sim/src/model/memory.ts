@@ -38,6 +38,8 @@ export interface KvCapacityInput {
     | 'numGpuBlocks'
   >;
   tensorParallel: number;
+  /** Pipeline stages (default 1): each GPU holds the weights and KV of numLayers / stages layers. */
+  pipelineParallel?: number;
 }
 
 /** Per-GPU memory budget, GiB (bytes for kvBytesPerBlock). */
@@ -114,11 +116,13 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
  */
 export function deriveKvCapacity(input: KvCapacityInput): KvCapacity {
   const { model, gpu, engine, tensorParallel: tp } = input;
-  const kvBytesPerBlock = kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tp) * engine.blockSize;
+  // Pipeline stages split the layers (and so the weights and each block's KV) evenly.
+  const pp = input.pipelineParallel ?? 1;
+  const kvBytesPerBlock = (kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tp) * engine.blockSize) / pp;
   const usable = gpu.memoryGiB * engine.gpuMemoryUtilization * GiB;
-  const weights = weightBytes(model, engine.weightDtype) / tp;
+  const weights = weightBytes(model, engine.weightDtype) / (tp * pp);
   const activations = estimateActivationBytes(input);
-  const overhead = estimateOverheadBytes(gpu, engine.gpuMemoryUtilization, tp);
+  const overhead = estimateOverheadBytes(gpu, engine.gpuMemoryUtilization, tp * pp);
   const breakdown = (kvBytes: number): KvBreakdown => ({
     totalGiB: gpu.memoryGiB,
     usableGiB: round(usable / GiB),
@@ -128,7 +132,7 @@ export function deriveKvCapacity(input: KvCapacityInput): KvCapacity {
     kvGiB: round(kvBytes / GiB),
     kvBytesPerBlock,
   });
-  const where = `${model.id} at ${engine.weightDtype} with tensorParallel ${tp} on gpu ${gpu.id}`;
+  const where = `${model.id} at ${engine.weightDtype} with tensorParallel ${tp}${pp > 1 ? ` x pipelineParallel ${pp}` : ''} on gpu ${gpu.id}`;
   if (weights > usable) {
     throw new InputError([
       {
@@ -162,4 +166,24 @@ export function deriveKvCapacity(input: KvCapacityInput): KvCapacity {
     ]);
   }
   return { numGpuBlocks: blocks, forced: false, breakdown: breakdown(blocks * kvBytesPerBlock) };
+}
+
+/**
+ * Blocks a CPU KV pool of `cpuGiB` holds (vLLM's kv_offloading_size, summed over the replica's
+ * GPUs): one block takes blockSize tokens of every layer's KV on every GPU of the replica.
+ */
+export function cpuKvBlocks(
+  model: ModelArch,
+  engine: Pick<EngineConfig, 'kvCacheDtype' | 'blockSize'>,
+  tensorParallel: number,
+  cpuGiB: number,
+): { numCpuBlocks: number; blockBytes: number } {
+  const blockBytes =
+    kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tensorParallel) * tensorParallel * engine.blockSize;
+  return { numCpuBlocks: Math.floor((cpuGiB * GiB) / blockBytes), blockBytes };
+}
+
+/** GPUs one replica takes: tensorParallel x pipelineParallel. */
+export function gpusPerReplica(spec: { tensorParallel: number; pipelineParallel?: number }): number {
+  return spec.tensorParallel * (spec.pipelineParallel ?? 1);
 }

@@ -173,16 +173,17 @@ export function capacityAnswer<M extends CapacityAnswer['mode']>(
   mode: M,
   outcomes: PointOutcome[],
   slo: SloSpec | null,
-  tensorParallel: number,
+  /** GPUs of one replica (tensorParallel x pipelineParallel). */
+  gpusPerReplica: number,
 ): Extract<CapacityAnswer, { mode: M }> {
-  return answerOf(mode, outcomes, slo, tensorParallel) as Extract<CapacityAnswer, { mode: M }>;
+  return answerOf(mode, outcomes, slo, gpusPerReplica) as Extract<CapacityAnswer, { mode: M }>;
 }
 
 function answerOf(
   mode: CapacityAnswer['mode'],
   outcomes: PointOutcome[],
   slo: SloSpec | null,
-  tensorParallel: number,
+  gpusPerReplica: number,
 ): CapacityAnswer {
   const rows: CapacityRow[] = outcomes.map((o) => ({
     index: o.index,
@@ -199,7 +200,7 @@ function answerOf(
     const best = ok.sort((x, y) => (x.replicas ?? 0) - (y.replicas ?? 0))[0];
     return {
       mode,
-      answer: best ? { ...best, gpus: (best.replicas ?? 1) * tensorParallel } : null,
+      answer: best ? { ...best, gpus: (best.replicas ?? 1) * gpusPerReplica } : null,
       points: rows,
     };
   }

@@ -40,6 +40,36 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     description: 'must divide the attention heads, and divide or be a multiple of the KV heads',
   },
   {
+    path: 'pipelineParallel',
+    type: 'integer >= 1',
+    default: '1',
+    unit: 'stages per replica',
+    description:
+      "vLLM's pipeline_parallel_size: the layers split into this many stages of tensorParallel GPUs each, with as many batches in flight; must divide the layers. Stages beyond one node talk over the inter-node network",
+  },
+  {
+    path: 'kvOffload',
+    type: 'mapping',
+    default: 'off',
+    unit: '-',
+    description:
+      "CPU KV offload as vLLM's OffloadingConnector (kv_offloading_size): every full block is also stored in a CPU block pool (LRU); prefix hits and preempted requests' blocks found there are loaded over PCIe instead of recomputed",
+  },
+  {
+    path: 'kvOffload.cpuGiB',
+    type: 'number > 0',
+    default: 'required',
+    unit: 'GiB per replica',
+    description: "size of the CPU block pool, summed over the replica's GPUs (as kv_offloading_size)",
+  },
+  {
+    path: 'kvOffload.hostMemoryGiB',
+    type: 'number > 0',
+    default: "the GPU preset's node (`kvplan gpus`)",
+    unit: 'GiB per node',
+    description: 'host memory of one node; the CPU pools of the replicas on a node must fit in it',
+  },
+  {
     path: 'replicas',
     type: 'integer >= 1',
     default: '1',

@@ -15,12 +15,14 @@ import {
 import { isA100, resolveGpuInto } from '../hardware/gpus';
 import { resolveTopologyInto, topologyGpus, type Topology } from '../hardware/topology';
 import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } from '../model/dtypes';
-import { deriveKvCapacity } from '../model/memory';
+import { cpuKvBlocks, deriveKvCapacity } from '../model/memory';
+import { hostLinksFor } from '../hardware/host';
 import { resolveModelInto } from '../model/resolve';
 import type {
   EngineConfig,
   FusionConfig,
   GpuSpec,
+  KvOffloadConfig,
   ModelArch,
   ResolvedSpec,
   RouterPolicy,
@@ -37,6 +39,7 @@ import { specKeysUnder } from './reference';
 export const SPEC_KEYS = specKeysUnder('');
 export const ENGINE_KEYS = specKeysUnder('engine');
 export const FUSION_KEYS = specKeysUnder('fusion');
+export const KV_OFFLOAD_KEYS = specKeysUnder('kvOffload');
 export const ROUTERS: readonly RouterPolicy[] = ['round-robin', 'least-loaded'];
 /** Largest KV block size accepted: vLLM's CUDA attention backends take powers of two up to 256. */
 export const MAX_BLOCK_SIZE = 256;
@@ -73,6 +76,80 @@ export function tensorParallelProblem(model: ModelArch, tp: number): string | nu
   if (tp <= model.numKvHeads ? model.numKvHeads % tp !== 0 : tp % model.numKvHeads !== 0)
     return `${tp} neither divides the model's ${model.numKvHeads} KV heads nor is a multiple of them`;
   return null;
+}
+
+/** Pipeline-parallel problems for `model` (vLLM splits whole layers evenly), or null when it is fine. */
+export function pipelineParallelProblem(model: ModelArch, pp: number): string | null {
+  if (model.numLayers % pp !== 0)
+    return `${pp} does not divide the model's ${model.numLayers} layers (each stage takes an equal share of whole layers)`;
+  return null;
+}
+
+/**
+ * `kvOffload`: the CPU pool's size in blocks, and a check that the pools of the replicas sharing a
+ * node fit in its host memory. Null when absent or bad (after reporting).
+ */
+function resolveKvOffload(
+  v: unknown,
+  ctx: {
+    model: ModelArch;
+    gpu: GpuSpec;
+    gpusPerNode: number;
+    engine: EngineConfig | null;
+    tensorParallel: number;
+    pipelineParallel: number;
+    replicas: number;
+    issues: IssueCollector;
+  },
+): KvOffloadConfig | null {
+  const { issues } = ctx;
+  const o = optSection(v, 'kvOffload', issues, `{${KV_OFFLOAD_KEYS.join(', ')}}`);
+  if (!o) return null;
+  const before = issues.issues.length;
+  checkKeys(o, KV_OFFLOAD_KEYS, 'kvOffload', issues);
+  const cpuGiB = num(o.cpuGiB, 'kvOffload.cpuGiB', issues, { min: 0, above: true });
+  const node = { ...hostLinksFor(ctx.gpu), gpusPerNode: ctx.gpusPerNode };
+  const hostMemoryGiB = optNum(
+    o.hostMemoryGiB,
+    'kvOffload.hostMemoryGiB',
+    issues,
+    { min: 0, above: true },
+    node.hostMemoryGiB,
+  );
+  if (issues.issues.length > before || cpuGiB === undefined || hostMemoryGiB === undefined || !ctx.engine)
+    return null;
+  // One replica's GPUs share its pool; replicas smaller than a node share that node's memory.
+  const gpusPerReplica = ctx.tensorParallel * ctx.pipelineParallel;
+  const perNode =
+    gpusPerReplica >= node.gpusPerNode
+      ? {
+          need: (cpuGiB * node.gpusPerNode) / gpusPerReplica,
+          what: `a node's ${node.gpusPerNode} GPUs' share of the pool`,
+        }
+      : (() => {
+          const n = Math.min(ctx.replicas, Math.floor(node.gpusPerNode / gpusPerReplica));
+          return {
+            need: cpuGiB * n,
+            what: `${n} replica${n > 1 ? 's' : ''} of ${gpusPerReplica} GPU${gpusPerReplica > 1 ? 's' : ''} on a node of ${node.gpusPerNode}`,
+          };
+        })();
+  if (perNode.need > hostMemoryGiB) {
+    issues.add(
+      'kvOffload.cpuGiB',
+      `${cpuGiB} GiB per replica needs ${+perNode.need.toFixed(2)} GiB of host memory per node (${perNode.what}), ` +
+        `more than the node's ${hostMemoryGiB} GiB${o.hostMemoryGiB === undefined ? ` (gpu ${ctx.gpu.id}'s node; set kvOffload.hostMemoryGiB for another)` : ' (kvOffload.hostMemoryGiB)'}`,
+    );
+    return null;
+  }
+  const { numCpuBlocks, blockBytes } = cpuKvBlocks(ctx.model, ctx.engine, ctx.tensorParallel, cpuGiB);
+  if (numCpuBlocks < 1) {
+    issues.add(
+      'kvOffload.cpuGiB',
+      `${cpuGiB} GiB holds no KV block (one block of ${ctx.engine.blockSize} tokens takes ${blockBytes} bytes over the replica's GPUs)`,
+    );
+    return null;
+  }
+  return { cpuGiB, hostMemoryGiB, numCpuBlocks };
 }
 
 /**
@@ -127,6 +204,28 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
       `${tensorParallel} GPUs are more than the topology's ${topologyGpus(topology)} ` +
         `(topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
     );
+  const pipelineParallel = optNum(
+    raw.pipelineParallel,
+    'pipelineParallel',
+    issues,
+    { integer: true, min: 1, max: 1024 },
+    1,
+  );
+  let ppOk = pipelineParallel !== undefined;
+  if (model && pipelineParallel !== undefined) {
+    const problem = pipelineParallelProblem(model, pipelineParallel);
+    if (problem) issues.add('pipelineParallel', problem);
+    ppOk = problem === null;
+  }
+  if (topology && tensorParallel !== undefined && pipelineParallel !== undefined && pipelineParallel > 1) {
+    const gpus = tensorParallel * pipelineParallel;
+    if (gpus > topologyGpus(topology))
+      issues.add(
+        'pipelineParallel',
+        `tensorParallel ${tensorParallel} x pipelineParallel ${pipelineParallel} = ${gpus} GPUs are more than the topology's ` +
+          `${topologyGpus(topology)} (topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
+      );
+  }
   const replicas = optNum(raw.replicas, 'replicas', issues, { integer: true, min: 1, max: 100_000 }, 1);
   const router = optEnum(raw.router, 'router', issues, ROUTERS, 'least-loaded');
   const seed = optNum(raw.seed, 'seed', issues, { integer: true, min: 0 }, 1);
@@ -136,9 +235,9 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
 
   // KV capacity: only when everything it depends on is valid.
   let numGpuBlocks: number | null = null;
-  if (model && gpu && engine && tensorParallel !== undefined && tpOk) {
+  if (model && gpu && engine && tensorParallel !== undefined && tpOk && ppOk) {
     try {
-      numGpuBlocks = deriveKvCapacity({ model, gpu, engine, tensorParallel }).numGpuBlocks;
+      numGpuBlocks = deriveKvCapacity({ model, gpu, engine, tensorParallel, pipelineParallel }).numGpuBlocks;
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       for (const i of err.issues) issues.add(i.path, i.message);
@@ -175,6 +274,19 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
   }
   if (workload && engine) checkRequestLengths(workload, engine.maxModelLen, issues);
 
+  const kvOffload =
+    model && gpu && engine && tensorParallel !== undefined && pipelineParallel !== undefined
+      ? resolveKvOffload(raw.kvOffload, {
+          model,
+          gpu,
+          gpusPerNode: topology?.gpusPerNode ?? gpu.gpusPerNode,
+          engine,
+          tensorParallel,
+          pipelineParallel,
+          replicas: replicas ?? 1,
+          issues,
+        })
+      : null;
   const fusion = resolveFusion(raw.fusion, opts, files.includes('profile'), issues);
   const slo = resolveSlo(raw.slo, issues);
   const cost = resolveCost(raw.cost, issues);
@@ -199,6 +311,8 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     gpu: gpu as GpuSpec,
     topology: topology as Topology,
     tensorParallel: tensorParallel as number,
+    pipelineParallel: pipelineParallel as number,
+    kvOffload,
     replicas: replicas as number,
     router: router as RouterPolicy,
     engine: { ...(engine as EngineConfig), numGpuBlocks: numGpuBlocks as number },

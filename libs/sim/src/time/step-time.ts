@@ -51,6 +51,31 @@ export interface StepWork {
   extraFlops: number;
 }
 
+/**
+ * One batch under pipeline parallelism, split as it runs: the engine's own work before it (serial
+ * per batch), each stage's share of the layers, what only the last stage does (LM head and
+ * sampling), and the activation transfer at each stage boundary.
+ */
+export interface PipelineStepTimes {
+  /** Engine-side seconds before the batch reaches the first stage (per step, request, chunk, token). */
+  hostS: number;
+  /** Seconds of one stage's layers (numLayers / stages of them). */
+  stageS: number;
+  /** Seconds the last stage adds: LM head, sampling, work outside the model. */
+  lastS: number;
+  /** Seconds to send the activations (hidden states and residual) of the batch's tokens across one boundary, per link kind. */
+  intraNodeXferS: number;
+  interNodeXferS: number;
+}
+
+/** The links between pipeline stages: within a node (NVLink or PCIe) and between nodes. */
+export interface StageLinks {
+  intraNodeGBps: number;
+  intraNodeLatencyS: number;
+  interNodeGBps: number;
+  interNodeLatencyS: number;
+}
+
 export function emptyStepWork(): StepWork {
   return {
     numReqs: 0,
@@ -122,6 +147,9 @@ export class StepTimeModel {
   private readonly perChunkS: number;
   private readonly perSampleS: number;
   private readonly perTokenS: number;
+  private readonly stageLinks: StageLinks | null;
+  /** Bytes sent across a stage boundary per token: hidden states and residual at 16 bits. */
+  private readonly stageActBytesPerToken: number;
   /** Seconds of the LM head by sampled requests, filled lazily. */
   private readonly headBySamples: Float64Array;
 
@@ -137,6 +165,8 @@ export class StepTimeModel {
       maxTokensPerStep?: number;
       /** Where the GPUs sit (default: the GPU preset's fabric, 8 a node). */
       topology?: Topology;
+      /** Links between pipeline stages (only read by pipelineStep). */
+      stageLinks?: StageLinks;
     },
   ) {
     const c = opts.coefficients;
@@ -182,6 +212,8 @@ export class StepTimeModel {
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
     const fp8 = opts.weightDtype === 'fp8';
     this.peakFlops = (fp8 ? gpu.fp8Tflops || gpu.bf16Tflops : gpu.bf16Tflops) * 1e12;
+    this.stageLinks = opts.stageLinks ?? null;
+    this.stageActBytesPerToken = 2 * h * 2;
     const size = Math.min(1 << 16, Math.max(1, opts.maxTokensPerStep ?? 8192)) + 1;
     this.linearByTokens = new Float64Array(size).fill(-1);
     this.headBySamples = new Float64Array(size).fill(-1);
@@ -280,6 +312,28 @@ export class StepTimeModel {
         ) + this.genLaunchS;
     }
     return t;
+  }
+
+  /**
+   * One batch's times under pipeline parallelism over `stages` stages (see PipelineStepTimes). The
+   * parts add up to stepTime(w) plus the transfers: hostS + stages x stageS + lastS = stepTime(w).
+   */
+  pipelineStep(w: StepWork, stages: number, out: PipelineStepTimes): PipelineStepTimes {
+    const c = this.c;
+    const m = w.newTokens;
+    const n = w.numSampled;
+    out.hostS =
+      c.stepOverheadS + w.numReqs * this.perRequestS + w.prefillReqs * this.perChunkS + m * this.perTokenS;
+    out.stageS = (this.linear(m) + this.attention(w) + this.numLayers * c.layerOverheadS) / stages;
+    out.lastS =
+      (n > 0 ? this.head(n) : 0) +
+      n * this.perSampleS +
+      (w.extraFlops > 0 ? this.flopsTime(w.extraFlops) : 0);
+    const bytes = m * this.stageActBytesPerToken;
+    const l = this.stageLinks;
+    out.intraNodeXferS = l ? l.intraNodeLatencyS + bytes / (l.intraNodeGBps * 1e9) : 0;
+    out.interNodeXferS = l ? l.interNodeLatencyS + bytes / (l.interNodeGBps * 1e9) : 0;
+    return out;
   }
 
   /** Seconds one step takes. */

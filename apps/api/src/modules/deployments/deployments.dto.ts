@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsObject, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { ROUTERS, SPEC_KEYS } from '@kvplan/sim';
 import { IsNameOrObject, NamedDto } from '../../common/named.dto';
-import { MAX_REPLICAS } from '../../common/service-limits';
+import { MAX_PIPELINE_PARALLEL, MAX_REPLICAS } from '../../common/service-limits';
 
 export class CreateDeploymentDto extends NamedDto {
   @ApiPropertyOptional({
@@ -35,6 +35,28 @@ export class CreateDeploymentDto extends NamedDto {
   @Min(1)
   @Max(1024)
   tensorParallel?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_PIPELINE_PARALLEL,
+    default: 1,
+    description:
+      "Pipeline stages per replica (vLLM's pipeline_parallel_size); must divide the model's layers",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PIPELINE_PARALLEL)
+  pipelineParallel?: number;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'CPU KV offload: {cpuGiB, hostMemoryGiB?} (GiB per replica; host memory per node)',
+  })
+  @IsOptional()
+  @IsObject()
+  kvOffload?: Record<string, unknown>;
 
   @ApiPropertyOptional({ minimum: 1, default: 1 })
   @IsOptional()
