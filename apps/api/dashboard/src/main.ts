@@ -4,6 +4,7 @@ import { api, apiKey, setUnauthorizedHandler } from './api';
 import { disposeCharts } from './charts';
 import { clear, errorBox, h } from './dom';
 import { renderCapacityPlan, renderCapacityPlans } from './pages/capacity';
+import { renderCompare } from './pages/compare';
 import { renderDeployments } from './pages/deployments';
 import { renderFusionProfile, renderFusionProfiles } from './pages/fusion';
 import { renderJobs } from './pages/jobs';
@@ -27,6 +28,7 @@ const ROUTES: Route[] = [
   [/^\/fusion-profiles\/([0-9a-f-]{36})$/, 'fusion-profiles', renderFusionProfile],
   [/^\/fusion-profiles$/, 'fusion-profiles', renderFusionProfiles],
   [/^\/jobs$/, 'jobs', renderJobs],
+  [/^\/compare$/, 'compare', renderCompare],
 ];
 
 let cleanup: Cleanup | void;
