@@ -13,7 +13,7 @@ import {
   tradeoffOption,
 } from '../options';
 import type { Projection } from '../types';
-import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
+import { chartGrid, followJob, pageHeader, retryButton, type Cleanup, type PageContext } from './page';
 
 /** One projection: headline numbers and every chart, its failure, or live progress while it runs. */
 export async function renderProjection(ctx: PageContext, id: string): Promise<Cleanup> {
@@ -35,7 +35,14 @@ export async function renderProjection(ctx: PageContext, id: string): Promise<Cl
     exportMsg,
   );
   if (status === 'failed' && p.job) {
-    ctx.main.append(failurePanel(p.job));
+    const failure = failurePanel(p.job);
+    // Queued again: the page follows the job as for a new one.
+    failure.append(
+      retryButton(p.job, () => {
+        if (ctx.isCurrent()) window.dispatchEvent(new HashChangeEvent('hashchange'));
+      }),
+    );
+    ctx.main.append(failure);
     return () => undefined;
   }
   if (status !== 'succeeded' || !p.result) return renderPending(ctx, p, badge);
