@@ -3,6 +3,7 @@ import './style.css';
 import { api, apiKey, setUnauthorizedHandler } from './api';
 import { disposeCharts } from './charts';
 import { clear, errorBox, h } from './dom';
+import { addTableExports } from './export';
 import { renderCapacityPlan, renderCapacityPlans } from './pages/capacity';
 import { renderCompare } from './pages/compare';
 import { renderDeployments } from './pages/deployments';
@@ -117,7 +118,10 @@ async function route(): Promise<void> {
   } catch (err) {
     if (gen === generation) main.append(errorBox(err));
   }
-  if (gen === generation) document.body.dataset.loaded = 'true';
+  if (gen === generation) {
+    addTableExports(main, hit[1]);
+    document.body.dataset.loaded = 'true';
+  }
 }
 
 setUnauthorizedHandler(() => {

@@ -1,0 +1,93 @@
+/**
+ * Exports from the page: a chart as a PNG (what ECharts drew, on white, twice the screen's
+ * pixels) and a table as CSV (the cells as shown). Both are handed to the browser as a Blob, like
+ * the API's own exports, so nothing is a link the server could refuse.
+ */
+import { saveBlob } from './api';
+import { h } from './dom';
+
+/** One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+function csvField(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV text from headers and rows, CRLF line ends. */
+export function toCsv(headers: string[], rows: Array<Array<string | number | null>>): string {
+  return [headers, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** A PNG data URL as bytes (decoded here: the page's CSP lets no fetch read a data: URL). */
+export function dataUrlBlob(url: string): Blob {
+  const [head, body] = url.split(',', 2);
+  const type = /^data:([^;,]+)/.exec(head)?.[1] ?? 'application/octet-stream';
+  const bin = atob(body);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Blob([bytes], { type });
+}
+
+/** A file name from a label: lower case, dashes for anything else. */
+export function fileStem(label: string): string {
+  return (
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60) || 'export'
+  );
+}
+
+/** A small button that runs `action` and shows its failure beside it. */
+export function exportButton(label: string, attrs: Record<string, string>, action: () => void): HTMLElement {
+  const b = h('button', { type: 'button', class: 'button-secondary export', ...attrs }, label);
+  b.addEventListener('click', () => {
+    try {
+      action();
+    } catch (err) {
+      b.title = (err as Error).message;
+      b.classList.add('bad');
+    }
+  });
+  return b;
+}
+
+/** A chart's PNG: `getDataURL` of the drawn chart, saved as `<name>.png`. */
+export function savePng(
+  chart: { getDataURL(o: { type: 'png'; pixelRatio: number; backgroundColor: string }): string },
+  name: string,
+): void {
+  saveBlob(
+    dataUrlBlob(chart.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#ffffff' })),
+    `${fileStem(name)}.png`,
+  );
+}
+
+/** The cells of a table as shown (header row first). */
+export function tableCells(t: HTMLTableElement): { headers: string[]; rows: string[][] } {
+  const text = (c: Element) => (c.textContent ?? '').replace(/\s+/g, ' ').trim();
+  const headers = [...t.querySelectorAll('thead th')].map(text);
+  const rows = [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map(text));
+  return { headers, rows };
+}
+
+/**
+ * Puts a CSV button above every visible table of `root` that has none yet (the hidden data
+ * tables of charts are exported by their chart's own button).
+ */
+export function addTableExports(root: HTMLElement, page: string): void {
+  root.querySelectorAll<HTMLTableElement>('table.grid').forEach((t, i) => {
+    if (t.closest('.chart-data') || t.dataset.exportable) return;
+    t.dataset.exportable = 'true';
+    const name = t.id || `${page}-table-${i + 1}`;
+    const button = exportButton(
+      'CSV',
+      { 'data-export-csv': name, 'aria-label': `Download ${name} as CSV` },
+      () => {
+        const { headers, rows } = tableCells(t);
+        saveBlob(new Blob([toCsv(headers, rows)], { type: 'text/csv' }), `${fileStem(name)}.csv`);
+      },
+    );
+    t.before(h('div', { class: 'table-export' }, button));
+  });
+}
