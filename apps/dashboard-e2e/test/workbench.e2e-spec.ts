@@ -213,3 +213,52 @@ describe('export', () => {
     expect(text).toContain(ids.a.slice(0, 8));
   });
 });
+
+describe('intervals', () => {
+  /** The page's number format (dom.ts fmtMs): three significant digits, ms. */
+  const ms = (x: number) =>
+    `${Number(x.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 })} ms`;
+
+  it('shows the intervals and the calibration class the result stores, in cards, table and CDF bars', async () => {
+    const stored = (await s.call<Proj>('GET', `/api/v1/projections/${ids.a}`)).result!.withoutFusion;
+    const iv = stored.intervals;
+    expect(iv.level).toBe(0.9);
+    await s.open(`#/projections/${ids.a}`);
+    await drawn(5);
+    expect(await s.page.textContent('#calibration-card .stat-value')).toBe(iv.calibrated);
+    const [lo, hi] = iv.metrics.p99_ttft_ms;
+    expect(lo).toBeLessThan(stored.p99_ttft_ms);
+    expect(hi).toBeGreaterThan(stored.p99_ttft_ms);
+    expect(await s.page.textContent('[data-metric="p99_ttft_ms"] .stat-value')).toBe(ms(stored.p99_ttft_ms));
+    expect(await s.page.textContent('[data-metric="p99_ttft_ms"] .stat-sub')).toBe(
+      `(90 % interval ${ms(lo)}–${ms(hi)})`,
+    );
+    const row = await s.page.$$eval('#intervals-table tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
+    expect(row.find((r) => r[0] === 'p99 TTFT')).toEqual([
+      'p99 TTFT',
+      `${ms(stored.p99_ttft_ms)} (90 % interval ${ms(lo)}–${ms(hi)})`,
+    ]);
+    // The CDF's error bars span exactly the stored intervals, at the median, p90 and p99.
+    const bars = await s.page.evaluate(() => {
+      const opt = window.kvplanCharts.get('cdf-ttft')!.getOption() as {
+        series: Array<{ markLine: { data: Array<Array<{ coord: [number, number] }>> } }>;
+      };
+      return opt.series[0].markLine.data.map(([a, b]) => [a.coord, b.coord]);
+    });
+    expect(bars).toEqual(
+      (
+        [
+          ['median', 0.5],
+          ['p90', 0.9],
+          ['p99', 0.99],
+        ] as const
+      ).map(([q, y]) => [
+        [iv.metrics[`${q}_ttft_ms`][0], y],
+        [iv.metrics[`${q}_ttft_ms`][1], y],
+      ]),
+    );
+    await s.shot('21-projection-intervals');
+  });
+});
