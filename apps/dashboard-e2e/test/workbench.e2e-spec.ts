@@ -4,10 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrace, workloadBreakdown } from '@kvplan/sim';
 import { repoRoot, startStack, until, type Stack } from './support/stack';
 
 let s: Stack;
-const ids = { a: '', b: '', failed: '', failedJob: '', traceFile: '' };
+const ids = { a: '', b: '', failed: '', failedJob: '', traceFile: '', traced: '' };
+let traceText = '';
 
 interface Proj {
   id: string;
@@ -86,7 +88,7 @@ beforeAll(async () => {
   const res = await fetch(`${s.base}/api/v1/traces?name=short`, {
     method: 'POST',
     headers: { authorization: `Bearer ${s.keys.admin}`, 'content-type': 'text/csv' },
-    body: sample.split('\n').slice(0, 41).join('\n') + '\n',
+    body: (traceText = sample.split('\n').slice(0, 41).join('\n') + '\n'),
   });
   expect(res.status).toBe(201);
   const trace = (await res.json()) as { id: string };
@@ -97,6 +99,7 @@ beforeAll(async () => {
       traceId: trace.id,
     })
   ).id;
+  ids.traced = traced;
   ids.traceFile = path.join(s.storage, 'traces', s.workspaceId, `${trace.id}.csv`);
   expect(fs.existsSync(ids.traceFile)).toBe(true);
   fs.renameSync(ids.traceFile, `${ids.traceFile}.away`);
@@ -261,4 +264,86 @@ describe('intervals', () => {
     );
     await s.shot('21-projection-intervals');
   });
+});
+
+describe('workload profiles', () => {
+  it('breaks a trace down by tenant and prefix group, as libs/sim computes it from the file', async () => {
+    const want = workloadBreakdown(parseTrace(traceText, 'trace.csv'));
+    expect(want.tenants.length).toBeGreaterThan(1);
+    expect(want.prefixGroups.length).toBeGreaterThan(1);
+    const hist = await s.call<{ breakdown: typeof want }>(
+      'GET',
+      `/api/v1/dashboard/workload-profiles/${ids.traced}/histograms`,
+    );
+    expect(hist.breakdown).toEqual(want);
+    await s.open(`#/workload-profiles/${ids.traced}`);
+    for (const [table, rows] of [
+      ['#tenant-breakdown', want.tenants],
+      ['#prefix-group-breakdown', want.prefixGroups],
+    ] as const) {
+      const shown = await s.page.$$eval(`${table} tbody tr`, (trs) =>
+        trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+      );
+      expect(shown.map((r) => [r[0], Number(r[1])])).toEqual(rows.map((r) => [r.name, r.requests]));
+      // token share and prefix-hit potential as percentages with three significant digits
+      const pct = (x: number) => `${Number((x * 100).toPrecision(3)).toLocaleString('en-US')} %`;
+      expect(shown.map((r) => [r[4], r[6]])).toEqual(
+        rows.map((r) => [pct(r.tokenShare), pct(r.prefixHitPotential)]),
+      );
+    }
+    await s.shot('22-workload-breakdowns');
+  });
+});
+
+describe('on a phone (390 x 844)', () => {
+  it('keeps the nav in the header and the pages of this suite within the screen', async () => {
+    const phone = await s.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const p = await phone.newPage();
+    try {
+      await p.goto(`${s.base}/`);
+      await p.fill('#api-key', s.keys.admin);
+      await p.click('#login-form button');
+      await p.waitForFunction(() => document.body.dataset.loaded === 'true');
+      for (const [name, hash] of [
+        ['compare', `#/compare?projections=${ids.a},${ids.b}`],
+        ['compare-bad', `#/compare?projections=${ids.a},00000000-0000-4000-8000-000000000000`],
+        ['projections-ticks', '#/projections'],
+        ['projection-intervals', `#/projections/${ids.a}`],
+        ['jobs-retry', '#/jobs'],
+        ['workload-breakdowns', `#/workload-profiles/${ids.traced}`],
+      ]) {
+        await p.evaluate((h) => {
+          delete document.body.dataset.loaded;
+          location.hash = h;
+        }, hash);
+        await p.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, {
+          timeout: 30_000,
+        });
+        const m = await p.evaluate(() => {
+          const nav = document.getElementById('nav')!.getBoundingClientRect();
+          const header = document.querySelector('header.top')!.getBoundingClientRect();
+          const wide = [...document.querySelectorAll('main *')].filter(
+            (e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.panel'),
+          ).length;
+          const spill = [...document.querySelectorAll('.panel')].filter(
+            (panel) => panel.getBoundingClientRect().right > window.innerWidth + 0.5,
+          ).length;
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            width: window.innerWidth,
+            navInHeader: nav.right <= header.right + 0.5 && nav.bottom <= header.bottom + 0.5,
+            wide,
+            spill,
+          };
+        });
+        expect(m.scrollWidth, `${name}: page width`).toBeLessThanOrEqual(m.width);
+        expect(m.navInHeader, `${name}: nav inside the header`).toBe(true);
+        expect(m.spill, `${name}: panels wider than the screen`).toBe(0);
+        expect(m.wide, `${name}: elements outside panels wider than the screen`).toBe(0);
+        await p.screenshot({ path: `${s.shotDir}/phone-${name}.png`, fullPage: true });
+      }
+    } finally {
+      await phone.close();
+    }
+  }, 60_000);
 });

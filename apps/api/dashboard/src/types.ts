@@ -103,6 +103,23 @@ export interface WorkloadHistograms {
   inputTokens: Histogram & { mean: number; p50: number; p99: number };
   outputTokens: Histogram & { mean: number; p50: number; p99: number };
   tenants: string[];
+  /** Absent from answers of an api before breakdowns (libs/sim's workloadBreakdown). */
+  breakdown?: {
+    tenants: BreakdownRow[];
+    prefixGroups: BreakdownRow[];
+    omitted: { tenants: number; prefixGroups: number };
+    prefixHitPotential: number;
+  };
+}
+
+export interface BreakdownRow {
+  name: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokenShare: number;
+  reusablePrefixTokens: number;
+  prefixHitPotential: number;
 }
 
 export interface FusionProfileRow {

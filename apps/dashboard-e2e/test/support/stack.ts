@@ -28,6 +28,8 @@ export interface Stack {
   base: string;
   ds: DataSource;
   storage: string;
+  /** Where screenshots go. */
+  shotDir: string;
   workspaceId: string;
   keys: { admin: string; viewer: string };
   browser: Browser;
@@ -116,6 +118,7 @@ export async function startStack(name: string): Promise<Stack> {
     base,
     ds,
     storage,
+    shotDir: artifacts,
     workspaceId: a.workspace.id,
     keys,
     browser,
