@@ -1,6 +1,6 @@
 // The dashboard's exports: CSV text and a chart's PNG data URL turned into bytes.
 import { describe, expect, it } from 'vitest';
-import { dataUrlBlob, fileStem, toCsv } from '../dashboard/src/export';
+import { dataUrlBlob, fileStem, toCsv } from '../dashboard/src/export-files';
 
 describe('dashboard exports', () => {
   it('writes CSV with quoted fields where a comma, quote or line break needs it', () => {

@@ -19,7 +19,8 @@ import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { chartTable } from './chart-table';
 import { h, table } from './dom';
-import { exportButton, fileStem, savePng, toCsv } from './export';
+import { exportButton, savePng } from './export';
+import { fileStem, toCsv } from './export-files';
 import { saveBlob } from './api';
 
 echarts.use([
