@@ -36,6 +36,10 @@ const settled = (id: string, want: 'succeeded' | 'failed', timeoutMs = 120_000) 
     timeoutMs,
   );
 
+/** The page's number format (dom.ts fmtMs): three significant digits, ms. */
+const ms = (x: number) =>
+  `${Number(x.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 })} ms`;
+
 /** Series names and point counts of a chart the page drew. */
 const seriesOf = (name: string) =>
   s.page.evaluate(
@@ -138,6 +142,15 @@ describe('compare', () => {
       expect.stringContaining('h100-sxm'),
     ]);
     expect(before.ttft.every((x) => x.points === 101)).toBe(true);
+    // Each projection's p99 TTFT in the table with the interval its result stores.
+    const cells = await s.page.$$eval('#compare-table tbody tr', (trs) =>
+      trs.map((tr) => tr.children[5].textContent),
+    );
+    for (const [i, id] of [ids.a, ids.b].entries()) {
+      const r = (await s.call<Proj>('GET', `/api/v1/projections/${id}`)).result!.withoutFusion;
+      const [lo, hi] = r.intervals.metrics.p99_ttft_ms;
+      expect(cells[i]).toBe(`${ms(r.p99_ttft_ms)} (90 % interval ${ms(lo)}–${ms(hi)})`);
+    }
     await s.shot('20-compare');
     // The same URL after a reload (the key stays in the tab) draws the same overlay.
     await s.page.reload();
@@ -165,6 +178,14 @@ describe('compare', () => {
     expect(await s.page.$$('[data-chart]')).toHaveLength(0);
     await s.open('#/compare');
     expect(await s.page.textContent('#compare-problems')).toContain('Nothing is selected');
+    // One item: said so, and the next one is added from the page itself.
+    await s.open(`#/compare?projections=${ids.a}`);
+    expect(await s.page.textContent('#compare-problems')).toContain('Only one item is selected');
+    await s.page.selectOption('#compare-add', `projection:${ids.b}`);
+    await s.page.click('#compare-add-button');
+    await s.page.waitForFunction((h) => location.hash === h, `#/compare?projections=${ids.a},${ids.b}`);
+    await drawn(6);
+    expect(await s.page.$('#compare-problems')).toBeNull();
   });
 });
 
@@ -218,10 +239,6 @@ describe('export', () => {
 });
 
 describe('intervals', () => {
-  /** The page's number format (dom.ts fmtMs): three significant digits, ms. */
-  const ms = (x: number) =>
-    `${Number(x.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 })} ms`;
-
   it('shows the intervals and the calibration class the result stores, in cards, table and CDF bars', async () => {
     const stored = (await s.call<Proj>('GET', `/api/v1/projections/${ids.a}`)).result!.withoutFusion;
     const iv = stored.intervals;

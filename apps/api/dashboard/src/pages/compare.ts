@@ -11,8 +11,9 @@ import {
   parseSelection,
   type Compared,
 } from '../compare-options';
+import { intervalsOf, withInterval } from '../intervals';
 import { distinctLines, fmt, fmtMs, h, shortId, statusBadge, table } from '../dom';
-import type { CapacityPlan, Projection } from '../types';
+import type { CapacityPlan, Page, Projection, ProjectionSummary } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
 
 type Item =
@@ -83,10 +84,12 @@ export async function renderCompare(ctx: PageContext): Promise<void> {
     ...sel.plans.map((id) => ['plan', id] as const),
   ];
   // Past four nothing is fetched: the link is refused whole, with a way to untick.
-  const items =
+  const [items, candidates] = await Promise.all([
     wanted.length > MAX_COMPARED
       ? wanted.map(([kind, id]): Item => ({ kind, id, color: '#868e96', label: shortId(id), missing: '' }))
-      : await Promise.all(wanted.map(([kind, id], i) => load(kind, id, COMPARE_COLORS[i])));
+      : Promise.all(wanted.map(([kind, id], i) => load(kind, id, COMPARE_COLORS[i]))),
+    wanted.length < MAX_COMPARED ? newest() : [],
+  ]);
   if (!ctx.isCurrent()) return;
   const problems = [...sel.problems, ...(wanted.length > MAX_COMPARED ? [] : items.map(problemOf))].filter(
     (p): p is string => Boolean(p),
@@ -110,6 +113,11 @@ export async function renderCompare(ctx: PageContext): Promise<void> {
       ),
     );
   if (items.length) ctx.main.append(summary(items, sel));
+  const add = adder(
+    candidates.filter((c) => !(c.kind === 'plan' ? sel.plans : sel.projections).includes(c.id)),
+    sel,
+  );
+  if (add) ctx.main.append(add);
   if (wanted.length > MAX_COMPARED) return;
 
   const ok = items.filter((i) => !problemOf(i));
@@ -184,6 +192,60 @@ export async function renderCompare(ctx: PageContext): Promise<void> {
   if (charts.length) chartGrid(ctx.main, charts);
 }
 
+interface Candidate {
+  kind: 'projection' | 'plan';
+  id: string;
+  label: string;
+}
+
+/** The newest finished projections and plans of the workspace, to add (none when they cannot be read). */
+async function newest(): Promise<Candidate[]> {
+  try {
+    const [ps, plans] = await Promise.all([
+      api<Page<ProjectionSummary>>('GET', '/dashboard/projections?limit=20'),
+      api<Page<CapacityPlan>>('GET', '/capacity-plans?limit=20'),
+    ]);
+    return [
+      ...ps.items
+        .filter((p) => p.status === 'succeeded')
+        .map((p): Candidate => ({
+          kind: 'projection',
+          id: p.id,
+          label: `projection ${shortId(p.id)} · ${p.deploymentName ?? '?'} · ${p.workloadProfileName ?? '?'}${p.fusionConfigName ? ` · ${p.fusionConfigName}` : ''}`,
+        })),
+      ...plans.items
+        .filter((p) => p.result)
+        .map((p): Candidate => ({
+          kind: 'plan',
+          id: p.id,
+          label: `capacity plan ${shortId(p.id)} · ${p.mode}`,
+        })),
+    ];
+  } catch {
+    return [];
+  }
+}
+
+/** A picker that adds one more projection or plan to the selection (its link). */
+function adder(candidates: Candidate[], sel: { projections: string[]; plans: string[] }): HTMLElement | null {
+  if (!candidates.length || sel.projections.length + sel.plans.length >= MAX_COMPARED) return null;
+  const pick = h(
+    'select',
+    { id: 'compare-add', 'aria-label': 'Projection or capacity plan to add' },
+    ...candidates.map((c) => h('option', { value: `${c.kind}:${c.id}` }, c.label)),
+  );
+  const button = h('button', { type: 'button', class: 'button-secondary', id: 'compare-add-button' }, 'Add');
+  button.addEventListener('click', () => {
+    const [kind, id] = pick.value.split(':');
+    location.hash = compareHash(
+      kind === 'plan'
+        ? { projections: sel.projections, plans: [...sel.plans, id] }
+        : { projections: [...sel.projections, id], plans: sel.plans },
+    );
+  });
+  return h('div', { class: 'compare-bar panel' }, pick, button);
+}
+
 /** One row per item: its colour, link, what it ran, state, headline numbers and an untick link. */
 function summary(items: Item[], sel: { projections: string[]; plans: string[] }): HTMLElement {
   const without = (kind: Item['kind'], id: string) =>
@@ -223,7 +285,12 @@ function summary(items: Item[], sel: { projections: string[]; plans: string[] })
         r
           ? `${fmt(r.withoutFusion.output_throughput)}${fused ? ` / ${fmt(fused.output_throughput)}` : ''}`
           : '–',
-        r ? `${fmtMs(r.withoutFusion.p99_ttft_ms)}${fused ? ` / ${fmtMs(fused.p99_ttft_ms)}` : ''}` : '–',
+        r
+          ? [r.withoutFusion, fused]
+              .filter((x) => x)
+              .map((x) => withInterval(x!.p99_ttft_ms, 'p99_ttft_ms', intervalsOf(x), fmtMs))
+              .join(' / ')
+          : '–',
         max
           ? [max.withoutFusion, max.withFusion]
               .filter((x) => x)
