@@ -13,7 +13,7 @@ import {
   type Option,
   type SloTerm,
 } from './options';
-import type { CapacityPlan, KvSeries, LatencyCdf, Pair, RateSweep, Slo } from './types';
+import type { CapacityPlan, CapacityRow, KvSeries, LatencyCdf, Pair, RateSweep, Slo } from './types';
 
 /** One colour per compared item (at most four), distinct from the SLO red. */
 export const COMPARE_COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#ae3ec9'] as const;
@@ -231,6 +231,14 @@ export function compareKvOption(items: Array<Compared<KvSeries>>): Option | null
 }
 
 const PLAN_KEY = { 'max-rate': 'rateScale', 'min-gpus': 'replicas', pareto: 'threshold' } as const;
+type SweepMode = keyof typeof PLAN_KEY;
+
+/** Whether a plan's mode sweeps one variable (its points overlay); other modes have their own page. */
+export const isSweepMode = (mode: string): mode is SweepMode => Object.hasOwn(PLAN_KEY, mode);
+
+/** A sweep plan's rows, or none (a plan of another mode, or without a result yet). */
+const sweepRows = (plan: CapacityPlan): CapacityRow[] =>
+  isSweepMode(plan.mode) ? ((plan.result as { points?: CapacityRow[] } | null)?.points ?? []) : [];
 const PLAN_X = {
   'max-rate': 'rate multiple of the workload',
   'min-gpus': 'replicas',
@@ -244,17 +252,17 @@ const PLAN_X = {
 export function comparePlansOption(
   plans: Array<{ label: string; color: string; plan: CapacityPlan }>,
 ): Option | null {
-  const withRows = plans.filter((p) => p.plan.result?.points.length);
+  const withRows = plans.filter((p) => sweepRows(p.plan).length);
   if (!withRows.length || new Set(withRows.map((p) => p.plan.mode)).size > 1) return null;
-  const mode = withRows[0].plan.mode;
+  const mode = withRows[0].plan.mode as SweepMode;
   const key = PLAN_KEY[mode];
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   const series: Option[] = [];
   const lat: number[] = [];
   let top = 0;
   for (const { label, color, plan } of withRows) {
-    const rows = plan
-      .result!.points.filter((r) => typeof r[key] === 'number')
+    const rows = sweepRows(plan)
+      .filter((r) => typeof r[key] === 'number')
       .sort((a, b) => (a[key] as number) - (b[key] as number));
     for (const r of rows) top = Math.max(top, num(r.output_throughput) ?? 0);
     series.push({

@@ -14,6 +14,7 @@ import type {
 } from '@kvplan/contracts';
 
 export type {
+  CapacityRow,
   JobBody as Job,
   JobStatus,
   KvSeries,

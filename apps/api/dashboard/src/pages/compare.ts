@@ -8,6 +8,7 @@ import {
   compareLatencyOption,
   comparePlansOption,
   compareThroughputOption,
+  isSweepMode,
   parseSelection,
   type Compared,
 } from '../compare-options';
@@ -49,6 +50,8 @@ function problemOf(item: Item): string | null {
   }
   if (status !== 'succeeded')
     return `${noun(item.kind)} ${shortId(item.id)} is ${status ?? 'not started'} (${Math.round((job?.progress ?? 0) * 100)} %): its curves come when it finishes.`;
+  if (item.kind === 'plan' && 'plan' in item && !isSweepMode(item.plan.mode))
+    return `capacity plan ${shortId(item.id)} is a ${item.plan.mode} plan: only plans that sweep one thing (max-rate, min-gpus, pareto) are overlaid; its own page compares its configurations.`;
   if (item.kind === 'projection' && !item.projection.result?.charts)
     return `projection ${shortId(item.id)} was computed before results carried chart data: run it again to compare it.`;
   return null;
@@ -214,7 +217,7 @@ async function newest(): Promise<Candidate[]> {
           label: `projection ${shortId(p.id)} · ${p.deploymentName ?? '?'} · ${p.workloadProfileName ?? '?'}${p.fusionConfigName ? ` · ${p.fusionConfigName}` : ''}`,
         })),
       ...plans.items
-        .filter((p) => p.result)
+        .filter((p) => p.result && isSweepMode(p.mode))
         .map((p): Candidate => ({
           kind: 'plan',
           id: p.id,
