@@ -35,8 +35,15 @@ export function savePng(
 /** The cells of a table as shown (header row first). */
 export function tableCells(t: HTMLTableElement): { headers: string[]; rows: string[][] } {
   const text = (c: Element) => (c.textContent ?? '').replace(/\s+/g, ' ').trim();
-  const headers = [...t.querySelectorAll('thead th')].map(text);
-  const rows = [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map(text));
+  const trs = [...t.querySelectorAll('tbody tr')];
+  // Controls (the compare ticks) are not data: a column holding only inputs is left out.
+  const control = (i: number) =>
+    trs.every((tr) => !text(tr.children[i]) && tr.children[i]?.querySelector('input'));
+  const keep = [...t.querySelectorAll('thead th')]
+    .map((_, i) => i)
+    .filter((i) => !(trs.length && control(i)));
+  const headers = keep.map((i) => text(t.querySelectorAll('thead th')[i]));
+  const rows = trs.map((tr) => keep.map((i) => (tr.children[i] ? text(tr.children[i]) : '')));
   return { headers, rows };
 }
 
