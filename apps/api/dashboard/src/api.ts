@@ -74,7 +74,12 @@ export async function download(path: string, filename: string): Promise<void> {
     }
     throw new ApiError(res.status, body);
   }
-  const url = URL.createObjectURL(await res.blob());
+  saveBlob(await res.blob(), filename);
+}
+
+/** Hands a Blob to the browser as a download named `filename`. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;

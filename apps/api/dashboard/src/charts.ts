@@ -19,6 +19,9 @@ import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { chartTable } from './chart-table';
 import { h, table } from './dom';
+import { exportButton, savePng } from './export';
+import { fileStem, toCsv } from './export-files';
+import { saveBlob } from './api';
 
 echarts.use([
   BarChart,
@@ -79,10 +82,32 @@ export function chartPanel(
     'aria-labelledby': titleId,
   });
   const data = option ? chartTable(option as Record<string, unknown>) : null;
+  // PNG of what is drawn, CSV of the points it plots (the hidden data table's rows).
+  const exports = option
+    ? h(
+        'span',
+        { class: 'chart-exports' },
+        exportButton('PNG', { 'data-export-png': name, 'aria-label': `Download ${title} as PNG` }, () => {
+          const chart = window.kvplanCharts.get(name);
+          if (chart) savePng(chart, name);
+        }),
+        data?.rows.length
+          ? exportButton(
+              'CSV',
+              { 'data-export-csv': name, 'aria-label': `Download the data of ${title} as CSV` },
+              () =>
+                saveBlob(
+                  new Blob([toCsv(data.headers, data.rows)], { type: 'text/csv' }),
+                  `${fileStem(name)}.csv`,
+                ),
+            )
+          : null,
+      )
+    : null;
   const panel = h(
     'section',
     { class: 'panel', 'aria-labelledby': titleId },
-    h('h3', { id: titleId }, title),
+    h('div', { class: 'chart-head' }, h('h3', { id: titleId }, title), exports),
     option ? box : h('p', { class: 'muted empty-chart' }, note ?? 'No data for this chart.'),
     option && note ? h('p', { class: 'note' }, note) : null,
     data?.rows.length

@@ -3,7 +3,9 @@ import './style.css';
 import { api, apiKey, setUnauthorizedHandler } from './api';
 import { disposeCharts } from './charts';
 import { clear, errorBox, h } from './dom';
+import { addTableExports } from './export';
 import { renderCapacityPlan, renderCapacityPlans } from './pages/capacity';
+import { renderCompare } from './pages/compare';
 import { renderDeployments } from './pages/deployments';
 import { renderFusionProfile, renderFusionProfiles } from './pages/fusion';
 import { renderJobs } from './pages/jobs';
@@ -27,6 +29,7 @@ const ROUTES: Route[] = [
   [/^\/fusion-profiles\/([0-9a-f-]{36})$/, 'fusion-profiles', renderFusionProfile],
   [/^\/fusion-profiles$/, 'fusion-profiles', renderFusionProfiles],
   [/^\/jobs$/, 'jobs', renderJobs],
+  [/^\/compare$/, 'compare', renderCompare],
 ];
 
 let cleanup: Cleanup | void;
@@ -115,7 +118,10 @@ async function route(): Promise<void> {
   } catch (err) {
     if (gen === generation) main.append(errorBox(err));
   }
-  if (gen === generation) document.body.dataset.loaded = 'true';
+  if (gen === generation) {
+    addTableExports(main, hit[1]);
+    document.body.dataset.loaded = 'true';
+  }
 }
 
 setUnauthorizedHandler(() => {

@@ -14,6 +14,7 @@ import type {
 } from '@kvplan/contracts';
 
 export type {
+  CapacityRow,
   JobBody as Job,
   JobStatus,
   KvSeries,
@@ -103,6 +104,23 @@ export interface WorkloadHistograms {
   inputTokens: Histogram & { mean: number; p50: number; p99: number };
   outputTokens: Histogram & { mean: number; p50: number; p99: number };
   tenants: string[];
+  /** Absent from answers of an api before breakdowns (libs/sim's workloadBreakdown). */
+  breakdown?: {
+    tenants: BreakdownRow[];
+    prefixGroups: BreakdownRow[];
+    omitted: { tenants: number; prefixGroups: number };
+    prefixHitPotential: number;
+  };
+}
+
+export interface BreakdownRow {
+  name: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokenShare: number;
+  reusablePrefixTokens: number;
+  prefixHitPotential: number;
 }
 
 export interface FusionProfileRow {

@@ -108,6 +108,20 @@ export class JobQueues {
     await this.queueOf(kind).remove(runId, { removeChildren: true });
   }
 
+  /**
+   * Removes what is left in Redis of a finished run before it is queued again under the same id
+   * (BullMQ keeps failed entries, and ignores a new job whose id it still holds): the run, and a
+   * capacity plan's point children. False when an entry is still locked by a worker that is
+   * stopping it (a cancelled run), so the caller can ask to try again.
+   */
+  async forget(kind: JobKind, runId: string, points = 0): Promise<boolean> {
+    // remove() answers 0 when the entry (or one of its children) is locked, 1 otherwise.
+    if ((await this.queueOf(kind).remove(runId, { removeChildren: true })) === 0) return false;
+    for (let i = 0; i < points; i++)
+      if ((await this.queues.simulate.remove(capacityPointJobId(runId, i))) === 0) return false;
+    return true;
+  }
+
   async counts(): Promise<Record<QueueName, Record<string, number>>> {
     const out = {} as Record<QueueName, Record<string, number>>;
     for (const [name, q] of Object.entries(this.queues) as Array<[QueueName, Queue]>) {

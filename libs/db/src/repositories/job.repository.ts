@@ -95,6 +95,21 @@ export class JobRepository {
     return this.get(workspaceId, id);
   }
 
+  /**
+   * Queues a failed (or cancelled) job of the workspace again: queued, no progress, no error, no
+   * start or finish time; its attempts go on counting. Returns whether it was failed (a job in
+   * any other state is left as it is).
+   */
+  async requeueFailed(workspaceId: string, id: string): Promise<boolean> {
+    const res = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'queued', progress: 0, error: null, startedAt: null, finishedAt: null })
+      .where("id = :id AND workspace_id = :ws AND status = 'failed'", { id, ws: workspaceId })
+      .execute();
+    return (res.affected ?? 0) > 0;
+  }
+
   /** Unfinished jobs created before `olderThan` (oldest first), for the reconciler. */
   unfinished(olderThan: Date, limit: number): Promise<JobEntity[]> {
     return this.repo

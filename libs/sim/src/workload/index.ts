@@ -26,4 +26,5 @@ export {
 } from './validate';
 export { loadWorkload, applyTraceWindow, type LoadWorkloadContext } from './load';
 export { workloadToCsv, workloadStats, type WorkloadStats, type LengthStats } from './output';
+export { workloadBreakdown, type BreakdownRow, type WorkloadBreakdown } from './breakdown';
 export { sortByArrival, selectRows } from './builder';

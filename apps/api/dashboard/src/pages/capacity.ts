@@ -15,6 +15,7 @@ import {
 } from '../dom';
 import { capacityOption, sloTerm, sloText } from '../options';
 import type { CapacityPlan, Named, Page } from '../types';
+import { compareTicks } from './compare';
 import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
 
 const MODE_TEXT: Record<string, string> = {
@@ -41,16 +42,19 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
     api<Page<Named>>('GET', '/fusion-configs?limit=100'),
   ]);
   if (!ctx.isCurrent()) return;
+  const ticks = compareTicks('plans');
   ctx.main.append(
     pageHeader('Capacity plans', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
     canWrite() ? newPlanForm(profiles.items, deployments.items, configs.items) : '',
     h(
       'section',
       { class: 'panel' },
+      list.items.length > 1 ? ticks.bar : null,
       list.items.length
         ? table(
-            ['id', 'created', 'mode', 'points', 'status', 'answer'],
+            ['compare', 'id', 'created', 'mode', 'points', 'status', 'answer'],
             list.items.map((p) => [
+              ticks.box(p.id),
               h('a', { href: `#/capacity-plans/${p.id}`, class: 'mono' }, shortId(p.id)),
               timeAgo(p.createdAt),
               p.mode,

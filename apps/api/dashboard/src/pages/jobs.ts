@@ -2,7 +2,7 @@ import { api, watchJob, type ProgressEvent } from '../api';
 import { distinctLines, h, seconds, shortId, statusCell, timeAgo, table } from '../dom';
 import { queueOption } from '../options';
 import type { CapacityPlan, Job, Overview } from '../types';
-import { cancelButton, chartGrid, pageHeader, type Cleanup, type PageContext } from './page';
+import { cancelButton, chartGrid, pageHeader, retryButton, type Cleanup, type PageContext } from './page';
 
 /** At most this many live event streams (a browser allows about six connections per host). */
 const MAX_STREAMS = 3;
@@ -129,21 +129,35 @@ export async function renderJobs(ctx: PageContext): Promise<Cleanup> {
   const classes: string[] = [];
   for (const j of jobs.items) {
     const cell = h('div', { 'aria-live': 'polite' });
+    let stop: (() => void) | undefined;
+    const follow = () => {
+      if (streams >= MAX_STREAMS) return;
+      streams++;
+      void watchJob(j.id, (e: ProgressEvent) => show(e))
+        .then((s) => {
+          stop = s;
+          stops.push(s);
+        })
+        .catch(() => undefined);
+    };
     const show = (e: { status: string; progress: number; error: string | null }) => {
       const open = e.status === 'queued' || e.status === 'running';
       cell.replaceChildren(
         statusCell(e.status, e.progress, e.error),
         open ? cancelButton(j, show) : '',
+        e.status === 'failed'
+          ? retryButton(j, (again) => {
+              // Queued again: followed live like any open job.
+              show(again);
+              stop?.();
+              follow();
+            })
+          : '',
         e.status === 'failed' ? failureDetails(j, e.error) : '',
       );
     };
     show(j);
-    if ((j.status === 'queued' || j.status === 'running') && streams < MAX_STREAMS) {
-      streams++;
-      void watchJob(j.id, (e: ProgressEvent) => show(e))
-        .then((stop) => stops.push(stop))
-        .catch(() => undefined);
-    }
+    if (j.status === 'queued' || j.status === 'running') follow();
     const plan = flows.get(j.id);
     rows.push([
       h('span', { class: 'mono' }, shortId(j.id)),

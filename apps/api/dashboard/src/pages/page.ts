@@ -70,6 +70,31 @@ export function cancelButton(job: { id: string }, onDone: (j: JobEvent) => void)
 }
 
 /**
+ * A button that queues a failed or cancelled job again (`POST /jobs/:id/retry`): the job as the
+ * API answers (queued) goes to `onDone`; a refusal (409 for a job that is not failed, a viewer
+ * key's 403) is shown beside it.
+ */
+export function retryButton(job: { id: string }, onDone: (j: JobEvent) => void): HTMLElement {
+  const button = h(
+    'button',
+    { type: 'button', class: 'button-secondary retry-job', 'aria-label': `Retry job ${shortId(job.id)}` },
+    'Retry',
+  );
+  const msg = h('span', { class: 'cancel-status', 'aria-live': 'polite' });
+  button.addEventListener('click', () => {
+    button.setAttribute('disabled', '');
+    msg.replaceChildren();
+    api<JobEvent>('POST', `/jobs/${job.id}/retry`)
+      .then(onDone)
+      .catch((err) => {
+        button.removeAttribute('disabled');
+        msg.replaceChildren(errorBox(err));
+      });
+  });
+  return h('span', { class: 'cancel' }, button, msg);
+}
+
+/**
  * A running job's panel: its progress live over SSE (polling should the stream break), the
  * page's badge kept in step, its failure shown in place, the page redrawn when it succeeds.
  */

@@ -1,6 +1,18 @@
 import { accuracyAtThreshold, accuracyTradeoffs, metricInfo } from '@kvplan/core';
 import { api, download } from '../api';
-import { errorBox, failurePanel, fmt, fmtMs, fmtPct, h, shortId, stat, statusBadge, timeAgo } from '../dom';
+import {
+  errorBox,
+  failurePanel,
+  fmt,
+  fmtMs,
+  fmtPct,
+  h,
+  shortId,
+  stat,
+  statusBadge,
+  table,
+  timeAgo,
+} from '../dom';
 import {
   cdfOption,
   kvOption,
@@ -12,8 +24,16 @@ import {
   sloText,
   tradeoffOption,
 } from '../options';
-import type { Projection } from '../types';
-import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
+import {
+  intervalRows,
+  intervalsOf,
+  intervalText,
+  levelText,
+  withCdfIntervals,
+  withInterval,
+} from '../intervals';
+import type { Metrics, Projection } from '../types';
+import { chartGrid, followJob, pageHeader, retryButton, type Cleanup, type PageContext } from './page';
 
 /** One projection: headline numbers and every chart, its failure, or live progress while it runs. */
 export async function renderProjection(ctx: PageContext, id: string): Promise<Cleanup> {
@@ -35,7 +55,14 @@ export async function renderProjection(ctx: PageContext, id: string): Promise<Cl
     exportMsg,
   );
   if (status === 'failed' && p.job) {
-    ctx.main.append(failurePanel(p.job));
+    const failure = failurePanel(p.job);
+    // Queued again: the page follows the job as for a new one.
+    failure.append(
+      retryButton(p.job, () => {
+        if (ctx.isCurrent()) window.dispatchEvent(new HashChangeEvent('hashchange'));
+      }),
+    );
+    ctx.main.append(failure);
     return () => undefined;
   }
   if (status !== 'succeeded' || !p.result) return renderPending(ctx, p, badge);
@@ -74,8 +101,8 @@ function renderResult(main: HTMLElement, p: Projection): void {
         r.throughputGain ? `${fmt(r.throughputGain)}x` : '–',
         r.fusion ? `${r.fusion.mode} at ${r.fusion.threshold}, ${r.fusion.profileSource} profile` : '',
       ),
-      stat('p99 TTFT', fmtMs(a.p99_ttft_ms), b ? `fused ${fmtMs(b.p99_ttft_ms)}` : ''),
-      stat('p99 TPOT', fmtMs(a.p99_tpot_ms), b ? `fused ${fmtMs(b.p99_tpot_ms)}` : ''),
+      latencyCard('p99 TTFT', 'p99_ttft_ms', a, b),
+      latencyCard('p99 TPOT', 'p99_tpot_ms', a, b),
       stat(
         'KV peak',
         `${fmt(a.kv_peak_used_blocks)} / ${fmt(a.kv_blocks_total)}`,
@@ -89,6 +116,7 @@ function renderResult(main: HTMLElement, p: Projection): void {
           : 'set an SLO on the deployment',
       ),
       accuracyCard(p),
+      calibrationCard(a),
       stat('preemptions', fmt(a.preemptions), b ? `fused ${fmt(b.preemptions)}` : ''),
       stat(
         'blocks fused away',
@@ -107,6 +135,12 @@ function renderResult(main: HTMLElement, p: Projection): void {
     );
     return;
   }
+  main.append(intervalTable(p));
+  // Each CDF series is named as runsOf names it: its run's stored intervals draw its error bars.
+  const cdfRuns = {
+    'no fusion': { metrics: a as unknown as Metrics, intervals: intervalsOf(a) },
+    ...(b ? { fusion: { metrics: b as unknown as Metrics, intervals: intervalsOf(b) } } : {}),
+  };
   const rs = c.rateSweep.withoutFusion;
   const fp = c.fusionProfile;
   chartGrid(main, [
@@ -123,17 +157,17 @@ function renderResult(main: HTMLElement, p: Projection): void {
     {
       name: 'cdf-ttft',
       title: 'TTFT distribution',
-      option: cdfOption(c.latencyCdf, 'ttftMs', 'time to first token'),
+      option: withCdfIntervals(cdfOption(c.latencyCdf, 'ttftMs', 'time to first token'), 'ttft', cdfRuns),
     },
     {
       name: 'cdf-tpot',
       title: 'TPOT distribution',
-      option: cdfOption(c.latencyCdf, 'tpotMs', 'time per output token'),
+      option: withCdfIntervals(cdfOption(c.latencyCdf, 'tpotMs', 'time per output token'), 'tpot', cdfRuns),
     },
     {
       name: 'cdf-e2el',
       title: 'End-to-end latency distribution',
-      option: cdfOption(c.latencyCdf, 'e2elMs', 'end-to-end latency'),
+      option: withCdfIntervals(cdfOption(c.latencyCdf, 'e2elMs', 'end-to-end latency'), 'e2el', cdfRuns),
     },
     { name: 'kv-blocks', title: 'KV cache blocks in use', option: kvOption(c.kvBlocks) },
     {
@@ -226,4 +260,60 @@ function tradeoffCharts(p: Projection): Parameters<typeof chartGrid>[1] {
         : ''),
     height: 380,
   }));
+}
+
+type Run = NonNullable<Projection['result']>['withoutFusion'];
+
+/** A latency card: the value with its stored interval, and the fused run's. */
+function latencyCard(label: string, metric: string, a: Run, b: Run | null): HTMLElement {
+  const m = (r: Run) => (r as unknown as Metrics)[metric];
+  const card = stat(
+    label,
+    fmtMs(m(a)),
+    [
+      intervalText(metric, intervalsOf(a), fmtMs),
+      b ? `fused ${withInterval(m(b), metric, intervalsOf(b), fmtMs)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  );
+  card.dataset.metric = metric;
+  return card;
+}
+
+/** Where the GPU's kernel times come from, which sets how wide every interval is. */
+function calibrationCard(a: Run): HTMLElement {
+  const iv = intervalsOf(a);
+  const card = stat(
+    'calibration',
+    iv?.calibrated ?? '–',
+    iv
+      ? `${levelText(iv)} intervals from this class's residuals against measured runs, and the spread over seeds`
+      : 'stored before results carried intervals',
+  );
+  card.id = 'calibration-card';
+  return card;
+}
+
+/** Every latency metric with its interval, without and with fusion. */
+function intervalTable(p: Projection): HTMLElement {
+  const r = p.result!;
+  const runs = [r.withoutFusion, ...(r.withFusion ? [r.withFusion] : [])].map((x) => ({
+    metrics: x as unknown as Metrics,
+    intervals: intervalsOf(x),
+  }));
+  const rows = intervalRows(runs, fmtMs);
+  const iv = runs[0].intervals;
+  return h(
+    'details',
+    { class: 'panel', id: 'intervals' },
+    h(
+      'summary',
+      {},
+      iv ? `Latency with ${levelText(iv)} intervals (calibration: ${iv.calibrated})` : 'Latency intervals',
+    ),
+    rows.length
+      ? table(['metric', 'no fusion', ...(r.withFusion ? ['fusion'] : [])], rows, { id: 'intervals-table' })
+      : h('p', { class: 'muted' }, 'This result was stored before results carried intervals.'),
+  );
 }

@@ -3,6 +3,7 @@ import { projectionRequest } from '../bodies';
 import { fmt, fmtMs, h, shortId, statusCell, table, timeAgo } from '../dom';
 import { canWrite, field, input, named, onSubmitPost, select, sloFields } from '../forms';
 import type { Named, Page, Projection, ProjectionSummary } from '../types';
+import { compareTicks } from './compare';
 import { pageHeader, type Cleanup, type PageContext } from './page';
 
 /** Projections: the newest first, live progress for running ones, and a form to ask for one. */
@@ -20,6 +21,7 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
   );
   ctx.main.append(newProjectionForm(profiles.items, deployments.items, fusionConfigs.items, ctx.query));
 
+  const ticks = compareTicks('projections');
   const rows = list.items.map((p) => {
     const progressCell = h('div', {}, statusCell(p.status, p.progress, p.error));
     if (p.status === 'queued' || p.status === 'running')
@@ -29,6 +31,7 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
         .then((stop) => stops.push(stop))
         .catch(() => undefined);
     return [
+      ticks.box(p.id),
       h('a', { href: `#/projections/${p.id}`, class: 'mono' }, shortId(p.id)),
       timeAgo(p.createdAt),
       p.workloadProfileName ?? '–',
@@ -45,9 +48,11 @@ export async function renderProjections(ctx: PageContext): Promise<Cleanup> {
     h(
       'section',
       { class: 'panel' },
+      list.items.length > 1 ? ticks.bar : null,
       list.items.length
         ? table(
             [
+              'compare',
               'id',
               'created',
               'workload',

@@ -5,6 +5,7 @@ import { errorBox, fmt, h, progressBar, shortId, stat, table, timeAgo } from '..
 import { COLORS, histogramOption } from '../options';
 import type { Named, Page, WorkloadHistograms } from '../types';
 import { chartGrid, pageHeader, type PageContext } from './page';
+import { breakdownPanels } from './workload-breakdown';
 
 interface WorkloadProfile extends Named {
   workload: Record<string, unknown>;
@@ -92,6 +93,8 @@ export async function renderWorkloadProfile(ctx: PageContext, id: string): Promi
       option: histogramOption(hist.outputTokens, 'output tokens', 'requests', COLORS.with),
     },
   ]);
+  const breakdowns = breakdownPanels(hist);
+  if (breakdowns) ctx.main.append(breakdowns);
   ctx.main.append(
     h(
       'details',

@@ -1,4 +1,10 @@
-import { workloadStats, type LengthStats, type Workload } from '@kvplan/sim';
+import {
+  workloadBreakdown,
+  workloadStats,
+  type LengthStats,
+  type Workload,
+  type WorkloadBreakdown,
+} from '@kvplan/sim';
 
 export interface Histogram {
   /** Left edges of the bins; `width` each. */
@@ -16,6 +22,8 @@ export interface WorkloadHistograms {
   inputTokens: Histogram & { mean: number; p50: number; p99: number };
   outputTokens: Histogram & { mean: number; p50: number; p99: number };
   tenants: string[];
+  /** Requests, token share and prefix-hit potential per tenant and prefix group. */
+  breakdown: WorkloadBreakdown;
 }
 
 /** A "nice" bin width (1, 2 or 5 times a power of ten) giving about `bins` bins over `span`. */
@@ -60,5 +68,6 @@ export function workloadHistograms(w: Workload, bins = 60): WorkloadHistograms {
     inputTokens: { ...histogram(w.inputTokens, bins, true), ...lengths(st.inputTokens) },
     outputTokens: { ...histogram(w.outputTokens, bins, true), ...lengths(st.outputTokens) },
     tenants: w.tenantNames,
+    breakdown: workloadBreakdown(w),
   };
 }

@@ -76,7 +76,8 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     return requeued;
   }
 
-  private async requeue(row: JobEntity): Promise<boolean> {
+  /** Puts a row's run in its queue (idempotent: the run id is the job id); false without its plan. */
+  async requeue(row: JobEntity): Promise<boolean> {
     const base = { workspaceId: row.workspaceId, runId: row.id };
     if (row.kind === 'simulate')
       await this.queues.enqueueProjection({ ...base, projectionId: row.subjectId });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  ConflictException,
   Controller,
   Get,
   HttpCode,
@@ -22,13 +23,15 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { distinctUntilChanged, from, map, switchMap, takeWhile, timer, type Observable } from 'rxjs';
 import { JOB_CANCELLED, type JobProgressEvent } from '@kvplan/contracts';
-import { JobRepository, type JobEntity } from '@kvplan/db';
+import { CapacityPlanRepository, JobRepository, type JobEntity } from '@kvplan/db';
 import type { ApiConfig } from '../../config/config';
 import { API_CONFIG } from '../../infra/tokens';
 import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
 import { JobQueues } from '../../infra/job-queues';
 import { jobBody } from '../projections/projections.dto';
+import { ProjectionReadCache } from '../projections/read-cache';
 import { SpecsService } from '../specs/specs.service';
+import { JobReconciler } from './job-reconciler.service';
 
 const uuid = new ParseUUIDPipe();
 
@@ -77,6 +80,9 @@ export class JobsController {
   constructor(
     private readonly jobs: JobRepository,
     private readonly queues: JobQueues,
+    private readonly plans: CapacityPlanRepository,
+    private readonly reconciler: JobReconciler,
+    private readonly readCache: ProjectionReadCache,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
@@ -103,6 +109,36 @@ export class JobsController {
     if (!job) throw SpecsService.notFound('job');
     if (job.error === JOB_CANCELLED) await this.queues.cancel(job.kind, job.id);
     return jobBody(job);
+  }
+
+  /**
+   * Queues a failed or cancelled job again under the same id: its row goes back to queued (no
+   * progress, no error) and its run to its queue (a capacity plan's flow with every point; points
+   * already stored are kept). 409 for a job in any other state, or one whose cancelled run a worker
+   * is still stopping.
+   */
+  @Post(':id/retry')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @RequireRole('planner')
+  async retry(@Auth() auth: AuthContext, @Param('id', uuid) id: string) {
+    const job = await this.jobs.get(auth.workspaceId, id);
+    if (!job) throw SpecsService.notFound('job');
+    const refuse = (status: string) =>
+      new ConflictException(`job ${id} is ${status}: only a failed or cancelled job can be retried`);
+    if (job.status !== 'failed') throw refuse(job.status);
+    const points =
+      job.kind === 'capacity' ? ((await this.plans.getById(job.subjectId))?.points.length ?? 0) : 0;
+    if (!(await this.queues.forget(job.kind, job.id, points)))
+      throw new ConflictException(
+        `job ${id} was cancelled while running and its worker is still stopping it: retry in a few seconds`,
+      );
+    if (!(await this.jobs.requeueFailed(auth.workspaceId, id)))
+      throw refuse((await this.jobs.get(auth.workspaceId, id))?.status ?? 'gone');
+    if (job.kind === 'simulate') this.readCache.invalidate(auth.workspaceId, job.subjectId);
+    // The one way a run is queued from its row (the reconciler's, for runs lost from Redis).
+    await this.reconciler.requeue(job);
+    return jobBody((await this.jobs.get(auth.workspaceId, id))!);
   }
 
   @Post(':id/stream-token')

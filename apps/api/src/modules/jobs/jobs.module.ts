@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ProjectionsModule } from '../projections/projections.module';
 import { JobReconciler } from './job-reconciler.service';
 import { JobsController, StreamTokenGuard } from './jobs.controller';
 
-/** Job status, progress stream and cancel; the reconciler that re-enqueues runs lost from Redis. */
-@Module({ controllers: [JobsController], providers: [StreamTokenGuard, JobReconciler] })
+/** Job status, progress stream, cancel and retry; the reconciler that re-enqueues runs lost from Redis. */
+@Module({
+  imports: [ProjectionsModule],
+  controllers: [JobsController],
+  providers: [StreamTokenGuard, JobReconciler],
+})
 export class JobsModule {}

@@ -39,6 +39,11 @@ export class ProjectionReadCache {
     this.bytes += size;
   }
 
+  /** Forgets a projection's document (its job was queued again, so it changes once more). */
+  invalidate(workspaceId: string, id: string): void {
+    this.drop(`${workspaceId}/${id}`);
+  }
+
   private drop(key: string): void {
     const e = this.entries.get(key);
     if (!e) return;
