@@ -241,6 +241,8 @@ export interface CapacityPoint {
   gpu?: string;
   tensorParallel?: number;
   fusionProfileId?: string | null;
+  /** The rate an answer plan serves (absent: the workload's own mean rate). */
+  targetRate?: number;
   /** Why this configuration cannot be deployed at all (its row is infeasible without a simulation). */
   unfit?: string;
 }
@@ -300,6 +302,8 @@ export interface AnswerRow {
   index: number;
   deploymentId: string;
   deploymentName: string;
+  /** The rate to serve, requests/s (null for a configuration that could not even be resolved). */
+  targetRate: number | null;
   gpu: string;
   gpuName: string;
   tensorParallel: number;
@@ -334,7 +338,7 @@ export interface AnswerRow {
 export interface PlanAnswer {
   mode: 'answer';
   /** The rate to serve (requests/s): the workload's own mean rate unless the plan gave one. */
-  targetRate: number;
+  targetRate: number | null;
   rows: AnswerRow[];
   /** Index (into rows) of the cheapest feasible configuration without fusion, or null. */
   best: number | null;

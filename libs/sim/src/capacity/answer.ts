@@ -82,6 +82,7 @@ export function answerRow(
     : [];
   return {
     ...rowBase(spec, config),
+    targetRate,
     feasible,
     limitedBy,
     maxRatePerReplica: feasible ? point.maxRatePerReplica : null,
@@ -137,6 +138,7 @@ export function unfitAnswerRow(
 ): AnswerRow {
   return {
     ...config,
+    targetRate: null,
     gpuName: config.gpu,
     feasible: false,
     limitedBy: `infeasible: ${reason}`,
@@ -173,8 +175,12 @@ function cheaper(a: AnswerRow, b: AnswerRow): number {
   );
 }
 
-/** The plan's answer from its rows (any order): the cheapest configurations and the sentence. */
-export function planAnswer(rows: AnswerRow[], targetRate: number): PlanAnswer {
+/**
+ * The plan's answer from its rows (any order): the cheapest configurations and the sentence. The
+ * target rate is the rows' (the same workload's), unless given.
+ */
+export function planAnswer(rows: AnswerRow[], given?: number | null): PlanAnswer {
+  const targetRate = given ?? rows.find((r) => r.targetRate !== null)?.targetRate ?? null;
   const sorted = [...rows].sort((a, b) => a.index - b.index);
   const unfused = sorted.filter((r) => r.threshold === null && serves(r)).sort(cheaper);
   const thresholds = [...new Set(sorted.flatMap((r) => (r.threshold === null ? [] : [r.threshold])))].sort(
@@ -232,10 +238,10 @@ export function answerSentence(
   rows: AnswerRow[],
   best: number | null,
   bestFused: PlanAnswer['bestFused'],
-  targetRate: number,
+  targetRate: number | null,
 ): string {
   const at = (i: number) => rows.find((r) => r.index === i)!;
-  const rate = `${num(targetRate)} req/s`;
+  const rate = targetRate === null ? "the workload's rate" : `${num(targetRate)} req/s`;
   const fused = bestFused.map((b) => at(b.index)).sort(cheaper)[0];
   const fusedText = (r: AnswerRow) =>
     `with ${(r.fusionMode ?? 'fusion').toUpperCase()} at ${r.threshold}, ${configText(r)} at an accuracy cost ` +
