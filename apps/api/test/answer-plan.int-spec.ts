@@ -145,6 +145,9 @@ describe('capacity plans in mode answer', () => {
     expect(none).toEqual([{ path: 'slo', message: expect.stringMatching(/needs an SLO/) }]);
     const differ = await refused({ deploymentIds: [ids.l4, ids.otherSlo] });
     expect(differ).toEqual([{ path: 'slo', message: expect.stringMatching(/SLOs differ/) }]);
+    const badSlo = await refused({ deploymentIds: [ids.l4, ids.h100], slo: { ttftMs: { p99: -1 } } });
+    expect(badSlo).toHaveLength(1);
+    expect(badSlo[0].path).toMatch(/^slo\.ttftMs/);
     // The plan's own SLO settles both.
     expect(
       (await plan({ deploymentIds: [ids.l4, ids.otherSlo], slo: { ttftMs: { p99: 700 } } })).status,

@@ -193,6 +193,35 @@ describe('the plan answer', () => {
     );
   });
 
+  it('says when fusion saves nothing: the same GPUs at the same price, and what it would cost', () => {
+    const acc = {
+      metric: 'top8-attention-overlap',
+      label: 'top-8 attention overlap',
+      value: 0.97,
+      interval: null,
+      higherIsBetter: true,
+      source: 'proxy' as const,
+    };
+    const a = planAnswer(
+      [
+        row(0, { replicas: 2, gpus: 2, usdPerHour: 6.4 }),
+        row(1, {
+          threshold: 0.85,
+          fusionMode: 'bff',
+          replicas: 2,
+          gpus: 2,
+          usdPerHour: 6.4,
+          accuracy: [acc],
+        }),
+      ],
+      3,
+    );
+    expect(a.sentence).toBe(
+      'Serve 3 req/s on 2 x NVIDIA H100 (h100-sxm, TP1, 2 replicas) for $6.40/h; BFF at 0.85 saves nothing here ' +
+        '(the same 2 x h100-sxm), at an accuracy cost of top-8 attention overlap 0.97 (higher is better, proxy).',
+    );
+  });
+
   it('ranks a priced configuration before one without a price, then by fewer GPUs', () => {
     const a = planAnswer(
       [row(0, { usdPerHour: null, gpus: 1 }), row(1, { usdPerHour: 9, gpus: 3, replicas: 3 })],

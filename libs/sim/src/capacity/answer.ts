@@ -257,6 +257,18 @@ export function answerSentence(
   }
   const b = at(best);
   const head = `Serve ${rate} on ${configText(b)}`;
+  // Fusion that buys nothing here (the same price and GPUs) is said so, with what it would cost.
+  const same =
+    fused &&
+    fused.gpu === b.gpu &&
+    fused.tensorParallel === b.tensorParallel &&
+    fused.gpus === b.gpus &&
+    fused.usdPerHour === b.usdPerHour;
+  if (fused && same)
+    return (
+      `${head}; ${(fused.fusionMode ?? 'fusion').toUpperCase()} at ${fused.threshold} saves nothing here ` +
+      `(the same ${fused.gpus} x ${fused.gpu}), at an accuracy cost ${fused.accuracy.length ? 'of ' : ''}${accuracyText(fused)}.`
+    );
   if (!fused)
     return rows.some((r) => r.threshold !== null)
       ? `${head}; with fusion, no threshold serves it.`

@@ -17,6 +17,9 @@ export interface DeploymentItem extends Named {
   cost?: { gpuHourUsd?: number };
 }
 
+/** A figure of any size: tiny accuracy errors (4.1e-7) in exponent form, never rounded to 0. */
+const figure = (x: number): string => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : fmt(x));
+
 const usd = (x: number | null): string =>
   x === null || !Number.isFinite(x) ? '–' : `$${x >= 100 ? fmt(x, 4) : x.toFixed(2)}`;
 
@@ -43,13 +46,13 @@ function accuracyCell(r: AnswerRow): Node | string {
       h(
         'div',
         {},
-        `${a.label} ${fmt(a.value)}`,
+        `${a.label} ${figure(a.value)}`,
         h(
           'span',
           { class: 'muted small' },
           ` (${[
             a.higherIsBetter === null ? null : a.higherIsBetter ? 'higher is better' : 'lower is better',
-            a.interval ? `95 % interval ${fmt(a.interval[0])}–${fmt(a.interval[1])}` : null,
+            a.interval ? `95 % interval ${figure(a.interval[0])}–${figure(a.interval[1])}` : null,
             a.source,
           ]
             .filter(Boolean)
@@ -103,6 +106,13 @@ function rowCells(r: AnswerRow, marks: Map<number, string>): Array<Node | string
   ];
 }
 
+/** Each cell names its column (`data-label`): a phone shows every row as a card of labelled lines. */
+function labelled(t: HTMLTableElement, headers: string[]): HTMLTableElement {
+  for (const tr of t.tBodies[0].rows)
+    [...tr.cells].forEach((td, i) => td.setAttribute('data-label', headers[i] ?? ''));
+  return t;
+}
+
 /** How long the plan ran (its first point's start to the answer) and waited in the queue before. */
 function durations(plan: CapacityPlan): string {
   const j = plan.job;
@@ -152,6 +162,19 @@ export function renderAnswerPlan(ctx: PageContext, plan: CapacityPlan): Cleanup 
       `Searching ${plan.points.length} configurations (highest rate, then fewest replicas), then the answer…`,
     );
   }
+  const headers = [
+    'GPU',
+    'fusion',
+    'GPUs (replicas)',
+    '$/h',
+    '$/M output tok',
+    '$/M total tok',
+    'max req/s per replica',
+    'SLO at that rate',
+    'limited by',
+    'KV peak (blocks)',
+    'accuracy cost',
+  ];
   const marks = new Map<number, string>();
   if (r.best !== null) marks.set(r.best, 'cheapest without fusion');
   for (const b of r.bestFused) if (!marks.has(b.index)) marks.set(b.index, `cheapest at ${b.threshold}`);
@@ -160,22 +183,13 @@ export function renderAnswerPlan(ctx: PageContext, plan: CapacityPlan): Cleanup 
       'section',
       { class: 'panel' },
       h('h3', {}, 'Every configuration'),
-      table(
-        [
-          'GPU',
-          'fusion',
-          'GPUs (replicas)',
-          '$/h',
-          '$/M output tok',
-          '$/M total tok',
-          'max req/s per replica',
-          'SLO at that rate',
-          'limited by',
-          'KV peak (blocks)',
-          'accuracy cost',
-        ],
-        r.rows.map((row) => rowCells(row, marks)),
-        { id: 'answer-table' },
+      labelled(
+        table(
+          headers,
+          r.rows.map((row) => rowCells(row, marks)),
+          { id: 'answer-table', class: 'grid stacked' },
+        ),
+        headers,
       ),
       h(
         'p',

@@ -75,9 +75,12 @@ export function answerPoints(
                 path: opts.tensorParallel ? 'tensorParallel' : `deploymentIds[${i}]`,
                 message: `${tp} on deployment "${d.name}": ${issue.message}`,
               });
+          } else if (/^(model|engine)\b/.test(issue.path)) {
+            // The deployment was valid at its own TP: at this one the model or its KV cache does not fit.
+            unfit.push(`${issue.path}: ${issue.message}`);
           } else if (issue.path.startsWith('fusion')) {
             issues.push({ path: 'thresholds', message: `${threshold}: ${issue.message}` });
-          } else unfit.push(`${issue.path}: ${issue.message}`);
+          } else issues.push(issue);
         }
         if (unfit.length) point.unfit = unfit.join('; ');
         points.push(point);
