@@ -258,9 +258,12 @@ function flowChildren(j: Job, plan: CapacityPlan): Array<Array<Node | string>> {
   });
 }
 
+/** What a point varies (an answer plan's point also carries its deployment's section and ids: not shown). */
+const HIDDEN_POINT_KEYS = new Set(['deployment', 'deploymentId', 'fusionProfileId']);
+
 function pointLabel(pt: object): string {
   return Object.entries(pt)
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && !HIDDEN_POINT_KEYS.has(k))
     .map(([k, v]) => `${k} ${v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(', ');
 }
