@@ -1132,6 +1132,9 @@ describe("the planner's answer, through the UI from an empty workspace", () => {
       expect(c[6]).not.toBe('0');
     }
     expect(cells[answer.best!][0]).toMatch(/cheapest without fusion/);
+    // The front column marks exactly the rows the stored answer puts on it.
+    expect(cells.map((c) => c[11].startsWith('★'))).toEqual(answer.rows.map((r) => r.pareto));
+    expect(answer.rows.some((r) => r.pareto)).toBe(true);
     // The flow's job ran from its first configuration to the answer (not only the aggregation).
     const ran = Date.parse(plan.job.finishedAt) - Date.parse(plan.job.startedAt);
     expect(ran).toBeGreaterThan(200);

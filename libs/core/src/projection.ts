@@ -332,6 +332,11 @@ export interface AnswerRow {
   /** Where the accuracy comes from: a stored profile's source, or `parametric` (none). */
   profileSource: string | null;
   calibrated: CalibrationSource;
+  /**
+   * On the front of $/h for the rate, $ per million output tokens and fusion threshold (core's
+   * dominance); a configuration that does not serve the rate never is.
+   */
+  pareto: boolean;
 }
 
 /** An answer plan's result: every configuration, the cheapest ones and the sentence that answers. */

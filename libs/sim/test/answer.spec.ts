@@ -186,6 +186,9 @@ describe('the plan answer', () => {
     ];
     const a = planAnswer(rows, 6);
     expect(a.best).toBe(0);
+    // The front ($/h, $/M output tokens, threshold): the H100 row costs more per hour at the same
+    // per-token cost and threshold as the L4 one; the infeasible row is never on it.
+    expect(a.rows.map((r) => r.pareto)).toEqual([true, false, true, false]);
     expect(a.bestFused).toEqual([{ threshold: 0.8, index: 2 }]);
     expect(a.sentence).toBe(
       'Serve 6 req/s on 4 x NVIDIA L4 (l4, TP1, 4 replicas) for $3.20/h; with BFF at 0.8, 3 x NVIDIA L4 (l4, TP1, 3 replicas) for $2.40/h at ' +

@@ -6,10 +6,13 @@
  * service can fan the configurations out and aggregate them here.
  */
 import {
+  higherIsBetter,
   metricInfo,
+  paretoFront,
   type AnswerAccuracy,
   type AnswerRow,
   type AnswerSloTerm,
+  type Objective,
   type PlanAnswer,
   type SloSpec,
 } from '@kvplan/core';
@@ -95,6 +98,7 @@ export function answerRow(
     kvPeakUsedBlocks: at ? at.kv_peak_used_blocks : null,
     kvBlocksTotal: at ? at.kv_blocks_total : null,
     calibrated: point.calibrated ?? 'datasheet only',
+    pareto: false,
   };
 }
 
@@ -154,8 +158,22 @@ export function unfitAnswerRow(
     accuracy: [],
     profileSource: null,
     calibrated: 'datasheet only',
+    pareto: false,
   };
 }
+
+/**
+ * The answer's front: cheaper per hour for the rate, cheaper per million output tokens, and a
+ * safer (higher) threshold, no fusion safest; one that does not serve the rate is never on it.
+ */
+const ANSWER_OBJECTIVES: readonly Objective<AnswerRow>[] = [
+  { value: (r) => r.usdPerHour, higherIsBetter: higherIsBetter('usd_per_hour') },
+  {
+    value: (r) => r.costPerMillionOutputTokensUsd,
+    higherIsBetter: higherIsBetter('cost_per_million_output_tokens_usd'),
+  },
+  { value: (r) => r.threshold ?? 2, higherIsBetter: higherIsBetter('fusion-threshold') },
+];
 
 /** Serves the target rate: feasible, with a replica count. */
 const serves = (r: AnswerRow): boolean => r.feasible && r.gpus !== null;
@@ -181,7 +199,8 @@ function cheaper(a: AnswerRow, b: AnswerRow): number {
  */
 export function planAnswer(rows: AnswerRow[], given?: number | null): PlanAnswer {
   const targetRate = given ?? rows.find((r) => r.targetRate !== null)?.targetRate ?? null;
-  const sorted = [...rows].sort((a, b) => a.index - b.index);
+  const front = new Set(paretoFront(rows, ANSWER_OBJECTIVES, serves));
+  const sorted = [...rows].sort((a, b) => a.index - b.index).map((r) => ({ ...r, pareto: front.has(r) }));
   const unfused = sorted.filter((r) => r.threshold === null && serves(r)).sort(cheaper);
   const thresholds = [...new Set(sorted.flatMap((r) => (r.threshold === null ? [] : [r.threshold])))].sort(
     (a, b) => a - b,

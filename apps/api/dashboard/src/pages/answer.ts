@@ -103,6 +103,9 @@ function rowCells(r: AnswerRow, marks: Map<number, string>): Array<Node | string
     h('span', { class: r.feasible ? '' : 'bad' }, r.limitedBy),
     kv,
     accuracyCell(r),
+    r.pareto
+      ? h('span', { class: 'ok', title: 'on the front of $/h, $/M tokens and threshold' }, '★ yes')
+      : '–',
   ];
 }
 
@@ -174,6 +177,7 @@ export function renderAnswerPlan(ctx: PageContext, plan: CapacityPlan): Cleanup 
     'limited by',
     'KV peak (blocks)',
     'accuracy cost',
+    'on the front',
   ];
   const marks = new Map<number, string>();
   if (r.best !== null) marks.set(r.best, 'cheapest without fusion');
@@ -194,7 +198,7 @@ export function renderAnswerPlan(ctx: PageContext, plan: CapacityPlan): Cleanup 
       h(
         'p',
         { class: 'muted small' },
-        'GPUs: the fewest replicas that serve the rate within every SLO term, times TP. Max req/s: what one replica serves within every term; limited by: the terms violated just above it. KV peak: one replica at that rate. $/M: at that rate. Infeasible: no rate meets the SLO (the reason is the binding term at zero load, or why it cannot be deployed).',
+        'GPUs: the fewest replicas that serve the rate within every SLO term, times TP. Front: no other configuration is as cheap per hour and per token at a threshold as safe (infeasible ones never are). Max req/s: what one replica serves within every term; limited by: the terms violated just above it. KV peak: one replica at that rate. $/M: at that rate. Infeasible: no rate meets the SLO (the reason is the binding term at zero load, or why it cannot be deployed).',
       ),
     ),
   );
