@@ -17,7 +17,7 @@ import {
   type SloSpec,
 } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
-import { evaluateCapacity, type CapacityOptions } from './evaluate';
+import { evaluateCapacity, type CapacityEvaluation, type CapacityOptions } from './evaluate';
 import { offeredRate, sloChecks } from './search';
 
 /** Which configuration a row is: its index in the plan and the deployment it came from. */
@@ -65,16 +65,25 @@ export function answerRow(
   targetRate: number,
   opts: Omit<CapacityOptions, 'targetRate'> = {},
 ): AnswerRow {
-  const { point, measured, replicas } = evaluateCapacity(spec, slo, config.deploymentName, {
-    ...opts,
-    targetRate,
-  });
+  const ev = evaluateCapacity(spec, slo, config.deploymentName, { ...opts, targetRate });
+  return answerRowOf(spec, slo, config, targetRate, ev, opts.maxReplicas);
+}
+
+/** The row of a configuration already evaluated for `targetRate` (evaluateCapacity). */
+export function answerRowOf(
+  spec: ResolvedSpec,
+  slo: SloSpec,
+  config: AnswerConfig,
+  targetRate: number,
+  { point, measured, replicas }: CapacityEvaluation,
+  maxReplicas = 256,
+): AnswerRow {
   const at = measured.search.atMax?.result ?? null;
   const feasible = point.feasible;
   const gpus = feasible ? (replicas?.gpus ?? null) : null;
   let limitedBy = point.limitedBy;
   if (feasible && !replicas)
-    limitedBy = `${targetRate.toPrecision(3)} req/s is not reachable within ${opts.maxReplicas ?? 256} replicas; ${limitedBy}`;
+    limitedBy = `${targetRate.toPrecision(3)} req/s is not reachable within ${maxReplicas} replicas; ${limitedBy}`;
   const sloAtMax: AnswerSloTerm[] = at
     ? sloChecks(at, slo).map((c) => ({
         metric: c.metric,
