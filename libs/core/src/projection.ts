@@ -307,6 +307,8 @@ export interface AnswerRow {
   gpu: string;
   gpuName: string;
   tensorParallel: number;
+  /** Pipeline stages per replica (GPUs per replica: tensorParallel x pipelineParallel). */
+  pipelineParallel: number;
   /** Fusion threshold (null: no fusion) and mode. */
   threshold: number | null;
   fusionMode: 'bff' | 'cff' | null;

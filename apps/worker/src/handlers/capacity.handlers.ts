@@ -69,6 +69,9 @@ export class CapacityPointHandler {
             ...config,
             gpu: point.gpu ?? '',
             tensorParallel: point.tensorParallel ?? 1,
+            ...(typeof point.deployment?.pipelineParallel === 'number' && {
+              pipelineParallel: point.deployment.pipelineParallel,
+            }),
             threshold,
             fusionMode: threshold === null ? null : (fusion?.mode ?? null),
           },

@@ -122,6 +122,7 @@ function rowBase(
   | 'gpu'
   | 'gpuName'
   | 'tensorParallel'
+  | 'pipelineParallel'
   | 'threshold'
   | 'fusionMode'
   | 'accuracy'
@@ -132,6 +133,7 @@ function rowBase(
     gpu: spec.gpu.id,
     gpuName: spec.gpu.name,
     tensorParallel: spec.tensorParallel,
+    pipelineParallel: spec.pipelineParallel ?? 1,
     threshold: spec.fusion ? spec.fusion.threshold : null,
     fusionMode: spec.fusion ? spec.fusion.mode : null,
     accuracy: accuracyAtThreshold(spec),
@@ -144,12 +146,14 @@ export function unfitAnswerRow(
   config: AnswerConfig & {
     gpu: string;
     tensorParallel: number;
+    pipelineParallel?: number;
     threshold: number | null;
     fusionMode: 'bff' | 'cff' | null;
   },
   reason: string,
 ): AnswerRow {
   return {
+    pipelineParallel: 1,
     ...config,
     targetRate: null,
     gpuName: config.gpu,
@@ -232,11 +236,16 @@ export function planAnswer(rows: AnswerRow[], given?: number | null): PlanAnswer
 const money = (usd: number): string => `$${usd >= 100 ? usd.toFixed(0) : usd.toFixed(2)}`;
 const num = (x: number): string => Number(x.toPrecision(3)).toString();
 
+/** `TP2`, or `TP2 x PP2` with pipeline stages. */
+export function parallelText(r: Pick<AnswerRow, 'tensorParallel' | 'pipelineParallel'>): string {
+  return `TP${r.tensorParallel}${r.pipelineParallel > 1 ? ` x PP${r.pipelineParallel}` : ''}`;
+}
+
 /** `2 x NVIDIA H100 80GB HBM3 SXM (h100-sxm, TP1, 2 replicas) for $7.00/h` */
 function configText(r: AnswerRow): string {
   const replicas = `${r.replicas} ${r.replicas === 1 ? 'replica' : 'replicas'}`;
   const price = r.usdPerHour === null ? 'at no price given' : `for ${money(r.usdPerHour)}/h`;
-  return `${r.gpus} x ${r.gpuName} (${r.gpu}, TP${r.tensorParallel}, ${replicas}) ${price}`;
+  return `${r.gpus} x ${r.gpuName} (${r.gpu}, ${parallelText(r)}, ${replicas}) ${price}`;
 }
 
 /**
@@ -277,7 +286,7 @@ export function answerSentence(
   if (best === null) {
     const reasons = [
       ...new Set(
-        rows.filter((r) => r.threshold === null).map((r) => `${r.gpu} TP${r.tensorParallel}: ${r.limitedBy}`),
+        rows.filter((r) => r.threshold === null).map((r) => `${r.gpu} ${parallelText(r)}: ${r.limitedBy}`),
       ),
     ];
     const head = `No configuration without fusion serves ${rate} within the SLO (${reasons.join('; ')})`;
@@ -290,6 +299,7 @@ export function answerSentence(
     fused &&
     fused.gpu === b.gpu &&
     fused.tensorParallel === b.tensorParallel &&
+    fused.pipelineParallel === b.pipelineParallel &&
     fused.gpus === b.gpus &&
     fused.usdPerHour === b.usdPerHour;
   if (fused && same)

@@ -27,7 +27,7 @@ const usd = (x: number | null): string =>
 export function answerSummary(r: PlanAnswer): string {
   const best = r.rows.find((x) => x.index === r.best);
   if (!best) return 'no configuration without fusion serves the rate';
-  return `${best.gpus} x ${best.gpu} (TP${best.tensorParallel})${best.usdPerHour === null ? '' : `, ${usd(best.usdPerHour)}/h`}`;
+  return `${best.gpus} x ${best.gpu} (${parallel(best)})${best.usdPerHour === null ? '' : `, ${usd(best.usdPerHour)}/h`}`;
 }
 
 /** `attention output relative error 0.018 (lower is better, 95 % interval 0.016–0.02, proxy)` */
@@ -63,6 +63,10 @@ function accuracyCell(r: AnswerRow): Node | string {
   );
 }
 
+/** `TP2`, or `TP2×PP2` with pipeline stages (GPUs per replica). */
+const parallel = (r: AnswerRow): string =>
+  `TP${r.tensorParallel}${(r.pipelineParallel ?? 1) > 1 ? `×PP${r.pipelineParallel}` : ''}`;
+
 function infeasible(): HTMLElement {
   return h('span', { class: 'bad' }, 'infeasible');
 }
@@ -75,7 +79,7 @@ function rowCells(r: AnswerRow, marks: Map<number, string>): Array<Node | string
     'span',
     {},
     h('strong', {}, `${r.gpu}`),
-    ` TP${r.tensorParallel}`,
+    ` ${parallel(r)}`,
     h('div', { class: 'muted small' }, r.deploymentName),
     mark ? h('div', { class: 'best-mark' }, mark) : null,
   );
@@ -83,7 +87,7 @@ function rowCells(r: AnswerRow, marks: Map<number, string>): Array<Node | string
     ? infeasible()
     : r.gpus === null
       ? h('span', { class: 'bad' }, 'not reachable')
-      : `${r.gpus} (${r.replicas} × TP${r.tensorParallel})`;
+      : `${r.gpus} (${r.replicas} × ${parallel(r)})`;
   const slo = r.sloAtMax.length
     ? r.sloAtMax.map((t) => `${t.label} ${fmtMs(t.value)} ≤ ${fmtMs(t.limit)}`).join('; ')
     : '–';
