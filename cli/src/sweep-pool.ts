@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { AnswerRow } from '@kvplan/core';
 import type { CapacityOptions, SloSpec, SweepPoint } from '@kvplan/sim';
 import type { SpecFile } from './spec-file';
 import { threadEntry, threadsFor } from './threads';
@@ -10,6 +11,12 @@ export interface SweepTask {
   over: Record<string, unknown>;
 }
 
+/** A configuration's sweep row, and its answer row when the sweep has a target rate. */
+export interface SweepRow {
+  point: SweepPoint;
+  row: AnswerRow | null;
+}
+
 /** What the parent sends a sweep thread once, and each task after. */
 export interface SweepThreadData {
   spec: SpecFile;
@@ -19,8 +26,17 @@ export interface SweepThreadData {
 
 export type SweepThreadMessage =
   | { type: 'probe'; index: number; probes: number; maxProbes: number }
-  | { type: 'done'; index: number; point: SweepPoint }
+  | { type: 'done'; index: number; point: SweepPoint; row: AnswerRow | null }
   | { type: 'error'; index: number; message: string };
+
+/** A sweep configuration as an answer row names it (the CLI has no deployments: its label). */
+export function sweepConfig(task: SweepTask): {
+  index: number;
+  deploymentId: string;
+  deploymentName: string;
+} {
+  return { index: task.index, deploymentId: '', deploymentName: task.label };
+}
 
 /** Threads for a sweep: the process's one thread policy (one per core, never more than the tasks). */
 export function defaultThreads(tasks: number): number {
@@ -36,8 +52,8 @@ export async function runSweepThreads(
   tasks: SweepTask[],
   threads: number,
   onProgress: (fraction: number, detail: string) => void,
-): Promise<Map<number, SweepPoint>> {
-  const results = new Map<number, SweepPoint>();
+): Promise<Map<number, SweepRow>> {
+  const results = new Map<number, SweepRow>();
   const partial = new Map<number, number>();
   const queue = [...tasks];
   const report = (detail: string) => {
@@ -60,7 +76,7 @@ export async function runSweepThreads(
           report(label);
         } else if (m.type === 'done') {
           partial.delete(m.index);
-          results.set(m.index, m.point);
+          results.set(m.index, { point: m.point, row: m.row });
           report(label);
           next();
         } else {

@@ -159,6 +159,27 @@ describe('kvplan capacity knows its limits', () => {
     );
   }, 60_000);
 
+  it("answers a sweep with a target rate in the service's sentence: the cheapest GPU type, count and price", async () => {
+    const dir = tmpDir();
+    const file = spec(dir, LONG_PROMPTS);
+    const argv = ['capacity', file, '--sweep-gpus', 'h100-sxm,b200', '--target-rate', '2'];
+    const r = await runCli([...argv, '--json', '--threads', '2'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const { answer } = JSON.parse(r.stdout);
+    // The H100 cannot meet the SLO at any rate: the B200 is the answer, priced by the spec's cost.
+    expect(answer.rows.map((x: { gpu: string; feasible: boolean }) => [x.gpu, x.feasible])).toEqual([
+      ['h100-sxm', false],
+      ['b200', true],
+    ]);
+    const b200 = answer.rows[1];
+    expect(answer.best).toBe(1);
+    expect(b200.usdPerHour).toBeCloseTo(b200.gpus * 2.5, 9);
+    const text = await runCli(argv, dir);
+    expect(text.stdout).toContain(
+      `Serve 2 req/s on ${b200.gpus} x ${b200.gpuName} (b200, TP1, ${b200.replicas} ${b200.replicas === 1 ? 'replica' : 'replicas'}) for $${b200.usdPerHour.toFixed(2)}/h.`,
+    );
+  }, 120_000);
+
   it('spreads a sweep over worker threads with the same rows as one thread', async () => {
     const dir = tmpDir();
     const file = spec(dir, LONG_PROMPTS);

@@ -1,6 +1,7 @@
 // The dashboard's form bodies: what each create form sends, and what it refuses to send.
 import { describe, expect, it } from 'vitest';
 import {
+  answerRequest,
   capacityRequest,
   deploymentRequest,
   fusionConfigRequest,
@@ -117,6 +118,60 @@ describe('fusionConfigRequest and fusionProfileRequest', () => {
     });
     expect(fusionProfileRequest(form({ workloadProfileId: 'w' }))).toEqual({
       problems: ['Fusion config: required', 'Deployment: required'],
+    });
+  });
+});
+
+describe('answerRequest', () => {
+  const ticked = (fields: Record<string, string>, deployments: string[]) => {
+    const d = form(fields);
+    for (const id of deployments) d.append('deploymentIds', id);
+    return d;
+  };
+  it('sends the ticked deployments, the fusion config with its thresholds, TP degrees, target rate and SLO', () => {
+    expect(
+      answerRequest(
+        ticked(
+          {
+            workloadProfileId: 'w',
+            fusionConfigId: 'f',
+            thresholds: '0.75, 0.85',
+            tensorParallel: '1 2',
+            targetRate: '4.5',
+            sloTtft: '800',
+          },
+          ['a', 'b'],
+        ),
+      ),
+    ).toEqual({
+      body: {
+        mode: 'answer',
+        workloadProfileId: 'w',
+        deploymentIds: ['a', 'b'],
+        fusionConfigId: 'f',
+        thresholds: [0.75, 0.85],
+        tensorParallel: [1, 2],
+        targetRate: 4.5,
+        slo: { ttftMs: { p99: 800 } },
+      },
+    });
+    expect(answerRequest(ticked({ workloadProfileId: 'w', thresholds: '' }, ['a']))).toEqual({
+      body: { mode: 'answer', workloadProfileId: 'w', deploymentIds: ['a'] },
+    });
+  });
+
+  it('refuses no deployment, thresholds without a fusion config, fractional TP and a rate of zero', () => {
+    expect(
+      answerRequest(
+        ticked({ workloadProfileId: 'w', thresholds: '0.8', tensorParallel: '1.5', targetRate: '0' }, []),
+      ),
+    ).toEqual({
+      problems: [
+        'Deployments: tick at least one (one per GPU type to compare)',
+        'Thresholds: need a fusion config',
+        'TP degrees: whole numbers ≥ 1, got "1.5"',
+        'Target rate (req/s): expected a positive number, got "0"',
+      ],
     });
   });
 });

@@ -5,10 +5,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlanAnswer } from '@kvplan/contracts';
 import {
+  CapacityPlanRepository,
   FusionProfileRepository,
   JobRepository,
   ProjectionRepository,
@@ -178,18 +180,50 @@ async function chartsDrawn(p: Page, n: number): Promise<ChartCheck[]> {
   return checks;
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+async function shot(name: string, p: Page = page): Promise<void> {
+  await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-async function open(hash: string): Promise<void> {
+async function open(hash: string, p: Page = page): Promise<void> {
   // Forget the previous page's "loaded" first; the same hash again re-renders the page.
-  await page.evaluate((h) => {
+  await p.evaluate((h) => {
     delete document.body.dataset.loaded;
     if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
     else location.hash = h;
   }, hash);
-  await page.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, { timeout: 30_000 });
+  await p.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, { timeout: 30_000 });
+}
+
+/** Drops a file on the workload page's trace zone, as a drag and drop from the desktop would. */
+function dropFile(p: Page, name: string, text: string): Promise<void> {
+  return p.evaluate(
+    ([n, t]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([t], n, { type: 'text/csv' }));
+      const zone = document.getElementById('trace-drop')!;
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    },
+    [name, text] as const,
+  );
+}
+
+/** On a phone: whether the page scrolls sideways, the nav leaves the header or a panel spills. */
+function phoneLayout(p: Page) {
+  return p.evaluate(() => {
+    const nav = document.getElementById('nav')!.getBoundingClientRect();
+    const header = document.querySelector('header.top')!.getBoundingClientRect();
+    const spill = [...document.querySelectorAll('.panel table')].filter((t) => {
+      const panel = t.closest('.panel')!;
+      return panel.getBoundingClientRect().right > window.innerWidth + 0.5;
+    }).length;
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      navInHeader: nav.right <= header.right + 0.5 && nav.bottom <= header.bottom + 0.5,
+      spill,
+    };
+  });
 }
 
 beforeAll(async () => {
@@ -757,19 +791,7 @@ describe('every step in the UI', () => {
   });
 
   it("uploads a trace by drag and drop, lists a bad one's problems by line, and replays it", async () => {
-    const drop = (name: string, text: string) =>
-      page.evaluate(
-        ([n, t]) => {
-          const dt = new DataTransfer();
-          dt.items.add(new File([t], n, { type: 'text/csv' }));
-          const zone = document.getElementById('trace-drop')!;
-          zone.dispatchEvent(
-            new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }),
-          );
-          zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        },
-        [name, text] as const,
-      );
+    const drop = (name: string, text: string) => dropFile(page, name, text);
     await open('#/workload-profiles');
     const header = 'request_id,arrival_time_s,input_tokens,output_tokens';
     await drop('bad.csv', `${header}\nr1,0.5,100,20\nr2,0.7,-3,20\nr3,0.9,100,abc\n`);
@@ -936,10 +958,256 @@ describe('every step in the UI', () => {
     await chartsDrawn(page, 1);
     expect(await page.textContent('.lead')).toMatch(/SLO: TTFT p99 ≤ 3,000 ms/);
     expect(await page.textContent('#plan-took')).toMatch(
-      /^Took \d+\.\d s from queued to the answer, over 2 point/,
+      /^Ran \d+\.\d s over 2 point simulations, \d+\.\d s from queued to the answer\.$/,
     );
     expect(await page.textContent('main section.panel > table.grid')).toMatch(/KV peak/);
   }, 120_000);
+});
+
+describe("the planner's answer, through the UI from an empty workspace", () => {
+  let context: BrowserContext;
+  let p: Page;
+  let key = '';
+  let ws = '';
+  const made = { workload: '', l4: '', h100: '', config: '', profile: '', plan: '' };
+  /** A row of the workspace through the api, once its job succeeded (failing the test if it failed). */
+  const done = (what: string, url: string, timeoutMs = 120_000) =>
+    until(
+      what,
+      async () => {
+        const res = await fetch(base + url, { headers: { authorization: `Bearer ${key}` } });
+        const row = (await res.json()) as { status: string; job?: { error: string | null } };
+        if (row.status === 'failed') throw new Error(`${what} failed: ${row.job?.error}`);
+        return row.status === 'succeeded' ? row : undefined;
+      },
+      timeoutMs,
+    );
+  const idFromHash = async () => (await p.evaluate(() => location.hash)).split('/').pop()!;
+
+  beforeAll(async () => {
+    const a = await new WorkspaceRepository(ds).createWorkspaceWithAdminKey('planner-team');
+    key = a.secret;
+    ws = a.workspace.id;
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    p = await context.newPage();
+    p.on('pageerror', (e) => process.stderr.write(`[page] ${e.message}\n`));
+    await p.goto(`${base}/`);
+    await p.fill('#api-key', key);
+    await p.click('#login-form button');
+    await p.waitForSelector('#new-projection');
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('starts empty, uploads the sample trace and makes a workload of it', async () => {
+    await open('#/projections', p);
+    expect(await p.textContent('main')).toMatch(/0 in this workspace|No projections yet/);
+    await open('#/workload-profiles', p);
+    const sample = fs.readFileSync(path.join(repoRoot, 'examples', 'traces', 'sample.csv'), 'utf8');
+    await dropFile(p, 'sample.csv', sample);
+    await p.waitForSelector('#trace-profile', { timeout: 15_000 });
+    await p.fill('#trace-profile-name', 'sample trace');
+    await p.click('#trace-profile');
+    await p.waitForFunction(() => /^#\/workload-profiles\/[0-9a-f-]{36}$/.test(location.hash));
+    made.workload = await idFromHash();
+  });
+
+  it('creates two deployments on different GPUs from the presets, each with its price', async () => {
+    for (const [name, gpu, price] of [
+      ['llama-8b on L4', 'l4', '0.8'],
+      ['llama-8b on H100', 'h100-sxm', '3.2'],
+    ]) {
+      await open('#/deployments', p);
+      await p.fill('#new-deployment #f-name', name);
+      await p.selectOption('#new-deployment #f-model', 'meta-llama/Llama-3.1-8B');
+      await p.selectOption('#new-deployment #f-gpu', gpu);
+      await p.fill('#new-deployment #f-gpuHourUsd', price);
+      await p.click('#new-deployment details summary');
+      await p.fill('#new-deployment #f-maxModelLen', '4096');
+      await p.click('#create-deployment');
+      await p.waitForFunction(
+        (n) => document.querySelector('#deployments-table')?.textContent?.includes(n),
+        name,
+      );
+    }
+    const list = (await (
+      await fetch(`${base}/api/v1/deployments?limit=10`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { items: Array<{ id: string; gpu: string; cost: unknown }> };
+    made.l4 = list.items.find((d) => d.gpu === 'l4')!.id;
+    made.h100 = list.items.find((d) => d.gpu === 'h100-sxm')!.id;
+    expect(list.items.find((d) => d.gpu === 'h100-sxm')!.cost).toEqual({ gpuHourUsd: 3.2 });
+  });
+
+  it('creates a fusion config, builds a fusion profile and runs a projection per threshold', async () => {
+    await open('#/fusion-profiles', p);
+    await p.fill('#new-fusion-config #f-name', 'bff');
+    await p.selectOption('#new-fusion-config #f-mode', 'bff');
+    await p.fill('#new-fusion-config #f-thresholds', '0.75, 0.85');
+    await p.fill('#new-fusion-config #f-batchSizes', '4');
+    await p.click('#create-fusion-config');
+    await p.waitForFunction(
+      () => !!document.querySelector('#build-fusionConfigId option[value]:not([value=""])'),
+    );
+    await p.selectOption('#build-workloadProfileId', made.workload);
+    made.config = await p.inputValue('#build-fusionConfigId');
+    await p.selectOption('#build-deploymentId', made.l4);
+    await p.fill('#build-fusion-profile #f-sampleSize', '4');
+    await p.fill('#build-fusion-profile #f-maxPromptTokens', '64');
+    await p.click('#build-profile');
+    await p.waitForFunction(() => /^#\/fusion-profiles\/[0-9a-f-]{36}$/.test(location.hash));
+    made.profile = await idFromHash();
+    await done('fusion profile', `/api/v1/fusion-profiles/${made.profile}`);
+
+    const projections: string[] = [];
+    for (const threshold of ['0.75', '0.85']) {
+      await open('#/projections', p);
+      await p.selectOption('#new-workloadProfileId', made.workload);
+      await p.selectOption('#new-deploymentId', made.l4);
+      await p.selectOption('#new-fusionConfigId', made.config);
+      await p.selectOption('#new-threshold', threshold);
+      await p.click('#run-projection');
+      await p.waitForFunction(() => /^#\/projections\/[0-9a-f-]{36}$/.test(location.hash));
+      projections.push(await idFromHash());
+    }
+    for (const [i, id] of projections.entries()) {
+      const got = (await done(`projection ${i}`, `/api/v1/projections/${id}`)) as unknown as {
+        spec: { fusion: { threshold: number } };
+        result: { fusion: { fusionProfileId: string } };
+      };
+      expect(got.spec.fusion.threshold).toBe([0.75, 0.85][i]);
+      expect(got.result.fusion.fusionProfileId).toBe(made.profile);
+    }
+  }, 240_000);
+
+  it('plans capacity across both GPUs and answers in one sentence naming the GPU type, count and cost', async () => {
+    await open('#/capacity-plans', p);
+    await p.selectOption('#answer-workloadProfileId', made.workload);
+    await p.selectOption('#answer-fusionConfigId', made.config);
+    await p.fill('#answer-thresholds', '0.85');
+    await p.fill('#answer-sloTtft', '3000');
+    // Both deployments are ticked.
+    expect(await p.$$eval('#answer-deployments input:checked', (b) => b.length)).toBe(2);
+    await p.click('#create-answer');
+    await p.waitForFunction(() => /^#\/capacity-plans\/[0-9a-f-]{36}$/.test(location.hash));
+    made.plan = await idFromHash();
+    // The page follows the flow, then redraws itself with the answer.
+    await p.waitForSelector('#answer-sentence', { timeout: 240_000 });
+    const plan = (await done('answer plan', `/api/v1/capacity-plans/${made.plan}`)) as unknown as {
+      result: PlanAnswer;
+      job: { startedAt: string; finishedAt: string; createdAt: string };
+    };
+    const answer = plan.result;
+    fs.writeFileSync(path.join(artifacts, '11-answer.json'), JSON.stringify(answer, null, 2));
+    expect(answer.rows.map((r) => `${r.gpu} ${r.threshold}`).sort()).toEqual([
+      'h100-sxm 0.85',
+      'h100-sxm null',
+      'l4 0.85',
+      'l4 null',
+    ]);
+    // The fused configurations ran with the profile built above (its accuracy named, or why none).
+    for (const r of answer.rows.filter((x) => x.threshold !== null))
+      expect(r.profileSource).toBe('synthetic');
+    const best = answer.rows.find((r) => r.index === answer.best)!;
+    const sentence = (await p.textContent('#answer-sentence'))!;
+    expect(sentence).toBe(answer.sentence);
+    // GPU type, count and cost.
+    expect(sentence).toMatch(
+      new RegExp(
+        `^Serve [\\d.]+ req/s on ${best.gpus} x ${best.gpuName} \\(${best.gpu}, TP1, ${best.replicas} replicas?\\) for \\$${best.usdPerHour!.toFixed(2)}/h`,
+      ),
+    );
+    // Then fusion at the threshold: what it saves (or that it saves nothing) and its accuracy cost, named.
+    expect(sentence).toMatch(
+      /; (with BFF at 0\.85, \d+ x NVIDIA .* for \$[\d.]+\/h|BFF at 0\.85 saves nothing here \(the same \d+ x [\w-]+\),) at an accuracy cost of [a-z]/,
+    );
+    expect(sentence).toMatch(/(lower|higher) is better/);
+    // One table row per configuration, priced; no row claims 0 req/s.
+    const cells = await p.$$eval('#answer-table tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    expect(cells).toHaveLength(4);
+    for (const c of cells) {
+      expect(c[3]).toMatch(/^\$\d/);
+      expect(c[6]).not.toBe('0');
+    }
+    expect(cells[answer.best!][0]).toMatch(/cheapest without fusion/);
+    // The front column marks exactly the rows the stored answer puts on it.
+    expect(cells.map((c) => c[11].startsWith('★'))).toEqual(answer.rows.map((r) => r.pareto));
+    expect(answer.rows.some((r) => r.pareto)).toBe(true);
+    // The flow's job ran from its first configuration to the answer (not only the aggregation).
+    const ran = Date.parse(plan.job.finishedAt) - Date.parse(plan.job.startedAt);
+    expect(ran).toBeGreaterThan(200);
+    expect(await p.textContent('#plan-took')).toMatch(
+      /^Ran \d+\.\d s over 4 configurations, after \d+\.\d s in the queue\.$/,
+    );
+    await shot('11-answer', p);
+    await open('#/capacity-plans', p);
+    expect(await p.textContent('#capacity-table')).toContain(`${best.gpus} x ${best.gpu} (TP1)`);
+  }, 300_000);
+
+  it('shows a failed answer plan as failed, on its page and in the list', async () => {
+    const plans = new CapacityPlanRepository(ds);
+    const jobs = new JobRepository(ds);
+    const { plan, job } = await plans.createWithJob(ws, {
+      mode: 'answer',
+      spec: { note: 'fails on purpose' },
+      points: [
+        {
+          deploymentId: made.l4,
+          deploymentName: 'llama-8b on L4',
+          gpu: 'l4',
+          tensorParallel: 1,
+          threshold: null,
+        },
+      ],
+      slo: { ttftMs: { p99: 3000 } },
+      fusionProfileId: null,
+    });
+    await open(`#/capacity-plans/${plan.id}`, p);
+    await p.waitForSelector('#job-progress');
+    // As the worker writes it when a configuration's search fails for good.
+    await jobs.markRunning(job.id);
+    await jobs.markFailed(job.id, 'bad input: workload.trace: the stored trace is missing');
+    await p.waitForSelector('#job-failure', { timeout: 10_000 });
+    expect(await p.textContent('#plan-status')).toMatch(/failed/);
+    expect(await p.textContent('#job-failure pre')).toBe(
+      'bad input: workload.trace: the stored trace is missing',
+    );
+    await open('#/capacity-plans', p);
+    const row = await p.evaluate(
+      (s) =>
+        [...document.querySelectorAll('#capacity-table tbody tr')].find((tr) => tr.textContent!.includes(s))!
+          .textContent!,
+      plan.id.slice(0, 8),
+    );
+    expect(row).toMatch(/failed/);
+    expect(row).not.toMatch(/0 %/);
+  });
+
+  it('fits the answer on a phone without sideways scrolling', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    try {
+      const q = await phone.newPage();
+      await q.goto(`${base}/`);
+      await q.fill('#api-key', key);
+      await q.click('#login-form button');
+      await q.waitForSelector('#new-projection');
+      for (const [name, hash] of [
+        ['answer', `#/capacity-plans/${made.plan}`],
+        ['answer-form', '#/capacity-plans'],
+      ]) {
+        await open(hash, q);
+        const m = await phoneLayout(q);
+        expect(m.scrollWidth, `${name}: page width`).toBeLessThanOrEqual(m.width);
+        expect(m.navInHeader, `${name}: nav inside the header`).toBe(true);
+        expect(m.spill, `${name}: panels wider than the screen`).toBe(0);
+        await shot(`phone-${name}`, q);
+      }
+    } finally {
+      await phone.close();
+    }
+  });
 });
 
 describe('on a phone (390 x 844)', () => {
@@ -972,20 +1240,7 @@ describe('on a phone (390 x 844)', () => {
         await p.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, {
           timeout: 30_000,
         });
-        const m = await p.evaluate(() => {
-          const nav = document.getElementById('nav')!.getBoundingClientRect();
-          const header = document.querySelector('header.top')!.getBoundingClientRect();
-          const spill = [...document.querySelectorAll('.panel table')].filter((t) => {
-            const panel = t.closest('.panel')!;
-            return panel.getBoundingClientRect().right > window.innerWidth + 0.5;
-          }).length;
-          return {
-            scrollWidth: document.documentElement.scrollWidth,
-            width: window.innerWidth,
-            navInHeader: nav.right <= header.right + 0.5 && nav.bottom <= header.bottom + 0.5,
-            spill,
-          };
-        });
+        const m = await phoneLayout(p);
         expect(m.scrollWidth, `${name}: page width`).toBeLessThanOrEqual(m.width);
         expect(m.navInHeader, `${name}: nav inside the header`).toBe(true);
         expect(m.spill, `${name}: panels wider than the screen`).toBe(0);

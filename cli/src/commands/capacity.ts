@@ -1,7 +1,10 @@
 import {
   InputError,
+  answerRowOf,
   evaluateCapacity,
   markPareto,
+  planAnswer,
+  unfitAnswerRow,
   verifyReplicas,
   kernelCalibrationFor,
   sloConfidences,
@@ -17,7 +20,7 @@ import type { Command } from '../command';
 import { deploymentLine, fusionLine, money, verificationLine } from '../format';
 import { inRange } from '../args';
 import { Progress } from '../progress';
-import { defaultThreads, runSweepThreads, type SweepTask } from '../sweep-pool';
+import { defaultThreads, runSweepThreads, sweepConfig, type SweepRow, type SweepTask } from '../sweep-pool';
 import { readSpecFile, resolveSpecFile, type SpecFile } from '../spec-file';
 
 // Sweep values are checked by the spec validator itself (each variant is resolved before any
@@ -163,7 +166,7 @@ export const capacityCommand: Command = {
       r.spec ? [{ index, label: r.variant.label, over: r.variant.over }] : [],
     );
     const { onProbe: _, ...plainOpts } = opts;
-    const rows =
+    const rows: Map<number, SweepRow> =
       threads > 1
         ? await runSweepThreads({ spec, slo, opts: plainOpts }, tasks, threads, (f, d) =>
             progress.update(f, d),
@@ -171,16 +174,32 @@ export const capacityCommand: Command = {
         : new Map(
             tasks.map((t, k) => {
               progress.update(k / tasks.length, t.label);
-              return [t.index, evaluateCapacity(resolved[t.index].spec!, slo, t.label, opts).point] as const;
+              const s = resolved[t.index].spec!;
+              const ev = evaluateCapacity(s, slo, t.label, opts);
+              const row =
+                target === undefined
+                  ? null
+                  : answerRowOf(s, slo, sweepConfig(t), target, ev, opts.maxReplicas);
+              return [t.index, { point: ev.point, row }] as const;
             }),
           );
     progress.done();
     const points: SweepPoint[] = resolved.map(
-      (r, index) => rows.get(index) ?? unfit(base, r.variant, r.problem ?? 'not evaluated'),
+      (r, index) => rows.get(index)?.point ?? unfit(base, r.variant, r.problem ?? 'not evaluated'),
     );
     markPareto(points);
-    if (json) io.stdout(JSON.stringify({ slo, points }, null, 2) + '\n');
-    else io.stdout(sweepTable(points, target));
+    // With a target rate, the answer: the cheapest configurations in one sentence (libs/sim's planAnswer).
+    const answer =
+      target === undefined
+        ? null
+        : planAnswer(
+            points.map(
+              (p, index) => rows.get(index)?.row ?? unfitAnswerRow(unfitConfig(p, index), unfitReason(p)),
+            ),
+            target,
+          );
+    if (json) io.stdout(JSON.stringify({ slo, points, ...(answer && { answer }) }, null, 2) + '\n');
+    else io.stdout(sweepTable(points, target) + (answer ? `\n${answer.sentence}\n` : ''));
     return 0;
   },
 };
@@ -273,6 +292,21 @@ function unfit(base: ResolvedSpec, v: Variant, problem: string): SweepPoint {
     pareto: false,
   };
 }
+
+/** An unfit sweep row's configuration, as an answer row names it. */
+function unfitConfig(p: SweepPoint, index: number) {
+  return {
+    index,
+    deploymentId: '',
+    deploymentName: p.label,
+    gpu: p.gpu,
+    tensorParallel: p.tensorParallel,
+    threshold: p.fusionThreshold,
+    fusionMode: null,
+  };
+}
+
+const unfitReason = (p: SweepPoint): string => p.limitedBy.replace(/^infeasible: /, '');
 
 function sweepTable(points: SweepPoint[], target: number | undefined): string {
   const lines = [

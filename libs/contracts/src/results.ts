@@ -5,6 +5,9 @@
  */
 export type {
   AccuracyEntry,
+  AnswerAccuracy,
+  AnswerRow,
+  AnswerSloTerm,
   CapacityAnswer,
   CapacityPoint,
   CapacityRow,
@@ -14,6 +17,7 @@ export type {
   KvSeries,
   LatencyCdf,
   Pair,
+  PlanAnswer,
   ProfileForCharts,
   ProjectionAccuracy,
   ProjectionCharts,

@@ -17,7 +17,11 @@ export function roleAtLeast(have: Role, need: Role): boolean {
   return ROLES.indexOf(have) >= ROLES.indexOf(need);
 }
 
-export const CAPACITY_MODES = ['max-rate', 'min-gpus', 'pareto'] as const;
+/**
+ * max-rate, min-gpus and pareto sweep one deployment; answer sweeps GPU type (one deployment per
+ * type) x TP x fusion threshold and finds the fewest replicas of each for the target rate.
+ */
+export const CAPACITY_MODES = ['max-rate', 'min-gpus', 'pareto', 'answer'] as const;
 export type CapacityMode = (typeof CAPACITY_MODES)[number];
 
 /** A job's status row as the api returns it (dates as ISO strings in JSON). */

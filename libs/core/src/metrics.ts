@@ -37,6 +37,7 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = Object.fromEntries(
     m('request_goodput', 'goodput', 'req/s', true),
     m('max_rate_per_gpu', 'highest rate per GPU within the SLOs', 'req/s', true),
     m('cost_per_million_output_tokens_usd', 'cost per million output tokens', 'USD/Mtok', false),
+    m('usd_per_hour', 'price per hour of the GPUs that serve the rate', 'USD/h', false),
     m('p99_ttft_ms', 'p99 TTFT', 'ms', false),
     m('p99_tpot_ms', 'p99 TPOT', 'ms', false),
     m('p99_e2el_ms', 'p99 end-to-end latency', 'ms', false),

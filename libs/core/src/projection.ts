@@ -230,6 +230,21 @@ export interface CapacityPoint {
   rateScale?: number;
   replicas?: number;
   threshold?: number | null;
+  /**
+   * An answer plan's configuration: the deployment whose section (`deployment`, its documents
+   * inlined) replaces the base spec's, its GPU for display, a tensor-parallel degree and the
+   * stored fusion profile for that deployment (null: the parametric one).
+   */
+  deploymentId?: string;
+  deploymentName?: string;
+  deployment?: Record<string, unknown>;
+  gpu?: string;
+  tensorParallel?: number;
+  fusionProfileId?: string | null;
+  /** The rate an answer plan serves (absent: the workload's own mean rate). */
+  targetRate?: number;
+  /** Why this configuration cannot be deployed at all (its row is infeasible without a simulation). */
+  unfit?: string;
 }
 
 export const CAPACITY_SUMMARY_KEYS = [
@@ -254,4 +269,87 @@ export type CapacityRow = CapacityPoint & {
 export type CapacityAnswer =
   | { mode: 'max-rate'; answer: CapacityRow | null; points: CapacityRow[] }
   | { mode: 'min-gpus'; answer: (CapacityRow & { gpus: number }) | null; points: CapacityRow[] }
-  | { mode: 'pareto'; baseline: CapacityRow | null; front: CapacityRow[]; points: CapacityRow[] };
+  | { mode: 'pareto'; baseline: CapacityRow | null; front: CapacityRow[]; points: CapacityRow[] }
+  | PlanAnswer;
+
+/** One SLO term at a configuration's highest rate: `p99 TTFT 812 ms of 2000`. */
+export interface AnswerSloTerm {
+  metric: string;
+  label: string;
+  value: number | null;
+  limit: number;
+}
+
+/** An accuracy figure of a fusion threshold, named, with its direction and interval. */
+export interface AnswerAccuracy {
+  metric: string;
+  /** The metric registry's label, or the name when it is not registered. */
+  label: string;
+  value: number;
+  interval: [number, number] | null;
+  higherIsBetter: boolean | null;
+  /** Measured on a model, or a proxy (synthetic or KV-sample attention metrics). */
+  source: 'measured' | 'proxy';
+}
+
+/**
+ * One configuration of an answer plan (GPU type x TP x fusion threshold) and what it takes to
+ * serve the target rate: the fewest replicas, their price, the highest rate one replica serves
+ * within every SLO term, what stops a higher one, the KV peak there and the accuracy cost of its
+ * fusion. An infeasible configuration carries no rate, only its reason.
+ */
+export interface AnswerRow {
+  index: number;
+  deploymentId: string;
+  deploymentName: string;
+  /** The rate to serve, requests/s (null for a configuration that could not even be resolved). */
+  targetRate: number | null;
+  gpu: string;
+  gpuName: string;
+  tensorParallel: number;
+  /** Pipeline stages per replica (GPUs per replica: tensorParallel x pipelineParallel). */
+  pipelineParallel: number;
+  /** Fusion threshold (null: no fusion) and mode. */
+  threshold: number | null;
+  fusionMode: 'bff' | 'cff' | null;
+  /** Meets the SLO at some rate (false: `limitedBy` says why, and no rate is given). */
+  feasible: boolean;
+  limitedBy: string;
+  /** Highest rate one replica serves within every SLO term (null when infeasible). */
+  maxRatePerReplica: number | null;
+  /** Each SLO term at that rate. */
+  sloAtMax: AnswerSloTerm[];
+  /** Fewest replicas (and GPUs) for the target rate; null when infeasible or not reachable. */
+  replicas: number | null;
+  gpus: number | null;
+  /** gpus x the deployment's price per GPU-hour; null without a price. */
+  usdPerHour: number | null;
+  costPerMillionOutputTokensUsd: number | null;
+  costPerMillionTotalTokensUsd: number | null;
+  /** KV blocks in use at the peak of one replica at its highest rate, of its total. */
+  kvPeakUsedBlocks: number | null;
+  kvBlocksTotal: number | null;
+  /** The fusion profile's accuracy at this threshold, per metric (empty: none measured). */
+  accuracy: AnswerAccuracy[];
+  /** Where the accuracy comes from: a stored profile's source, or `parametric` (none). */
+  profileSource: string | null;
+  calibrated: CalibrationSource;
+  /**
+   * On the front of $/h for the rate, $ per million output tokens and fusion threshold (core's
+   * dominance); a configuration that does not serve the rate never is.
+   */
+  pareto: boolean;
+}
+
+/** An answer plan's result: every configuration, the cheapest ones and the sentence that answers. */
+export interface PlanAnswer {
+  mode: 'answer';
+  /** The rate to serve (requests/s): the workload's own mean rate unless the plan gave one. */
+  targetRate: number | null;
+  rows: AnswerRow[];
+  /** Index (into rows) of the cheapest feasible configuration without fusion, or null. */
+  best: number | null;
+  /** Per fusion threshold, the index of its cheapest feasible configuration. */
+  bestFused: Array<{ threshold: number; index: number }>;
+  sentence: string;
+}

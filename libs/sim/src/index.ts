@@ -29,6 +29,7 @@ export * from './calibration/kernel-fit';
 export * from './calibration/interval';
 export * from './capacity/search';
 export * from './capacity/evaluate';
+export * from './capacity/answer';
 export * from './simulation-spec';
 export { FusionModel, parametricFusionProfile } from './engine/fusion';
 export * from './projection';

@@ -119,6 +119,42 @@ export function capacityRequest(d: Data): Built {
   return done(body, problems);
 }
 
+/**
+ * POST /capacity-plans in mode answer: the workload, the deployments to compare (ticked boxes, one
+ * per GPU type), an optional fusion config with its thresholds, TP degrees, a target rate and
+ * an SLO override.
+ */
+export function answerRequest(d: Pick<FormData, 'get' | 'getAll'>): Built {
+  const problems: string[] = [];
+  const body: Record<string, unknown> = {
+    mode: 'answer',
+    workloadProfileId: required(text(d, 'workloadProfileId'), 'Workload profile', problems),
+  };
+  const deployments = d
+    .getAll('deploymentIds')
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+  if (!deployments.length) problems.push('Deployments: tick at least one (one per GPU type to compare)');
+  body.deploymentIds = deployments;
+  const fusion = text(d, 'fusionConfigId');
+  const thresholds = numberList(text(d, 'thresholds'));
+  if (thresholds.some((t) => !(t > 0 && t <= 1)))
+    problems.push(`Thresholds: each in (0, 1], got "${text(d, 'thresholds')}"`);
+  if (fusion) {
+    body.fusionConfigId = fusion;
+    if (thresholds.length) body.thresholds = thresholds;
+  } else if (thresholds.length) problems.push('Thresholds: need a fusion config');
+  const tps = numberList(text(d, 'tensorParallel'));
+  if (tps.some((t) => !(Number.isInteger(t) && t >= 1)))
+    problems.push(`TP degrees: whole numbers ≥ 1, got "${text(d, 'tensorParallel')}"`);
+  if (tps.length) body.tensorParallel = tps;
+  const rate = positive(d, 'targetRate', 'Target rate (req/s)', problems);
+  if (rate !== undefined) body.targetRate = rate;
+  const slo = sloOverride(d, problems);
+  if (slo) body.slo = slo;
+  return done(body, problems);
+}
+
 /** POST /workload-profiles: a synthetic workload (Poisson arrivals, log-normal lengths). */
 export function workloadRequest(d: Data): Built {
   const problems: string[] = [];

@@ -700,7 +700,8 @@ export function queueOption(queues: Record<string, Record<string, number>>): Opt
 
 /** A capacity plan's sweep: throughput and p99 TTFT per point, each point coloured by the SLO. */
 export function capacityOption(plan: CapacityPlan): Option | null {
-  const rows = plan.result?.points ?? [];
+  // An answer plan has no sweep to draw: its page is a sentence and a table (pages/answer.ts).
+  const rows = plan.result && plan.result.mode !== 'answer' ? plan.result.points : [];
   if (!rows.length) return null;
   const key = plan.mode === 'max-rate' ? 'rateScale' : plan.mode === 'min-gpus' ? 'replicas' : 'threshold';
   const xName =
@@ -713,7 +714,10 @@ export function capacityOption(plan: CapacityPlan): Option | null {
     .filter((r) => typeof r[key] === 'number')
     .sort((a, b) => (a[key] as number) - (b[key] as number));
   const baseline = plan.mode === 'pareto' ? rows.find((r) => r.threshold === null) : undefined;
-  const answer = plan.result && plan.result.mode !== 'pareto' ? plan.result.answer : null;
+  const answer =
+    plan.result && (plan.result.mode === 'max-rate' || plan.result.mode === 'min-gpus')
+      ? plan.result.answer
+      : null;
   const term = sloTerm(plan.slo);
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   // The latency drawn is the SLO term's own metric (rows keep its p99; a p90 or p50 bound is

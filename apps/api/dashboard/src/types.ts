@@ -5,6 +5,7 @@
  */
 import type {
   CapacityAnswer,
+  CapacityMode,
   CapacityPoint,
   FusionProfile,
   JobBody as Job,
@@ -14,8 +15,10 @@ import type {
 } from '@kvplan/contracts';
 
 export type {
+  AnswerRow,
   CapacityRow,
   JobBody as Job,
+  PlanAnswer,
   JobStatus,
   KvSeries,
   LatencyCdf,
@@ -81,7 +84,7 @@ export interface ProjectionSummary {
 
 export interface CapacityPlan {
   id: string;
-  mode: 'max-rate' | 'min-gpus' | 'pareto';
+  mode: CapacityMode;
   status: JobStatus | null;
   job: Job | null;
   points: CapacityPoint[];

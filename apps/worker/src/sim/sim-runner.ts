@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import type { ProjectionRun } from '@kvplan/core';
+import type { AnswerRow, ProjectionRun, SloSpec } from '@kvplan/core';
+import type { AnswerConfig } from '@kvplan/sim';
 import { runInThread, type ThreadMessage } from '../run-in-thread';
 
 export interface RunOptions {
@@ -11,12 +12,29 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** What an answer plan's configuration is evaluated for (libs/sim's answerRow). */
+export interface AnswerTask {
+  slo: SloSpec;
+  config: AnswerConfig;
+  /** The rate to serve; absent: the workload's own mean rate. */
+  targetRate?: number;
+  maxReplicas: number;
+}
+
 export interface SimThreadInput extends Omit<RunOptions, 'signal'> {
   spec: Record<string, unknown>;
   baseDir: string;
   /** The work budget: simulator events one run may process. */
   maxEvents: number;
+  /** Evaluate an answer plan's configuration (a capacity search) instead of one run. */
+  answer?: AnswerTask;
 }
+
+/**
+ * Runs of one answer configuration's search (max-rate probes, then replica counts): its work
+ * budget is this many times one simulation's.
+ */
+export const ANSWER_BUDGET_RUNS = 40;
 
 /** Limits of every simulation (WorkerConfig.simMaxEvents, simMaxWallMs). */
 export interface SimLimits {
@@ -24,7 +42,8 @@ export interface SimLimits {
   maxWallMs: number;
 }
 
-export type SimThreadMessage = ThreadMessage<{ type: 'result'; run: ProjectionRun }>;
+export type SimThreadResult = { type: 'result'; run: ProjectionRun } | { type: 'result'; answer: AnswerRow };
+export type SimThreadMessage = ThreadMessage<SimThreadResult>;
 
 /** Runs simulations (also the DI token). The production runner uses a worker thread. */
 export abstract class SimRunner {
@@ -33,6 +52,14 @@ export abstract class SimRunner {
     onProgress: (fraction: number) => void,
     opts?: RunOptions,
   ): Promise<ProjectionRun>;
+
+  /** An answer plan's configuration: the capacity search and its row (libs/sim's answerRow). */
+  abstract answer(
+    spec: Record<string, unknown>,
+    task: AnswerTask,
+    onProgress: (fraction: number) => void,
+    opts?: RunOptions,
+  ): Promise<AnswerRow>;
 }
 
 /**
@@ -58,9 +85,35 @@ export class ThreadSimRunner extends SimRunner {
       path.join(__dirname, 'sim.thread.js'),
       input,
       onProgress,
-      (msg: { type: 'result'; run: ProjectionRun }) => msg.run,
+      // The thread answers what its input asked for: a run here.
+      (msg: SimThreadResult) => (msg as Extract<SimThreadResult, { run: unknown }>).run,
       'simulation',
       { timeoutMs: this.limits.maxWallMs, signal },
+    );
+  }
+
+  answer(
+    spec: Record<string, unknown>,
+    task: AnswerTask,
+    onProgress: (fraction: number) => void,
+    opts: RunOptions = {},
+  ): Promise<AnswerRow> {
+    const { signal, ...rest } = opts;
+    const input: SimThreadInput = {
+      spec,
+      baseDir: this.baseDir,
+      maxEvents: this.limits.maxEvents * ANSWER_BUDGET_RUNS,
+      ...rest,
+      answer: task,
+    };
+    return runInThread(
+      path.join(__dirname, 'sim.thread.js'),
+      input,
+      onProgress,
+      (msg: SimThreadResult) => (msg as Extract<SimThreadResult, { answer: unknown }>).answer,
+      'capacity search',
+      // A search is many simulations: the wall-time limit of one, times the budget's runs.
+      { timeoutMs: this.limits.maxWallMs * ANSWER_BUDGET_RUNS, signal },
     );
   }
 }

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
-import { resolveSimulationSpec, simulateRun } from '@kvplan/sim';
+import { answerRow, answerTargetRate, resolveSimulationSpec, simulateRun } from '@kvplan/sim';
 import type { SimThreadInput, SimThreadMessage } from './sim-runner';
 
 // Runs inside a worker thread: the simulation is synchronous CPU work, and here it cannot delay
@@ -17,8 +17,9 @@ let events = 0;
 const onEvent = (): void => {
   if (++events > input.maxEvents)
     throw new BudgetExceeded(
-      `simulation stopped: it used up its work budget of ${input.maxEvents.toLocaleString('en-US')} simulator events ` +
-        '(SIM_MAX_EVENTS); simulate fewer requests or a shorter workload',
+      `${input.answer ? 'capacity search' : 'simulation'} stopped: it used up its work budget of ` +
+        `${input.maxEvents.toLocaleString('en-US')} simulator events ` +
+        `(SIM_MAX_EVENTS${input.answer ? ' x its runs' : ''}); simulate fewer requests or a shorter workload`,
     );
 };
 
@@ -30,12 +31,22 @@ try {
     // The storage root's own files only: the stored trace (a stored profile comes as an object).
     files: ['trace'],
   });
-  const run = simulateRun(spec, {
-    charts: input.charts,
-    onProgress: (fraction) => post({ type: 'progress', fraction }),
-    onEvent,
-  });
-  post({ type: 'result', run });
+  const task = input.answer;
+  if (task) {
+    const answer = answerRow(spec, task.slo, task.config, answerTargetRate(spec, task.targetRate), {
+      maxReplicas: task.maxReplicas,
+      onEvent,
+      onProbe: (_p, probes, maxProbes) => post({ type: 'progress', fraction: 0.9 * (probes / maxProbes) }),
+    });
+    post({ type: 'result', answer });
+  } else {
+    const run = simulateRun(spec, {
+      charts: input.charts,
+      onProgress: (fraction) => post({ type: 'progress', fraction }),
+      onEvent,
+    });
+    post({ type: 'result', run });
+  }
 } catch (err) {
   if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
   else if (err instanceof BudgetExceeded) post({ type: 'limit', message: err.message });

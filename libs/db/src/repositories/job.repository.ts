@@ -39,14 +39,21 @@ export class JobRepository {
   }
 
   /**
-   * A worker took the job: running, one more attempt. A job already finished stays as it is
-   * (returns false), so a duplicate delivery does not reopen it.
+   * A worker took the job: running, one more attempt. `started_at` keeps the first start: a
+   * retried job, and a flow's parent whose children started it (markStartedIfQueued) before its
+   * own aggregation runs, are timed from when their work began. A job already finished stays as
+   * it is (returns false), so a duplicate delivery does not reopen it.
    */
   async markRunning(id: string): Promise<boolean> {
     const res = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: 'running', attempts: () => 'attempts + 1', startedAt: () => 'now()', error: null })
+      .set({
+        status: 'running',
+        attempts: () => 'attempts + 1',
+        startedAt: () => 'COALESCE(started_at, now())',
+        error: null,
+      })
       .where("id = :id AND status IN ('queued', 'running')", { id })
       .execute();
     return (res.affected ?? 0) > 0;

@@ -145,10 +145,16 @@ export interface GoodputTarget {
   minGoodputFraction?: number;
 }
 
+/** How a probe judges and runs: the goodput target, and a hook on every simulator event. */
+export interface ProbeOptions extends GoodputTarget {
+  /** Called on every simulator event of every probe (a work budget may throw from it). */
+  onEvent?: () => void;
+}
+
 /** Simulates the spec at `rate` and judges it against the SLOs. */
-export function probeRate(spec: ResolvedSpec, rate: number, slo: SloSpec, target: GoodputTarget = {}): Probe {
+export function probeRate(spec: ResolvedSpec, rate: number, slo: SloSpec, target: ProbeOptions = {}): Probe {
   const s: ResolvedSpec = { ...spec, slo, workload: atRate(spec.workload, rate) };
-  const run = simulate(s);
+  const run = simulate(s, target.onEvent ? { onEvent: target.onEvent } : {});
   const stable = isStable(s, run);
   const violations = target.minGoodputFraction !== undefined ? [] : sloViolations(run.result, slo);
   if (target.minGoodputFraction !== undefined) {
@@ -201,7 +207,7 @@ export function requestsToMeasure(rate: number, meanE2elMs: number): number {
   return Math.max(MIN_MEASURING_REQUESTS, Math.ceil(STEADY_STATE_FACTOR * inFlight));
 }
 
-export interface SearchOptions extends GoodputTarget {
+export interface SearchOptions extends ProbeOptions {
   relTolerance?: number;
   maxProbes?: number;
   start?: number;
@@ -312,7 +318,7 @@ export function searchMinReplicas(
   spec: ResolvedSpec,
   rate: number,
   slo: SloSpec,
-  opts: { maxReplicas?: number } & GoodputTarget = {},
+  opts: { maxReplicas?: number } & ProbeOptions = {},
 ): { replicas: number; gpus: number; probe: Probe } | null {
   const maxReplicas = opts.maxReplicas ?? 256;
   // Each replica sees as many requests as in a one-replica test, so runs of different sizes compare.

@@ -136,10 +136,24 @@ export function meetsSlo(m: RunMetrics, slo: SloSpec | null): boolean {
 
 /**
  * The spec of one capacity sweep point: the base spec (as stored, before resolution) at a rate
- * multiple, with a replica count, or at a fusion threshold (null = fusion off).
+ * multiple, with a replica count, or at a fusion threshold (null = fusion off); an answer plan's
+ * point also names its deployment and TP degree.
  */
 export function applyPoint(base: Record<string, unknown>, point: CapacityPoint): Record<string, unknown> {
-  const spec: Record<string, unknown> = structuredClone(base);
+  let spec: Record<string, unknown> = structuredClone(base);
+  // An answer plan's configuration: its deployment's section in place of the base's, keeping the
+  // plan's own workload, SLO, seed and fusion; then its TP degree.
+  if (point.deployment) {
+    const { workload, slo, seed, fusion } = spec;
+    spec = {
+      ...structuredClone(point.deployment),
+      workload,
+      ...(slo !== undefined && { slo }),
+      ...(seed !== undefined && { seed }),
+      ...(fusion !== undefined && { fusion }),
+    };
+  }
+  if (typeof point.tensorParallel === 'number') spec.tensorParallel = point.tensorParallel;
   if (typeof point.rateScale === 'number') {
     const s = point.rateScale;
     const w = spec.workload as Record<string, unknown>;
@@ -168,8 +182,11 @@ export interface PointOutcome {
   result: RunMetrics;
 }
 
+/** The capacity modes whose points are single simulations (an answer plan's are searches). */
+export type SweepMode = Exclude<CapacityAnswer['mode'], 'answer'>;
+
 /** Aggregates a capacity sweep's points into the plan's answer. */
-export function capacityAnswer<M extends CapacityAnswer['mode']>(
+export function capacityAnswer<M extends SweepMode>(
   mode: M,
   outcomes: PointOutcome[],
   slo: SloSpec | null,
@@ -180,7 +197,7 @@ export function capacityAnswer<M extends CapacityAnswer['mode']>(
 }
 
 function answerOf(
-  mode: CapacityAnswer['mode'],
+  mode: SweepMode,
   outcomes: PointOutcome[],
   slo: SloSpec | null,
   gpusPerReplica: number,

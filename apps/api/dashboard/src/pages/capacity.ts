@@ -15,6 +15,7 @@ import {
 } from '../dom';
 import { capacityOption, sloTerm, sloText } from '../options';
 import type { CapacityPlan, Named, Page } from '../types';
+import { answerForm, answerSummary, renderAnswerPlan, type DeploymentItem } from './answer';
 import { compareTicks } from './compare';
 import { chartGrid, followJob, pageHeader, type Cleanup, type PageContext } from './page';
 
@@ -22,11 +23,13 @@ const MODE_TEXT: Record<string, string> = {
   'max-rate': 'highest rate multiple meeting the SLO',
   'min-gpus': 'fewest replicas meeting the SLO',
   pareto: 'goodput across fusion thresholds',
+  answer: 'fewest GPUs and their price per GPU type, TP and fusion threshold',
 };
 
 function answerText(plan: CapacityPlan): string {
   const r = plan.result;
   if (!r) return '–';
+  if (r.mode === 'answer') return answerSummary(r);
   if (r.mode === 'pareto') return `${r.front?.length ?? 0} thresholds on the front`;
   const a = r.answer;
   if (!a) return 'none meets the SLO';
@@ -38,13 +41,14 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
   const [list, profiles, deployments, configs] = await Promise.all([
     api<Page<CapacityPlan>>('GET', '/capacity-plans?limit=50'),
     api<Page<Named>>('GET', '/workload-profiles?limit=100'),
-    api<Page<Named>>('GET', '/deployments?limit=100'),
+    api<Page<DeploymentItem>>('GET', '/deployments?limit=100'),
     api<Page<Named>>('GET', '/fusion-configs?limit=100'),
   ]);
   if (!ctx.isCurrent()) return;
   const ticks = compareTicks('plans');
   ctx.main.append(
     pageHeader('Capacity plans', h('span', { class: 'muted' }, `${list.total} in this workspace`)),
+    canWrite() ? answerForm(profiles.items, deployments.items, configs.items) : '',
     canWrite() ? newPlanForm(profiles.items, deployments.items, configs.items) : '',
     h(
       'section',
@@ -72,6 +76,7 @@ export async function renderCapacityPlans(ctx: PageContext): Promise<void> {
 export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<Cleanup | void> {
   const plan = await api<CapacityPlan>('GET', `/capacity-plans/${id}`);
   if (!ctx.isCurrent()) return;
+  if (plan.mode === 'answer') return renderAnswerPlan(ctx, plan);
   const term = sloTerm(plan.slo);
   const badge = h('span', { id: 'plan-status' }, statusBadge(plan.job?.status ?? plan.status));
   ctx.main.append(
@@ -87,12 +92,14 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
       ? h(
           'p',
           { class: 'muted small', id: 'plan-took' },
-          // A flow: its job row's own start is the final aggregation, after every point ran.
-          `Took ${seconds(plan.createdAt, plan.job.finishedAt)} from queued to the answer, over ${plan.points.length} point simulations.`,
+          // A flow's row starts with its first point and finishes with the answer.
+          `Ran ${plan.job.startedAt ? seconds(plan.job.startedAt, plan.job.finishedAt) : '–'} over ${plan.points.length} point simulations, ` +
+            `${seconds(plan.createdAt, plan.job.finishedAt)} from queued to the answer.`,
         )
       : '',
   );
-  if (!plan.result) {
+  const result = plan.result?.mode === 'answer' ? null : plan.result;
+  if (!result) {
     if (!plan.job) return;
     if (plan.job.status === 'failed') {
       ctx.main.append(failurePanel(plan.job));
@@ -126,7 +133,7 @@ export async function renderCapacityPlan(ctx: PageContext, id: string): Promise<
           'KV peak (blocks)',
           'preemptions',
         ],
-        plan.result.points.map((r) => [
+        result.points.map((r) => [
           r[key] === null ? 'no fusion' : String(r[key]),
           r.meetsSlo ? h('span', { class: 'ok' }, 'yes') : h('span', { class: 'bad' }, 'no'),
           fmt(r.request_throughput as number),

@@ -227,16 +227,16 @@ function childTotal(flows: Map<string, CapacityPlan>): number {
 }
 
 /**
- * How long a job took. A flow's parent row only runs the final aggregation, so its own start
- * would hide the children's work: a flow is timed from when it was queued to when it finished.
+ * How long a job took. A flow's parent row starts with its first point (a later aggregation keeps
+ * that start), so it is timed over every point simulation to the answer.
  */
 function took(j: Job, plan: CapacityPlan | undefined): Node | string {
   if (!j.finishedAt) return '–';
   if (plan)
     return h(
       'span',
-      { class: 'flow-took', title: 'from queued to the answer, including every point simulation' },
-      `${seconds(j.createdAt, j.finishedAt)} (${plan.points.length} points)`,
+      { class: 'flow-took', title: 'from the first point simulation’s start to the answer' },
+      `${seconds(j.startedAt ?? j.createdAt, j.finishedAt)} (${plan.points.length} points)`,
     );
   return j.startedAt ? seconds(j.startedAt, j.finishedAt) : '–';
 }
@@ -258,9 +258,12 @@ function flowChildren(j: Job, plan: CapacityPlan): Array<Array<Node | string>> {
   });
 }
 
+/** What a point varies (an answer plan's point also carries its deployment's section and ids: not shown). */
+const HIDDEN_POINT_KEYS = new Set(['deployment', 'deploymentId', 'fusionProfileId']);
+
 function pointLabel(pt: object): string {
   return Object.entries(pt)
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && !HIDDEN_POINT_KEYS.has(k))
     .map(([k, v]) => `${k} ${v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(', ');
 }

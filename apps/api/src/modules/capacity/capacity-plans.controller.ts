@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { CreateCapacityPlanDto, planBody } from './capacity-plans.dto';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { composeSpec } from '@kvplan/contracts';
+import { composeSpec, deploymentSection, type CapacityMode } from '@kvplan/contracts';
 import type { InputIssue } from '@kvplan/sim';
 import { CapacityPlanRepository, FusionProfileRepository, JobRepository } from '@kvplan/db';
 import { Auth, RequireRole, type AuthContext } from '../../common/auth';
@@ -21,6 +21,7 @@ import { PROBE_WORKLOAD, specIssues } from '../../common/sim-port';
 import { JobQueues } from '../../infra/job-queues';
 import { SpecLoader } from '../specs/spec-loader.service';
 import { SpecsService } from '../specs/specs.service';
+import { answerPoints, answerSlo, type AnswerDeployment } from './answer-plan';
 
 @ApiTags('capacity plans')
 @ApiBearerAuth()
@@ -39,7 +40,12 @@ export class CapacityPlansController {
   @HttpCode(202)
   @RequireRole('planner')
   async create(@Auth() auth: AuthContext, @Body() dto: CreateCapacityPlanDto) {
-    const parts = await this.loader.load(auth.workspaceId, dto);
+    if (dto.mode === 'answer') return this.createAnswer(auth, dto);
+    const issuesOfMode: InputIssue[] = [];
+    for (const k of ['deploymentIds', 'tensorParallel', 'targetRate'] as const)
+      if (dto[k] !== undefined) issuesOfMode.push({ path: k, message: 'only for mode answer' });
+    if (issuesOfMode.length) throw new InputIssuesException(issuesOfMode);
+    const parts = await this.loader.load(auth.workspaceId, { ...dto, deploymentId: dto.deploymentId! });
     const spec = composeSpec(parts, { slo: dto.slo });
     const issues: InputIssue[] = [];
     const slo = (spec.slo as Record<string, unknown> | undefined) ?? null;
@@ -52,7 +58,7 @@ export class CapacityPlansController {
     if (dto.replicas && dto.mode !== 'min-gpus')
       issues.push({ path: 'replicas', message: 'only for mode min-gpus' });
     if (dto.thresholds && dto.mode !== 'pareto')
-      issues.push({ path: 'thresholds', message: 'only for mode pareto' });
+      issues.push({ path: 'thresholds', message: 'only for modes pareto and answer' });
     if (!issues.length) issues.push(...specIssues({ ...spec, workload: PROBE_WORKLOAD }));
     if (issues.length) throw new InputIssuesException(issues);
 
@@ -77,12 +83,89 @@ export class CapacityPlansController {
           fusionMode,
         )
       : null;
+    return this.enqueue(auth, dto.mode, spec, points, slo, stored?.id ?? null);
+  }
+
+  /**
+   * An answer plan: every deployment x TP degree x (no fusion + each threshold) as one point of
+   * the flow, each a capacity search in the worker, aggregated into the cheapest configurations.
+   */
+  private async createAnswer(auth: AuthContext, dto: CreateCapacityPlanDto) {
+    const ws = auth.workspaceId;
+    const issues: InputIssue[] = [];
+    if (dto.deploymentId !== undefined)
+      issues.push({
+        path: 'deploymentId',
+        message: 'mode answer takes deploymentIds (the deployments to compare)',
+      });
+    if (!dto.deploymentIds)
+      issues.push({
+        path: 'deploymentIds',
+        message: 'mode answer needs the deployments to compare (one per GPU type)',
+      });
+    if (dto.rateScales) issues.push({ path: 'rateScales', message: 'only for mode max-rate' });
+    if (dto.replicas)
+      issues.push({
+        path: 'replicas',
+        message: 'only for mode min-gpus (mode answer finds the fewest replicas itself)',
+      });
+    if (dto.thresholds && !dto.fusionConfigId)
+      issues.push({
+        path: 'thresholds',
+        message: 'needs fusionConfigId (the fusion to apply at each threshold)',
+      });
+    if (issues.length) throw new InputIssuesException(issues);
+    const ids = dto.deploymentIds!;
+    const loaded = await this.loader.loadDeployments(ws, ids, 'deploymentIds');
+    const parts = await this.loader.load(ws, { ...dto, deploymentId: ids[0] }, 'deploymentIds[0]');
+    const fusionMode = parts.fusionConfig?.spec.mode;
+    const deployments: AnswerDeployment[] = await Promise.all(
+      loaded.map(async ({ deployment, docs }) => ({
+        id: deployment.id,
+        name: deployment.name,
+        section: deploymentSection(deployment.spec, docs),
+        fusionProfileId: parts.fusionConfig
+          ? ((
+              await this.fusionProfiles.latestBuilt(
+                ws,
+                parts.profile.id,
+                parts.fusionConfig.id,
+                deployment.id,
+                fusionMode,
+              )
+            )?.id ?? null)
+          : null,
+      })),
+    );
+    const { slo, issue } = answerSlo(dto.slo, deployments);
+    if (issue) throw new InputIssuesException([issue]);
+    const spec = composeSpec(parts, { slo: slo! });
+    const thresholds = dto.thresholds ?? (parts.fusionConfig?.spec.thresholds as number[] | undefined) ?? [];
+    const built = answerPoints(spec, deployments, {
+      thresholds,
+      ...(dto.tensorParallel && { tensorParallel: dto.tensorParallel }),
+      ...(dto.targetRate !== undefined && { targetRate: dto.targetRate }),
+    });
+    if (built.issues.length) throw new InputIssuesException(built.issues);
+    const profileId = deployments.find((d) => d.fusionProfileId)?.fusionProfileId ?? null;
+    return this.enqueue(auth, 'answer', spec, built.points as Array<Record<string, unknown>>, slo, profileId);
+  }
+
+  /** Stores the plan with its queued job row and queues its flow (the points, then the answer). */
+  private async enqueue(
+    auth: AuthContext,
+    mode: CapacityMode,
+    spec: Record<string, unknown>,
+    points: Array<Record<string, unknown>>,
+    slo: Record<string, unknown> | null,
+    fusionProfileId: string | null,
+  ) {
     const { plan, job } = await this.plans.createWithJob(auth.workspaceId, {
-      mode: dto.mode,
+      mode,
       spec,
       points,
       slo,
-      fusionProfileId: stored?.id ?? null,
+      fusionProfileId,
     });
     try {
       await this.queues.enqueueCapacityPlan(

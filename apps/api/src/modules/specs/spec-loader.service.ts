@@ -32,9 +32,14 @@ export class SpecLoader {
     private readonly specs: SpecsService,
   ) {}
 
+  /**
+   * `deploymentPath`: the field the deployment id came from (`deploymentIds[0]` for an answer
+   * plan), named when it is missing.
+   */
   async load(
     ws: string,
     ids: { workloadProfileId: string; deploymentId: string; fusionConfigId?: string },
+    deploymentPath = 'deploymentId',
   ): Promise<LoadedSpecParts> {
     const [profile, deployment, fusionConfig] = await Promise.all([
       this.profiles.get(ws, ids.workloadProfileId),
@@ -48,7 +53,7 @@ export class SpecLoader {
         message: 'no workload profile with this id in your workspace',
       });
     if (!deployment)
-      issues.push({ path: 'deploymentId', message: 'no deployment with this id in your workspace' });
+      issues.push({ path: deploymentPath, message: 'no deployment with this id in your workspace' });
     if (ids.fusionConfigId && !fusionConfig)
       issues.push({ path: 'fusionConfigId', message: 'no fusion config with this id in your workspace' });
     if (issues.length) throw new InputIssuesException(issues);
@@ -58,5 +63,31 @@ export class SpecLoader {
     ]);
     if (missing.length) throw new InputIssuesException(missing);
     return { profile: profile!, deployment: deployment!, fusionConfig, trace, docs };
+  }
+
+  /** Deployments by id with their documents; each missing one is named as `field[i]`. */
+  async loadDeployments(
+    ws: string,
+    ids: string[],
+    field: string,
+  ): Promise<Array<Pick<LoadedSpecParts, 'deployment' | 'docs'>>> {
+    const rows = await Promise.all(ids.map((id) => this.deployments.get(ws, id)));
+    const issues: InputIssue[] = rows.flatMap((r, i) =>
+      r ? [] : [{ path: `${field}[${i}]`, message: 'no deployment with this id in your workspace' }],
+    );
+    if (issues.length) throw new InputIssuesException(issues);
+    const loaded = await Promise.all(
+      rows.map(async (deployment, i) => {
+        const { docs, issues: missing } = await this.specs.deploymentDocs(
+          ws,
+          deployment!.spec,
+          `${field}[${i}].`,
+        );
+        issues.push(...missing);
+        return { deployment: deployment!, docs };
+      }),
+    );
+    if (issues.length) throw new InputIssuesException(issues);
+    return loaded;
   }
 }
