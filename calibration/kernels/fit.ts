@@ -40,7 +40,7 @@ function main(): void {
     );
   fs.writeFileSync(
     path.join(root, 'libs/sim/src/hardware/fitted-kernel-curves.json'),
-    JSON.stringify({ format: 'kvplan-kernel-curves/1', gpus: fits.map((f) => f.curves), generic }) + '\n',
+    JSON.stringify({ format: 'kvplan-kernel-curves/2', gpus: fits.map((f) => f.curves), generic }) + '\n',
   );
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   fs.writeFileSync(

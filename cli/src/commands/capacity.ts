@@ -69,7 +69,7 @@ export const capacityCommand: Command = {
     },
     seeds: {
       type: 'integer',
-      description: 'verify the answer on N seeds (spec seed, +1, ...) and print the 95 % interval',
+      description: 'verify the answer on N seeds (spec seed, +1, ...) and print the 90 % interval (calibration residuals and seeds)',
       default: 1,
       check: inRange(1, 100, 'an integer in 1..100'),
     },

@@ -20,7 +20,6 @@ export {
   type SimulateOptions,
 } from './engine/simulation';
 export { summarize, summarizeWeighted, percentileSorted, type Summary } from './metrics/stats';
-export { metricInterval, type MetricInterval } from './metrics/interval';
 export * from './workload';
 export * from './model';
 export * from './hardware';

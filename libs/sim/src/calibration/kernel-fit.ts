@@ -1,6 +1,7 @@
 import { InputError, IssueCollector } from '@kvplan/core';
 import {
   CompiledCurve,
+  decodeAttentionCurve,
   interpolate,
   type GpuKernelCurves,
   type KernelCurve,
@@ -10,8 +11,10 @@ import type { GpuSpec } from '../types';
 /** One measured kernel call: size features, bytes moved, FLOPs, measured seconds. */
 export interface KernelSample {
   x: number;
-  /** Second feature (attention: batch), 1 when the class has one feature. */
+  /** Second feature (attention: batch x heads per GPU), 1 when the class has one feature. */
   y: number;
+  /** Third feature (attention: KV heads per GPU); absent for two-feature classes. */
+  z?: number;
   bytes: number;
   flops: number;
   seconds: number;
@@ -114,6 +117,7 @@ export function kernelSamples(
       return {
         x: s,
         y: b * h,
+        z: kvh,
         bytes: BF16 * b * s * (2 * h + 2 * kvh) * d,
         flops: 2 * b * h * d * s * (s + 1),
         seconds,
@@ -124,6 +128,7 @@ export function kernelSamples(
     return {
       x: kv,
       y: b * kvh,
+      z: kvh,
       bytes: BF16 * b * d * (2 * kv * kvh + 2 * h),
       flops: 4 * b * h * d * kv,
       seconds,
@@ -157,20 +162,25 @@ export interface FitError {
   p90: number;
 }
 
-/** The error of a curve as the simulator evaluates it (compiled onto its half-octave grid). */
-export function curveError(
+/** |relative error| of a curve on each sample, as the simulator evaluates it (compiled per z). */
+export function curveRelErrors(
   c: KernelCurve,
   samples: KernelSample[],
   bandwidth: number,
   peak: number,
-): FitError {
-  const cc = new CompiledCurve(c);
-  const errs = samples
-    .map(
-      (s) =>
-        Math.abs(cc.launchS + cc.time(s.x, s.y, s.bytes, s.flops, bandwidth, peak) - s.seconds) / s.seconds,
-    )
-    .sort((a, b) => a - b);
+): number[] {
+  const compiled = new Map<number, CompiledCurve>();
+  return samples.map((s) => {
+    const z = s.z ?? 1;
+    let cc = compiled.get(z);
+    if (!cc) compiled.set(z, (cc = new CompiledCurve(c, z)));
+    return Math.abs(cc.launchS + cc.time(s.x, s.y, s.bytes, s.flops, bandwidth, peak) - s.seconds) / s.seconds;
+  });
+}
+
+/** Mean, median and 90th percentile of a list of |relative error|s. */
+export function summariseErrors(list: number[]): FitError {
+  const errs = [...list].sort((a, b) => a - b);
   const n = errs.length;
   return {
     samples: n,
@@ -178,6 +188,16 @@ export function curveError(
     median: n ? errs[n >> 1] : 0,
     p90: n ? errs[Math.min(n - 1, Math.floor(n * 0.9))] : 0,
   };
+}
+
+/** The error of a curve as the simulator evaluates it (compiled onto its octave grid). */
+export function curveError(
+  c: KernelCurve,
+  samples: KernelSample[],
+  bandwidth: number,
+  peak: number,
+): FitError {
+  return summariseErrors(curveRelErrors(c, samples, bandwidth, peak));
 }
 
 /** Log-spaced efficiency grids the fit searches: bandwidth 1 % to 200 % (L2-resident data beats DRAM), compute 1 % to 100 %. */
@@ -207,8 +227,8 @@ function meanAbsRel(
 const knotOf = (v: number) => Math.round(Math.log2(Math.max(1, v)) * 1000) / 1000;
 
 /**
- * Fits a KernelCurve to samples. Knots sit at each distinct log2 size (x, and y where the class
- * has one). Within a knot bytes and FLOPs grow together, so only one of the two fractions can vary
+ * Fits a KernelCurve to samples. Knots sit at each distinct log2 size (x, and y and z where the
+ * class has them). Within a knot bytes and FLOPs grow together, so only one of the two fractions can vary
  * by knot: `vary` names it (GEMM and prefill attention: compute; decode attention and all-reduce:
  * memory) and the other is one number for the whole curve. For each candidate launch time (0 up
  * to the fastest call) and constant fraction, each knot takes the varying fraction minimising the
@@ -224,10 +244,17 @@ export function fitKernelCurve(
   memMax = 2,
 ): KernelCurve {
   if (samples.length === 0) throw new InputError('no kernel samples to fit');
-  const xs = [...new Set(samples.map((s) => knotOf(s.x)))].sort((a, b) => a - b);
-  const ys = [...new Set(samples.map((s) => knotOf(s.y)))].sort((a, b) => a - b);
-  const cells: KernelSample[][] = Array.from({ length: xs.length * ys.length }, () => []);
-  for (const s of samples) cells[ys.indexOf(knotOf(s.y)) * xs.length + xs.indexOf(knotOf(s.x))].push(s);
+  const knots = (f: (s: KernelSample) => number) =>
+    [...new Set(samples.map((s) => knotOf(f(s))))].sort((a, b) => a - b);
+  const xs = knots((s) => s.x);
+  const ys = knots((s) => s.y);
+  const hasZ = samples.some((s) => s.z !== undefined);
+  const zs = hasZ ? knots((s) => s.z ?? 1) : [0];
+  const cells: KernelSample[][] = Array.from({ length: xs.length * ys.length * zs.length }, () => []);
+  for (const s of samples) {
+    const iz = hasZ ? zs.indexOf(knotOf(s.z ?? 1)) : 0;
+    cells[(iz * ys.length + ys.indexOf(knotOf(s.y))) * xs.length + xs.indexOf(knotOf(s.x))].push(s);
+  }
   const fastest = Math.min(...samples.map((s) => s.seconds));
   const hasFlops = samples.some((s) => s.flops > 0);
   const varyMem = vary === 'mem' || !hasFlops;
@@ -275,8 +302,8 @@ export function fitKernelCurve(
         total += err * list.length;
       });
       if (best && total >= best.err) continue;
-      fillGaps(table, xs.length);
-      if (both) fillGaps(memTable, xs.length);
+      fillGaps(table, xs.length, zs.length);
+      if (both) fillGaps(memTable, xs.length, zs.length);
       const constant = both ? memTable : new Array<number>(cells.length).fill(round4(fixed));
       best = {
         err: total,
@@ -284,6 +311,7 @@ export function fitKernelCurve(
           launchS: round4(t0 * 1e6) / 1e6,
           log2x: xs,
           log2y: ys,
+          ...(hasZ ? { log2z: zs } : {}),
           mem: varyMem ? table : constant,
           compute: varyMem ? (hasFlops ? constant : constant.map(() => 1)) : table,
         },
@@ -293,9 +321,12 @@ export function fitKernelCurve(
   return best!.curve;
 }
 
-/** Fills NaN cells of a row-major table from the nearest filled cell in their row, else column. */
-function fillGaps(v: number[], nx: number): void {
-  const ny = v.length / nx;
+/**
+ * Fills NaN cells of a row-major table (`nz` slices of x by y) from the nearest filled cell in
+ * their row, else column, within their slice.
+ */
+function fillGaps(v: number[], nx: number, nz = 1): void {
+  const ny = v.length / nx / nz;
   const nearest = (idx: number[]) => (k: number) => {
     let bestD = Infinity;
     let out = NaN;
@@ -303,15 +334,18 @@ function fillGaps(v: number[], nx: number): void {
       if (!Number.isNaN(v[j]) && Math.abs(j - k) < bestD) [bestD, out] = [Math.abs(j - k), v[j]];
     return out;
   };
-  for (let y = 0; y < ny; y++) {
-    const row = Array.from({ length: nx }, (_, x) => y * nx + x);
-    const find = nearest(row);
-    for (const j of row) if (Number.isNaN(v[j])) v[j] = find(j);
-  }
-  for (let x = 0; x < nx; x++) {
-    const col = Array.from({ length: ny }, (_, y) => y * nx + x);
-    const find = nearest(col);
-    for (const j of col) if (Number.isNaN(v[j])) v[j] = find(j);
+  for (let z = 0; z < nz; z++) {
+    const base = z * nx * ny;
+    for (let y = 0; y < ny; y++) {
+      const row = Array.from({ length: nx }, (_, x) => base + y * nx + x);
+      const find = nearest(row);
+      for (const j of row) if (Number.isNaN(v[j])) v[j] = find(j);
+    }
+    for (let x = 0; x < nx; x++) {
+      const col = Array.from({ length: ny }, (_, y) => base + y * nx + x);
+      const find = nearest(col);
+      for (const j of col) if (Number.isNaN(v[j])) v[j] = find(j);
+    }
   }
 }
 
@@ -348,24 +382,41 @@ export function fitGpuKernels(
   const bw = preset.memoryBandwidthGBps * 1e9;
   const peak = preset.bf16Tflops * 1e12;
   const link = preset.interconnectGBps * 1e9;
-  const one = (cls: Exclude<KernelClass, 'allReduce'>): KernelCurve =>
+  const one = (cls: Exclude<KernelClass, 'allReduce'>, list = rows[cls]): KernelCurve =>
     // GEMM operands of 32 MiB and more stream from DRAM: at most the datasheet bandwidth.
-    fitKernelCurve(kernelSamples(cls, rows[cls]), bw, peak, FIT_MODE[cls], cls === 'gemm' ? 1 : 2);
+    fitKernelCurve(kernelSamples(cls, list), bw, peak, FIT_MODE[cls], cls === 'gemm' ? 1 : 2);
   const allReduce: Record<string, KernelCurve> = {};
   for (const [n, s] of allReduceSamples(rows.allReduce))
     allReduce[String(n)] = fitKernelCurve(s, link, 1, 'mem');
+  const { grouped, mha } = splitDecodeRows(rows.generationAttention);
   const curves: GpuKernelCurves = {
     gpu: gpuName,
     preset: preset.id,
     gemm: one('gemm'),
     contextAttention: one('contextAttention'),
-    generationAttention: one('generationAttention'),
+    generationAttention: one('generationAttention', grouped.length > 0 ? grouped : mha),
+    ...(mha.length > 0 ? { mhaGenerationAttention: one('generationAttention', mha) } : {}),
     allReduce,
   };
   return { curves, errors: kernelCurveErrors(curves, preset, rows) };
 }
 
-/** Each kernel class's error of a GPU's curves on its measurements (as the simulator evaluates them). */
+/** Decode-attention rows of grouped-query shapes and of multi-head ones (as many KV heads as heads). */
+export function splitDecodeRows(rows: Array<Record<string, number>>): {
+  grouped: Array<Record<string, number>>;
+  mha: Array<Record<string, number>>;
+} {
+  return {
+    grouped: rows.filter((r) => r.num_heads !== r.num_kv_heads),
+    mha: rows.filter((r) => r.num_heads === r.num_kv_heads),
+  };
+}
+
+/**
+ * Each kernel class's error of a GPU's curves on its measurements (as the simulator evaluates
+ * them: decode attention by the curve a model of that shape would use). Decode attention is also
+ * reported by path (`generationAttention/grouped`, `generationAttention/mha`).
+ */
 export function kernelCurveErrors(
   curves: GpuKernelCurves,
   preset: GpuSpec,
@@ -375,8 +426,23 @@ export function kernelCurveErrors(
   const peak = preset.bf16Tflops * 1e12;
   const link = preset.interconnectGBps * 1e9;
   const errors: Record<string, FitError> = {};
-  for (const cls of ['gemm', 'contextAttention', 'generationAttention'] as const)
+  for (const cls of ['gemm', 'contextAttention'] as const)
     errors[cls] = curveError(curves[cls], kernelSamples(cls, rows[cls]), bw, peak);
+  const parts = splitDecodeRows(rows.generationAttention);
+  const byPart = (list: Array<Record<string, number>>) =>
+    list.length === 0
+      ? []
+      : curveRelErrors(
+          decodeAttentionCurve(curves, list[0].num_heads, list[0].num_kv_heads),
+          kernelSamples('generationAttention', list),
+          bw,
+          peak,
+        );
+  const grouped = byPart(parts.grouped);
+  const mha = byPart(parts.mha);
+  errors.generationAttention = summariseErrors([...grouped, ...mha]);
+  errors['generationAttention/grouped'] = summariseErrors(grouped);
+  if (mha.length > 0) errors['generationAttention/mha'] = summariseErrors(mha);
   for (const [n, s] of allReduceSamples(rows.allReduce)) {
     const c = curves.allReduce[String(n)];
     if (c) errors[`allReduce/${n}`] = curveError(c, s, link, 1);
@@ -392,10 +458,19 @@ export function medianCurves(list: GpuKernelCurves[]): GpuKernelCurves {
   };
   const curve = (pick: (g: GpuKernelCurves) => KernelCurve | undefined): KernelCurve => {
     const cs = list.map(pick).filter((c): c is KernelCurve => c !== undefined);
-    const { log2x, log2y } = cs[0];
+    const { log2x, log2y, log2z } = cs[0];
     const at = (arr: 'mem' | 'compute') =>
-      log2y.flatMap((y) => log2x.map((x) => round4(med(cs.map((c) => interpolate(c, c[arr], x, y))))));
-    return { launchS: med(cs.map((c) => c.launchS)), log2x, log2y, mem: at('mem'), compute: at('compute') };
+      (log2z ?? [0]).flatMap((z) =>
+        log2y.flatMap((y) => log2x.map((x) => round4(med(cs.map((c) => interpolate(c, c[arr], x, y, z)))))),
+      );
+    return {
+      launchS: med(cs.map((c) => c.launchS)),
+      log2x,
+      log2y,
+      ...(log2z ? { log2z } : {}),
+      mem: at('mem'),
+      compute: at('compute'),
+    };
   };
   const counts = [...new Set(list.flatMap((g) => Object.keys(g.allReduce)))];
   return {
@@ -404,6 +479,9 @@ export function medianCurves(list: GpuKernelCurves[]): GpuKernelCurves {
     gemm: curve((g) => g.gemm),
     contextAttention: curve((g) => g.contextAttention),
     generationAttention: curve((g) => g.generationAttention),
+    ...(list.some((g) => g.mhaGenerationAttention)
+      ? { mhaGenerationAttention: curve((g) => g.mhaGenerationAttention) }
+      : {}),
     allReduce: Object.fromEntries(counts.map((n) => [n, curve((g) => g.allReduce[n])])),
   };
 }

@@ -248,11 +248,8 @@ function buildResult(
   }
   const first = w.n > 0 ? w.arrivalS[0] : 0;
   const duration = Math.max(lastFinish - first, 1e-9);
-  const itl = summarizeWeighted(
-    gaps.values.map((v) => v * 1000),
-    gaps.weights,
-    gaps.length,
-  );
+  const gapsMs = gaps.collect(1000);
+  const itl = summarizeWeighted(gapsMs.values, gapsMs.weights, gaps.length);
   let steps = 0;
   let batch = 0;
   let usedBlockSeconds = 0;

@@ -15,6 +15,7 @@ export {
   CompiledCurve,
   octaves,
   allReduceCurve,
+  decodeAttentionCurve,
   interpolate,
   kernelCalibrationFor,
   kernelTime,

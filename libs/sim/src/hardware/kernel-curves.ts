@@ -8,7 +8,9 @@ import fitted from './fitted-kernel-curves.json';
  * `mem` of the datasheet bandwidth and computing its FLOPs at `compute` of the datasheet peak,
  * both fractions interpolated bilinearly in log2 of the kernel's size features and clamped at the
  * outer knots. x: GEMM tokens m; prefill attention prompt length; decode attention tokens in the
- * KV cache per sequence; all-reduce message bytes. y: the batch (sequences) for attention, 1 else.
+ * KV cache per sequence; all-reduce message bytes. y: the batch (sequences) times the heads per GPU
+ * for attention (query heads for prefill, KV heads for decode), 1 else. z (attention only): the
+ * KV heads per GPU, linear in log2 between slices; a step-time model fixes it once per model.
  */
 export interface KernelCurve {
   /** Seconds per call that do not scale with size. */
@@ -17,9 +19,14 @@ export interface KernelCurve {
   log2x: number[];
   /** log2 of the y feature at each knot, increasing (`[0]` for one-feature curves). */
   log2y: number[];
-  /** Fraction of the datasheet memory (or link) bandwidth at each knot, row-major by y. */
+  /**
+   * log2 of the z feature at each knot, increasing; absent for two-feature curves. The tables
+   * then hold one x-by-y slice per z knot, in order.
+   */
+  log2z?: number[];
+  /** Fraction of the datasheet memory (or link) bandwidth at each knot, row-major by y (by z, then y). */
   mem: number[];
-  /** Fraction of the datasheet BF16 peak at each knot, row-major by y (all-reduce: 1). */
+  /** Fraction of the datasheet BF16 peak at each knot, laid out as `mem` (all-reduce: 1). */
   compute: number[];
 }
 
@@ -31,7 +38,14 @@ export interface GpuKernelCurves {
   preset: string;
   gemm: KernelCurve;
   contextAttention: KernelCurve;
+  /** Decode attention of grouped-query models (more query heads than KV heads). */
   generationAttention: KernelCurve;
+  /**
+   * Decode attention of multi-head models (as many KV heads as query heads): another kernel path
+   * in vLLM on some GPUs (A100 and L40S: up to 8x slower than the grouped path at one long
+   * sequence), measured at 8 KV heads per GPU. Absent: the grouped curve serves.
+   */
+  mhaGenerationAttention?: KernelCurve;
   /** By number of GPUs taking part ("2", "4", "8"); the feature is the message size in bytes. */
   allReduce: Record<string, KernelCurve>;
 }
@@ -94,19 +108,17 @@ function bracket(knots: number[], v: number): number {
   return i - 1 + (v - knots[i - 1]) / (knots[i] - knots[i - 1]);
 }
 
-/**
- * The value at (log2x, log2y) of a knot table (row-major by y), bilinear between knots and
- * clamped outside them.
- */
-export function interpolate(c: KernelCurve, values: number[], log2x: number, log2y: number): number {
+/** The value at (log2x, log2y) of slice `iz` of a knot table, bilinear, clamped outside the knots. */
+function plane(c: KernelCurve, values: number[], iz: number, log2x: number, log2y: number): number {
   const nx = c.log2x.length;
+  const ny = c.log2y.length;
   const fx = bracket(c.log2x, log2x);
   const fy = bracket(c.log2y, log2y);
   const ix = Math.min(Math.floor(fx), nx - 1);
-  const iy = Math.min(Math.floor(fy), c.log2y.length - 1);
+  const iy = Math.min(Math.floor(fy), ny - 1);
   const tx = fx - ix;
   const ty = fy - iy;
-  const row = iy * nx;
+  const row = (iz * ny + iy) * nx;
   const a = values[row + ix];
   const b = tx > 0 ? values[row + ix + 1] : a;
   const top = a + tx * (b - a);
@@ -118,7 +130,41 @@ export function interpolate(c: KernelCurve, values: number[], log2x: number, log
 }
 
 /**
- * Seconds one call of sizes (x, y) takes: launch plus the larger of its memory and compute times
+ * The value at (log2x, log2y, log2z) of a knot table (row-major by y, slices by z), linear in each
+ * between knots and clamped outside them; `log2z` is ignored by a two-feature curve.
+ */
+export function interpolate(
+  c: KernelCurve,
+  values: number[],
+  log2x: number,
+  log2y: number,
+  log2z = 0,
+): number {
+  const z = c.log2z;
+  if (z === undefined || z.length < 2) return plane(c, values, 0, log2x, log2y);
+  const fz = bracket(z, log2z);
+  const iz = Math.min(Math.floor(fz), z.length - 1);
+  const tz = fz - iz;
+  const a = plane(c, values, iz, log2x, log2y);
+  return tz > 0 ? a + tz * (plane(c, values, iz + 1, log2x, log2y) - a) : a;
+}
+
+/**
+ * The decode-attention curve of a model with `numHeads` query and `numKvHeads` KV heads: the
+ * multi-head one where the GPU has it and the model is multi-head, else the grouped one.
+ */
+export function decodeAttentionCurve(
+  curves: GpuKernelCurves,
+  numHeads: number,
+  numKvHeads: number,
+): KernelCurve {
+  return numHeads === numKvHeads && curves.mhaGenerationAttention
+    ? curves.mhaGenerationAttention
+    : curves.generationAttention;
+}
+
+/**
+ * Seconds one call of sizes (x, y, z) takes: launch plus the larger of its memory and compute times
  * at the table's efficiencies of `bandwidth` (bytes/s) and `peak` (FLOP/s).
  */
 export function kernelTime(
@@ -129,11 +175,13 @@ export function kernelTime(
   flops: number,
   bandwidth: number,
   peak: number,
+  z = 1,
 ): number {
   const lx = Math.log2(x > 1 ? x : 1);
   const ly = y > 1 ? Math.log2(y) : 0;
-  const mem = bytes / (bandwidth * interpolate(c, c.mem, lx, ly));
-  const cmp = flops > 0 ? flops / (peak * interpolate(c, c.compute, lx, ly)) : 0;
+  const lz = z > 1 ? Math.log2(z) : 0;
+  const mem = bytes / (bandwidth * interpolate(c, c.mem, lx, ly, lz));
+  const cmp = flops > 0 ? flops / (peak * interpolate(c, c.compute, lx, ly, lz)) : 0;
   return c.launchS + (mem > cmp ? mem : cmp);
 }
 
@@ -161,7 +209,8 @@ export function octaves(v: number): number {
 /**
  * A KernelCurve resampled once onto whole octaves (x and y powers of two), interpolated linearly
  * in the sizes within an octave (`octaves`), so that a lookup is an index computation instead of
- * a knot search and a logarithm: what the step-time model evaluates every step.
+ * a knot search and a logarithm: what the step-time model evaluates every step. A three-feature
+ * curve is cut once at `z` (attention: the model's KV heads per GPU).
  */
 export class CompiledCurve {
   readonly launchS: number;
@@ -172,7 +221,8 @@ export class CompiledCurve {
   /** Interleaved per cell: memory fraction, compute fraction. */
   private readonly cells: Float64Array;
 
-  constructor(c: KernelCurve) {
+  constructor(c: KernelCurve, z = 1) {
+    const lz = z > 1 ? Math.log2(z) : 0;
     this.launchS = c.launchS;
     this.x0 = Math.floor(c.log2x[0]);
     this.y0 = Math.floor(c.log2y[0]);
@@ -182,8 +232,8 @@ export class CompiledCurve {
     for (let j = 0; j < this.ny; j++)
       for (let i = 0; i < this.nx; i++) {
         const k = 2 * (j * this.nx + i);
-        this.cells[k] = interpolate(c, c.mem, this.x0 + i, this.y0 + j);
-        this.cells[k + 1] = interpolate(c, c.compute, this.x0 + i, this.y0 + j);
+        this.cells[k] = interpolate(c, c.mem, this.x0 + i, this.y0 + j, lz);
+        this.cells[k + 1] = interpolate(c, c.compute, this.x0 + i, this.y0 + j, lz);
       }
   }
 

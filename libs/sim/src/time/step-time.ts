@@ -1,6 +1,7 @@
 import { Collectives } from '../hardware/collectives';
 import {
   CompiledCurve,
+  decodeAttentionCurve,
   interpolate,
   kernelCalibrationFor,
   type CalibrationSource,
@@ -177,10 +178,15 @@ export class StepTimeModel {
     const tp = opts.tensorParallel;
     this.tp = tp;
     this.collectives = new Collectives(gpu, opts.topology ?? defaultTopology(gpu), c.kernelLaunchScale);
-    this.ctx = new CompiledCurve(cal.curves.contextAttention);
-    this.gen = new CompiledCurve(cal.curves.generationAttention);
+    this.kvHeadsPerGpu = Math.max(1, Math.ceil(model.numKvHeads / tp));
+    this.headsPerGpu = Math.max(1, Math.ceil(model.numHeads / tp));
+    // Attention curves are cut at the model's KV heads per GPU; decode attention takes the kernel
+    // path of the model's head layout (multi-head or grouped).
+    this.ctx = new CompiledCurve(cal.curves.contextAttention, this.kvHeadsPerGpu);
+    const gen = decodeAttentionCurve(cal.curves, model.numHeads, model.numKvHeads);
+    this.gen = new CompiledCurve(gen, this.kvHeadsPerGpu);
     this.ctxLaunchS = model.numLayers * cal.curves.contextAttention.launchS * c.kernelLaunchScale;
-    this.genLaunchS = model.numLayers * cal.curves.generationAttention.launchS * c.kernelLaunchScale;
+    this.genLaunchS = model.numLayers * gen.launchS * c.kernelLaunchScale;
     const L = model.numLayers;
     const h = model.hiddenSize;
     const d = model.headDim;
@@ -203,8 +209,6 @@ export class StepTimeModel {
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
     const kvBytes =
       opts.kvCacheDtype === 'auto' ? dtypeBytes(model.dtype) : dtypeBytes(opts.kvCacheDtype as Dtype);
-    this.kvHeadsPerGpu = Math.max(1, Math.ceil(model.numKvHeads / tp));
-    this.headsPerGpu = Math.max(1, Math.ceil(model.numHeads / tp));
     this.kvBytesPerTokenPerGpu = 2 * L * this.kvHeadsPerGpu * d * kvBytes;
     this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
