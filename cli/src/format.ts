@@ -1,5 +1,5 @@
 import type { ResolvedSpec, SimulationResult, SloCheck, SloSpec, Verification } from '@kvplan/sim';
-import { sloChecks } from '@kvplan/sim';
+import { gpusPerReplica, sloChecks } from '@kvplan/sim';
 
 const f = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
@@ -17,12 +17,22 @@ export const attentionPercent = (x: number | null | undefined): string =>
 /** A latency to three significant digits at most one decimal: 823, 55.9, 4.2. */
 const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
 
+/** A replica's parallel layout: `TP4`, `TP1 x DP8 EP`. */
+export function layout(
+  spec: Pick<ResolvedSpec, 'tensorParallel' | 'pipelineParallel' | 'dataParallel' | 'expertParallel'>,
+): string {
+  const pp = spec.pipelineParallel ?? 1;
+  return (
+    `TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''}${spec.dataParallel > 1 ? ` x DP${spec.dataParallel}` : ''}` +
+    `${spec.expertParallel ? ' EP' : ''}`
+  );
+}
+
 /** `meta-llama/Llama-3.1-70B, 1 replica x TP4 (4 GPUs, NVIDIA H100 ...)`. */
 export function deploymentLine(spec: ResolvedSpec, replicas = spec.replicas): string {
-  const pp = spec.pipelineParallel ?? 1;
-  const gpus = replicas * spec.tensorParallel * pp;
+  const gpus = replicas * gpusPerReplica(spec);
   return (
-    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''} ` +
+    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x ${layout(spec)} ` +
     `(${gpus} ${gpus === 1 ? 'GPU' : 'GPUs'}, ${spec.gpu.name})`
   );
 }

@@ -70,11 +70,42 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     description: 'host memory of one node; the CPU pools of the replicas on a node must fit in it',
   },
   {
+    path: 'dataParallel',
+    type: 'integer >= 1',
+    default: '1',
+    unit: 'ranks per replica',
+    description:
+      "vLLM's data_parallel_size: engines of tensorParallel GPUs each, own scheduler and KV cache (attention data-parallel); for a MoE model they share the MoE layers and step in lockstep (a replica is tensorParallel x dataParallel GPUs)",
+  },
+  {
+    path: 'expertParallel',
+    type: 'boolean',
+    default: 'false',
+    unit: '-',
+    description:
+      "vLLM's enable_expert_parallel: whole experts spread over the tensorParallel x dataParallel GPUs (which must divide the experts), all-to-all dispatch and combine for the top-k routing; false: every expert sliced over them",
+  },
+  {
+    path: 'moe',
+    type: 'mapping',
+    default: '{}',
+    unit: '-',
+    description: 'MoE routing assumptions',
+  },
+  {
+    path: 'moe.loadImbalance',
+    type: 'number in [1, 64]',
+    default: '1.1',
+    unit: 'x even split',
+    description:
+      "busiest expert-parallel rank's routed tokens over an even split on large batches (expert popularity; 1: perfectly balanced, as with a load balancer); small batches add the sampling spread of top-k routing; results report its cost (meta.moe.imbalance_ms_per_step)",
+  },
+  {
     path: 'replicas',
     type: 'integer >= 1',
     default: '1',
     unit: 'replicas',
-    description: 'independent engines',
+    description: 'independent engines (each tensorParallel x dataParallel GPUs)',
   },
   {
     path: 'router',
