@@ -128,14 +128,15 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default:
       "the GPU's (A100 nvlink3, H100/H200 SXM nvlink4, B200 nvlink5, H100 PCIe and RTX PRO 6000 pcie5, L40S, L4, RTX 4090 pcie4)",
     unit: '-',
-    description: 'fabric between the GPUs of a node; a new fabric brings its own bandwidth and latency',
+    description:
+      'fabric between the GPUs of a node; a new fabric brings its own bandwidth, latency and efficiency',
   },
   {
     path: 'topology.linkGBps',
     type: 'number > 0',
     default: "the GPU's interconnectGBps (the fabric's datasheet figure)",
     unit: 'GB/s per GPU, both directions',
-    description: 'fabric bandwidth; collectives move data at half of it each way',
+    description: 'fabric bandwidth; collectives move data at half of it each way, times linkEfficiency',
   },
   {
     path: 'topology.linkLatencyUs',
@@ -143,6 +144,13 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: '2 on NVLink, 4 on PCIe',
     unit: 'µs',
     description: 'one step of a collective inside a node',
+  },
+  {
+    path: 'topology.linkEfficiency',
+    type: 'number in (0, 1]',
+    default: '0.75 on NVLink, 0.25 on PCIe (measured all-reduce kernels)',
+    unit: 'fraction',
+    description: 'share of the per-direction link bandwidth collectives reach on large messages',
   },
   {
     path: 'topology.gpusPerNode',
@@ -171,6 +179,14 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: '5',
     unit: 'µs',
     description: 'one step of a collective across nodes',
+  },
+  {
+    path: 'topology.collectives',
+    type: 'auto | topology',
+    default: 'auto',
+    unit: '-',
+    description:
+      'auto: measured all-reduce curves inside a node where the kernel data has them on this fabric; topology: always the ring/tree model',
   },
   {
     path: 'engine',
