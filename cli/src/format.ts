@@ -84,10 +84,17 @@ export function verificationLine(v: Verification): string {
 export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?: SloSpec | null): string {
   const lines: string[] = [];
   lines.push(
-    `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per replica, calibration ${spec.timeModel.name}`,
+    `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per ${spec.dataParallel > 1 ? 'data-parallel rank' : 'replica'}, calibration ${spec.timeModel.name}`,
   );
   lines.push(fusionLine(spec));
   lines.push(`calibrated   ${r.meta.calibrated}`);
+  const moe = r.meta.moe;
+  if (moe)
+    lines.push(
+      `MoE          ${moe.expert_parallel ? `expert-parallel over ${moe.expert_ranks} GPUs, ${moe.experts_per_rank} experts each` : `experts sliced over ${moe.expert_ranks} GPUs`}; ` +
+        `${f(moe.moe_share_of_step_time * 100, 0)} % of step time, ${f(moe.mean_tokens_per_step, 0)} tokens a step; ` +
+        `load imbalance ${moe.load_imbalance} costs ${f(moe.imbalance_ms_per_step, 2)} ms a step`,
+    );
   lines.push('');
   lines.push(`requests     completed ${r.completed}, failed ${r.failed}, duration ${f(r.duration, 2)} s`);
   lines.push(
