@@ -14,7 +14,10 @@ import {
   DEFAULT_TIME_MODEL,
   InputError,
   MEASURED_KERNEL_CURVES,
+  MEASURED_MOE_CURVES,
   caseError,
+  curveError,
+  moeSamples,
   defaultTopology,
   deriveKvCapacity,
   findGpuPreset,
@@ -26,7 +29,7 @@ import {
   type FitError,
   type ResolvedSpec,
 } from '@kvplan/sim';
-import { KERNEL_DATA_DIR, MEASURED_PRESETS, ROOT, loadKernelRows } from './kernels/data';
+import { KERNEL_DATA_DIR, MEASURED_PRESETS, ROOT, loadKernelRows, readMoeCsv } from './kernels/data';
 import { SPLIT, loadVllmMeasuredCases } from './vllm-measured';
 
 /** The metrics validated (benchmark_serving names), as the project's issue tables count them. */
@@ -64,6 +67,15 @@ function main(): void {
       const curves = MEASURED_KERNEL_CURVES.get(presetId);
       if (!preset || !curves) throw new InputError(`${gpu}: no preset or fitted curves for ${presetId}`);
       kernel[gpu] = kernelCurveErrors(curves, preset, loadKernelRows(path.join(KERNEL_DATA_DIR, gpu)));
+      const moeFile = path.join(KERNEL_DATA_DIR, gpu, 'moe.csv');
+      const moe = MEASURED_MOE_CURVES.get(presetId);
+      if (moe && fs.existsSync(moeFile))
+        kernel[gpu].fusedMoe = curveError(
+          moe,
+          moeSamples(readMoeCsv(moeFile)),
+          preset.memoryBandwidthGBps * 1e9,
+          preset.bf16Tflops * 1e12,
+        );
     }
   } catch (err) {
     if (err instanceof InputError) {

@@ -1,4 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { InputError } from '@kvplan/core';
+import { curveError } from '../src/calibration/kernel-fit';
+import { MEASURED_MOE_CURVES, moeCurveFor, moeSamples } from '../src/hardware/moe-curves';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../src/engine/simulation';
 import { findGpuPreset } from '../src/hardware/gpus';
@@ -35,6 +39,84 @@ describe('top-k routing arithmetic (hand-computed)', () => {
     expect(loadImbalance(8, 10, 8, 0)).toBe(1);
     // More tokens, smaller spread.
     expect(loadImbalance(8, 64, 8, 1)).toBeGreaterThan(loadImbalance(8, 4096, 8, 1));
+  });
+});
+
+describe('fused-MoE kernel curves (fitted on the measured kernels)', () => {
+  const dir = path.resolve(__dirname, '../data/kernels');
+  const rowsOf = (gpu: string) => {
+    const lines = fs
+      .readFileSync(path.join(dir, gpu, 'moe.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const header = lines[0].split(',');
+    return lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], Number(v)])));
+  };
+  const presets: Record<string, string> = {
+    h100_sxm: 'h100-sxm',
+    h200_sxm: 'h200',
+    b200_sxm: 'b200',
+    rtx_pro_6000_server: 'rtx-pro-6000',
+  };
+
+  it('each measured GPU has a curve within 20 % (median) of its measurements, as the simulator evaluates it', () => {
+    for (const [gpu, id] of Object.entries(presets)) {
+      const preset = findGpuPreset(id)!;
+      const curve = MEASURED_MOE_CURVES.get(id);
+      expect(curve, gpu).toBeDefined();
+      const e = curveError(
+        curve!,
+        moeSamples(rowsOf(gpu)),
+        preset.memoryBandwidthGBps * 1e9,
+        preset.bf16Tflops * 1e12,
+      );
+      expect(e.samples).toBeGreaterThan(1000);
+      expect(e.median, gpu).toBeLessThan(0.2);
+    }
+    // Siblings borrow it; a GPU without measurements of its own or a sibling's has none.
+    expect(moeCurveFor(findGpuPreset('h100-pcie')!)).toBe(MEASURED_MOE_CURVES.get('h100-sxm'));
+    expect(moeCurveFor(findGpuPreset('l40s')!)).toBeNull();
+  });
+
+  it("Qwen3-30B-A3B's experts at EP2 on RTX PRO 6000: the step model within 20 % of the measured kernel at 64-8192 tokens", () => {
+    const gpu = findGpuPreset('rtx-pro-6000')!;
+    const model = resolveModel(MOE, { baseDir: '.', path: 'model' });
+    const free = {
+      ...defaultTopology(gpu),
+      linkGBps: 1e9,
+      linkLatencyUs: 0,
+      collectives: 'topology' as const,
+    };
+    const coefficients = {
+      ...DEFAULT_TIME_MODEL,
+      allReduceLatencyS: 0,
+      memEfficiency: 1,
+      computeEfficiency: 1,
+    };
+    const ep2 = new StepTimeModel(model, gpu, {
+      tensorParallel: 1,
+      weightDtype: 'bfloat16',
+      kvCacheDtype: 'auto',
+      coefficients,
+      dataParallel: 2,
+      expertParallel: true,
+      topology: free,
+    });
+    const rows = rowsOf('rtx_pro_6000_server').filter(
+      (r) =>
+        r.hidden_size === 2048 &&
+        r.inter_size === 768 &&
+        r.topk === 8 &&
+        r.num_experts === 128 &&
+        r.ep_size === 2 &&
+        r.num_tokens >= 64 &&
+        r.num_tokens <= 8192,
+    );
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      const modelled = ep2.moeTime(r.num_tokens, 0) / model.numLayers;
+      expect(Math.abs(modelled / (r.latency_us * 1e-6) - 1), `${r.num_tokens} tokens`).toBeLessThan(0.2);
+    }
   });
 });
 

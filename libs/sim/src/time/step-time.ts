@@ -6,6 +6,7 @@ import {
   type CalibrationSource,
   type GpuKernelCurves,
 } from '../hardware/kernel-curves';
+import { moeCurveFor } from '../hardware/moe-curves';
 import { defaultTopology, type Topology } from '../hardware/topology';
 import { DEFAULT_LOAD_IMBALANCE, expertsTouched, loadImbalance, remoteRanksPerToken } from './moe';
 import type { Dtype, GpuSpec, ModelArch, TimeModelCoefficients } from '../types';
@@ -125,12 +126,10 @@ export class StepTimeModel {
   private readonly genLaunchS: number;
 
   private readonly denseWeightBytes: number;
-  private readonly expertBytesPerLayer: number;
   private readonly numExperts: number;
   private readonly expertsPerToken: number;
   private readonly numLayers: number;
   private readonly denseFlopsPerToken: number;
-  private readonly expertFlopsPerToken: number;
   private readonly lmHeadFlopsPerSample: number;
   private readonly lmHeadBytes: number;
   private readonly attnFlopsPerPair: number;
@@ -154,6 +153,8 @@ export class StepTimeModel {
   private readonly dp: number;
   private readonly skew: number;
   private readonly expertBytesFull: number;
+  /** The GPU's fused-MoE kernel curve (own or a measured sibling's), or null: experts as GEMMs. */
+  private readonly moeCurve: CompiledCurve | null;
   private readonly expertFlopsPerRoute: number;
   /** Seconds of the shared MoE layers by group tokens, filled lazily. */
   private readonly moeByTokens: Float64Array;
@@ -223,7 +224,6 @@ export class StepTimeModel {
     this.expertsPerToken = model.expertsPerToken;
     this.denseWeightBytes = (L * (attnParams + mlpDense + routerParams) * wb) / tp;
     this.denseFlopsPerToken = (2 * L * (attnParams + mlpDense + routerParams)) / tp;
-    this.expertFlopsPerToken = (2 * L * model.expertsPerToken * expertParams) / tp;
     this.lmHeadBytes = (lmHead * wb) / tp;
     this.dp = opts.dataParallel ?? 1;
     this.expertParallel = moe && opts.expertParallel === true;
@@ -232,7 +232,6 @@ export class StepTimeModel {
     this.skew = opts.loadImbalance ?? DEFAULT_LOAD_IMBALANCE;
     this.expertBytesFull = expertParams * wb;
     this.expertFlopsPerRoute = 2 * L * expertParams;
-    this.expertBytesPerLayer = (expertParams * wb) / tp;
     this.lmHeadFlopsPerSample = (2 * lmHead) / tp;
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
     const kvBytes =
@@ -242,7 +241,10 @@ export class StepTimeModel {
     this.kvBytesPerTokenPerGpu = 2 * L * this.kvHeadsPerGpu * d * kvBytes;
     this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
-    this.gemmCalls = L * (GEMMS_PER_LAYER + (moe ? 1 : 0));
+    const moeCurve = moe ? moeCurveFor(gpu) : null;
+    this.moeCurve = moeCurve ? new CompiledCurve(moeCurve) : null;
+    // With a fused-MoE curve the experts' two GEMMs are its calls (its launch time); the router stays a GEMM.
+    this.gemmCalls = L * (moeCurve ? GEMMS_PER_LAYER - 1 : GEMMS_PER_LAYER + (moe ? 1 : 0));
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
     const fp8 = opts.weightDtype === 'fp8';
     this.peakFlops = (fp8 ? gpu.fp8Tflops || gpu.bf16Tflops : gpu.bf16Tflops) * 1e12;
@@ -279,17 +281,11 @@ export class StepTimeModel {
     const cmp = (this.denseFlopsPerToken * m) / (peak * interpolate(g, g.compute, lx, 0));
     let t = (mem > cmp ? mem : cmp) + this.gemmCalls * g.launchS * c.kernelLaunchScale;
     if (this.numExperts > 0 && !this.sharedMoe) {
-      // Expected distinct experts touched per layer by m tokens choosing k of E each; each expert's
-      // GEMM sees the tokens routed to it, so its efficiency is the curve's at that m.
+      // Expected distinct experts touched per layer by m tokens choosing k of E each.
       const e = this.numExperts;
       const routed = m * this.expertsPerToken;
       const touched = e * (1 - Math.pow(1 - this.expertsPerToken / e, m));
-      const perExpert = routed / touched;
-      const le = Math.log2(perExpert > 1 ? perExpert : 1);
-      const eMem =
-        (this.numLayers * touched * this.expertBytesPerLayer) / (bw * interpolate(g, g.mem, le, 0));
-      const eCmp = (this.expertFlopsPerToken * m) / (peak * interpolate(g, g.compute, le, 0));
-      t += eMem > eCmp ? eMem : eCmp;
+      t += this.experts(routed, touched, routed / touched, this.tp);
     }
     if (this.tp > 1) {
       // Two all-reduces a layer (attention, MLP); shared MoE layers bring their own collectives,
@@ -326,9 +322,6 @@ export class StepTimeModel {
   private moeCompute(tokens: number, skew: number): number {
     if (!this.sharedMoe || tokens <= 0) return 0;
     const c = this.c;
-    const g = this.curves.gemm;
-    const bw = this.memBw * c.memEfficiency;
-    const peak = this.peakFlops * c.computeEfficiency;
     const L = this.numLayers;
     const e = this.numExperts;
     const k = this.expertsPerToken;
@@ -362,10 +355,32 @@ export class StepTimeModel {
         c.allReduceLatencyS +
         this.collectives.time('allReduce', tokens * hb, G);
     }
+    return this.experts(routes, touched, perExpert, shard) + L * comm;
+  }
+
+  /**
+   * Seconds of the experts of every layer: `routes` routed tokens over `touched` distinct experts
+   * (each at `perExpert` tokens), their weights and FLOPs divided over `shard` GPUs. On the GPU's
+   * fused-MoE curve where the kernel data has one (moe-curves.ts), else as dense GEMMs at the
+   * tokens each expert receives.
+   */
+  private experts(routes: number, touched: number, perExpert: number, shard: number): number {
+    const c = this.c;
+    const L = this.numLayers;
+    const bw = this.memBw * c.memEfficiency;
+    const peak = this.peakFlops * c.computeEfficiency;
+    const bytes = (L * touched * this.expertBytesFull) / shard;
+    const flops = (this.expertFlopsPerRoute * routes) / shard;
+    if (this.moeCurve)
+      return (
+        L * this.moeCurve.launchS * c.kernelLaunchScale +
+        this.moeCurve.time(perExpert, touched, bytes, flops, bw, peak)
+      );
+    const g = this.curves.gemm;
     const le = Math.log2(perExpert > 1 ? perExpert : 1);
-    const eMem = (L * touched * this.expertBytesFull) / shard / (bw * interpolate(g, g.mem, le, 0));
-    const eCmp = (this.expertFlopsPerRoute * routes) / shard / (peak * interpolate(g, g.compute, le, 0));
-    return (eMem > eCmp ? eMem : eCmp) + L * comm;
+    const eMem = bytes / (bw * interpolate(g, g.mem, le, 0));
+    const eCmp = flops / (peak * interpolate(g, g.compute, le, 0));
+    return eMem > eCmp ? eMem : eCmp;
   }
 
   /** Seconds of the LM head for `n` sampled requests. */
