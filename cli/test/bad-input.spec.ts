@@ -221,7 +221,7 @@ ${extra}
         'simulate',
         shape('gpus.yaml', 'tensorParallel: 4\ndataParallel: 4\ntopology: { gpusPerNode: 8, nodes: 1 }'),
       ],
-      /dataParallel: a replica needs tensorParallel 4 x dataParallel 4 = 16 GPUs, more than the topology's 8/,
+      /dataParallel: tensorParallel 4 x dataParallel 4 = 16 GPUs are more than the topology's 8/,
     );
     await expectRefused(
       ['simulate', shape('fabric.yaml', 'topology: { fabric: nvlink9 }')],

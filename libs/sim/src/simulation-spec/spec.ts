@@ -254,8 +254,8 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     if (gpus > topologyGpus(topology))
       issues.add(
         dataParallel > 1 ? 'dataParallel' : pipelineParallel > 1 ? 'pipelineParallel' : 'tensorParallel',
-        `a replica needs tensorParallel ${tensorParallel}${pipelineParallel > 1 ? ` x pipelineParallel ${pipelineParallel}` : ''}` +
-          `${dataParallel > 1 ? ` x dataParallel ${dataParallel}` : ''} = ${gpus} GPUs, more than the topology's ` +
+        `tensorParallel ${tensorParallel}${pipelineParallel > 1 ? ` x pipelineParallel ${pipelineParallel}` : ''}` +
+          `${dataParallel > 1 ? ` x dataParallel ${dataParallel}` : ''} = ${gpus} GPUs are more than the topology's ` +
           `${topologyGpus(topology)} (topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
       );
   }
