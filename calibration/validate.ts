@@ -14,13 +14,22 @@ import {
   DEFAULT_TIME_MODEL,
   InputError,
   MEASURED_KERNEL_CURVES,
+  MEASURED_MOE_CURVES,
   caseError,
+  curveError,
+  moeSamples,
+  defaultTopology,
+  deriveKvCapacity,
   findGpuPreset,
   kernelCalibrationFor,
   kernelCurveErrors,
+  simulate,
+  topologyCollectiveTime,
+  type CalibrationCase,
   type FitError,
+  type ResolvedSpec,
 } from '@kvplan/sim';
-import { KERNEL_DATA_DIR, MEASURED_PRESETS, ROOT, loadKernelRows } from './kernels/data';
+import { KERNEL_DATA_DIR, MEASURED_PRESETS, ROOT, loadKernelRows, readMoeCsv } from './kernels/data';
 import { SPLIT, loadVllmMeasuredCases } from './vllm-measured';
 
 /** The metrics validated (benchmark_serving names), as the project's issue tables count them. */
@@ -58,6 +67,15 @@ function main(): void {
       const curves = MEASURED_KERNEL_CURVES.get(presetId);
       if (!preset || !curves) throw new InputError(`${gpu}: no preset or fitted curves for ${presetId}`);
       kernel[gpu] = kernelCurveErrors(curves, preset, loadKernelRows(path.join(KERNEL_DATA_DIR, gpu)));
+      const moeFile = path.join(KERNEL_DATA_DIR, gpu, 'moe.csv');
+      const moe = MEASURED_MOE_CURVES.get(presetId);
+      if (moe && fs.existsSync(moeFile))
+        kernel[gpu].fusedMoe = curveError(
+          moe,
+          moeSamples(readMoeCsv(moeFile)),
+          preset.memoryBandwidthGBps * 1e9,
+          preset.bf16Tflops * 1e12,
+        );
     }
   } catch (err) {
     if (err instanceof InputError) {
@@ -65,6 +83,26 @@ function main(): void {
       process.exit(2);
     }
     throw err;
+  }
+
+  // The topology's ring/tree all-reduce against the measured one (where curves exist it is not
+  // used; this says how far it is where they do not).
+  const topologyAllReduce: Record<
+    string,
+    Record<string, { samples: number; medianAbs: number; meanAbs: number }>
+  > = {};
+  for (const [gpu, presetId] of Object.entries(MEASURED_PRESETS)) {
+    const preset = findGpuPreset(presetId)!;
+    const rows = loadKernelRows(path.join(KERNEL_DATA_DIR, gpu)).allReduce;
+    const byN = new Map<number, number[]>();
+    for (const r of rows) {
+      const t = topologyCollectiveTime('allReduce', r.message_bytes, r.num_gpus, defaultTopology(preset));
+      const rel = Math.abs(t / (r.latency_us * 1e-6) - 1);
+      byN.set(r.num_gpus, [...(byN.get(r.num_gpus) ?? []), rel]);
+    }
+    topologyAllReduce[gpu] = Object.fromEntries(
+      [...byN].map(([n, v]) => [String(n), { samples: v.length, medianAbs: median(v), meanAbs: mean(v) }]),
+    );
   }
 
   // Serving runs.
@@ -109,6 +147,7 @@ function main(): void {
       [...groups].map(([k, v]) => [k, { values: v.length, medianAbs: median(v), meanAbs: mean(v) }]),
     );
   };
+  const shapes = deploymentShapes(cases);
   const byGpu = summary((r) => r.gpu);
   const byFamily = summary((r) => r.family);
   const byMetric = summary(() => '{metric}');
@@ -152,6 +191,22 @@ function main(): void {
     console.log(
       `| ${o.id} | ${o.cpuGiB} GiB (${o.cpuBlocks} blocks) | ${METRICS.map((m) => `${pct(o.without[m] ?? NaN)} -> ${pct(o.with[m] ?? NaN)}`).join(' | ')} |`,
     );
+  console.log(
+    '\nAll-reduce from the topology alone against the measured kernels: median |relative error| by GPUs\n',
+  );
+  for (const [gpu, e] of Object.entries(topologyAllReduce))
+    console.log(
+      `| ${gpu} | ${Object.entries(e)
+        .map(([n, v]) => `${n}: ${pct(v.medianAbs)}`)
+        .join(' | ')} |`,
+    );
+  console.log('\nDeployment shapes: the same runs modelled another way (relative error)\n');
+  console.log(`| run | modelled as | ${METRICS.join(' | ')} |`);
+  console.log(`| --- | --- | ${METRICS.map(() => '---:').join(' | ')} |`);
+  for (const v of shapes)
+    console.log(
+      `| ${v.id} | ${v.variant} | ${METRICS.map((m) => pct(v.relativeError[m] ?? NaN)).join(' | ')} |`,
+    );
 
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(
@@ -165,11 +220,76 @@ function main(): void {
         runs,
         offload,
         summaries: { byGpu, byFamily, byMetric, bySplit, overall },
+        topologyAllReduceErrors: topologyAllReduce,
+        deploymentShapes: shapes,
       },
       null,
       2,
     ) + '\n',
   );
+}
+
+/**
+ * The runs whose deployment shape matters, modelled as now and as before: the MoE run with its
+ * data-parallel ranks as independent replicas (no shared MoE layers, every expert on every GPU,
+ * the KV capacity that leaves) and with a perfectly balanced load; the multi-GPU runs with their
+ * all-reduce from the topology alone instead of the measured curves. Nothing here is fitted.
+ */
+/** KV blocks of one engine holding every expert itself (derived; the measured runs with DP give none). */
+function replicaBlocks(s: ResolvedSpec): number {
+  const { numGpuBlocks: _, ...engine } = s.engine;
+  return deriveKvCapacity({ model: s.model, gpu: s.gpu, engine, tensorParallel: s.tensorParallel })
+    .numGpuBlocks;
+}
+
+function deploymentShapes(cases: CalibrationCase[]) {
+  const out: Array<{ id: string; variant: string; relativeError: Record<string, number>; moe?: unknown }> =
+    [];
+  const run = (c: CalibrationCase, variant: string, spec: ResolvedSpec) => {
+    const e = caseError({ ...c, spec }, DEFAULT_TIME_MODEL);
+    const moe = variant.startsWith('as specified')
+      ? simulate({ ...spec, timeModel: DEFAULT_TIME_MODEL }).result.meta.moe
+      : undefined;
+    out.push({
+      id: c.id,
+      variant,
+      relativeError: Object.fromEntries(
+        METRICS.filter((m) => e.relativeError[m] !== undefined).map((m) => [m, e.relativeError[m]!]),
+      ),
+      ...(moe ? { moe } : {}),
+    });
+  };
+  for (const c of cases) {
+    const s = c.spec;
+    if (s.dataParallel > 1 || s.expertParallel) {
+      run(c, 'as specified: DP ranks sharing the MoE layers, expert-parallel', s);
+      run(c, 'as specified, load perfectly balanced (moe.loadImbalance 1)', {
+        ...s,
+        moe: { loadImbalance: 1 },
+      });
+      run(c, 'before: independent replicas (same KV capacity)', {
+        ...s,
+        replicas: s.dataParallel,
+        dataParallel: 1,
+        expertParallel: false,
+      });
+      run(c, 'before: independent replicas, each with every expert (KV capacity as before)', {
+        ...s,
+        replicas: s.dataParallel,
+        dataParallel: 1,
+        expertParallel: false,
+        engine: { ...s.engine, numGpuBlocks: replicaBlocks(s) },
+      });
+    }
+    if (s.tensorParallel > 1) {
+      run(c, 'as specified: measured all-reduce curves', s);
+      run(c, 'all-reduce from the topology alone', {
+        ...s,
+        topology: { ...s.topology, collectives: 'topology' },
+      });
+    }
+  }
+  return out;
 }
 
 main();

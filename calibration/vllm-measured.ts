@@ -6,9 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  DEFAULT_LOAD_IMBALANCE,
   DEFAULT_TIME_MODEL,
   defaultTopology,
   cpuKvBlocks,
+  sharesMoe,
   deriveKvCapacity,
   hostLinksFor,
   matchGpuName,
@@ -29,6 +31,7 @@ interface RawCase {
   gpu: string;
   tp: number;
   dp?: number | null;
+  ep?: number | null;
   engine: Record<string, unknown>;
 }
 
@@ -144,10 +147,15 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
     weightDtype: model.dtype,
   };
   const tp = raw.tp ?? 1;
+  // Data-parallel ranks are engines of one deployment; with a MoE model they share its MoE
+  // layers (expert-parallel when the run enabled it), so its experts are spread over tp x dp.
+  const dp = raw.dp ?? 1;
+  const expertParallel = e.enable_expert_parallel === true;
+  const expertShards = sharesMoe(model, dp, expertParallel) ? tp * dp : tp;
   const numGpuBlocks =
     typeof e.num_gpu_blocks === 'number'
       ? e.num_gpu_blocks
-      : deriveKvCapacity({ model, gpu, engine: engineBase, tensorParallel: tp }).numGpuBlocks;
+      : deriveKvCapacity({ model, gpu, engine: engineBase, tensorParallel: tp, expertShards }).numGpuBlocks;
   // vLLM's CPU KV offload where the run had it ("OffloadingConnector, 8 GiB CPU, ...").
   const offloadGiB = /(\d+(?:\.\d+)?)\s*GiB CPU/.exec(String(e.cpu_kv_offload ?? ''));
   const kvOffload = offloadGiB
@@ -163,7 +171,10 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
     topology: defaultTopology(gpu),
     tensorParallel: tp,
     kvOffload,
-    replicas: raw.dp ?? 1,
+    dataParallel: dp,
+    expertParallel,
+    moe: { loadImbalance: DEFAULT_LOAD_IMBALANCE },
+    replicas: 1,
     router: 'least-loaded',
     engine: { ...engineBase, numGpuBlocks },
     workload: w,

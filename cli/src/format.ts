@@ -1,5 +1,5 @@
 import type { ResolvedSpec, SimulationResult, SloCheck, SloSpec, Verification } from '@kvplan/sim';
-import { sloChecks } from '@kvplan/sim';
+import { gpusPerReplica, sloChecks } from '@kvplan/sim';
 
 const f = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
@@ -17,12 +17,22 @@ export const attentionPercent = (x: number | null | undefined): string =>
 /** A latency to three significant digits at most one decimal: 823, 55.9, 4.2. */
 const ms = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
 
+/** A replica's parallel layout: `TP4`, `TP1 x DP8 EP`. */
+export function layout(
+  spec: Pick<ResolvedSpec, 'tensorParallel' | 'pipelineParallel' | 'dataParallel' | 'expertParallel'>,
+): string {
+  const pp = spec.pipelineParallel ?? 1;
+  return (
+    `TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''}${spec.dataParallel > 1 ? ` x DP${spec.dataParallel}` : ''}` +
+    `${spec.expertParallel ? ' EP' : ''}`
+  );
+}
+
 /** `meta-llama/Llama-3.1-70B, 1 replica x TP4 (4 GPUs, NVIDIA H100 ...)`. */
 export function deploymentLine(spec: ResolvedSpec, replicas = spec.replicas): string {
-  const pp = spec.pipelineParallel ?? 1;
-  const gpus = replicas * spec.tensorParallel * pp;
+  const gpus = replicas * gpusPerReplica(spec);
   return (
-    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x TP${spec.tensorParallel}${pp > 1 ? ` x PP${pp}` : ''} ` +
+    `${spec.model.id}, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'} x ${layout(spec)} ` +
     `(${gpus} ${gpus === 1 ? 'GPU' : 'GPUs'}, ${spec.gpu.name})`
   );
 }
@@ -74,10 +84,17 @@ export function verificationLine(v: Verification): string {
 export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?: SloSpec | null): string {
   const lines: string[] = [];
   lines.push(
-    `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per replica, calibration ${spec.timeModel.name}`,
+    `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per ${spec.dataParallel > 1 ? 'data-parallel rank' : 'replica'}, calibration ${spec.timeModel.name}`,
   );
   lines.push(fusionLine(spec));
   lines.push(`calibrated   ${r.meta.calibrated}`);
+  const moe = r.meta.moe;
+  if (moe)
+    lines.push(
+      `MoE          ${moe.expert_parallel ? `expert-parallel over ${moe.expert_ranks} GPUs, ${moe.experts_per_rank} experts each` : `experts sliced over ${moe.expert_ranks} GPUs`}; ` +
+        `${f(moe.moe_share_of_step_time * 100, 0)} % of step time, ${f(moe.mean_tokens_per_step, 0)} tokens a step; ` +
+        `load imbalance ${moe.load_imbalance} costs ${f(moe.imbalance_ms_per_step, 2)} ms a step`,
+    );
   lines.push('');
   lines.push(`requests     completed ${r.completed}, failed ${r.failed}, duration ${f(r.duration, 2)} s`);
   lines.push(

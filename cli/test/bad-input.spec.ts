@@ -191,3 +191,41 @@ describe('arguments', () => {
     expect(help.stderr).toBe('');
   });
 });
+
+describe('deployment shapes that cannot be deployed are refused, naming the field', () => {
+  const shape = (name: string, extra: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(
+      file,
+      `model: Qwen/Qwen3-30B-A3B
+gpu: h100-sxm
+engine: { maxModelLen: 4096 }
+workload:
+  arrival: { process: poisson, rate: 4 }
+  numRequests: 20
+  inputTokens: { fixed: 100 }
+  outputTokens: { fixed: 20 }
+${extra}
+`,
+    );
+    return file;
+  };
+
+  it('EP that does not divide the experts, DP x TP beyond the topology, an unknown fabric', async () => {
+    await expectRefused(
+      ['simulate', shape('ep.yaml', 'dataParallel: 3\nexpertParallel: true')],
+      /expertParallel: tensorParallel x dataParallel = 3 ranks do not divide the model's 128 experts/,
+    );
+    await expectRefused(
+      [
+        'simulate',
+        shape('gpus.yaml', 'tensorParallel: 4\ndataParallel: 4\ntopology: { gpusPerNode: 8, nodes: 1 }'),
+      ],
+      /dataParallel: tensorParallel 4 x dataParallel 4 = 16 GPUs are more than the topology's 8/,
+    );
+    await expectRefused(
+      ['simulate', shape('fabric.yaml', 'topology: { fabric: nvlink9 }')],
+      /topology\.fabric: unknown fabric "nvlink9"/,
+    );
+  });
+});

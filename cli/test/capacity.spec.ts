@@ -43,6 +43,21 @@ slo:
 cost: { gpuHourUsd: 2.5 }
 `;
 
+/** A MoE model on 8 H100s: short requests under a TPOT limit, priced. */
+const MOE = `model: Qwen/Qwen3-30B-A3B
+gpu: h100-sxm
+engine: { maxModelLen: 4096 }
+workload:
+  arrival: { process: poisson, rate: 20 }
+  numRequests: 400
+  inputTokens: { fixed: 400 }
+  outputTokens: { fixed: 40 }
+slo:
+  ttftMs: { p99: 1000 }
+  tpotMs: { p99: 30 }
+cost: { gpuHourUsd: 2.5 }
+`;
+
 describe('kvplan capacity knows its limits', () => {
   it('repeats a 40-request workload until it can measure the rate, and says so', async () => {
     const dir = tmpDir();
@@ -190,4 +205,54 @@ describe('kvplan capacity knows its limits', () => {
     expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout));
     expect(JSON.parse(two.stdout).points).toHaveLength(4);
   }, 120_000);
+
+  it('answers "EP8 on one node or TP4 x DP2" for a MoE model, with cost per GPU', async () => {
+    const dir = tmpDir();
+    const file = spec(dir, MOE);
+    const r = await runCli(
+      ['capacity', file, '--sweep-shapes', 'tp1xdp8+ep,tp4xdp2,tp4xdp2+ep', '--json'],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const points = JSON.parse(r.stdout).points;
+    expect(points.map((p: { label: string }) => p.label)).toEqual([
+      'h100-sxm tp1xdp8+ep',
+      'h100-sxm tp4xdp2',
+      'h100-sxm tp4xdp2+ep',
+    ]);
+    expect(
+      points.map((p: { dataParallel: number; expertParallel: boolean }) => [
+        p.dataParallel,
+        p.expertParallel,
+      ]),
+    ).toEqual([
+      [8, true],
+      [2, false],
+      [2, true],
+    ]);
+    for (const p of points) {
+      expect(p.feasible, p.limitedBy).toBe(true);
+      expect(p.maxRatePerGpu).toBeCloseTo(p.maxRatePerReplica / 8, 9);
+      expect(p.costPerMillionOutputTokensUsd).toBeGreaterThan(0);
+    }
+    expect(points.some((p: { pareto: boolean }) => p.pareto)).toBe(true);
+    // Expert parallelism changes what the same 8 GPUs serve.
+    expect(points[1].maxRatePerGpu).not.toBe(points[2].maxRatePerGpu);
+    const text = await runCli(['capacity', file, '--sweep-shapes', 'tp1xdp8+ep,tp4xdp2'], dir);
+    expect(text.stdout).toMatch(/h100-sxm tp1xdp8\+ep/);
+  }, 240_000);
+
+  it('names a layout that cannot be deployed: experts not divisible, a malformed shape', async () => {
+    const dir = tmpDir();
+    const file = spec(dir, MOE);
+    const r = await runCli(['capacity', file, '--sweep-shapes', 'tp1xdp3+ep,tp2'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sweep-shapes: tp1xdp3\+ep: .*3 ranks do not divide the model's 128 experts/);
+    const bad = await runCli(['capacity', file, '--sweep-shapes', 'ep8'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sweep-shapes: "ep8": expected tpN/);
+    const both = await runCli(['capacity', file, '--sweep-shapes', 'tp2', '--sweep-tp', '1'], dir);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--sweep-shapes: give either/);
+  });
 });

@@ -4,9 +4,16 @@ import { dataUrlBlob, fileStem, toCsv } from '../dashboard/src/export-files';
 
 describe('dashboard exports', () => {
   it('writes CSV with quoted fields where a comma, quote or line break needs it', () => {
-    expect(toCsv(['a', 'b'], [['x, y', 'say "hi"'], [1.5, null], ['two\nlines', '']])).toBe(
-      'a,b\r\n"x, y","say ""hi"""\r\n1.5,\r\n"two\nlines",\r\n',
-    );
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x, y', 'say "hi"'],
+          [1.5, null],
+          ['two\nlines', ''],
+        ],
+      ),
+    ).toBe('a,b\r\n"x, y","say ""hi"""\r\n1.5,\r\n"two\nlines",\r\n');
   });
 
   it('decodes a data URL to the bytes it carries, with its type', async () => {

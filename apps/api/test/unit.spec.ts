@@ -97,6 +97,17 @@ describe('serviceLimitIssues', () => {
     const stages = serviceLimitIssues({ workload: { stages: [{ rate: 1000, durationS: 10_000 }] } });
     expect(stages.map((i) => i.path)).toEqual(['workload.stages']);
   });
+
+  it('bounds deployment shapes: data-parallel ranks, engines in all, topology numbers', () => {
+    expect(
+      serviceLimitIssues({ dataParallel: 65, topology: { nodes: 5000, gpusPerNode: 8 } }).map((i) => i.path),
+    ).toEqual(['dataParallel', 'topology.nodes']);
+    const engines = serviceLimitIssues({ replicas: 64, dataParallel: 8 });
+    expect(engines).toEqual([
+      expect.objectContaining({ path: 'dataParallel', message: expect.stringContaining('512 engines') }),
+    ]);
+    expect(serviceLimitIssues({ replicas: 32, dataParallel: 8, topology: { gpusPerNode: 8 } })).toEqual([]);
+  });
 });
 
 describe('resultCsv', () => {

@@ -17,7 +17,7 @@ import {
   type Verification,
 } from '@kvplan/sim';
 import type { Command } from '../command';
-import { deploymentLine, fusionLine, money, verificationLine } from '../format';
+import { deploymentLine, fusionLine, layout, money, verificationLine } from '../format';
 import { inRange } from '../args';
 import { Progress } from '../progress';
 import { defaultThreads, runSweepThreads, sweepConfig, type SweepRow, type SweepTask } from '../sweep-pool';
@@ -46,7 +46,7 @@ export const capacityCommand: Command = {
   name: 'capacity',
   usage: 'capacity SPEC [--target-rate R] [--sweep-* ...] [--json]',
   summary:
-    'Highest rate under the SLOs, fewest GPUs for a rate, and a Pareto sweep over GPUs, TP, engine knobs and fusion',
+    'Highest rate under the SLOs, fewest GPUs for a rate, and a Pareto sweep over GPUs, TP/DP/EP layouts, engine knobs and fusion',
   maxPositionals: 1,
   flags: {
     json: { type: 'boolean', description: 'print one JSON document' },
@@ -90,6 +90,16 @@ export const capacityCommand: Command = {
     'sweep-kv-offload-gib': {
       type: 'numbers',
       description: 'CPU KV offload sizes to sweep, GiB per replica (kvOffload.cpuGiB; 0: no offload)',
+    },
+    'sweep-dp': { type: 'numbers', description: 'data-parallel ranks per replica to sweep (dataParallel)' },
+    'sweep-ep': {
+      type: 'string',
+      description: 'expert parallelism to sweep: comma list of on, off (expertParallel)',
+    },
+    'sweep-shapes': {
+      type: 'string',
+      description:
+        'parallel layouts to compare, instead of --sweep-tp/-dp/-ep: comma list of tpN[xdpM][+ep], e.g. tp1xdp8+ep,tp4xdp2,tp8',
     },
     'sweep-max-num-seqs': {
       type: 'numbers',
@@ -207,17 +217,17 @@ export const capacityCommand: Command = {
 /** The sweep's configurations, or null when no sweep flag was given. */
 function sweepVariants(spec: SpecFile, flags: Record<string, unknown>): Variant[] | null {
   const gpus = list(flags['sweep-gpus']);
-  const tps = nums(flags['sweep-tp']);
   const seqs = nums(flags['sweep-max-num-seqs']);
   const batched = nums(flags['sweep-batched-tokens']);
   const thresholds = nums(flags['sweep-thresholds']);
   const pps = nums(flags['sweep-pp']);
   const offloads = nums(flags['sweep-kv-offload-gib']);
-  if (!(gpus || tps || seqs || batched || thresholds || pps || offloads)) return null;
+  const shapes = parallelShapes(flags);
+  if (!(gpus || shapes || seqs || batched || thresholds || pps || offloads)) return null;
   const raw = spec.raw;
   const out: Variant[] = [];
   for (const gpu of gpus ?? [undefined])
-    for (const tp of tps ?? [undefined])
+    for (const shape of shapes ?? [undefined])
       for (const pp of pps ?? [undefined])
         for (const cpuGiB of offloads ?? [undefined])
           for (const s of seqs ?? [undefined])
@@ -229,9 +239,17 @@ function sweepVariants(spec: SpecFile, flags: Record<string, unknown>): Variant[
                   over.gpu = gpu;
                   from.push(['gpu', '--sweep-gpus', gpu]);
                 }
-                if (tp !== undefined) {
-                  over.tensorParallel = tp;
-                  from.push(['tensorParallel', '--sweep-tp', tp]);
+                const tp = shape?.tp;
+                if (shape) {
+                  for (const [field, value] of [
+                    ['tensorParallel', shape.tp],
+                    ['dataParallel', shape.dp],
+                    ['expertParallel', shape.ep],
+                  ] as const)
+                    if (value !== undefined) {
+                      over[field] = value;
+                      from.push([field, shape.flag[field], shape.flag.value ?? value]);
+                    }
                 }
                 if (pp !== undefined) {
                   over.pipelineParallel = pp;
@@ -256,12 +274,76 @@ function sweepVariants(spec: SpecFile, flags: Record<string, unknown>): Variant[
                 if (thresholds)
                   over.fusion = t === null ? undefined : { ...((raw.fusion as object) ?? {}), threshold: t };
                 if (t !== null) from.push(['fusion.threshold', '--sweep-thresholds', t]);
+                const dp = shape?.dp ?? raw.dataParallel;
+                const ep = shape?.ep ?? raw.expertParallel;
                 const label =
                   `${gpu ?? (typeof raw.gpu === 'string' ? raw.gpu : 'gpu')} tp${tp ?? raw.tensorParallel ?? 1}` +
+                  `${typeof dp === 'number' && dp > 1 ? `xdp${dp}` : ''}${ep === true ? '+ep' : ''}` +
                   `${pp !== undefined ? ` pp${pp}` : ''}${cpuGiB !== undefined ? ` cpu${cpuGiB}G` : ''}` +
                   `${s !== undefined ? ` seqs${s}` : ''}${b !== undefined ? ` tok${b}` : ''}${t === null ? '' : ` fuse@${t}`}`;
                 out.push({ label, over, from });
               }
+  return out;
+}
+
+/** One parallel layout of a sweep, and the flag each of its fields came from. */
+interface Shape {
+  tp?: number;
+  dp?: number;
+  ep?: boolean;
+  flag: Record<'tensorParallel' | 'dataParallel' | 'expertParallel', string> & { value?: string };
+}
+
+const SHAPE = /^tp(\d+)(?:\s*x\s*dp(\d+))?(\+ep)?$/i;
+
+/**
+ * The layouts to sweep: --sweep-shapes as given (each tpN[xdpM][+ep]; dataParallel 1 and no
+ * expert parallelism unless said), else every combination of --sweep-tp, --sweep-dp and
+ * --sweep-ep; undefined when none was given.
+ */
+function parallelShapes(flags: Record<string, unknown>): Shape[] | undefined {
+  const tps = nums(flags['sweep-tp']);
+  const dps = nums(flags['sweep-dp']);
+  const eps = list(flags['sweep-ep']);
+  const shapes = list(flags['sweep-shapes']);
+  if (shapes) {
+    if (tps || dps || eps)
+      throw new InputError([
+        {
+          path: '--sweep-shapes',
+          message: 'give either --sweep-shapes or --sweep-tp/--sweep-dp/--sweep-ep, not both',
+        },
+      ]);
+    return shapes.map((text) => {
+      const m = SHAPE.exec(text);
+      if (!m)
+        throw new InputError([
+          {
+            path: '--sweep-shapes',
+            message: `${JSON.stringify(text)}: expected tpN, tpNxdpM or either with +ep, e.g. tp1xdp8+ep`,
+          },
+        ]);
+      const flag = '--sweep-shapes';
+      return {
+        tp: Number(m[1]),
+        dp: m[2] === undefined ? 1 : Number(m[2]),
+        ep: m[3] !== undefined,
+        flag: { tensorParallel: flag, dataParallel: flag, expertParallel: flag, value: text },
+      };
+    });
+  }
+  const epValues = eps?.map((v) => {
+    const on = /^(on|true|yes)$/i.test(v);
+    if (!on && !/^(off|false|no)$/i.test(v))
+      throw new InputError([{ path: '--sweep-ep', message: `${JSON.stringify(v)}: expected on or off` }]);
+    return on;
+  });
+  if (!(tps || dps || epValues)) return undefined;
+  const flag = { tensorParallel: '--sweep-tp', dataParallel: '--sweep-dp', expertParallel: '--sweep-ep' };
+  const out: Shape[] = [];
+  for (const tp of tps ?? [undefined])
+    for (const dp of dps ?? [undefined])
+      for (const ep of epValues ?? [undefined]) out.push({ tp, dp, ep, flag });
   return out;
 }
 
@@ -277,6 +359,8 @@ function unfit(base: ResolvedSpec, v: Variant, problem: string): SweepPoint {
       'kvOffload' in v.over
         ? ((v.over.kvOffload as { cpuGiB?: number } | undefined)?.cpuGiB ?? null)
         : (base.kvOffload?.cpuGiB ?? null),
+    dataParallel: Number(v.over.dataParallel ?? base.dataParallel),
+    expertParallel: Boolean(v.over.expertParallel ?? base.expertParallel),
     maxNumSeqs: base.engine.maxNumSeqs,
     maxNumBatchedTokens: base.engine.maxNumBatchedTokens,
     fusionThreshold: (v.over.fusion as { threshold?: number } | undefined)?.threshold ?? null,
@@ -426,7 +510,7 @@ function single(
       out.push(
         ev.replicas === null
           ? `${opts.targetRate} req/s: not reachable within 256 replicas`
-          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x TP${base.tensorParallel}${(base.pipelineParallel ?? 1) > 1 ? ` x PP${base.pipelineParallel}` : ''} = ${ev.replicas.gpus} GPUs`,
+          : `${opts.targetRate} req/s needs ${ev.replicas.replicas} ${ev.replicas.replicas === 1 ? 'replica' : 'replicas'} x ${layout(base)} = ${ev.replicas.gpus} GPUs`,
       );
   }
   if (verification) out.push(verificationLine(verification));

@@ -63,7 +63,30 @@ export interface SimulationResultBase {
     calibrated: CalibrationSource;
     replicas: number;
     gpus: number;
+    /** Data-parallel ranks per replica, when more than one. */
+    data_parallel?: number;
+    /** What the MoE layers cost, when data-parallel ranks share them or experts are spread. */
+    moe?: MoeSummary;
   };
+}
+
+/** A result's MoE layers: how experts are spread and what their collectives and imbalance cost. */
+export interface MoeSummary {
+  expert_parallel: boolean;
+  /** GPUs the expert layers span: tensorParallel x dataParallel. */
+  expert_ranks: number;
+  /** Whole experts per GPU under expert parallelism; every expert (sliced) without. */
+  experts_per_rank: number;
+  /** The spec's moe.loadImbalance (1 without expert parallelism: slices are even). */
+  load_imbalance: number;
+  /** Ranks other than its own a token's hidden state is sent to (dispatch, and back at combine). */
+  dispatch_remote_ranks_per_token: number;
+  /** Tokens per lockstep step over the data-parallel group. */
+  mean_tokens_per_step: number;
+  /** MoE layers' share (experts and their collectives) of the group's step time. */
+  moe_share_of_step_time: number;
+  /** Milliseconds a step at the mean tokens spends on the imbalance, against a perfect balance. */
+  imbalance_ms_per_step: number;
 }
 
 /** How a GPU's kernel times are known: measured on it, scaled from a sibling, or neither. */

@@ -11,6 +11,14 @@ export {
 } from '@kvplan/core';
 export { EventQueue } from './core/event-queue';
 export { StepTimeModel, dtypeBytes, emptyStepWork, type StepWork } from './time/step-time';
+export {
+  DEFAULT_LOAD_IMBALANCE,
+  dispatchBytes,
+  expertsTouched,
+  loadImbalance,
+  probMissesRank,
+  remoteRanksPerToken,
+} from './time/moe';
 export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
 export {
   simulate,

@@ -149,6 +149,12 @@ export interface ResolvedSpec {
   pipelineParallel?: number;
   /** CPU KV offload; absent or null: off. */
   kvOffload?: KvOffloadConfig | null;
+  /** Data-parallel ranks per replica: each its own engine; MoE layers shared across them. */
+  dataParallel: number;
+  /** Experts spread over the tensorParallel x dataParallel ranks (vLLM enable_expert_parallel). */
+  expertParallel: boolean;
+  /** The busiest expert-parallel rank's routed tokens over an even split, large batches (moe.loadImbalance). */
+  moe: { loadImbalance: number };
   replicas: number;
   router: RouterPolicy;
   engine: EngineConfig & { numGpuBlocks: number };

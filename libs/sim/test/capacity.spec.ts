@@ -39,6 +39,8 @@ function sweepPoint(
     tensorParallel: 1,
     pipelineParallel: 1,
     kvOffloadGiB: null,
+    dataParallel: 1,
+    expertParallel: false,
     maxNumSeqs: 1,
     maxNumBatchedTokens: 1,
     fusionThreshold: null,

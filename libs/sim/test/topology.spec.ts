@@ -32,43 +32,46 @@ describe('GPU presets carry their fabric', () => {
 });
 
 describe('collectives from the topology (hand-computed)', () => {
+  // NVLink 4: 900 GB/s both ways = 450e9 B/s each way at 0.75 = 337.5e9, 2 µs a step.
+  // PCIe Gen4 x16: 64 GB/s both ways = 32e9 each way at 0.25 = 8e9, 4 µs a step.
+  const NV = 337.5e9;
+  const PCIE = 8e9;
+
   it('all-reduce of 1 MiB over 2 GPUs: NVLink 4 against PCIe Gen4', () => {
-    // NVLink 4: 900 GB/s both ways = 450e9 B/s each way, 2 µs a step. Ring, n = 2: 2 steps and
-    // 2 x (1/2) x 1 MiB moved: 4 µs + 1048576 / 450e9 s = 6.3302 µs (tree: 4 µs + 4.66 µs).
-    expect(topologyCollectiveTime('allReduce', MiB, 2, nvlink4)).toBeCloseTo(4e-6 + MiB / 450e9, 12);
-    // PCIe Gen4 x16: 64 GB/s both ways = 32e9 each way, 4 µs a step: 8 µs + 32.768 µs.
-    expect(topologyCollectiveTime('allReduce', MiB, 2, pcie4)).toBeCloseTo(8e-6 + 32.768e-6, 12);
+    // Ring, n = 2: 2 steps and 2 x (1/2) x 1 MiB moved: 4 µs + 1048576 / 337.5e9 s = 7.107 µs.
+    expect(topologyCollectiveTime('allReduce', MiB, 2, nvlink4)).toBeCloseTo(4e-6 + MiB / NV, 12);
+    // PCIe: 8 µs + 1048576 / 8e9 s = 139.07 µs, 19.6 times NVLink's.
+    expect(topologyCollectiveTime('allReduce', MiB, 2, pcie4)).toBeCloseTo(8e-6 + 131.072e-6, 12);
     expect(
       topologyCollectiveTime('allReduce', MiB, 2, pcie4) /
         topologyCollectiveTime('allReduce', MiB, 2, nvlink4),
-    ).toBeCloseTo(6.44, 2);
+    ).toBeCloseTo(19.57, 2);
   });
 
-  it('8 GPUs: ring for large messages, tree for small ones', () => {
-    // 64 MiB: ring 14 x 2 µs + 2 x 7/8 x 64 MiB / 450e9 = 28 + 260.98 µs; tree 12 + 298.26 µs.
+  it('8 GPUs: ring for large messages, one-shot on NVLink for small ones, tree on PCIe', () => {
+    // 64 MiB: ring 14 x 2 µs + 2 x 7/8 x 64 MiB / 337.5e9 = 28 + 347.97 µs; tree 12 + 397.68 µs.
     expect(topologyCollectiveTime('allReduce', 64 * MiB, 8, nvlink4)).toBeCloseTo(
-      28e-6 + (1.75 * 64 * MiB) / 450e9,
+      28e-6 + (1.75 * 64 * MiB) / NV,
       12,
     );
-    // 4 KiB: tree 3 x 2 x 2 µs + 2 x 4096 / 450e9 = 12.018 µs beats the ring's 28.016 µs.
-    expect(topologyCollectiveTime('allReduce', 4096, 8, nvlink4)).toBeCloseTo(12e-6 + 8192 / 450e9, 12);
+    // 4 KiB: one-shot 2 x 2 µs + 7 x 4096 / 337.5e9 = 4.085 µs beats the tree's 12.02 µs.
+    expect(topologyCollectiveTime('allReduce', 4096, 8, nvlink4)).toBeCloseTo(4e-6 + (7 * 4096) / NV, 12);
+    // Over PCIe no one-shot: tree 3 x 2 x 4 µs + 2 x 4096 / 8e9 = 25.02 µs (ring: 56.9 µs).
+    expect(topologyCollectiveTime('allReduce', 4096, 8, pcie4)).toBeCloseTo(24e-6 + 8192 / PCIE, 12);
   });
 
   it('all-gather and all-to-all move (n-1)/n of the buffer in n-1 steps', () => {
-    expect(topologyCollectiveTime('allToAll', MiB, 8, nvlink4)).toBeCloseTo(
-      14e-6 + (0.875 * MiB) / 450e9,
-      12,
-    );
-    expect(topologyCollectiveTime('allGather', MiB, 4, pcie4)).toBeCloseTo(12e-6 + (0.75 * MiB) / 32e9, 12);
+    expect(topologyCollectiveTime('allToAll', MiB, 8, nvlink4)).toBeCloseTo(14e-6 + (0.875 * MiB) / NV, 12);
+    expect(topologyCollectiveTime('allGather', MiB, 4, pcie4)).toBeCloseTo(12e-6 + (0.75 * MiB) / PCIE, 12);
     expect(topologyCollectiveTime('allToAll', MiB, 1, nvlink4)).toBe(0);
   });
 
   it('across nodes: hierarchical all-reduce and all-to-all through the NIC', () => {
     // 16 H100s on 2 nodes of 8, 64 MiB: reduce-scatter and all-gather in the node
-    // (2 x (7 x 2 µs + 7/8 x 64 MiB / 450e9)) plus a 2-node ring all-reduce of 8 MiB over
+    // (2 x (7 x 2 µs + 7/8 x 64 MiB / 337.5e9)) plus a 2-node ring all-reduce of 8 MiB over
     // 50e9 B/s with 5 µs steps (2 x 5 µs + 8 MiB / 50e9).
     const S = 64 * MiB;
-    const inNode = 2 * (14e-6 + (0.875 * S) / 450e9);
+    const inNode = 2 * (14e-6 + (0.875 * S) / NV);
     const network = 10e-6 + S / 8 / 50e9;
     expect(topologyCollectiveTime('allReduce', S, 16, nvlink4)).toBeCloseTo(inNode + network, 12);
     // All-to-all: 7/16 of the buffer over NVLink and 8/16 through the NIC at once.
@@ -92,6 +95,9 @@ describe('measured curves where the kernel data has them', () => {
 
     const pcie = preset('h100-pcie');
     expect(new Collectives(pcie, defaultTopology(pcie)).source(2)).toBe('topology');
+    expect(new Collectives(h100, { ...defaultTopology(h100), collectives: 'topology' }).source(2)).toBe(
+      'topology',
+    );
     // Overriding the SXM part's fabric with PCIe drops the NVLink measurements.
     expect(
       new Collectives(h100, { ...defaultTopology(h100), fabric: 'pcie5', linkGBps: 128 }).source(2),
@@ -141,6 +147,7 @@ describe('the spec topology', () => {
       fabric: 'pcie5',
       linkGBps: 128,
       linkLatencyUs: 4,
+      linkEfficiency: 0.25,
       gpusPerNode: 4,
       nodes: 2,
       networkGBps: 25,

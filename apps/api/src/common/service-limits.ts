@@ -4,6 +4,10 @@ import type { InputIssue } from '@kvplan/sim';
 export const MAX_REPLICAS = 256;
 /** Pipeline stages one replica may have (each stage is simulated, its transfers timed). */
 export const MAX_PIPELINE_PARALLEL = 64;
+/** Data-parallel ranks of one replica (each an engine in the simulator). */
+export const MAX_DATA_PARALLEL = 64;
+/** Engines one deployment may simulate in all: replicas x dataParallel. */
+export const MAX_ENGINES = MAX_REPLICAS;
 /** Requests one workload may generate or replay in the service. */
 export const MAX_SERVICE_REQUESTS = 1_000_000;
 const MAX_TOKENS = 1_000_000;
@@ -19,6 +23,11 @@ const LIMITS: Array<[RegExp, number]> = [
   [/^tensorParallel$/, 64],
   [/^pipelineParallel$/, MAX_PIPELINE_PARALLEL],
   [/^kvOffload\.(cpuGiB|hostMemoryGiB)$/, 1 << 20],
+  [/^dataParallel$/, MAX_DATA_PARALLEL],
+  [/^topology\.(gpusPerNode)$/, 64],
+  [/^topology\.nodes$/, 1024],
+  [/^topology\.(linkGBps|networkGBps)$/, 100_000],
+  [/^topology\.(linkLatencyUs|networkLatencyUs)$/, 1_000_000],
   [/^engine\.maxNumSeqs$/, 65_536],
   [/^engine\.maxNumBatchedTokens$/, 1 << 20],
   [/^engine\.maxModelLen$/, 1 << 22],
@@ -53,6 +62,13 @@ export function serviceLimitIssues(spec: Record<string, unknown>): InputIssue[] 
     if (limit !== undefined && value > limit)
       issues.push({ path, message: `at most ${limit.toLocaleString('en-US')} in the service, got ${value}` });
   }
+  const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+  const dp = typeof spec.dataParallel === 'number' ? spec.dataParallel : 1;
+  if (replicas <= MAX_REPLICAS && dp <= MAX_DATA_PARALLEL && replicas * dp > MAX_ENGINES)
+    issues.push({
+      path: 'dataParallel',
+      message: `replicas ${replicas} x dataParallel ${dp} = ${replicas * dp} engines; at most ${MAX_ENGINES} in the service`,
+    });
   const wl = spec.workload as { stages?: unknown; numRequests?: unknown } | undefined;
   if (wl && Array.isArray(wl.stages) && wl.numRequests === undefined) {
     const total = wl.stages.reduce((s: number, st: { rate?: unknown; durationS?: unknown }) => {

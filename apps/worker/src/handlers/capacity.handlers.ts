@@ -3,7 +3,14 @@ import type { Job } from 'bullmq';
 import { JOB_NAMES, parsePayload } from '@kvplan/contracts';
 import { CapacityPlanRepository, FusionProfileRepository, JobRepository } from '@kvplan/db';
 import type { AnswerRow, CapacityPoint, RunMetrics, SloSpec } from '@kvplan/core';
-import { applyPoint, capacityAnswer, planAnswer, unfitAnswerRow, type SweepMode } from '@kvplan/sim';
+import {
+  applyPoint,
+  capacityAnswer,
+  gpusPerReplica,
+  planAnswer,
+  unfitAnswerRow,
+  type SweepMode,
+} from '@kvplan/sim';
 import type { CapacityPlanEntity } from '@kvplan/db';
 import { SimRunner } from '../sim/sim-runner';
 import { PermanentJobError, tracked } from './tracking';
@@ -128,10 +135,15 @@ export class CapacityPlanHandler {
         point: plan.points[s.pointIndex] as CapacityPoint,
         result: s.result as unknown as RunMetrics,
       }));
-      const tp = typeof plan.spec.tensorParallel === 'number' ? plan.spec.tensorParallel : 1;
-      const pp = typeof plan.spec.pipelineParallel === 'number' ? plan.spec.pipelineParallel : 1;
+      // GPUs per replica: tensorParallel x pipelineParallel x dataParallel.
+      const n = (v: unknown) => (typeof v === 'number' ? v : 1);
+      const perReplica = gpusPerReplica({
+        tensorParallel: n(plan.spec.tensorParallel),
+        pipelineParallel: n(plan.spec.pipelineParallel),
+        dataParallel: n(plan.spec.dataParallel),
+      });
       const mode: SweepMode = plan.mode;
-      const answer = capacityAnswer(mode, outcomes, plan.slo as SloSpec | null, tp * pp);
+      const answer = capacityAnswer(mode, outcomes, plan.slo as SloSpec | null, perReplica);
       return (await this.plans.saveResult(plan.id, p.runId, answer)) ? 'stored' : 'already stored';
     });
   }

@@ -90,7 +90,6 @@ export function evaluateCapacity(
       ? searchMinReplicas(measured.spec, opts.targetRate, slo, opts)
       : null;
   const at = max.atMax?.result;
-  const tp = spec.tensorParallel;
   const gpus = gpusPerReplica(spec);
   const costOut = at?.cost_per_million_output_tokens_usd ?? null;
   return {
@@ -99,9 +98,11 @@ export function evaluateCapacity(
     point: {
       label,
       gpu: spec.gpu.id,
-      tensorParallel: tp,
+      tensorParallel: spec.tensorParallel,
       pipelineParallel: spec.pipelineParallel ?? 1,
       kvOffloadGiB: spec.kvOffload?.cpuGiB ?? null,
+      dataParallel: spec.dataParallel,
+      expertParallel: spec.expertParallel,
       maxNumSeqs: spec.engine.maxNumSeqs,
       maxNumBatchedTokens: spec.engine.maxNumBatchedTokens,
       fusionThreshold: spec.fusion ? spec.fusion.threshold : null,

@@ -353,6 +353,10 @@ export interface SweepPoint {
   pipelineParallel: number;
   /** CPU KV offload per replica, GiB, or null without. */
   kvOffloadGiB: number | null;
+  /** Data-parallel ranks per replica (a replica is tensorParallel x dataParallel GPUs). */
+  dataParallel: number;
+  /** Experts spread over the replica's GPUs (vLLM enable_expert_parallel). */
+  expertParallel: boolean;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   fusionThreshold: number | null;

@@ -125,6 +125,8 @@ export class Replica {
   /** 1 for a request that holds its loaded blocks and waits to be scheduled. */
   private holding: Uint8Array | null = null;
   private fusionCarry = 0;
+  private stepUsed = 0;
+  private stepDt = 0;
   private pendingFusionFlops = 0;
 
   // Pipeline parallelism (stages > 1): batches in flight in launch order, when each stage is free.
@@ -255,6 +257,7 @@ export class Replica {
     w.numReqs = w.newTokens = w.numSampled = w.attnPairs = w.kvReadTokens = 0;
     w.prefillReqs = w.prefillTokens = w.prefillPairs = w.prefillKvRead = 0;
     w.extraFlops = this.pendingFusionFlops;
+    w.peerTokens = 0;
     this.schedLen = 0;
     let budget = cfg.maxNumBatchedTokens;
     let preempted = false;
@@ -393,6 +396,8 @@ export class Replica {
     this.steps++;
     this.batchSizeSum += w.numReqs;
     this.usedBlockSeconds += used * dt;
+    this.stepUsed = used;
+    this.stepDt = dt;
     return dt;
   }
 
@@ -477,6 +482,23 @@ export class Replica {
       if (this.running.length > 2 * this.runningCount + 64) this.compactRunning();
     }
     this.busy = false;
+  }
+
+  /** Tokens the step in flight computes (what it sends through shared MoE layers). */
+  get stepTokens(): number {
+    return this.work.newTokens;
+  }
+
+  /** The step in flight's own duration with `peerTokens` from the other ranks in the shared MoE layers. */
+  retime(peerTokens: number): number {
+    this.work.peerTokens = peerTokens;
+    return this.time.stepTime(this.work);
+  }
+
+  /** The step in flight lasts `dt` (a lockstep group's slowest rank) instead of its own time. */
+  setStepDuration(dt: number): void {
+    this.usedBlockSeconds += this.stepUsed * (dt - this.stepDt);
+    this.stepDt = dt;
   }
 
   private addToStep(r: number, computed: number, numNew: number): void {
@@ -892,6 +914,7 @@ export class Replica {
       w.kvReadTokens = this.laneSumComputed;
       w.prefillReqs = w.prefillTokens = w.prefillPairs = w.prefillKvRead = 0;
       w.extraFlops = 0;
+      w.peerTokens = 0;
       const dt = this.time.stepTime(w);
       const end = t + dt;
       if (!(end < limit)) break;

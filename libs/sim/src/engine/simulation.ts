@@ -3,7 +3,8 @@ import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
 import { resultIntervals } from '../calibration/interval';
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { StepTimeModel } from '../time/step-time';
-import type { SimulationResult } from '@kvplan/core';
+import type { MoeSummary, SimulationResult } from '@kvplan/core';
+import { remoteRanksPerToken } from '../time/moe';
 
 export type { SimulationResult } from '@kvplan/core';
 import type { ResolvedSpec } from '../types';
@@ -66,6 +67,9 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       interNodeGBps: topo.networkGBps,
       interNodeLatencyS: topo.networkLatencyUs * 1e-6,
     },
+    dataParallel: spec.dataParallel,
+    expertParallel: spec.expertParallel,
+    loadImbalance: spec.moe.loadImbalance,
   });
   const frontend = spec.timeModel.frontendOverheadS;
   let finishedCount = 0;
@@ -82,7 +86,8 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   const fusion = spec.fusion ? new FusionModel(spec.fusion, spec.model, spec.engine.blockSize) : null;
   const offloadFor = offloadModel(spec);
   const replicas: Replica[] = [];
-  for (let i = 0; i < spec.replicas; i++) {
+  const dp = spec.dataParallel;
+  for (let i = 0; i < spec.replicas * dp; i++) {
     replicas.push(
       new Replica(
         {
@@ -142,7 +147,16 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
     for (let i = 1; i < replicas.length; i++) if (replicas[i].load < best.load) best = replicas[i];
     return best;
   };
-  const startPending = new Uint8Array(replicas.length);
+  // Engines step on their own, except the data-parallel ranks of a replica whose MoE layers are
+  // shared: those step in lockstep (every rank with work starts together, the step lasts as long
+  // as the slowest rank, and the MoE layers see the tokens of all of them). Units are engines, or
+  // lockstep groups.
+  const lockstep = time.sharedMoe;
+  const unit = lockstep ? dp : 1;
+  const startPending = new Uint8Array(replicas.length / unit);
+  const unitBusy = new Uint8Array(replicas.length / unit);
+  const stepping = new Uint8Array(replicas.length);
+  const moeStats = { steps: 0, tokens: 0, moeS: 0, stepS: 0 };
   const start = (rep: Replica, index: number, now: number) => {
     const dt = rep.startStep(now);
     if (dt >= 0) {
@@ -164,6 +178,46 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       queue.push(now, EV_STEP_START, EV_STEP_START, index);
     }
   };
+  /** One lockstep step of group `u`: every rank with work, as long as the slowest. */
+  const startGroup = (u: number, now: number) => {
+    let tokens = 0;
+    let any = false;
+    let wake = Infinity;
+    for (let i = u * unit; i < (u + 1) * unit; i++) {
+      const on = replicas[i].startStep(now) >= 0;
+      stepping[i] = on ? 1 : 0;
+      if (on) {
+        tokens += replicas[i].stepTokens;
+        any = true;
+      } else if (replicas[i].wakeAt < wake) wake = replicas[i].wakeAt;
+    }
+    if (!any) {
+      if (wake < Infinity) queue.push(wake, EV_WAKE, EV_WAKE, u);
+      return;
+    }
+    let dt = 0;
+    for (let i = u * unit; i < (u + 1) * unit; i++)
+      if (stepping[i]) {
+        const own = replicas[i].retime(tokens - replicas[i].stepTokens);
+        if (own > dt) dt = own;
+      }
+    for (let i = u * unit; i < (u + 1) * unit; i++) if (stepping[i]) replicas[i].setStepDuration(dt);
+    moeStats.steps++;
+    moeStats.tokens += tokens;
+    moeStats.moeS += time.moeTime(tokens);
+    moeStats.stepS += dt;
+    unitBusy[u] = 1;
+    queue.push(now + dt, EV_STEP_END, EV_STEP_END, u);
+  };
+  /** Starts the idle group's next step after every event at this instant. */
+  const kickGroup = (u: number, now: number) => {
+    if (unitBusy[u] || startPending[u]) return;
+    if (queue.peekTime() > now) startGroup(u, now);
+    else {
+      startPending[u] = 1;
+      queue.push(now, EV_STEP_START, EV_STEP_START, u);
+    }
+  };
 
   if (w.n > 0) queue.push(w.arrivalS[0], EV_ARRIVAL, EV_ARRIVAL, 0);
   const ev = { time: 0, kind: 0, target: 0 };
@@ -183,7 +237,18 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       const index = replicas.indexOf(rep);
       reqs.replica[r] = index;
       rep.enqueue(r);
-      kick(rep, index, now);
+      if (lockstep) kickGroup((index / unit) | 0, now);
+      else kick(rep, index, now);
+    } else if (lockstep) {
+      const u = ev.target;
+      if (ev.kind === EV_STEP_END) {
+        for (let i = u * unit; i < (u + 1) * unit; i++) if (stepping[i]) replicas[i].endStep(now);
+        unitBusy[u] = 0;
+        kickGroup(u, now);
+      } else if (ev.kind === EV_STEP_START) {
+        startPending[u] = 0;
+        startGroup(u, now);
+      } else kickGroup(u, now);
     } else if (ev.kind === EV_STEP_END) {
       const rep = replicas[ev.target];
       rep.endStep(now);
@@ -197,6 +262,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
   }
 
   const result = buildResult(spec, reqs, replicas, gaps, frontend, lastFinish, ts);
+  if (lockstep) result.meta.moe = moeSummary(spec, time, moeStats);
   return { result, requests: reqs, spec, leakedBlocks: replicas.map((r) => r.pool.usedCount) };
 }
 
@@ -262,7 +328,8 @@ function buildResult(
     peak = Math.max(peak, rep.pool.peakUsed());
     preemptions += rep.preemptionCount;
   }
-  const blocksTotal = spec.engine.numGpuBlocks * spec.replicas;
+  const engines = spec.replicas * spec.dataParallel;
+  const blocksTotal = spec.engine.numGpuBlocks * engines;
   const gpus = spec.replicas * gpusPerReplica(spec);
   const out: SimulationResult = {
     duration,
@@ -281,7 +348,7 @@ function buildResult(
     preemptions,
     kv_blocks_total: blocksTotal,
     kv_peak_used_blocks: peak,
-    kv_mean_used_fraction: usedBlockSeconds / (spec.engine.numGpuBlocks * duration * spec.replicas),
+    kv_mean_used_fraction: usedBlockSeconds / (spec.engine.numGpuBlocks * duration * engines),
     mean_batch_size: steps > 0 ? batch / steps : 0,
     ...(spec.cost && outTok > 0
       ? {
@@ -302,6 +369,7 @@ function buildResult(
       calibrated: kernelCalibrationFor(spec.gpu).source,
       replicas: spec.replicas,
       gpus,
+      ...(spec.dataParallel > 1 ? { data_parallel: spec.dataParallel } : {}),
     },
   } as SimulationResult;
   out.intervals = resultIntervals(out.meta.calibrated, [out as unknown as Record<string, unknown>]);
@@ -369,6 +437,33 @@ function pipelineSummary(stages: number, replicas: Replica[]): NonNullable<Simul
     stages,
     bubble_fraction: active > 0 ? Math.min(1, Math.max(0, 1 - busy / (stages * active))) : 0,
     transfer_s: transfer,
+  };
+}
+
+/**
+ * What the MoE layers cost: their share of the lockstep steps, and at the mean tokens per step
+ * the milliseconds the load imbalance adds over a perfect balance (its effect).
+ */
+function moeSummary(
+  spec: ResolvedSpec,
+  time: StepTimeModel,
+  s: { steps: number; tokens: number; moeS: number; stepS: number },
+): MoeSummary {
+  const e = spec.model.numExperts;
+  const ranks = time.expertRanks;
+  const mean = s.steps > 0 ? s.tokens / s.steps : 0;
+  const tokens = Math.max(1, Math.round(mean));
+  return {
+    expert_parallel: spec.expertParallel,
+    expert_ranks: ranks,
+    experts_per_rank: spec.expertParallel ? e / ranks : e,
+    load_imbalance: spec.expertParallel ? spec.moe.loadImbalance : 1,
+    dispatch_remote_ranks_per_token: spec.expertParallel
+      ? remoteRanksPerToken(e, spec.model.expertsPerToken, ranks)
+      : spec.dataParallel - 1,
+    mean_tokens_per_step: mean,
+    moe_share_of_step_time: s.stepS > 0 ? s.moeS / s.stepS : 0,
+    imbalance_ms_per_step: spec.expertParallel ? (time.moeTime(tokens) - time.moeTime(tokens, 0)) * 1000 : 0,
   };
 }
 

@@ -25,16 +25,29 @@ const log2ceil = (n: number) => Math.ceil(Math.log2(n));
 /** Bytes/s one direction of a link of `gbps` (both directions together, GB/s) carries. */
 const perDirection = (gbps: number) => (gbps * 1e9) / 2;
 
-/** One collective inside one level (a node's fabric or the network), seconds. */
-function flat(kind: CollectiveKind, bytes: number, n: number, bw: number, stepS: number): number {
+/**
+ * One collective inside one level (a node's fabric or the network), seconds. All-reduce: the
+ * fastest of a ring (reduce-scatter then all-gather, 2(n-1) steps), a tree (2 log2 n steps, the
+ * whole buffer each way) and, on NVLink, one-shot (every GPU reads every peer's buffer: 2 steps,
+ * (n-1) buffers; vLLM's custom all-reduce for small messages).
+ */
+function flat(
+  kind: CollectiveKind,
+  bytes: number,
+  n: number,
+  bw: number,
+  stepS: number,
+  oneShot: boolean,
+): number {
   if (n <= 1) return 0;
   const share = ((n - 1) / n) * bytes;
   switch (kind) {
     case 'allReduce': {
-      // Ring: reduce-scatter then all-gather, 2(n-1) steps; tree: 2 log2(n) steps, whole buffer.
       const ring = 2 * (n - 1) * stepS + (2 * share) / bw;
       const tree = 2 * log2ceil(n) * stepS + (2 * bytes) / bw;
-      return ring < tree ? ring : tree;
+      const best = ring < tree ? ring : tree;
+      const direct = 2 * stepS + ((n - 1) * bytes) / bw;
+      return oneShot && direct < best ? direct : best;
     }
     case 'allGather':
     case 'allToAll':
@@ -44,7 +57,7 @@ function flat(kind: CollectiveKind, bytes: number, n: number, bw: number, stepS:
 
 /**
  * Seconds a collective over `ranks` GPUs takes on the topology, placed node by node. Inside a
- * node: the fabric's per-direction bandwidth and step latency. Across nodes, hierarchically:
+ * node: the fabric's per-direction bandwidth at its efficiency, and its step latency. Across nodes, hierarchically:
  * all-reduce as reduce-scatter in the node, all-reduce of each GPU's 1/perNode share over the
  * network (one NIC per GPU), all-gather in the node; all-gather as the network part then the node
  * part; all-to-all with the off-node share through the NIC and the rest over the fabric at once.
@@ -56,17 +69,20 @@ export function topologyCollectiveTime(
   t: Topology,
 ): number {
   if (ranks <= 1 || bytes <= 0) return 0;
-  const bw = perDirection(t.linkGBps);
+  const bw = perDirection(t.linkGBps) * t.linkEfficiency;
   const step = t.linkLatencyUs * 1e-6;
+  const nv = FABRICS[t.fabric].kind === 'nvlink';
   const { perNode: p, nodes: m } = groupPlacement(t, ranks);
-  if (m <= 1) return flat(kind, bytes, ranks, bw, step);
+  if (m <= 1) return flat(kind, bytes, ranks, bw, step, nv);
   const net = t.networkGBps * 1e9;
   const netStep = t.networkLatencyUs * 1e-6;
   switch (kind) {
     case 'allReduce':
-      return 2 * flat('allGather', bytes, p, bw, step) + flat('allReduce', bytes / p, m, net, netStep);
+      return (
+        2 * flat('allGather', bytes, p, bw, step, nv) + flat('allReduce', bytes / p, m, net, netStep, false)
+      );
     case 'allGather':
-      return flat('allGather', bytes / p, m, net, netStep) + flat('allGather', bytes, p, bw, step);
+      return flat('allGather', bytes / p, m, net, netStep, false) + flat('allGather', bytes, p, bw, step, nv);
     case 'allToAll': {
       const inNode = ((p - 1) / ranks) * bytes;
       const offNode = ((ranks - p) / ranks) * bytes;
@@ -99,6 +115,7 @@ export class Collectives {
 
   /** The measured all-reduce curve for a group of `ranks`, or null when the topology costs it. */
   measuredCurve(ranks: number): KernelCurve | null {
+    if (this.topology.collectives === 'topology') return null;
     if (this.measuredFabric === null || this.measuredFabric !== FABRICS[this.topology.fabric].kind)
       return null;
     if (ranks > this.topology.gpusPerNode) return null;

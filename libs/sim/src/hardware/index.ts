@@ -40,3 +40,11 @@ export {
 } from './topology';
 export { Collectives, topologyCollectiveTime, type CollectiveKind } from './collectives';
 export { PCIE_DMA_EFFICIENCY, hostLinksFor, pipelinePlacement, transferTime, type HostLinks } from './host';
+export {
+  MEASURED_MOE_CURVES,
+  MOE_FILE_COLUMNS,
+  fitMoeCurve,
+  moeCurveFor,
+  moeSamples,
+  type MoeCurveFile,
+} from './moe-curves';

@@ -1,4 +1,4 @@
-import { checkKeys, IssueCollector, num, optSection, show } from '@kvplan/core';
+import { checkKeys, IssueCollector, num, optEnum, optSection, show } from '@kvplan/core';
 import type { FabricId, GpuSpec } from '../types';
 
 export type { FabricId } from '../types';
@@ -15,21 +15,43 @@ export interface FabricInfo {
   linkGBps: number;
   /** Latency of one step of a collective over it (one hop, launch and synchronisation), µs. */
   latencyUs: number;
+  /** Fraction of the per-direction bandwidth collectives reach on large messages. */
+  efficiency: number;
   description: string;
 }
 
 /**
- * Datasheet bandwidths; latencies are one ring step as measured for the smallest all-reduces of
- * the kernel data (two GPUs: about 4 µs over NVLink on H100, 9 µs over PCIe on RTX PRO 6000,
- * i.e. two steps of 2 and 4 µs).
+ * Datasheet bandwidths. Latencies and efficiencies come from the measured all-reduce kernels
+ * (libs/sim/data/kernels, not the serving runs): the smallest all-reduce of two GPUs takes about
+ * 4 µs over NVLink (H100, H200, A100) and 9 µs over PCIe (RTX PRO 6000), two steps of 2 and
+ * 4 µs; on large messages NVLink parts reach 0.6-0.8 of the per-direction bandwidth as ring bus
+ * bandwidth (0.75 taken), PCIe parts 0.06-0.6 (0.25, the Gen5 two-GPU figure, taken).
  */
 export const FABRICS: Readonly<Record<FabricId, FabricInfo>> = {
-  nvlink3: { kind: 'nvlink', linkGBps: 600, latencyUs: 2, description: 'NVLink 3 (A100), 12 links' },
-  nvlink4: { kind: 'nvlink', linkGBps: 900, latencyUs: 2, description: 'NVLink 4 (H100, H200), 18 links' },
-  nvlink5: { kind: 'nvlink', linkGBps: 1800, latencyUs: 2, description: 'NVLink 5 (B200), 18 links' },
-  pcie4: { kind: 'pcie', linkGBps: 64, latencyUs: 4, description: 'PCIe Gen4 x16' },
-  pcie5: { kind: 'pcie', linkGBps: 128, latencyUs: 4, description: 'PCIe Gen5 x16' },
-  pcie6: { kind: 'pcie', linkGBps: 256, latencyUs: 4, description: 'PCIe Gen6 x16' },
+  nvlink3: {
+    kind: 'nvlink',
+    linkGBps: 600,
+    latencyUs: 2,
+    efficiency: 0.75,
+    description: 'NVLink 3 (A100), 12 links',
+  },
+  nvlink4: {
+    kind: 'nvlink',
+    linkGBps: 900,
+    latencyUs: 2,
+    efficiency: 0.75,
+    description: 'NVLink 4 (H100, H200), 18 links',
+  },
+  nvlink5: {
+    kind: 'nvlink',
+    linkGBps: 1800,
+    latencyUs: 2,
+    efficiency: 0.75,
+    description: 'NVLink 5 (B200), 18 links',
+  },
+  pcie4: { kind: 'pcie', linkGBps: 64, latencyUs: 4, efficiency: 0.25, description: 'PCIe Gen4 x16' },
+  pcie5: { kind: 'pcie', linkGBps: 128, latencyUs: 4, efficiency: 0.25, description: 'PCIe Gen5 x16' },
+  pcie6: { kind: 'pcie', linkGBps: 256, latencyUs: 4, efficiency: 0.25, description: 'PCIe Gen6 x16' },
 };
 
 export const FABRIC_IDS = Object.keys(FABRICS) as FabricId[];
@@ -41,6 +63,8 @@ export interface Topology {
   linkGBps: number;
   /** One step of a collective inside a node, µs. */
   linkLatencyUs: number;
+  /** Fraction of the per-direction link bandwidth collectives reach. */
+  linkEfficiency: number;
   /** GPUs one node holds (a collective over more crosses the network). */
   gpusPerNode: number;
   /** Nodes available; null: as many as the deployment needs. */
@@ -49,6 +73,8 @@ export interface Topology {
   networkGBps: number;
   /** One step of a collective across nodes, µs. */
   networkLatencyUs: number;
+  /** `auto`: measured all-reduce curves where the kernel data has them; `topology`: always the topology. */
+  collectives: 'auto' | 'topology';
 }
 
 /** Default inter-node network: one 400 Gb/s NIC per GPU (InfiniBand NDR or RoCE), 5 µs a step. */
@@ -61,8 +87,10 @@ export function defaultTopology(gpu: GpuSpec): Topology {
     fabric: gpu.fabric,
     linkGBps: gpu.interconnectGBps,
     linkLatencyUs: f.latencyUs,
+    linkEfficiency: f.efficiency,
     gpusPerNode: gpu.gpusPerNode,
     nodes: null,
+    collectives: 'auto',
     ...DEFAULT_NETWORK,
     ...(gpu.fabric === 'nvlink5' ? { networkGBps: 100 } : {}),
   };
@@ -72,10 +100,12 @@ export const TOPOLOGY_KEYS = [
   'fabric',
   'linkGBps',
   'linkLatencyUs',
+  'linkEfficiency',
   'gpusPerNode',
   'nodes',
   'networkGBps',
   'networkLatencyUs',
+  'collectives',
 ] as const;
 
 /** A fabric id from a loosely written name (`NVLink4`, `pcie-5`), or null. */
@@ -119,6 +149,7 @@ export function resolveTopologyInto(
     base.fabric = fabric;
     base.linkGBps = FABRICS[fabric].linkGBps;
     base.linkLatencyUs = FABRICS[fabric].latencyUs;
+    base.linkEfficiency = FABRICS[fabric].efficiency;
   }
   if (!t) return base;
   const pos = (k: (typeof TOPOLOGY_KEYS)[number], integer = false) =>
@@ -132,6 +163,10 @@ export function resolveTopologyInto(
       t.linkLatencyUs === undefined
         ? base.linkLatencyUs
         : (num(t.linkLatencyUs, `${path}.linkLatencyUs`, issues, { min: 0 }) ?? 0),
+    linkEfficiency:
+      t.linkEfficiency === undefined
+        ? base.linkEfficiency
+        : (num(t.linkEfficiency, `${path}.linkEfficiency`, issues, { min: 0, above: true, max: 1 }) ?? 1),
     gpusPerNode: pos('gpusPerNode', true) ?? base.gpusPerNode,
     nodes: pos('nodes', true) ?? null,
     networkGBps: pos('networkGBps') ?? base.networkGBps,
@@ -139,6 +174,8 @@ export function resolveTopologyInto(
       t.networkLatencyUs === undefined
         ? base.networkLatencyUs
         : (num(t.networkLatencyUs, `${path}.networkLatencyUs`, issues, { min: 0 }) ?? 0),
+    collectives:
+      optEnum(t.collectives, `${path}.collectives`, issues, ['auto', 'topology'] as const, 'auto') ?? 'auto',
   };
   return issues.issues.length > before ? null : out;
 }

@@ -1,7 +1,7 @@
 import { InputError } from '@kvplan/core';
 import type { EngineConfig, GpuSpec, ModelArch } from '../types';
-import { activationBytes } from './dtypes';
-import { kvBytesPerTokenPerGpu, weightBytes } from './size';
+import { DTYPE_BYTES, activationBytes } from './dtypes';
+import { kvBytesPerTokenPerGpu, parameterCounts, weightBytes } from './size';
 
 export const GiB = 2 ** 30;
 
@@ -40,6 +40,12 @@ export interface KvCapacityInput {
   tensorParallel: number;
   /** Pipeline stages (default 1): each GPU holds the weights and KV of numLayers / stages layers. */
   pipelineParallel?: number;
+  /**
+   * GPUs the experts of a MoE model are spread over (tensorParallel x dataParallel when the
+   * data-parallel ranks share the MoE layers, with or without expert parallelism); default
+   * tensorParallel.
+   */
+  expertShards?: number;
 }
 
 /** Per-GPU memory budget, GiB (bytes for kvBytesPerBlock). */
@@ -48,7 +54,7 @@ export interface KvBreakdown {
   totalGiB: number;
   /** totalGiB x gpuMemoryUtilization. */
   usableGiB: number;
-  /** This GPU's shard of the weights: weights / tensorParallel. */
+  /** This GPU's shard of the weights: weights / tensorParallel, experts / expertShards. */
   weightsGiB: number;
   /** Peak activation of the profile run (see estimateActivationBytes). */
   activationsGiB: number;
@@ -116,13 +122,16 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
  */
 export function deriveKvCapacity(input: KvCapacityInput): KvCapacity {
   const { model, gpu, engine, tensorParallel: tp } = input;
-  // Pipeline stages split the layers (and so the weights and each block's KV) evenly.
+  // Pipeline stages split the layers (and so the weights and each block's KV) evenly; the experts
+  // of a MoE model may be spread over more GPUs than the tensor-parallel group (expertShards).
   const pp = input.pipelineParallel ?? 1;
+  const shards = input.expertShards ?? tp;
   const kvBytesPerBlock = (kvBytesPerTokenPerGpu(model, engine.kvCacheDtype, tp) * engine.blockSize) / pp;
   const usable = gpu.memoryGiB * engine.gpuMemoryUtilization * GiB;
-  const weights = weightBytes(model, engine.weightDtype) / (tp * pp);
+  const expertBytes = parameterCounts(model).experts * DTYPE_BYTES[engine.weightDtype];
+  const weights = ((weightBytes(model, engine.weightDtype) - expertBytes) / tp + expertBytes / shards) / pp;
   const activations = estimateActivationBytes(input);
-  const overhead = estimateOverheadBytes(gpu, engine.gpuMemoryUtilization, tp * pp);
+  const overhead = estimateOverheadBytes(gpu, engine.gpuMemoryUtilization, Math.max(tp, shards) * pp);
   const breakdown = (kvBytes: number): KvBreakdown => ({
     totalGiB: gpu.memoryGiB,
     usableGiB: round(usable / GiB),
@@ -183,7 +192,11 @@ export function cpuKvBlocks(
   return { numCpuBlocks: Math.floor((cpuGiB * GiB) / blockBytes), blockBytes };
 }
 
-/** GPUs one replica takes: tensorParallel x pipelineParallel. */
-export function gpusPerReplica(spec: { tensorParallel: number; pipelineParallel?: number }): number {
-  return spec.tensorParallel * (spec.pipelineParallel ?? 1);
+/** GPUs one replica takes: tensorParallel x pipelineParallel x dataParallel. */
+export function gpusPerReplica(spec: {
+  tensorParallel: number;
+  pipelineParallel?: number;
+  dataParallel?: number;
+}): number {
+  return spec.tensorParallel * (spec.pipelineParallel ?? 1) * (spec.dataParallel ?? 1);
 }

@@ -11,6 +11,8 @@ export interface ParameterCounts {
   linear: number;
   /** Token embeddings, lm_head (unless tied) and norms (kept at 16-bit by quantised checkpoints). */
   embeddingsAndNorms: number;
+  /** The experts' matrices over every layer (part of `linear`; 0 for a dense model). */
+  experts: number;
 }
 
 /**
@@ -24,8 +26,10 @@ export function parameterCounts(model: ModelArch): ParameterCounts {
   const attn = h * model.numHeads * model.headDim * 2 + h * model.numKvHeads * model.headDim * 2;
   let mlpTotal: number;
   let mlpActive: number;
+  let experts = 0;
   if (model.numExperts > 0) {
     const expert = 3 * h * model.moeIntermediateSize;
+    experts = model.numLayers * model.numExperts * expert;
     const router = h * model.numExperts;
     mlpTotal = model.numExperts * expert + router;
     mlpActive = model.expertsPerToken * expert + router;
@@ -41,6 +45,7 @@ export function parameterCounts(model: ModelArch): ParameterCounts {
     activePerToken: linearActive + embeddings + norms,
     linear,
     embeddingsAndNorms: embeddings + norms,
+    experts,
   };
 }
 

@@ -190,7 +190,7 @@ export function capacityAnswer<M extends SweepMode>(
   mode: M,
   outcomes: PointOutcome[],
   slo: SloSpec | null,
-  /** GPUs of one replica (tensorParallel x pipelineParallel). */
+  /** GPUs of one replica (tensorParallel x pipelineParallel x dataParallel). */
   gpusPerReplica: number,
 ): Extract<CapacityAnswer, { mode: M }> {
   return answerOf(mode, outcomes, slo, gpusPerReplica) as Extract<CapacityAnswer, { mode: M }>;

@@ -2,10 +2,12 @@ export {
   ENGINE_KEYS,
   FUSION_KEYS,
   MAX_BLOCK_SIZE,
+  MOE_KEYS,
   ROUTERS,
   SPEC_KEYS,
   defaultEngineLimits,
   resolveSimulationSpec,
+  sharesMoe,
   tensorParallelProblem,
   type SpecOptions,
 } from './spec';

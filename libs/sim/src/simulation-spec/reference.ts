@@ -70,11 +70,42 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     description: 'host memory of one node; the CPU pools of the replicas on a node must fit in it',
   },
   {
+    path: 'dataParallel',
+    type: 'integer >= 1',
+    default: '1',
+    unit: 'ranks per replica',
+    description:
+      "vLLM's data_parallel_size: engines of tensorParallel GPUs each, own scheduler and KV cache (attention data-parallel); for a MoE model they share the MoE layers and step in lockstep (a replica is tensorParallel x dataParallel GPUs)",
+  },
+  {
+    path: 'expertParallel',
+    type: 'boolean',
+    default: 'false',
+    unit: '-',
+    description:
+      "vLLM's enable_expert_parallel: whole experts spread over the tensorParallel x dataParallel GPUs (which must divide the experts), all-to-all dispatch and combine for the top-k routing; false: every expert sliced over them",
+  },
+  {
+    path: 'moe',
+    type: 'mapping',
+    default: '{}',
+    unit: '-',
+    description: 'MoE routing assumptions',
+  },
+  {
+    path: 'moe.loadImbalance',
+    type: 'number in [1, 64]',
+    default: '1.1',
+    unit: 'x even split',
+    description:
+      "busiest expert-parallel rank's routed tokens over an even split on large batches (expert popularity; 1: perfectly balanced, as with a load balancer); small batches add the sampling spread of top-k routing; results report its cost (meta.moe.imbalance_ms_per_step)",
+  },
+  {
     path: 'replicas',
     type: 'integer >= 1',
     default: '1',
     unit: 'replicas',
-    description: 'independent engines',
+    description: 'independent engines (each tensorParallel x dataParallel GPUs)',
   },
   {
     path: 'router',
@@ -97,14 +128,15 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default:
       "the GPU's (A100 nvlink3, H100/H200 SXM nvlink4, B200 nvlink5, H100 PCIe and RTX PRO 6000 pcie5, L40S, L4, RTX 4090 pcie4)",
     unit: '-',
-    description: 'fabric between the GPUs of a node; a new fabric brings its own bandwidth and latency',
+    description:
+      'fabric between the GPUs of a node; a new fabric brings its own bandwidth, latency and efficiency',
   },
   {
     path: 'topology.linkGBps',
     type: 'number > 0',
     default: "the GPU's interconnectGBps (the fabric's datasheet figure)",
     unit: 'GB/s per GPU, both directions',
-    description: 'fabric bandwidth; collectives move data at half of it each way',
+    description: 'fabric bandwidth; collectives move data at half of it each way, times linkEfficiency',
   },
   {
     path: 'topology.linkLatencyUs',
@@ -112,6 +144,13 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: '2 on NVLink, 4 on PCIe',
     unit: 'µs',
     description: 'one step of a collective inside a node',
+  },
+  {
+    path: 'topology.linkEfficiency',
+    type: 'number in (0, 1]',
+    default: '0.75 on NVLink, 0.25 on PCIe (measured all-reduce kernels)',
+    unit: 'fraction',
+    description: 'share of the per-direction link bandwidth collectives reach on large messages',
   },
   {
     path: 'topology.gpusPerNode',
@@ -140,6 +179,14 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     default: '5',
     unit: 'µs',
     description: 'one step of a collective across nodes',
+  },
+  {
+    path: 'topology.collectives',
+    type: 'auto | topology',
+    default: 'auto',
+    unit: '-',
+    description:
+      'auto: measured all-reduce curves inside a node where the kernel data has them on this fabric; topology: always the ring/tree model',
   },
   {
     path: 'engine',

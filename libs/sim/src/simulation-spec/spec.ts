@@ -18,6 +18,7 @@ import { DTYPE_SPELLINGS, KV_DTYPE_SPELLINGS, parseDtype, parseKvCacheDtype } fr
 import { cpuKvBlocks, deriveKvCapacity } from '../model/memory';
 import { hostLinksFor } from '../hardware/host';
 import { resolveModelInto } from '../model/resolve';
+import { DEFAULT_LOAD_IMBALANCE } from '../time/moe';
 import type {
   EngineConfig,
   FusionConfig,
@@ -40,6 +41,7 @@ export const SPEC_KEYS = specKeysUnder('');
 export const ENGINE_KEYS = specKeysUnder('engine');
 export const FUSION_KEYS = specKeysUnder('fusion');
 export const KV_OFFLOAD_KEYS = specKeysUnder('kvOffload');
+export const MOE_KEYS = specKeysUnder('moe');
 export const ROUTERS: readonly RouterPolicy[] = ['round-robin', 'least-loaded'];
 /** Largest KV block size accepted: vLLM's CUDA attention backends take powers of two up to 256. */
 export const MAX_BLOCK_SIZE = 256;
@@ -197,13 +199,27 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     if (problem) issues.add('tensorParallel', problem);
     tpOk = problem === null;
   }
+  const dataParallel = optNum(
+    raw.dataParallel,
+    'dataParallel',
+    issues,
+    { integer: true, min: 1, max: 1024 },
+    1,
+  );
+  const expertParallel = optBool(raw.expertParallel, 'expertParallel', issues, false);
+  const moe = resolveMoe(raw.moe, issues);
+  if (model && expertParallel && tensorParallel !== undefined && dataParallel !== undefined) {
+    const ranks = tensorParallel * dataParallel;
+    if (model.numExperts === 0)
+      issues.add('expertParallel', `${model.id} is a dense model: it has no experts to spread`);
+    else if (model.numExperts % ranks !== 0)
+      issues.add(
+        'expertParallel',
+        `tensorParallel x dataParallel = ${ranks} ranks do not divide the model's ${model.numExperts} experts ` +
+          `(expert parallelism puts numExperts / ranks whole experts on each GPU)`,
+      );
+  }
   const topology = resolveTopologyInto(raw.topology, gpu, 'topology', issues);
-  if (topology && tensorParallel !== undefined && tensorParallel > topologyGpus(topology))
-    issues.add(
-      'tensorParallel',
-      `${tensorParallel} GPUs are more than the topology's ${topologyGpus(topology)} ` +
-        `(topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
-    );
   const pipelineParallel = optNum(
     raw.pipelineParallel,
     'pipelineParallel',
@@ -217,12 +233,29 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     if (problem) issues.add('pipelineParallel', problem);
     ppOk = problem === null;
   }
-  if (topology && tensorParallel !== undefined && pipelineParallel !== undefined && pipelineParallel > 1) {
-    const gpus = tensorParallel * pipelineParallel;
+  if (
+    model &&
+    pipelineParallel !== undefined &&
+    pipelineParallel > 1 &&
+    dataParallel !== undefined &&
+    sharesMoe(model, dataParallel, expertParallel === true)
+  )
+    issues.add(
+      'pipelineParallel',
+      'pipeline stages with MoE layers shared by data-parallel ranks (dataParallel > 1 or expertParallel) are not modelled; use one of them',
+    );
+  if (
+    topology &&
+    tensorParallel !== undefined &&
+    pipelineParallel !== undefined &&
+    dataParallel !== undefined
+  ) {
+    const gpus = tensorParallel * pipelineParallel * dataParallel;
     if (gpus > topologyGpus(topology))
       issues.add(
-        'pipelineParallel',
-        `tensorParallel ${tensorParallel} x pipelineParallel ${pipelineParallel} = ${gpus} GPUs are more than the topology's ` +
+        dataParallel > 1 ? 'dataParallel' : pipelineParallel > 1 ? 'pipelineParallel' : 'tensorParallel',
+        `tensorParallel ${tensorParallel}${pipelineParallel > 1 ? ` x pipelineParallel ${pipelineParallel}` : ''}` +
+          `${dataParallel > 1 ? ` x dataParallel ${dataParallel}` : ''} = ${gpus} GPUs are more than the topology's ` +
           `${topologyGpus(topology)} (topology.nodes ${topology.nodes} x gpusPerNode ${topology.gpusPerNode})`,
       );
   }
@@ -235,9 +268,19 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
 
   // KV capacity: only when everything it depends on is valid.
   let numGpuBlocks: number | null = null;
-  if (model && gpu && engine && tensorParallel !== undefined && tpOk && ppOk) {
+  if (model && gpu && engine && tensorParallel !== undefined && dataParallel !== undefined && tpOk && ppOk) {
     try {
-      numGpuBlocks = deriveKvCapacity({ model, gpu, engine, tensorParallel, pipelineParallel }).numGpuBlocks;
+      const expertShards = sharesMoe(model, dataParallel, expertParallel === true)
+        ? tensorParallel * dataParallel
+        : tensorParallel;
+      numGpuBlocks = deriveKvCapacity({
+        model,
+        gpu,
+        engine,
+        tensorParallel,
+        pipelineParallel,
+        expertShards,
+      }).numGpuBlocks;
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       for (const i of err.issues) issues.add(i.path, i.message);
@@ -313,6 +356,9 @@ export function resolveSimulationSpec(raw: unknown, opts: SpecOptions): Resolved
     tensorParallel: tensorParallel as number,
     pipelineParallel: pipelineParallel as number,
     kvOffload,
+    dataParallel: dataParallel as number,
+    expertParallel: expertParallel as boolean,
+    moe: { loadImbalance: moe?.loadImbalance ?? DEFAULT_LOAD_IMBALANCE },
     replicas: replicas as number,
     router: router as RouterPolicy,
     engine: { ...(engine as EngineConfig), numGpuBlocks: numGpuBlocks as number },
@@ -524,6 +570,29 @@ function resolveSlo(v: unknown, issues: IssueCollector): SloSpec | null {
   }
   if (Object.keys(s).length === 0) issues.add('slo', 'give at least one of ttftMs, tpotMs, e2elMs');
   return issues.issues.length > before ? null : out;
+}
+
+/** `moe`: how routed tokens spread over expert-parallel ranks. */
+function resolveMoe(v: unknown, issues: IssueCollector): { loadImbalance: number } | null {
+  const m = optSection(v, 'moe', issues, `{${MOE_KEYS.join(', ')}}`);
+  if (!m) return null;
+  checkKeys(m, MOE_KEYS, 'moe', issues);
+  const loadImbalance = optNum(
+    m.loadImbalance,
+    'moe.loadImbalance',
+    issues,
+    { min: 1, max: 64 },
+    DEFAULT_LOAD_IMBALANCE,
+  );
+  return loadImbalance === undefined ? null : { loadImbalance };
+}
+
+/**
+ * Whether the data-parallel ranks of a replica share its MoE layers (vLLM: the experts form one
+ * group over tensorParallel x dataParallel GPUs, expert-parallel or tensor-sliced).
+ */
+export function sharesMoe(model: ModelArch, dataParallel: number, expertParallel: boolean): boolean {
+  return model.numExperts > 0 && (dataParallel > 1 || expertParallel);
 }
 
 function resolveCost(v: unknown, issues: IssueCollector): { gpuHourUsd: number } | null {

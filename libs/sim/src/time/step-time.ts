@@ -7,7 +7,9 @@ import {
   type CalibrationSource,
   type GpuKernelCurves,
 } from '../hardware/kernel-curves';
+import { moeCurveFor } from '../hardware/moe-curves';
 import { defaultTopology, type Topology } from '../hardware/topology';
+import { DEFAULT_LOAD_IMBALANCE, expertsTouched, loadImbalance, remoteRanksPerToken } from './moe';
 import type { Dtype, GpuSpec, ModelArch, TimeModelCoefficients } from '../types';
 
 /** Bytes per element of a weight or KV dtype. */
@@ -50,6 +52,11 @@ export interface StepWork {
   prefillKvRead: number;
   /** FLOPs outside the model (KV-fusion similarity search), on the tensor cores. */
   extraFlops: number;
+  /**
+   * Tokens the other data-parallel ranks run through the shared MoE layers in the same step
+   * (set by the simulation for lockstep groups; 0 otherwise).
+   */
+  peerTokens: number;
 }
 
 /**
@@ -89,6 +96,7 @@ export function emptyStepWork(): StepWork {
     prefillPairs: 0,
     prefillKvRead: 0,
     extraFlops: 0,
+    peerTokens: 0,
   };
 }
 
@@ -119,12 +127,10 @@ export class StepTimeModel {
   private readonly genLaunchS: number;
 
   private readonly denseWeightBytes: number;
-  private readonly expertBytesPerLayer: number;
   private readonly numExperts: number;
   private readonly expertsPerToken: number;
   private readonly numLayers: number;
   private readonly denseFlopsPerToken: number;
-  private readonly expertFlopsPerToken: number;
   private readonly lmHeadFlopsPerSample: number;
   private readonly lmHeadBytes: number;
   private readonly attnFlopsPerPair: number;
@@ -137,6 +143,22 @@ export class StepTimeModel {
   private readonly memBw: number;
   private readonly peakFlops: number;
   private readonly tp: number;
+  /**
+   * MoE layers shared by the data-parallel ranks (dataParallel > 1 or expert parallelism): their
+   * cost is by the tokens of the whole group (moeTime), not in `linear`.
+   */
+  readonly sharedMoe: boolean;
+  /** GPUs the expert layers are spread over: tensorParallel x dataParallel. */
+  readonly expertRanks: number;
+  readonly expertParallel: boolean;
+  private readonly dp: number;
+  private readonly skew: number;
+  private readonly expertBytesFull: number;
+  /** The GPU's fused-MoE kernel curve (own or a measured sibling's), or null: experts as GEMMs. */
+  private readonly moeCurve: CompiledCurve | null;
+  private readonly expertFlopsPerRoute: number;
+  /** Seconds of the shared MoE layers by group tokens, filled lazily. */
+  private readonly moeByTokens: Float64Array;
   /** Seconds of the linear layers (and their all-reduces) by tokens in the step, filled lazily. */
   private readonly linearByTokens: Float64Array;
   /** Engine-side costs: per step (with the per-layer ones), per request, chunk, sample, token. */
@@ -168,6 +190,12 @@ export class StepTimeModel {
       topology?: Topology;
       /** Links between pipeline stages (only read by pipelineStep). */
       stageLinks?: StageLinks;
+      /** Data-parallel ranks (attention per rank, MoE layers shared); default 1. */
+      dataParallel?: number;
+      /** Experts spread over the tensorParallel x dataParallel ranks (vLLM enable_expert_parallel). */
+      expertParallel?: boolean;
+      /** Busiest expert-parallel rank's load over an even split on large batches (moe.loadImbalance). */
+      loadImbalance?: number;
     },
   ) {
     const c = opts.coefficients;
@@ -202,9 +230,14 @@ export class StepTimeModel {
     this.expertsPerToken = model.expertsPerToken;
     this.denseWeightBytes = (L * (attnParams + mlpDense + routerParams) * wb) / tp;
     this.denseFlopsPerToken = (2 * L * (attnParams + mlpDense + routerParams)) / tp;
-    this.expertFlopsPerToken = (2 * L * model.expertsPerToken * expertParams) / tp;
     this.lmHeadBytes = (lmHead * wb) / tp;
-    this.expertBytesPerLayer = (expertParams * wb) / tp;
+    this.dp = opts.dataParallel ?? 1;
+    this.expertParallel = moe && opts.expertParallel === true;
+    this.sharedMoe = moe && (this.dp > 1 || this.expertParallel);
+    this.expertRanks = tp * this.dp;
+    this.skew = opts.loadImbalance ?? DEFAULT_LOAD_IMBALANCE;
+    this.expertBytesFull = expertParams * wb;
+    this.expertFlopsPerRoute = 2 * L * expertParams;
     this.lmHeadFlopsPerSample = (2 * lmHead) / tp;
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
     const kvBytes =
@@ -212,7 +245,10 @@ export class StepTimeModel {
     this.kvBytesPerTokenPerGpu = 2 * L * this.kvHeadsPerGpu * d * kvBytes;
     this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
-    this.gemmCalls = L * (GEMMS_PER_LAYER + (moe ? 1 : 0));
+    const moeCurve = moe ? moeCurveFor(gpu) : null;
+    this.moeCurve = moeCurve ? new CompiledCurve(moeCurve) : null;
+    // With a fused-MoE curve the experts' two GEMMs are its calls (its launch time); the router stays a GEMM.
+    this.gemmCalls = L * (moeCurve ? GEMMS_PER_LAYER - 1 : GEMMS_PER_LAYER + (moe ? 1 : 0));
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
     const fp8 = opts.weightDtype === 'fp8';
     this.peakFlops = (fp8 ? gpu.fp8Tflops || gpu.bf16Tflops : gpu.bf16Tflops) * 1e12;
@@ -221,6 +257,7 @@ export class StepTimeModel {
     const size = Math.min(1 << 16, Math.max(1, opts.maxTokensPerStep ?? 8192)) + 1;
     this.linearByTokens = new Float64Array(size).fill(-1);
     this.headBySamples = new Float64Array(size).fill(-1);
+    this.moeByTokens = new Float64Array(this.sharedMoe ? size * this.dp : 0).fill(-1);
     this.fixedS = c.stepOverheadS + L * c.layerOverheadS;
     this.attnBw = this.memBw * c.memEfficiency;
     this.attnPeak = this.peakFlops * c.attentionEfficiency;
@@ -247,25 +284,107 @@ export class StepTimeModel {
     const mem = bytes / (bw * interpolate(g, g.mem, lx, 0));
     const cmp = (this.denseFlopsPerToken * m) / (peak * interpolate(g, g.compute, lx, 0));
     let t = (mem > cmp ? mem : cmp) + this.gemmCalls * g.launchS * c.kernelLaunchScale;
-    if (this.numExperts > 0) {
-      // Expected distinct experts touched per layer by m tokens choosing k of E each; each expert's
-      // GEMM sees the tokens routed to it, so its efficiency is the curve's at that m.
+    if (this.numExperts > 0 && !this.sharedMoe) {
+      // Expected distinct experts touched per layer by m tokens choosing k of E each.
       const e = this.numExperts;
       const routed = m * this.expertsPerToken;
       const touched = e * (1 - Math.pow(1 - this.expertsPerToken / e, m));
-      const perExpert = routed / touched;
-      const le = Math.log2(perExpert > 1 ? perExpert : 1);
-      const eMem =
-        (this.numLayers * touched * this.expertBytesPerLayer) / (bw * interpolate(g, g.mem, le, 0));
-      const eCmp = (this.expertFlopsPerToken * m) / (peak * interpolate(g, g.compute, le, 0));
-      t += eMem > eCmp ? eMem : eCmp;
+      t += this.experts(routed, touched, routed / touched, this.tp);
     }
-    if (this.tp > 1)
-      t +=
-        2 *
-        this.numLayers *
-        (c.allReduceLatencyS + this.collectives.time('allReduce', m * this.actBytesPerToken, this.tp));
+    if (this.tp > 1) {
+      // Two all-reduces a layer (attention, MLP); shared MoE layers bring their own collectives,
+      // and under expert parallelism the tokens come back split over the TP ranks (all-gather).
+      const msg = m * this.actBytesPerToken;
+      const ar = c.allReduceLatencyS + this.collectives.time('allReduce', msg, this.tp);
+      if (!this.sharedMoe) t += 2 * this.numLayers * ar;
+      else {
+        t += this.numLayers * ar;
+        if (this.expertParallel)
+          t += this.numLayers * (c.allReduceLatencyS + this.collectives.time('allGather', msg, this.tp));
+      }
+    }
     return t;
+  }
+
+  /**
+   * Seconds of the shared MoE layers (every layer) for `tokens` tokens over the whole
+   * data-parallel group, on the busiest rank, with `skew` the load-imbalance factor (default: the
+   * spec's). Expert parallelism: all-to-all dispatch of each rank's tokens to the ranks holding
+   * their top-k experts, the busiest rank's experts (its routed tokens times the imbalance), the
+   * combine back. Without it (vLLM's MoE over a tensor-parallel group of TP x DP ranks): an
+   * all-gather of the tokens over the DP ranks, every expert sliced over the ranks, an all-reduce.
+   */
+  moeTime(tokens: number, skew?: number): number {
+    if (skew !== undefined) return this.moeCompute(tokens, skew);
+    const tab = this.moeByTokens;
+    if (tokens >= tab.length) return this.moeCompute(tokens, this.skew);
+    let v = tab[tokens];
+    if (v < 0) v = tab[tokens] = this.moeCompute(tokens, this.skew);
+    return v;
+  }
+
+  private moeCompute(tokens: number, skew: number): number {
+    if (!this.sharedMoe || tokens <= 0) return 0;
+    const c = this.c;
+    const L = this.numLayers;
+    const e = this.numExperts;
+    const k = this.expertsPerToken;
+    const G = this.expertRanks;
+    const hb = this.actBytesPerToken;
+    // routes/touched: the busiest rank's routed tokens and distinct experts; the GEMMs run at the
+    // efficiency of an even split's tokens per expert (more tokens on a rank never make it faster).
+    let routes: number;
+    let touched: number;
+    let perExpert: number;
+    let shard: number;
+    let comm: number;
+    if (this.expertParallel) {
+      const imb = loadImbalance(G, tokens, k, skew);
+      const even = (tokens * k) / G;
+      routes = imb * even;
+      touched = expertsTouched(e / G, routes);
+      perExpert = even / expertsTouched(e / G, even);
+      shard = 1;
+      // Each rank dispatches its share of the tokens; the busiest receives imb times the mean.
+      const sent = (imb * (tokens / G) * hb * remoteRanksPerToken(e, k, G) * G) / (G - 1 || 1);
+      comm = 2 * (c.allReduceLatencyS + this.collectives.time('allToAll', sent, G));
+    } else {
+      routes = tokens * k;
+      touched = e * (1 - Math.pow(1 - k / e, tokens));
+      perExpert = routes / touched;
+      shard = G;
+      comm =
+        c.allReduceLatencyS +
+        this.collectives.time('allGather', tokens * hb, this.dp) +
+        c.allReduceLatencyS +
+        this.collectives.time('allReduce', tokens * hb, G);
+    }
+    return this.experts(routes, touched, perExpert, shard) + L * comm;
+  }
+
+  /**
+   * Seconds of the experts of every layer: `routes` routed tokens over `touched` distinct experts
+   * (each at `perExpert` tokens), their weights and FLOPs divided over `shard` GPUs. On the GPU's
+   * fused-MoE curve where the kernel data has one (moe-curves.ts), else as dense GEMMs at the
+   * tokens each expert receives.
+   */
+  private experts(routes: number, touched: number, perExpert: number, shard: number): number {
+    const c = this.c;
+    const L = this.numLayers;
+    const bw = this.memBw * c.memEfficiency;
+    const peak = this.peakFlops * c.computeEfficiency;
+    const bytes = (L * touched * this.expertBytesFull) / shard;
+    const flops = (this.expertFlopsPerRoute * routes) / shard;
+    if (this.moeCurve)
+      return (
+        L * this.moeCurve.launchS * c.kernelLaunchScale +
+        this.moeCurve.time(perExpert, touched, bytes, flops, bw, peak)
+      );
+    const g = this.curves.gemm;
+    const le = Math.log2(perExpert > 1 ? perExpert : 1);
+    const eMem = bytes / (bw * interpolate(g, g.mem, le, 0));
+    const eCmp = flops / (peak * interpolate(g, g.compute, le, 0));
+    return eMem > eCmp ? eMem : eCmp;
   }
 
   /** Seconds of the LM head for `n` sampled requests. */
@@ -368,7 +487,8 @@ export class StepTimeModel {
       linear +
       head +
       this.attention(w) +
-      (w.extraFlops > 0 ? this.flopsTime(w.extraFlops) : 0)
+      (w.extraFlops > 0 ? this.flopsTime(w.extraFlops) : 0) +
+      (this.sharedMoe ? this.moeTime(m + w.peerTokens) : 0)
     );
   }
 }

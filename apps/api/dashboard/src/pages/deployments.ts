@@ -9,6 +9,7 @@ interface Deployment extends Named {
   model?: unknown;
   gpu?: unknown;
   tensorParallel?: number;
+  dataParallel?: number;
   replicas?: number;
   engine?: Record<string, unknown>;
 }
@@ -56,7 +57,7 @@ export async function renderDeployments(ctx: PageContext): Promise<void> {
               presetName(d.gpu),
               String(d.tensorParallel ?? 1),
               String(d.replicas ?? 1),
-              String((d.tensorParallel ?? 1) * (d.replicas ?? 1)),
+              String((d.tensorParallel ?? 1) * (d.dataParallel ?? 1) * (d.replicas ?? 1)),
               timeAgo(d.createdAt),
             ]),
             { id: 'deployments-table' },

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsIn, IsInt, IsObject, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { ROUTERS, SPEC_KEYS } from '@kvplan/sim';
 import { IsNameOrObject, NamedDto } from '../../common/named.dto';
-import { MAX_PIPELINE_PARALLEL, MAX_REPLICAS } from '../../common/service-limits';
+import { MAX_DATA_PARALLEL, MAX_PIPELINE_PARALLEL, MAX_REPLICAS } from '../../common/service-limits';
 
 export class CreateDeploymentDto extends NamedDto {
   @ApiPropertyOptional({
@@ -57,6 +57,43 @@ export class CreateDeploymentDto extends NamedDto {
   @IsOptional()
   @IsObject()
   kvOffload?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_DATA_PARALLEL,
+    default: 1,
+    description:
+      "Data-parallel ranks per replica (vLLM data_parallel_size); a MoE model's ranks share its MoE layers",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_DATA_PARALLEL)
+  dataParallel?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Spread whole experts over the tensorParallel x dataParallel GPUs (vLLM enable_expert_parallel)',
+  })
+  @IsOptional()
+  @IsBoolean()
+  expertParallel?: boolean;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: '{loadImbalance}' })
+  @IsOptional()
+  @IsObject()
+  moe?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      "{fabric, linkGBps, linkLatencyUs, linkEfficiency, gpusPerNode, nodes, networkGBps, networkLatencyUs, collectives}; the GPU preset's by default",
+  })
+  @IsOptional()
+  @IsObject()
+  topology?: Record<string, unknown>;
 
   @ApiPropertyOptional({ minimum: 1, default: 1 })
   @IsOptional()
