@@ -271,7 +271,7 @@ export function fuseLayer(
   for (let m = 0; m < N; m++) {
     const off = slotOff(m);
     store.offset[m] = off;
-    store.keyNorm[m] = norm(compareKeys, off, D);
+    // Sets store.keyNorm[m].
     finder.prepareItem(m);
     store.valNorm[m] = norm(layer.value, off, D);
   }
@@ -357,9 +357,9 @@ export function fuseLayer(
           kWorst = Math.min(kWorst, kh > 0 && kn > 0 ? kc : kh === kn ? 1 : 0);
           vWorst = Math.min(vWorst, vh > 0 && vn > 0 ? vc : vh === vn ? 1 : 0);
         } else {
-          // c changed, so c.dir and c.vdir are unit directions.
-          const kc = kn > 0 ? dot(c.dir, 0, compareKeys, slotOff(m), D) / kn : 0;
-          const vc = vn > 0 ? dot(c.vdir, 0, layer.value, slotOff(m), D) / vn : 0;
+          // c changed: c.dir x c.dscale and c.vdir x c.vscale are unit directions.
+          const kc = kn > 0 ? (dot(c.dir, 0, compareKeys, slotOff(m), D) * c.dscale) / kn : 0;
+          const vc = vn > 0 ? (dot(c.vdir, 0, layer.value, slotOff(m), D) * c.vscale) / vn : 0;
           kErr2 += kn * kn * Math.max(0, 2 - 2 * kc);
           vErr2 += vn * vn * Math.max(0, 2 - 2 * vc);
           kWorst = Math.min(kWorst, kn > 0 ? kc : 1);
@@ -373,9 +373,11 @@ export function fuseLayer(
         } else {
           const kd = c.dir;
           const vd = c.vdir;
+          const ks = c.dscale;
+          const vs = c.vscale;
           for (let d = 0; d < D; d++) {
-            key[off + d] = kd[d] * kn;
-            value[off + d] = vd[d] * vn;
+            key[off + d] = Math.fround(kd[d] * ks) * kn;
+            value[off + d] = Math.fround(vd[d] * vs) * vn;
           }
         }
         if (inv) ropeBlock(key, info, inv, plan.seqOf[m], plan.blockOf[m], D);

@@ -1,7 +1,7 @@
 import type { SimilarityKernel } from './kernel';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { Sfc32 } from '@kvplan/core';
-import { dot } from './vec';
+import { dot, norm } from './vec';
 
 /** Counters of the similarity work, for the speed and recall reports. */
 export interface SearchStats {
@@ -163,6 +163,7 @@ export class DenseFinder implements PairFinder {
 
   prepareItem(m: number): void {
     const { key, offset, keyNorm, D } = this.store;
+    keyNorm[m] = norm(key, offset[m], D);
     const s = keyNorm[m] > 0 ? 1 / keyNorm[m] : 0;
     const u = this.unit;
     for (let d = 0, i = offset[m], o = m * D; d < D; d++) u[o + d] = key[i + d] * s;
@@ -284,9 +285,13 @@ export class SketchFinder implements PairFinder {
   private readonly sign: Float32Array;
   /** Per item, the sketch of its unit key direction (not normalised). */
   private readonly itemSketch: Float32Array;
+  /** Per item, 1 / the norm of its sketch. */
+  private readonly itemSketchInv: Float32Array;
   private readonly scratch: Float64Array;
   private readonly rowsBuf = new Scratch();
   private readonly colsBuf = new Scratch();
+  private readonly sketchRows = new Scratch();
+  private readonly sketchCols = new Scratch();
 
   constructor(
     private readonly store: ItemStore,
@@ -301,6 +306,7 @@ export class SketchFinder implements PairFinder {
       this.sign[d] = rng.uint32() & 1 ? 1 : -1;
     }
     this.itemSketch = new Float32Array(N * opts.dim);
+    this.itemSketchInv = new Float32Array(N);
     this.scratch = new Float64Array(opts.dim);
     if (opts.clock) this.stats.sketchSeconds = 0;
     if (opts.measureRecall) {
@@ -323,19 +329,60 @@ export class SketchFinder implements PairFinder {
     for (let j = 0; j < k; j++) out[oo + j] = acc[j] * scale;
   }
 
+  /**
+   * The item's key norm and the sketch of its unit direction in one pass over the row (the
+   * norm summed exactly as vec.norm sums it, four interleaved partial sums, so it is the same
+   * number the dense search takes).
+   */
   prepareItem(m: number): void {
-    const [, s] = timed(this.opts.clock, () =>
-      this.sketchInto(
-        this.store.key,
-        this.store.offset[m],
-        this.itemSketch,
-        m * this.opts.dim,
-        this.store.keyNorm[m] > 0 ? 1 / this.store.keyNorm[m] : 0,
-      ),
-    );
-    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
+    const t0 = this.opts.clock ? this.opts.clock() : 0;
+    const { key: v, offset, keyNorm, D } = this.store;
+    const k = this.opts.dim;
+    const acc = this.scratch;
+    acc.fill(0);
+    const bucket = this.bucket;
+    const sign = this.sign;
+    const vo = offset[m];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let d = 0;
+    for (; d + 3 < D; d += 4) {
+      const x0 = v[vo + d];
+      const x1 = v[vo + d + 1];
+      const x2 = v[vo + d + 2];
+      const x3 = v[vo + d + 3];
+      s0 += x0 * x0;
+      s1 += x1 * x1;
+      s2 += x2 * x2;
+      s3 += x3 * x3;
+      acc[bucket[d]] += sign[d] * x0;
+      acc[bucket[d + 1]] += sign[d + 1] * x1;
+      acc[bucket[d + 2]] += sign[d + 2] * x2;
+      acc[bucket[d + 3]] += sign[d + 3] * x3;
+    }
+    for (; d < D; d++) {
+      const x = v[vo + d];
+      s0 += x * x;
+      acc[bucket[d]] += sign[d] * x;
+    }
+    const n = Math.sqrt(s0 + s1 + s2 + s3);
+    keyNorm[m] = n;
+    const scale = n > 0 ? 1 / n : 0;
+    const out = this.itemSketch;
+    const oo = m * k;
+    let ss = 0;
+    for (let j = 0; j < k; j++) {
+      const x = Math.fround(acc[j] * scale);
+      out[oo + j] = x;
+      ss += x * x;
+    }
+    this.itemSketchInv[m] = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += (this.opts.clock!() - t0) / 1000;
   }
 
+  /** The cluster's sketch, at the scale of its dir (a pristine item's: of its unit direction). */
   private sketchOf(c: Cluster): Float32Array {
     const k = this.opts.dim;
     if (c.pristine) {
@@ -343,18 +390,19 @@ export class SketchFinder implements PairFinder {
     }
     if (!c.sketch) {
       c.sketch = new Float32Array(k);
-      this.sketchInto(c.dir, 0, c.sketch, 0, c.dscale);
+      this.sketchInto(c.dir, 0, c.sketch, 0, 1);
     }
     return c.sketch;
   }
 
-  mergedSketch(parts: Cluster[], ws: number[], norm: number): Float32Array {
-    const [out, s] = timed(this.opts.clock, () => this.combine(parts, ws, norm));
+  mergedSketch(parts: Cluster[], ws: number[]): Float32Array {
+    const [out, s] = timed(this.opts.clock, () => this.combine(parts, ws));
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
     return out;
   }
 
-  private combine(parts: Cluster[], ws: number[], norm: number): Float32Array {
+  /** The sketch of sum_k ws[k] x parts[k]'s unit direction (the sketch is linear). */
+  private combine(parts: Cluster[], ws: number[]): Float32Array {
     const k = this.opts.dim;
     // The parts' sketches first: making one may use the scratch.
     const sketches = parts.map((c) => this.sketchOf(c));
@@ -362,25 +410,29 @@ export class SketchFinder implements PairFinder {
     acc.fill(0);
     for (let p = 0; p < parts.length; p++) {
       const s = sketches[p];
-      const w = ws[p];
+      const w = ws[p] * (parts[p].pristine ? 1 : parts[p].dscale);
       for (let j = 0; j < k; j++) acc[j] += w * s[j];
     }
     const out = new Float32Array(k);
-    const inv = norm > 0 ? 1 / norm : 0;
-    for (let j = 0; j < k; j++) out[j] = acc[j] * inv;
+    for (let j = 0; j < k; j++) out[j] = acc[j];
     return out;
   }
 
   /** The clusters' sketches, each scaled to unit length, as rows of one matrix. */
-  private packUnitSketches(cs: Cluster[]): Float32Array {
+  private packUnitSketches(cs: Cluster[], into: Scratch): Float32Array {
     const k = this.opts.dim;
-    const out = new Float32Array(cs.length * k);
+    const out = into.take(cs.length * k);
     for (let i = 0; i < cs.length; i++) {
-      const s = this.sketchOf(cs[i]);
+      const c = cs[i];
+      const s = this.sketchOf(c);
       const o = i * k;
-      let ss = 0;
-      for (let j = 0; j < k; j++) ss += s[j] * s[j];
-      const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      let inv: number;
+      if (c.pristine) inv = this.itemSketchInv[c.head];
+      else {
+        let ss = 0;
+        for (let j = 0; j < k; j++) ss += s[j] * s[j];
+        inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      }
       for (let j = 0; j < k; j++) out[o + j] = s[j] * inv;
     }
     return out;
@@ -394,7 +446,13 @@ export class SketchFinder implements PairFinder {
     const clock = this.opts.clock;
     const kernel = this.opts.kernel;
     const [est, s1] = timed(clock, () =>
-      kernel.gram(this.packUnitSketches(left), nL, this.packUnitSketches(right), nR, k),
+      kernel.gram(
+        this.packUnitSketches(left, this.sketchRows),
+        nL,
+        this.packUnitSketches(right, this.sketchCols),
+        nR,
+        k,
+      ),
     );
     this.stats.sketchFlops += nL * nR * k * 2;
     const cut = t - this.opts.margin;
@@ -481,5 +539,7 @@ export class SketchFinder implements PairFinder {
   dispose(): void {
     this.rowsBuf.release();
     this.colsBuf.release();
+    this.sketchRows.release();
+    this.sketchCols.release();
   }
 }

@@ -23,8 +23,10 @@ export interface ItemStore {
 export interface Cluster {
   head: number;
   /**
-   * Key direction times 1 / dscale: while pristine a view of the head item's key row (dscale 1 /
-   * its norm), once merged a unit vector (dscale 1).
+   * The key direction up to scale: dir times dscale is the unit direction. While pristine a view
+   * of the head item's key row (dscale 1 / its norm); once merged the cluster's own array holding
+   * the weighted sum of its parts' unit directions (dscale 1 / that sum's norm: the sum is not
+   * rescaled in place, a pass over 16,384 floats that every reader's scaling makes needless).
    */
   dir: Float32Array;
   dscale: number;
@@ -34,7 +36,7 @@ export interface Cluster {
   /** True while dir is the head item's original direction. */
   pristine: boolean;
   size: number;
-  /** Search-private cache (the sketch finder keeps the sketch of dir here). */
+  /** Search-private cache (the sketch finder keeps the sketch of dir here, at dir's scale). */
   sketch: Float32Array | null;
 }
 
@@ -51,14 +53,17 @@ export interface MergeNode {
 export interface PairFinder {
   /** For each left cluster, the indices of the right clusters with cosine > t (exact), ascending. */
   find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[];
-  /** Called for every item, in order, before any find: its key norm was just taken (the row is in cache). */
+  /**
+   * Called for every item, in order, before any find: writes the item's key norm into
+   * store.keyNorm[m] (a finder that reads the row anyway takes the norm in the same pass).
+   */
   prepareItem(m: number): void;
   /**
-   * Optional: the search-private cache of a cluster whose new direction is the sum over k of
-   * ws[k] times parts[k]'s unit direction, divided by `norm` (parts[0] is the cluster itself
-   * before the merge).
+   * Optional: the search-private cache of a cluster whose new dir is the sum over k of ws[k]
+   * times parts[k]'s unit direction (parts[0] is the cluster itself before the merge). Called
+   * before the merge writes anything: a merged cluster's arrays are updated in place.
    */
-  mergedSketch?(parts: Cluster[], ws: number[], norm: number): Float32Array | null;
+  mergedSketch?(parts: Cluster[], ws: number[]): Float32Array | null;
   dispose(): void;
 }
 
@@ -108,6 +113,7 @@ export function runTrees(
   const nodes: NodeCount[] = [];
   let keyCounter = 0;
   const all: Cluster[] = [];
+  const pool = new RowPool(D);
 
   const leafClusters = (lo: number, hi: number): Cluster[] => {
     const out: Cluster[] = [];
@@ -145,7 +151,7 @@ export function runTrees(
     };
     const merged =
       left.length && right.length
-        ? mergeOnce(store, node, left, right, t, opts, finder, next, tail)
+        ? mergeOnce(node, left, right, t, opts, finder, next, tail, pool)
         : [...left, ...right];
     nodes.push({ leaves: hi - lo, items: node.rightEnd - node.leftStart, survivors: merged.length });
     return merged;
@@ -169,7 +175,6 @@ export function runTrees(
 }
 
 function mergeOnce(
-  store: ItemStore,
   node: MergeNode,
   left: Cluster[],
   right: Cluster[],
@@ -178,12 +183,15 @@ function mergeOnce(
   finder: PairFinder,
   next: Int32Array,
   tail: Int32Array,
+  pool: RowPool,
 ): Cluster[] {
-  const D = store.D;
   const matches = finder.find(node, left, right, t);
   const lastMatch = new Int32Array(right.length).fill(-1);
-  const updates: Array<{ a: number; dir: Float32Array; vdir: Float32Array; sketch: Float32Array | null }> =
-    [];
+  const weighted = opts.merge === 'weighted';
+  const parts: Cluster[] = [];
+  const ws: number[] = [];
+  const rows: Float32Array[] = [];
+  const scales: number[] = [];
   for (let a = 0; a < left.length; a++) {
     let ms: ArrayLike<number> = matches[a];
     if (opts.tenant) {
@@ -193,39 +201,42 @@ function mergeOnce(
     if (ms.length === 0) continue;
     for (let k = 0; k < ms.length; k++) lastMatch[ms[k]] = a;
     if (opts.merge === 'keep-representative') continue;
-    // Plain mean (or size-weighted) of the unit directions, then renormalised.
-    const weighted = opts.merge === 'weighted';
+    // Plain mean (or size-weighted) of the unit directions, then renormalised (by dscale). Only
+    // left[a] changes, and no other left cluster's mean reads it: its own arrays (once merged)
+    // take the new sums in place.
     const la = left[a];
-    const parts: Cluster[] = [la];
-    const ws: number[] = [weighted ? la.size : 1];
+    parts.length = 0;
+    ws.length = 0;
+    parts.push(la);
+    ws.push(weighted ? la.size : 1);
     for (let k = 0; k < ms.length; k++) {
       const rb = right[ms[k]];
       parts.push(rb);
       ws.push(weighted ? rb.size : 1);
     }
-    const kd = new Float32Array(D);
-    const kNorm = meanDirection(
-      parts.map((c) => c.dir),
-      parts.map((c, k) => ws[k] * c.dscale),
-      kd,
-    );
-    const vd = new Float32Array(D);
-    meanDirection(
-      parts.map((c) => c.vdir),
-      parts.map((c, k) => ws[k] * c.vscale),
-      vd,
-    );
-    const sketch = finder.mergedSketch ? finder.mergedSketch(parts, ws, kNorm) : null;
-    updates.push({ a, dir: kd, vdir: vd, sketch });
-  }
-  for (const u of updates) {
-    const c = left[u.a];
-    c.dir = u.dir;
-    c.dscale = 1;
-    c.vdir = u.vdir;
-    c.vscale = 1;
-    c.pristine = false;
-    c.sketch = u.sketch;
+    const sketch = finder.mergedSketch ? finder.mergedSketch(parts, ws) : null;
+    const kd = la.pristine ? pool.take() : la.dir;
+    const vd = la.pristine ? pool.take() : la.vdir;
+    rows.length = 0;
+    scales.length = 0;
+    for (let k = 0; k < parts.length; k++) {
+      rows.push(parts[k].dir);
+      scales.push(ws[k] * parts[k].dscale);
+    }
+    const kNorm = weightedSum(rows, scales, kd);
+    rows.length = 0;
+    scales.length = 0;
+    for (let k = 0; k < parts.length; k++) {
+      rows.push(parts[k].vdir);
+      scales.push(ws[k] * parts[k].vscale);
+    }
+    const vNorm = weightedSum(rows, scales, vd);
+    la.dir = kd;
+    la.dscale = kNorm > 0 ? 1 / kNorm : 0;
+    la.vdir = vd;
+    la.vscale = vNorm > 0 ? 1 / vNorm : 0;
+    la.pristine = false;
+    la.sketch = sketch;
   }
   const out = left.slice();
   for (let b = 0; b < right.length; b++) {
@@ -234,24 +245,47 @@ function mergeOnce(
       out.push(right[b]);
       continue;
     }
-    // A right vector matched by several left vectors maps to the last of them.
+    // A right vector matched by several left vectors maps to the last of them. Its own arrays
+    // (read by every mean above) are free from here on.
+    const rb = right[b];
     const head = left[a].head;
-    const h2 = right[b].head;
+    const h2 = rb.head;
     next[tail[head]] = h2;
     tail[head] = tail[h2];
-    left[a].size += right[b].size;
+    left[a].size += rb.size;
+    if (!rb.pristine) {
+      pool.give(rb.dir);
+      pool.give(rb.vdir);
+    }
   }
   return out;
 }
 
 /**
- * Writes into `out` the unit direction of sum_k ws[k] vs[k] (zero when the sum is zero) and
- * returns the norm of that sum. Summed in float32 in `out` itself (a handful of unit vectors:
- * the rounding stays near 1e-7), the first two terms and the squared norm fused into single
- * passes: the rows are read from memory once each, which is what this costs. At least two terms
- * (a left vector and one match or more).
+ * The arrays of merged clusters: those of clusters fused away are reused by the next means
+ * instead of fresh 64 KiB arrays per merge (their zeroing and collection cost about as much as
+ * the sums written into them).
  */
-function meanDirection(vs: Float32Array[], ws: number[], out: Float32Array): number {
+class RowPool {
+  private readonly free: Float32Array[] = [];
+  constructor(private readonly D: number) {}
+  /** A row of D floats, contents undefined (the caller overwrites all of them). */
+  take(): Float32Array {
+    return this.free.pop() ?? new Float32Array(this.D);
+  }
+  give(row: Float32Array): void {
+    if (row.length === this.D && row.byteOffset === 0 && row.buffer.byteLength === this.D * 4)
+      this.free.push(row);
+  }
+}
+
+/**
+ * Writes into `out` the sum over k of ws[k] vs[k], rounded to float32 (a handful of unit
+ * vectors: the rounding stays near 1e-7), and returns its norm. `out` may be vs[0] itself. The
+ * first two terms and the squared norm fused into single passes: the rows are read from memory
+ * once each, which is what this costs. At least two terms (a left vector and one match or more).
+ */
+function weightedSum(vs: Float32Array[], ws: number[], out: Float32Array): number {
   const D = out.length;
   const n = vs.length;
   const v0 = vs[0];
@@ -280,8 +314,5 @@ function meanDirection(vs: Float32Array[], ws: number[], out: Float32Array): num
       s += x * x;
     }
   }
-  const norm = Math.sqrt(s);
-  const inv = norm > 0 ? 1 / norm : 0;
-  for (let d = 0; d < D; d++) out[d] *= inv;
-  return norm;
+  return Math.sqrt(s);
 }
