@@ -10,7 +10,7 @@ import {
   type SearchStats,
   type SimilarityHistogram,
 } from './search';
-import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { RowPool, runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
 import { dot, norm } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
@@ -180,6 +180,13 @@ function identityMapping(info: KvSampleInfo): Int32Array {
 }
 
 /**
+ * The merged clusters' arrays of the last fused layer, for the next one of the same block size
+ * (one layer's worth: as much as a layer holds while it is fused; fresh arrays for every layer
+ * cost more in allocation and collections than the sums written into them).
+ */
+let sparePool: RowPool | null = null;
+
+/**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
  * what it did. The similarity work is shared across thresholds where the tree allows it.
  */
@@ -311,11 +318,13 @@ export function fuseLayer(
     : null;
   const tPrepared = clock ? clock() : 0;
   const results: LayerThresholdResult[] = [];
+  const pool = sparePool && sparePool.D === D ? sparePool : new RowPool(D);
+  sparePool = null;
   try {
     for (const t of o.thresholds) {
       const ts = clock ? clock() : 0;
       const before = { ...finder.stats };
-      const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant }, finder);
+      const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant, pool }, finder);
       const tMerged = clock ? clock() : 0;
       const search = diffStats(finder.stats, before);
 
@@ -395,6 +404,11 @@ export function fuseLayer(
             plan.seqOf[r] * info.maxBlocks + plan.blockOf[r];
         }
       }
+      for (const c of run.clusters)
+        if (!c.pristine) {
+          pool.give(c.dir);
+          pool.give(c.vdir);
+        }
       const byLeaves = new Map<number, NodePoint>();
       for (const n of run.nodes) {
         if (n.leaves < 2) continue;
@@ -433,6 +447,7 @@ export function fuseLayer(
     }
   } finally {
     finder.dispose();
+    sparePool = pool;
   }
   return {
     layer: layer.layer,

@@ -109,10 +109,18 @@ class Scratch {
     if (this.buf.length < n) this.buf = new Float32Array(Math.max(n, Math.ceil(this.buf.length * 1.25)));
     return this.buf.subarray(0, n);
   }
-  release(): void {
-    this.buf = new Float32Array(0);
-  }
 }
+
+/**
+ * The packing buffers, shared by the finders of this thread (one runs at a time): grown to the
+ * largest merge once, not once per layer.
+ */
+const buffers = {
+  rows: new Scratch(),
+  cols: new Scratch(),
+  sketchRows: new Scratch(),
+  sketchCols: new Scratch(),
+};
 
 function collect(sims: Float32Array, nL: number, nR: number, t: number): Int32Array[] {
   const out: Int32Array[] = [];
@@ -148,8 +156,8 @@ export class DenseFinder implements PairFinder {
    */
   private unit: Float32Array;
   private readonly cache = new Map<number, Float32Array>();
-  private readonly rowsBuf = new Scratch();
-  private readonly colsBuf = new Scratch();
+  private readonly rowsBuf = buffers.rows;
+  private readonly colsBuf = buffers.cols;
 
   constructor(
     private readonly store: ItemStore,
@@ -255,8 +263,6 @@ export class DenseFinder implements PairFinder {
     spareUnit = this.unit;
     this.unit = new Float32Array(0);
     this.cache.clear();
-    this.rowsBuf.release();
-    this.colsBuf.release();
   }
 }
 
@@ -288,10 +294,10 @@ export class SketchFinder implements PairFinder {
   /** Per item, 1 / the norm of its sketch. */
   private readonly itemSketchInv: Float32Array;
   private readonly scratch: Float64Array;
-  private readonly rowsBuf = new Scratch();
-  private readonly colsBuf = new Scratch();
-  private readonly sketchRows = new Scratch();
-  private readonly sketchCols = new Scratch();
+  private readonly rowsBuf = buffers.rows;
+  private readonly colsBuf = buffers.cols;
+  private readonly sketchRows = buffers.sketchRows;
+  private readonly sketchCols = buffers.sketchCols;
 
   constructor(
     private readonly store: ItemStore,
@@ -536,10 +542,5 @@ export class SketchFinder implements PairFinder {
     return out;
   }
 
-  dispose(): void {
-    this.rowsBuf.release();
-    this.colsBuf.release();
-    this.sketchRows.release();
-    this.sketchCols.release();
-  }
+  dispose(): void {}
 }

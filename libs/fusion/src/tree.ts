@@ -96,6 +96,8 @@ export interface TreeRunOptions {
   merge: MergeRule;
   /** Item -> tenant id; clusters of different tenants never fuse. Null: global scope. */
   tenant: Int32Array | null;
+  /** Where merged clusters' arrays come from (default: a fresh pool). */
+  pool?: RowPool;
 }
 
 /** Runs every tree at threshold t. Node keys are assigned in the same order for every t. */
@@ -113,7 +115,7 @@ export function runTrees(
   const nodes: NodeCount[] = [];
   let keyCounter = 0;
   const all: Cluster[] = [];
-  const pool = new RowPool(D);
+  const pool = opts.pool ?? new RowPool(D);
 
   const leafClusters = (lo: number, hi: number): Cluster[] => {
     const out: Cluster[] = [];
@@ -263,12 +265,12 @@ function mergeOnce(
 
 /**
  * The arrays of merged clusters: those of clusters fused away are reused by the next means
- * instead of fresh 64 KiB arrays per merge (their zeroing and collection cost about as much as
- * the sums written into them).
+ * instead of fresh 64 KiB arrays per merge (their zeroing, and the collections that many new
+ * array buffers set off, cost about as much as the sums written into them).
  */
-class RowPool {
+export class RowPool {
   private readonly free: Float32Array[] = [];
-  constructor(private readonly D: number) {}
+  constructor(readonly D: number) {}
   /** A row of D floats, contents undefined (the caller overwrites all of them). */
   take(): Float32Array {
     return this.free.pop() ?? new Float32Array(this.D);
@@ -292,27 +294,43 @@ function weightedSum(vs: Float32Array[], ws: number[], out: Float32Array): numbe
   const w0 = ws[0];
   const v1 = vs[1];
   const w1 = ws[1];
-  let s = 0;
-  if (n === 2) {
-    for (let d = 0; d < D; d++) {
-      const x = Math.fround(w0 * v0[d] + w1 * v1[d]);
-      out[d] = x;
-      s += x * x;
-    }
-  } else {
+  if (n > 2) {
     for (let d = 0; d < D; d++) out[d] = w0 * v0[d] + w1 * v1[d];
     for (let k = 2; k < n - 1; k++) {
       const v = vs[k];
       const w = ws[k];
       for (let d = 0; d < D; d++) out[d] += w * v[d];
     }
-    const v = vs[n - 1];
-    const w = ws[n - 1];
-    for (let d = 0; d < D; d++) {
-      const x = Math.fround(out[d] + w * v[d]);
-      out[d] = x;
-      s += x * x;
-    }
   }
-  return Math.sqrt(s);
+  // The last term, the float32 rounding and the squared norm in one pass; four partial sums so
+  // that the additions do not wait on each other.
+  const a = n > 2 ? out : v0;
+  const wa = n > 2 ? 1 : w0;
+  const v = vs[n - 1];
+  const w = ws[n - 1];
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (; d + 3 < D; d += 4) {
+    const x0 = Math.fround(wa * a[d] + w * v[d]);
+    const x1 = Math.fround(wa * a[d + 1] + w * v[d + 1]);
+    const x2 = Math.fround(wa * a[d + 2] + w * v[d + 2]);
+    const x3 = Math.fround(wa * a[d + 3] + w * v[d + 3]);
+    out[d] = x0;
+    out[d + 1] = x1;
+    out[d + 2] = x2;
+    out[d + 3] = x3;
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
+  }
+  for (; d < D; d++) {
+    const x = Math.fround(wa * a[d] + w * v[d]);
+    out[d] = x;
+    s0 += x * x;
+  }
+  return Math.sqrt(s0 + s1 + s2 + s3);
 }
