@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { InputError } from '@kvplan/core';
 import {
   fuseLayer,
   openKvSample,
@@ -49,6 +50,10 @@ parentPort!.on('message', (task: LayerTask) => {
   fuse(task)
     .then((reply) => parentPort!.postMessage(reply))
     .catch((err: unknown) =>
-      parentPort!.postMessage({ id: task.id, error: err instanceof Error ? err.message : String(err) }),
+      parentPort!.postMessage(
+        err instanceof InputError
+          ? { id: task.id, issues: err.issues }
+          : { id: task.id, error: err instanceof Error ? err.message : String(err) },
+      ),
     );
 });

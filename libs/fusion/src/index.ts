@@ -9,6 +9,7 @@ export {
   kvMetadata,
   type WriteKvOptions,
 } from './kv-file';
+export { nonFiniteIssues } from './kv-check';
 export {
   DEFAULT_SYNTH_OPTIONS,
   SyntheticKvSample,
@@ -49,6 +50,7 @@ export {
   analyzeFusion,
   toFuseJson,
   type AnalyzeHooks,
+  type LayerThreads,
   type DistortionSummary,
   type FusionAnalysis,
   type FuseJsonDocument,
