@@ -1,5 +1,5 @@
 import { dtypeBytes } from './dtype';
-import { fuseLayer, planItems, type LayerFusionResult } from './fuse-layer';
+import { fuseLayer, fuseLayerAsync, planItems, type LayerFusionResult } from './fuse-layer';
 import { blockDim, type KvLayer, type KvSampleInfo, type KvSource } from './kv-types';
 import { resolveFusionOptions, type FusionOptions, type ResolvedFusionOptions } from './options';
 import type { QuerySource } from './attention';
@@ -100,7 +100,10 @@ export async function analyzeFusion(
     const layer = needData
       ? source.readLayer(l)
       : { layer: l, key: new Float32Array(0), value: new Float32Array(0), query: null };
-    const r = fuseLayer(layer, info, o, plan);
+    // A kernel read back asynchronously is awaited product by product.
+    const r = o.kernel.gramAsync
+      ? await fuseLayerAsync(layer, info, o, plan)
+      : fuseLayer(layer, info, o, plan);
     await new Promise<void>((resolve) => setImmediate(resolve));
     return r;
   };

@@ -10,7 +10,8 @@ import {
   type SearchStats,
   type SimilarityHistogram,
 } from './search';
-import { RowPool, runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { RowPool, treeSteps, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { runProducts, runProductsAsync, type Products } from './products';
 import { dot, norm } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
@@ -188,7 +189,8 @@ let sparePool: RowPool | null = null;
 
 /**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
- * what it did. The similarity work is shared across thresholds where the tree allows it.
+ * what it did. The similarity work is shared across thresholds where the tree allows it. The
+ * kernel's products are synchronous here; {@link fuseLayerAsync} awaits them.
  */
 export function fuseLayer(
   layer: KvLayer,
@@ -196,6 +198,28 @@ export function fuseLayer(
   o: ResolvedFusionOptions,
   plan: ItemPlan = planItems(info, o),
 ): LayerFusionResult {
+  return runProducts(fuseLayerSteps(layer, info, o, plan), o.kernel);
+}
+
+/**
+ * fuseLayer with each similarity product awaited (the kernel's `gramAsync` where it has one: a
+ * device read back asynchronously); the same results.
+ */
+export function fuseLayerAsync(
+  layer: KvLayer,
+  info: KvSampleInfo,
+  o: ResolvedFusionOptions,
+  plan: ItemPlan = planItems(info, o),
+): Promise<LayerFusionResult> {
+  return runProductsAsync(fuseLayerSteps(layer, info, o, plan), o.kernel);
+}
+
+function* fuseLayerSteps(
+  layer: KvLayer,
+  info: KvSampleInfo,
+  o: ResolvedFusionOptions,
+  plan: ItemPlan,
+): Products<LayerFusionResult> {
   const clock = o.clock;
   const t0 = clock ? clock() : 0;
   const D = blockDim(info);
@@ -324,7 +348,7 @@ export function fuseLayer(
     for (const t of o.thresholds) {
       const ts = clock ? clock() : 0;
       const before = { ...finder.stats };
-      const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant, pool }, finder);
+      const run = yield* treeSteps(store, plan.trees, t, { merge: o.merge, tenant, pool }, finder);
       const tMerged = clock ? clock() : 0;
       const search = diffStats(finder.stats, before);
 

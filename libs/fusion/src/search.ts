@@ -1,4 +1,5 @@
 import type { SimilarityKernel } from './kernel';
+import type { Products } from './products';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { Sfc32 } from '@kvplan/core';
 import { dot, norm } from './vec';
@@ -62,6 +63,15 @@ function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
   const t0 = clock();
   const r = f();
   return [r, (clock() - t0) / 1000];
+}
+
+/** Seconds since `t0` (a reading of `clock`), 0 without a clock. */
+function since(clock: (() => number) | null, t0: number): number {
+  return clock ? (clock() - t0) / 1000 : 0;
+}
+
+function now(clock: (() => number) | null): number {
+  return clock ? clock() : 0;
 }
 
 /**
@@ -159,10 +169,13 @@ export class DenseFinder implements PairFinder {
   private readonly rowsBuf = buffers.rows;
   private readonly colsBuf = buffers.cols;
 
+  readonly kernel: SimilarityKernel;
+
   constructor(
     private readonly store: ItemStore,
     private readonly opts: DenseFinderOptions,
   ) {
+    this.kernel = opts.kernel;
     const size = store.N * store.D;
     this.unit = spareUnit && spareUnit.length === size ? spareUnit : new Float32Array(size);
     spareUnit = null;
@@ -177,31 +190,31 @@ export class DenseFinder implements PairFinder {
     for (let d = 0, i = offset[m], o = m * D; d < D; d++) u[o + d] = key[i + d] * s;
   }
 
-  find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
-    return collect(this.similarities(node, left, right), left.length, right.length, t);
+  *find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Products<Int32Array[]> {
+    const sims = yield* this.similarities(node, left, right);
+    return collect(sims, left.length, right.length, t);
   }
 
   /** Cosines of every left cluster with every right cluster (nL x nR, row-major). */
-  similarities(node: MergeNode, left: Cluster[], right: Cluster[]): Float32Array {
+  *similarities(node: MergeNode, left: Cluster[], right: Cluster[]): Products<Float32Array> {
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
-    if (!this.opts.cache) return this.explicit(left, null, right, null);
+    if (!this.opts.cache) return yield* this.explicit(left, null, right, null);
     let c = this.cache.get(node.key);
     if (!c) {
       const unit = this.unit;
       const m = node.leftEnd - node.leftStart;
       const n = node.rightEnd - node.rightStart;
-      const [sims, s] = timed(this.opts.clock, () =>
-        this.opts.kernel.gram(
-          unit.subarray(node.leftStart * D, node.leftEnd * D),
-          m,
-          unit.subarray(node.rightStart * D, node.rightEnd * D),
-          n,
-          D,
-        ),
-      );
-      this.account(m * n * D * 2, s);
+      const t0 = now(this.opts.clock);
+      const sims = yield {
+        a: unit.subarray(node.leftStart * D, node.leftEnd * D),
+        m,
+        b: unit.subarray(node.rightStart * D, node.rightEnd * D),
+        n,
+        D,
+      };
+      this.account(m * n * D * 2, since(this.opts.clock, t0));
       if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
       c = sims;
       this.cache.set(node.key, c);
@@ -221,36 +234,35 @@ export class DenseFinder implements PairFinder {
         if (right[b].pristine) out[a * nR + b] = c[row + right[b].head - node.rightStart];
     }
     if (ml.length) {
-      const s = this.explicit(left, ml, right, null);
+      const s = yield* this.explicit(left, ml, right, null);
       for (let k = 0; k < ml.length; k++) out.set(s.subarray(k * nR, k * nR + nR), ml[k] * nR);
     }
     if (mr.length && pl.length) {
-      const s = this.explicit(left, pl, right, mr);
+      const s = yield* this.explicit(left, pl, right, mr);
       for (let k = 0; k < pl.length; k++)
         for (let j = 0; j < mr.length; j++) out[pl[k] * nR + mr[j]] = s[k * mr.length + j];
     }
     return out;
   }
 
-  private explicit(
+  private *explicit(
     left: Cluster[],
     li: number[] | null,
     right: Cluster[],
     ri: number[] | null,
-  ): Float32Array {
+  ): Products<Float32Array> {
     const D = this.store.D;
     const m = li ? li.length : left.length;
     const n = ri ? ri.length : right.length;
-    const [sims, s] = timed(this.opts.clock, () =>
-      this.opts.kernel.gram(
-        packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
-        m,
-        packDirs(keyRows(right, ri, D, this.unit), D, this.colsBuf),
-        n,
-        D,
-      ),
-    );
-    this.account(m * n * D * 2, s);
+    const t0 = now(this.opts.clock);
+    const sims = yield {
+      a: packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
+      m,
+      b: packDirs(keyRows(right, ri, D, this.unit), D, this.colsBuf),
+      n,
+      D,
+    };
+    this.account(m * n * D * 2, since(this.opts.clock, t0));
     return sims;
   }
 
@@ -299,10 +311,13 @@ export class SketchFinder implements PairFinder {
   private readonly sketchRows = buffers.sketchRows;
   private readonly sketchCols = buffers.sketchCols;
 
+  readonly kernel: SimilarityKernel;
+
   constructor(
     private readonly store: ItemStore,
     private readonly opts: SketchFinderOptions,
   ) {
+    this.kernel = opts.kernel;
     const { D, N } = store;
     const rng = new Sfc32(opts.seed);
     this.bucket = new Int32Array(D);
@@ -444,38 +459,35 @@ export class SketchFinder implements PairFinder {
     return out;
   }
 
-  find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
+  *find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Products<Int32Array[]> {
     const k = this.opts.dim;
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
     const clock = this.opts.clock;
-    const kernel = this.opts.kernel;
-    const [est, s1] = timed(clock, () =>
-      kernel.gram(
-        this.packUnitSketches(left, this.sketchRows),
-        nL,
-        this.packUnitSketches(right, this.sketchCols),
-        nR,
-        k,
-      ),
-    );
+    const t0 = now(clock);
+    const est = yield {
+      a: this.packUnitSketches(left, this.sketchRows),
+      m: nL,
+      b: this.packUnitSketches(right, this.sketchCols),
+      n: nR,
+      D: k,
+    };
     this.stats.sketchFlops += nL * nR * k * 2;
     const cut = t - this.opts.margin;
-    const [out, s2] = timed(clock, () => this.check(left, right, est, cut, t));
-    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
+    const out = yield* this.check(left, right, est, cut, t);
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += since(clock, t0);
     if (this.opts.measureRecall) {
-      const [sims, s3] = timed(clock, () =>
-        kernel.gram(
-          packDirs(keyRows(left, null, D, null), D),
-          nL,
-          packDirs(keyRows(right, null, D, null), D),
-          nR,
-          D,
-        ),
-      );
+      const t3 = now(clock);
+      const sims = yield {
+        a: packDirs(keyRows(left, null, D, null), D),
+        m: nL,
+        b: packDirs(keyRows(right, null, D, null), D),
+        n: nR,
+        D,
+      };
       this.stats.denseFlops += nL * nR * D * 2;
-      if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;
+      if (this.stats.denseSeconds !== null) this.stats.denseSeconds += since(clock, t3);
       const truth = collect(sims, nL, nR, t);
       for (let a = 0; a < nL; a++) {
         this.stats.pairsTrue! += truth[a].length;
@@ -492,7 +504,13 @@ export class SketchFinder implements PairFinder {
    * the dense search multiplies. Where the candidates are too scattered for that product to pay
    * (it would hold more than the kernel's checkSpread entries per candidate), pair by pair in JS.
    */
-  private check(left: Cluster[], right: Cluster[], est: Float32Array, cut: number, t: number): Int32Array[] {
+  private *check(
+    left: Cluster[],
+    right: Cluster[],
+    est: Float32Array,
+    cut: number,
+    t: number,
+  ): Products<Int32Array[]> {
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
@@ -511,13 +529,13 @@ export class SketchFinder implements PairFinder {
     this.stats.candidates += candidates;
     const batched = candidates > 0 && li.length * ri.length <= this.opts.kernel.checkSpread * candidates;
     const sims = batched
-      ? this.opts.kernel.gram(
-          packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
-          li.length,
-          packDirs(keyRows(right, ri, D, null), D, this.colsBuf),
-          ri.length,
+      ? yield {
+          a: packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
+          m: li.length,
+          b: packDirs(keyRows(right, ri, D, null), D, this.colsBuf),
+          n: ri.length,
           D,
-        )
+        }
       : null;
     if (sims) this.stats.sketchFlops += li.length * ri.length * D * 2;
     const out: Int32Array[] = [];

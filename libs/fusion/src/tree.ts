@@ -3,6 +3,9 @@
  * (full blocks) of one layer. Pure bookkeeping: the similarity search is a PairFinder.
  */
 
+import type { SimilarityKernel } from './kernel';
+import { runProducts, type Products } from './products';
+
 /**
  * The items of one layer as they are: item m's key (in the comparison space) and value rows at
  * key[offset[m]] and value[offset[m]], with their norms. Nothing is normalised up front: a unit
@@ -51,8 +54,13 @@ export interface MergeNode {
 }
 
 export interface PairFinder {
-  /** For each left cluster, the indices of the right clusters with cosine > t (exact), ascending. */
-  find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[];
+  /** The kernel that answers the products the finder asks for. */
+  readonly kernel: SimilarityKernel;
+  /**
+   * For each left cluster, the indices of the right clusters with cosine > t (exact), ascending;
+   * the similarity products it needs are asked for as it goes (Products).
+   */
+  find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Products<Int32Array[]>;
   /**
    * Called for every item, in order, before any find: writes the item's key norm into
    * store.keyNorm[m] (a finder that reads the row anyway takes the norm in the same pass).
@@ -100,7 +108,7 @@ export interface TreeRunOptions {
   pool?: RowPool;
 }
 
-/** Runs every tree at threshold t. Node keys are assigned in the same order for every t. */
+/** Runs every tree at threshold t on the finder's kernel (synchronous). */
 export function runTrees(
   store: ItemStore,
   trees: TreeSpec[],
@@ -108,6 +116,17 @@ export function runTrees(
   opts: TreeRunOptions,
   finder: PairFinder,
 ): TreeRunResult {
+  return runProducts(treeSteps(store, trees, t, opts, finder), finder.kernel);
+}
+
+/** Runs every tree at threshold t, asking for products as it goes. Node keys are assigned in the same order for every t. */
+export function* treeSteps(
+  store: ItemStore,
+  trees: TreeSpec[],
+  t: number,
+  opts: TreeRunOptions,
+  finder: PairFinder,
+): Products<TreeRunResult> {
   const { N, D } = store;
   const next = new Int32Array(N).fill(-1);
   const tail = new Int32Array(N);
@@ -134,7 +153,7 @@ export function runTrees(
     return out;
   };
 
-  const visit = (leaves: Array<[number, number]>, lo: number, hi: number): Cluster[] => {
+  const visit = function* (leaves: Array<[number, number]>, lo: number, hi: number): Products<Cluster[]> {
     if (hi - lo === 1) {
       const c = leafClusters(leaves[lo][0], leaves[lo][1]);
       nodes.push({ leaves: 1, items: c.length, survivors: c.length });
@@ -142,8 +161,8 @@ export function runTrees(
     }
     const key = keyCounter++;
     const mid = lo + Math.floor((hi - lo) / 2);
-    const left = visit(leaves, lo, mid);
-    const right = visit(leaves, mid, hi);
+    const left = yield* visit(leaves, lo, mid);
+    const right = yield* visit(leaves, mid, hi);
     const node: MergeNode = {
       key,
       leftStart: leaves[lo][0],
@@ -153,7 +172,7 @@ export function runTrees(
     };
     const merged =
       left.length && right.length
-        ? mergeOnce(node, left, right, t, opts, finder, next, tail, pool)
+        ? yield* mergeOnce(node, left, right, t, opts, finder, next, tail, pool)
         : [...left, ...right];
     nodes.push({ leaves: hi - lo, items: node.rightEnd - node.leftStart, survivors: merged.length });
     return merged;
@@ -162,7 +181,7 @@ export function runTrees(
   let inTrees = 0;
   for (const tree of trees) {
     if (tree.leaves.length === 0) continue;
-    const cl = visit(tree.leaves, 0, tree.leaves.length);
+    const cl = yield* visit(tree.leaves, 0, tree.leaves.length);
     inTrees += tree.leaves[tree.leaves.length - 1][1] - tree.leaves[0][0];
     all.push(...cl);
   }
@@ -176,7 +195,7 @@ export function runTrees(
   return { rep, clusters: all, fusedAway: inTrees - survivors, nodes };
 }
 
-function mergeOnce(
+function* mergeOnce(
   node: MergeNode,
   left: Cluster[],
   right: Cluster[],
@@ -186,8 +205,8 @@ function mergeOnce(
   next: Int32Array,
   tail: Int32Array,
   pool: RowPool,
-): Cluster[] {
-  const matches = finder.find(node, left, right, t);
+): Products<Cluster[]> {
+  const matches = yield* finder.find(node, left, right, t);
   const lastMatch = new Int32Array(right.length).fill(-1);
   const weighted = opts.merge === 'weighted';
   const parts: Cluster[] = [];

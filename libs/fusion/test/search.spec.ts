@@ -8,6 +8,7 @@ import {
   matmulABt,
   profileFromSample,
   resolveFusionOptions,
+  runProducts,
   SketchFinder,
   synthesizeKvSample,
   tfjsKernel,
@@ -97,7 +98,15 @@ describe('sketches of merged clusters', () => {
     const viaParts = Array.from(merged.sketch as unknown as Float32Array);
     const fresh = { ...merged, sketch: null };
     // a fresh finder sketches the merged direction itself when asked for the candidates
-    direct.find({ key: 0, leftStart: 0, leftEnd: 1, rightStart: 2, rightEnd: 3 }, [fresh], [cluster(2)], 0.5);
+    runProducts(
+      direct.find(
+        { key: 0, leftStart: 0, leftEnd: 1, rightStart: 2, rightEnd: 3 },
+        [fresh],
+        [cluster(2)],
+        0.5,
+      ),
+      tfjsKernel,
+    );
     const own = Array.from(fresh.sketch as unknown as Float32Array);
     expect(own).toHaveLength(32);
     own.forEach((x, j) => expect(viaParts[j]).toBeCloseTo(x, 5));
