@@ -13,7 +13,7 @@ import { processCores, threadEntry } from './threads';
 export interface LayerThreadData {
   tfBackend: string | undefined;
   /** The kernel the main thread got (each thread selects the same one, by name). */
-  kernel: 'onnxruntime' | 'tfjs' | 'js';
+  kernel: 'onnxruntime' | 'tfjs' | 'tfjs-async' | 'js';
   kernelThreads: number;
 }
 
@@ -147,5 +147,7 @@ export class LayerThreadPool {
 
 /** The choice that gives a thread the same kernel as `k` (selected in the main thread). */
 export function kernelChoiceOf(k: SimilarityKernel): LayerThreadData['kernel'] {
-  return k.name === 'onnxruntime-node' ? 'onnxruntime' : k.name === 'js' ? 'js' : 'tfjs';
+  if (k.name === 'onnxruntime-node') return 'onnxruntime';
+  if (k.name === 'js' || k.name === 'tfjs-async') return k.name;
+  return 'tfjs';
 }

@@ -27,7 +27,7 @@ export interface WorkerConfig {
   modelDir: string | null;
   /** KVPLAN_TF_BACKEND for the fusion threads (auto | wasm | node | node-gpu | webgpu | cpu); null: auto. */
   tfBackend: string | null;
-  /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | js); null: auto. */
+  /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | tfjs-async | js); null: auto. */
   similarityKernel: string | null;
   /**
    * Cores a fusion job may use: the process's cores less the simulations it may run at the same

@@ -388,7 +388,7 @@ describe('worker config: the fusion settings', () => {
         RETENTION_SWEEP_INTERVAL_MS: '-1',
       }),
     ).toMatch(
-      /KVPLAN_TF_BACKEND: expected one of[\s\S]*KVPLAN_SIMILARITY_KERNEL: expected one of auto, onnxruntime, tfjs, js[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
+      /KVPLAN_TF_BACKEND: expected one of[\s\S]*KVPLAN_SIMILARITY_KERNEL: expected one of auto, onnxruntime, tfjs, tfjs-async, js[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
     );
   });
 

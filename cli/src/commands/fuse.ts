@@ -151,7 +151,7 @@ export const fuseCommand: Command = {
       const source = { info, readLayer: (l: number) => r.readLayer(l) };
       const resolved = await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
       const { kernel } = await withFusionInput(() => ensureKernel(io));
-      if (options.attention || kernel.name === 'tfjs') await ensureTfBackend(io);
+      if (options.attention || kernel.name.startsWith('tfjs')) await ensureTfBackend(io);
       const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
       const pool = new LayerThreadPool(
         path.resolve(io.cwd, file),

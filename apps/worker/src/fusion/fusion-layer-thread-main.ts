@@ -1,6 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
-import { fuseLayer, selectSimilarityKernel, selectTfBackend, type SimilarityKernel } from '@kvplan/fusion';
+import {
+  fuseLayer,
+  fuseLayerAsync,
+  selectSimilarityKernel,
+  selectTfBackend,
+  type SimilarityKernel,
+} from '@kvplan/fusion';
 import type { LayerThreadReply, LayerThreadSetup, LayerThreadTask } from './layer-threads';
 
 // One layer thread of a fusion job: its own kernel (the job's choice, the plan's kernel threads)
@@ -16,14 +22,13 @@ async function fuse(task: LayerThreadTask): Promise<LayerThreadReply> {
     source: 'KVPLAN_SIMILARITY_KERNEL',
   }).then((k) => k.kernel);
   const k = await kernel;
-  if (task.options.attention || k.name === 'tfjs')
+  if (task.options.attention || k.name.startsWith('tfjs'))
     tf ??= selectTfBackend({ wanted: setup.tfBackend, source: 'KVPLAN_TF_BACKEND' });
   if (tf) await tf;
-  const result = fuseLayer(task.layer, task.info, {
-    ...task.options,
-    kernel: k,
-    clock: task.timed ? () => performance.now() : null,
-  });
+  const options = { ...task.options, kernel: k, clock: task.timed ? () => performance.now() : null };
+  const result = k.gramAsync
+    ? await fuseLayerAsync(task.layer, task.info, options)
+    : fuseLayer(task.layer, task.info, options);
   return { id: task.id, result };
 }
 
