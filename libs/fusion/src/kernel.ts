@@ -124,6 +124,9 @@ export function createOrtKernel(ort: OrtModules, threads: number): SimilarityKer
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Its pool threads sleep between products instead of spinning: on cores shared with other
+    // work (the JS between products, other processes) spinning cost a sketch layer about 30 %.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   let open = true;
   return {
