@@ -43,7 +43,9 @@ CMD ["node", "-r", "@swc-node/register", "src/main.ts"]
 # WebGPU backend on Dawn's Node binding (the `webgpu` package ships dawn.node). Dawn drives the
 # GPU through Vulkan: the image has the Vulkan loader (libvulkan1); the host must expose NVIDIA's
 # Vulkan ICD, which the NVIDIA container toolkit mounts when NVIDIA_DRIVER_CAPABILITIES includes
-# `graphics` (docker-compose.yml sets it). `npm run check:gpu` says which routes run.
+# `graphics` (docker-compose.yml sets it). WebGPU under Node has no synchronous read: the
+# similarity products then run on KVPLAN_SIMILARITY_KERNEL=tfjs-async (awaited product by product).
+# `npm run check:gpu` says which routes run.
 FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04 AS worker-gpu
 RUN apt-get update && apt-get install -y --no-install-recommends libvulkan1 && rm -rf /var/lib/apt/lists/*
 COPY --from=app /usr/local/bin/node /usr/local/bin/node

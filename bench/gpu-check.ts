@@ -3,7 +3,9 @@
  * the CPU path. For every tfjs backend (wasm, cpu, node, node-gpu, webgpu): does it load, and why
  * not; for every similarity kernel (onnxruntime-node, and tfjs on each backend that loaded): the
  * fusion counts of a small sample (8 sequences x 16 blocks x 2 fused layers, 16 tokens x 8 KV
- * heads x 128, BFF dense at 0.5 / 0.7 / 0.9) against plain JS loops, and the time per layer.
+ * heads x 128, BFF dense at 0.5 / 0.7 / 0.9) against plain JS loops, and the time per layer;
+ * tfjs on each backend also read back asynchronously (tfjs-async, fuseLayerAsync: the route
+ * WebGPU under Node needs, as it has no synchronous read).
  * It exits 0 whatever is missing (a machine without a GPU reports each GPU route and why it is
  * out); it exits 1 only when a route that ran gave different counts. Writes
  * bench/results/gpu-check.json.
@@ -14,11 +16,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   fuseLayer,
+  fuseLayerAsync,
   jsKernel,
   resolveFusionOptions,
   selectSimilarityKernel,
   selectTfBackend,
   synthesizeKvSample,
+  tfjsAsyncKernel,
   tfjsKernel,
   type SimilarityKernel,
   type TfBackendChoice,
@@ -61,6 +65,21 @@ function fuse(kernel: SimilarityKernel): { counts: number[][]; seconds: number }
   return { counts, seconds: (performance.now() - t0) / 1000 / layers.length };
 }
 
+/** The same with each product awaited (an asynchronous kernel). */
+async function fuseAsync(kernel: SimilarityKernel): Promise<{ counts: number[][]; seconds: number }> {
+  const t0 = performance.now();
+  const counts: number[][] = [];
+  for (const layer of layers) {
+    const r = await fuseLayerAsync(
+      layer,
+      sample.info,
+      resolveFusionOptions({ thresholds: THRESHOLDS, attention: false, kernel }, sample.info),
+    );
+    counts.push(r.thresholds.map((t) => t.survivingBlocks));
+  }
+  return { counts, seconds: (performance.now() - t0) / 1000 / layers.length };
+}
+
 function why(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
 }
@@ -68,9 +87,9 @@ function why(err: unknown): string {
 async function main(): Promise<void> {
   const reference = fuse(jsKernel);
   const routes: Route[] = [];
-  const tryKernel = (route: string, kernel: SimilarityKernel): void => {
+  const tryKernel = async (route: string, kernel: SimilarityKernel): Promise<void> => {
     try {
-      const r = fuse(kernel);
+      const r = kernel.gramAsync ? await fuseAsync(kernel) : fuse(kernel);
       const equal = JSON.stringify(r.counts) === JSON.stringify(reference.counts);
       routes.push({ route, loaded: true, why: null, counts: r.counts, equal, secondsPerLayer: r.seconds });
     } catch (err) {
@@ -94,12 +113,13 @@ async function main(): Promise<void> {
       equal: null,
       secondsPerLayer: null,
     });
-  else tryKernel('kernel onnxruntime-node (CPU)', ort.kernel);
+  else await tryKernel('kernel onnxruntime-node (CPU)', ort.kernel);
   ort.kernel.dispose();
   for (const b of BACKENDS) {
     try {
       const got = await selectTfBackend({ wanted: b });
-      tryKernel(`kernel tfjs on backend ${got.backend} (${b})`, tfjsKernel);
+      await tryKernel(`kernel tfjs on backend ${got.backend} (${b})`, tfjsKernel);
+      await tryKernel(`kernel tfjs-async on backend ${got.backend} (${b})`, tfjsAsyncKernel);
     } catch (err) {
       routes.push({
         route: `kernel tfjs on backend ${b}`,

@@ -1,6 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { InputError } from '@kvplan/core';
 import {
   fuseLayer,
+  fuseLayerAsync,
   openKvSample,
   selectSimilarityKernel,
   selectTfBackend,
@@ -32,7 +34,8 @@ async function fuse(task: LayerTask): Promise<LayerThreadReply> {
   );
   const k = await kernel;
   // tfjs only where it is used: the attention probe, or tfjs as the kernel.
-  if (task.options.attention || k.name === 'tfjs') tf ??= selectTfBackend({ wanted: setup.tfBackend });
+  if (task.options.attention || k.name.startsWith('tfjs'))
+    tf ??= selectTfBackend({ wanted: setup.tfBackend });
   if (tf) await tf;
   const r = reader(task.file);
   const options: ResolvedFusionOptions = {
@@ -40,7 +43,9 @@ async function fuse(task: LayerTask): Promise<LayerThreadReply> {
     kernel: k,
     clock: task.timed ? () => performance.now() : null,
   };
-  const result = fuseLayer(r.readLayer(task.layer), { ...r.info, file: task.infoFile }, options);
+  const layer = r.readLayer(task.layer);
+  const info = { ...r.info, file: task.infoFile };
+  const result = k.gramAsync ? await fuseLayerAsync(layer, info, options) : fuseLayer(layer, info, options);
   return { id: task.id, result };
 }
 
@@ -49,6 +54,10 @@ parentPort!.on('message', (task: LayerTask) => {
   fuse(task)
     .then((reply) => parentPort!.postMessage(reply))
     .catch((err: unknown) =>
-      parentPort!.postMessage({ id: task.id, error: err instanceof Error ? err.message : String(err) }),
+      parentPort!.postMessage(
+        err instanceof InputError
+          ? { id: task.id, issues: err.issues }
+          : { id: task.id, error: err instanceof Error ? err.message : String(err) },
+      ),
     );
 });

@@ -1,4 +1,4 @@
-import { planThreads } from '@kvplan/core';
+import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
 import { Worker } from 'node:worker_threads';
 import {
   type AnalyzeHooks,
@@ -9,18 +9,11 @@ import {
 import type { CliIo } from './io';
 import { processCores, threadEntry } from './threads';
 
-/**
- * The least work (key elements of the layers it fuses) that pays for a thread of its own: a
- * thread costs about a second to start (its module graph, its kernel), a layer of 1,024 blocks
- * of 16,384 elements about half a second to fuse.
- */
-const MIN_ELEMENTS_PER_THREAD = 48 * 2 ** 20;
-
 /** What every thread of the pool is started with. */
 export interface LayerThreadData {
   tfBackend: string | undefined;
   /** The kernel the main thread got (each thread selects the same one, by name). */
-  kernel: 'onnxruntime' | 'tfjs' | 'js';
+  kernel: 'onnxruntime' | 'tfjs' | 'tfjs-async' | 'js';
   kernelThreads: number;
 }
 
@@ -34,7 +27,11 @@ export interface LayerTask {
   timed: boolean;
 }
 
-export type LayerThreadReply = { id: number; result: LayerFusionResult } | { id: number; error: string };
+/** A layer's result, its bad input (a NaN in the file: exit 2 as in-process), or a failure. */
+export type LayerThreadReply =
+  | { id: number; result: LayerFusionResult }
+  | { id: number; issues: InputIssue[] }
+  | { id: number; error: string };
 
 interface Pending {
   resolve: (r: LayerFusionResult) => void;
@@ -63,7 +60,7 @@ export class LayerThreadPool {
     elementsPerLayer: number,
     kernel: LayerThreadData['kernel'],
     io: CliIo,
-    minElementsPerThread = MIN_ELEMENTS_PER_THREAD,
+    minElementsPerThread = MIN_LAYER_ELEMENTS_PER_THREAD,
   ) {
     const plan = planThreads(processCores(), fusedLayers, {
       perTask: elementsPerLayer,
@@ -130,7 +127,8 @@ export class LayerThreadPool {
     this.pending.delete(msg.id);
     this.idle.push(w);
     if (p) {
-      if ('error' in msg) p.reject(new Error(msg.error));
+      if ('issues' in msg) p.reject(new InputError(msg.issues));
+      else if ('error' in msg) p.reject(new Error(msg.error));
       else p.resolve(msg.result);
     }
     this.pump();
@@ -149,5 +147,7 @@ export class LayerThreadPool {
 
 /** The choice that gives a thread the same kernel as `k` (selected in the main thread). */
 export function kernelChoiceOf(k: SimilarityKernel): LayerThreadData['kernel'] {
-  return k.name === 'onnxruntime-node' ? 'onnxruntime' : k.name === 'js' ? 'js' : 'tfjs';
+  if (k.name === 'onnxruntime-node') return 'onnxruntime';
+  if (k.name === 'js' || k.name === 'tfjs-async') return k.name;
+  return 'tfjs';
 }

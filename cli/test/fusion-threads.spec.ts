@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '@kvplan/core';
 import { analyzeFusion, jsKernel, openKvSample, synthesizeKvSample, writeKvSample } from '@kvplan/fusion';
 import { LayerThreadPool } from '../src/fusion-threads';
 
@@ -43,6 +44,21 @@ describe('LayerThreadPool', () => {
         expect(threaded.layers.map((l) => l.thresholds.map((t) => t.survivingBlocks))).toEqual(
           plain.layers.map((l) => l.thresholds.map((t) => t.survivingBlocks)),
         );
+        // A NaN in a layer a thread reads is bad input there too (exit 2), not a thread failure.
+        const bad = path.join(dir, 'nan.safetensors');
+        const buf = fs.readFileSync(file);
+        const headerLen = Number(buf.readBigUInt64LE(0));
+        const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+        buf.writeUInt16LE(0x7e00, 8 + headerLen + (header['layers.4.value'].data_offsets[0] as number) + 6);
+        fs.writeFileSync(bad, buf);
+        const badPool = new LayerThreadPool(bad, 3, 1, 'onnxruntime', io, 1);
+        try {
+          const err = await analyzeFusion(r, opts, badPool.hooks(null)).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(InputError);
+          expect((err as InputError).issues[0].path).toBe('nan.safetensors: layers.4.value');
+        } finally {
+          await badPool.close();
+        }
       } finally {
         await pool.close();
       }

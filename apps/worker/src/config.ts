@@ -27,11 +27,13 @@ export interface WorkerConfig {
   modelDir: string | null;
   /** KVPLAN_TF_BACKEND for the fusion threads (auto | wasm | node | node-gpu | webgpu | cpu); null: auto. */
   tfBackend: string | null;
-  /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | js); null: auto. */
+  /** KVPLAN_SIMILARITY_KERNEL for the fusion threads (auto | onnxruntime | tfjs | tfjs-async | js); null: auto. */
   similarityKernel: string | null;
   /**
-   * Cores a fusion job's kernel may use: the process's cores less the simulations it may run at
-   * the same time (planThreads, the one thread policy).
+   * Cores a fusion job may use: the process's cores less the simulations it may run at the same
+   * time (planThreads, the one thread policy); the job splits them between its layer threads and
+   * their kernels by the same policy (one thread and all of them for its kernel when layer
+   * threads do not pay).
    */
   kernelThreads: number;
   /** How often the retention sweep runs (RETENTION_SWEEP_INTERVAL_MS; 0: never). */

@@ -92,7 +92,7 @@ describe('the CLI and the worker', () => {
         modelDir: null,
         tfBackend: 'wasm',
         similarityKernel: null,
-        kernelThreads: 1,
+        cores: 1,
       },
       hooks,
     );

@@ -13,8 +13,9 @@ import {
 } from '@kvplan/fusion';
 import { readTracePrompts, traceCarriesPrompts, writeRandomModelFolder } from '@kvplan/model';
 import { FUSION_PROFILE_DEFAULTS } from '@kvplan/contracts';
+import { InputError } from '@kvplan/core';
 import { WorkerConfigError, loadWorkerConfig } from '../src/config';
-import { runFusionJob, type FusionJobInput } from '../src/fusion/fusion-job';
+import { layerThreadsOf, runFusionJob, type FusionJobInput } from '../src/fusion/fusion-job';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-fusion-build-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +57,7 @@ function input(over: Partial<FusionJobInput> & { workload: Record<string, unknow
     modelDir: null,
     tfBackend: 'wasm',
     similarityKernel: null,
-    kernelThreads: 1,
+    cores: 1,
     ...rest,
   };
 }
@@ -260,6 +261,89 @@ describe('runFusionJob', () => {
     expect(without.details.reasons.join(' ')).toMatch(/KVPLAN_MODEL_DIR/);
   }, 120_000);
 
+  it('fuses layers in threads by the one thread policy, with the same profile as in its own thread', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 8,
+      blocksPerSeq: 6,
+      numLayers: 8,
+      blockSize: 16,
+      numKvHeads: 2,
+      headDim: 16,
+      seed: 11,
+    });
+    writeKvSample(path.join(dir, 'kv-threads.safetensors'), sample);
+    const job = (cores: number) =>
+      input({
+        workload: {
+          arrival: { rate: 1 },
+          numRequests: 20,
+          inputTokens: { fixed: 96 },
+          outputTokens: { fixed: 4 },
+        },
+        fusion: { mode: 'bff', thresholds: [0.3, 0.9], batchSizes: [4, 8] },
+        kvSamples: [{ id: 'k', name: 'threads', path: 'kv-threads.safetensors' }],
+        cores,
+        // small layers: worth a thread here, so that the policy is what decides
+        minLayerElementsPerThread: 1,
+      });
+    const one = job(1);
+    const two = job(2);
+    const inOwn = await runFusionJob(one, { ...hooks(), layerThreads: layerThreadsOf(one) });
+    const threaded = await runFusionJob(two, { ...hooks(), layerThreads: layerThreadsOf(two) });
+    expect(inOwn.details.layerThreads).toBe(1);
+    expect(threaded.details.layerThreads).toBe(2);
+    const strip = (p: unknown) => {
+      const { points, rateDistortion, fusedLayers } = p as Record<string, unknown>;
+      return { points, rateDistortion, fusedLayers };
+    };
+    expect(strip(threaded.profile)).toEqual(strip(inOwn.profile));
+    // the default least work per thread keeps a sample this small in the job's own thread
+    const small = { ...two, minLayerElementsPerThread: undefined };
+    expect(layerThreadsOf(small)(4, 8 * 6 * 512)).toBeNull();
+  }, 120_000);
+
+  it('refuses a KV sample holding NaN, naming the layer and tensor, in its own thread or in layer threads', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 6,
+      blocksPerSeq: 4,
+      numLayers: 6,
+      blockSize: 16,
+      numKvHeads: 2,
+      headDim: 16,
+      seed: 12,
+    });
+    const file = path.join(dir, 'kv-nan.safetensors');
+    writeKvSample(file, sample);
+    const buf = fs.readFileSync(file);
+    const headerLen = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+    // layer 3 (fused) key, sequence 0, block 1, token 2, head 0, dim 4
+    const flat = ((0 * 4 + 1) * 16 + 2) * 2 * 16 + 4;
+    buf.writeFloatLE(NaN, 8 + headerLen + (header['layers.3.key'].data_offsets[0] as number) + flat * 4);
+    fs.writeFileSync(file, buf);
+    for (const cores of [1, 2]) {
+      const job = input({
+        workload: {
+          arrival: { rate: 1 },
+          numRequests: 20,
+          inputTokens: { fixed: 64 },
+          outputTokens: { fixed: 4 },
+        },
+        kvSamples: [{ id: 'k', name: 'nan', path: 'kv-nan.safetensors' }],
+        cores,
+        minLayerElementsPerThread: 1,
+      });
+      const err = await runFusionJob(job, { ...hooks(), layerThreads: layerThreadsOf(job) }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as InputError).issues[0]).toMatchObject({
+        path: 'kv-nan.safetensors: layers.3.key',
+        message: expect.stringMatching(/^NaN at \[\d+, \d+, \d+, \d+, \d+\]; KV tensors must be finite$/),
+      });
+    }
+  }, 120_000);
+
   it('reports bad input: a configured tenant scope without tenants', async () => {
     await expect(
       runFusionJob(
@@ -304,7 +388,7 @@ describe('worker config: the fusion settings', () => {
         RETENTION_SWEEP_INTERVAL_MS: '-1',
       }),
     ).toMatch(
-      /KVPLAN_TF_BACKEND: expected one of[\s\S]*KVPLAN_SIMILARITY_KERNEL: expected one of auto, onnxruntime, tfjs, js[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
+      /KVPLAN_TF_BACKEND: expected one of[\s\S]*KVPLAN_SIMILARITY_KERNEL: expected one of auto, onnxruntime, tfjs, tfjs-async, js[\s\S]*RETENTION_SWEEP_INTERVAL_MS: expected an integer/,
     );
   });
 

@@ -15,7 +15,6 @@ import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureKernel, ensureTfBackend } from '../tf-backend';
 import { kernelChoiceOf, LayerThreadPool } from '../fusion-threads';
-import { finiteKvSource } from '../kv-check';
 import { attentionPercent } from '../format';
 import { Progress } from '../progress';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
@@ -148,10 +147,11 @@ export const fuseCommand: Command = {
       const r = openKvSample(path.resolve(io.cwd, file));
       reader = r;
       const info = { ...r.info, file };
-      const source = finiteKvSource({ info, readLayer: (l: number) => r.readLayer(l) }, file);
+      // The reader refuses a layer holding NaN or infinity (bad input naming the tensor).
+      const source = { info, readLayer: (l: number) => r.readLayer(l) };
       const resolved = await withFusionInput(() => resolveFusionOptions(options, info), FLAG_OF);
       const { kernel } = await withFusionInput(() => ensureKernel(io));
-      if (options.attention || kernel.name === 'tfjs') await ensureTfBackend(io);
+      if (options.attention || kernel.name.startsWith('tfjs')) await ensureTfBackend(io);
       const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
       const pool = new LayerThreadPool(
         path.resolve(io.cwd, file),

@@ -15,7 +15,6 @@ import {
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureKernel, ensureTfBackend } from '../tf-backend';
-import { finiteKvSource } from '../kv-check';
 import { Progress } from '../progress';
 import { attentionPercent, deploymentLine, sloLine, sloTargets } from '../format';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
@@ -207,7 +206,7 @@ export const planCommand: Command = {
     let source: KvSource;
     let sourceLabel: string;
     if (plan.kv.file) {
-      source = finiteKvSource(openKvSample(path.resolve(baseDir, plan.kv.file)), plan.kv.file);
+      source = openKvSample(path.resolve(baseDir, plan.kv.file));
       sourceLabel = `KV sample ${plan.kv.file}`;
     } else {
       const s = plan.kv.synthetic ?? {};

@@ -14,4 +14,9 @@ export * from './tradeoff';
 export * from './safetensors';
 export * from './kv-header';
 export * from './projection';
-export { planThreads, type ThreadPlan, type ThreadWork } from './thread-policy';
+export {
+  MIN_LAYER_ELEMENTS_PER_THREAD,
+  planThreads,
+  type ThreadPlan,
+  type ThreadWork,
+} from './thread-policy';

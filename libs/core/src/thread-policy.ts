@@ -32,3 +32,11 @@ export function planThreads(cores: number, tasks: number, work: ThreadWork = {})
     workers = Math.max(1, Math.min(workers, Math.floor((work.perTask * tasks) / work.minPerThread)));
   return { workers, kernelThreads: Math.max(1, Math.floor(free / workers)) };
 }
+
+/**
+ * The least work (key elements of the layers it fuses) that pays for a fusion layer thread of its
+ * own (`minPerThread` for planThreads): a thread costs about a second to start (its module graph,
+ * its kernel), a layer of 1,024 blocks of 16,384 elements about half a second to fuse. The CLI's
+ * layer threads and the worker's fusion jobs both plan with it.
+ */
+export const MIN_LAYER_ELEMENTS_PER_THREAD = 48 * 2 ** 20;

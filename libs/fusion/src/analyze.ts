@@ -1,6 +1,6 @@
 import { dtypeBytes } from './dtype';
-import { fuseLayer, planItems, type LayerFusionResult } from './fuse-layer';
-import { blockDim, type KvSampleInfo, type KvSource } from './kv-types';
+import { fuseLayer, fuseLayerAsync, planItems, type LayerFusionResult } from './fuse-layer';
+import { blockDim, type KvLayer, type KvSampleInfo, type KvSource } from './kv-types';
 import { resolveFusionOptions, type FusionOptions, type ResolvedFusionOptions } from './options';
 import type { QuerySource } from './attention';
 
@@ -55,13 +55,29 @@ export interface AnalyzeHooks {
   /** Bytes per KV element for bytesFreed; default: the sample's dtype. */
   bytesPerElement?: number;
   /**
-   * Fuses one fused layer somewhere else (an application's worker thread, which reads the layer
-   * itself): the library starts no threads, it only keeps up to `concurrency` such calls in
-   * flight. Default: fuseLayer in this thread, one layer at a time.
+   * Fuses one fused layer somewhere else (an application's worker thread): the library starts no
+   * threads, it only keeps up to `concurrency` such calls in flight. `sample` is the sample being
+   * analysed (its info, and its layer read here: a thread that cannot open the file itself is sent
+   * the data; one that can ignores it). Default: fuseLayer in this thread, one layer at a time.
    */
-  fuseLayerAt?: (layer: number, options: ResolvedFusionOptions) => Promise<LayerFusionResult>;
+  fuseLayerAt?: (
+    layer: number,
+    options: ResolvedFusionOptions,
+    sample: { info: KvSampleInfo; read: () => KvLayer },
+  ) => Promise<LayerFusionResult>;
   /** Layers in flight at once with `fuseLayerAt` (default 1). */
   concurrency?: number;
+}
+
+/**
+ * An application's layer threads as analyzeFusion takes them (`hooks`), with how many run and
+ * how to end them. Sized by the application's thread policy (libs/core planThreads).
+ */
+export interface LayerThreads {
+  /** Threads fusing layers side by side (each with its own kernel). */
+  readonly threads: number;
+  hooks(): Pick<AnalyzeHooks, 'fuseLayerAt' | 'concurrency'>;
+  close(): Promise<void>;
 }
 
 /**
@@ -84,13 +100,18 @@ export async function analyzeFusion(
     const layer = needData
       ? source.readLayer(l)
       : { layer: l, key: new Float32Array(0), value: new Float32Array(0), query: null };
-    const r = fuseLayer(layer, info, o, plan);
+    // A kernel read back asynchronously is awaited product by product.
+    const r = o.kernel.gramAsync
+      ? await fuseLayerAsync(layer, info, o, plan)
+      : fuseLayer(layer, info, o, plan);
     await new Promise<void>((resolve) => setImmediate(resolve));
     return r;
   };
   const remote = hooks.fuseLayerAt;
   const run = (l: number): Promise<LayerFusionResult> =>
-    remote && o.fused.includes(l) && !o.keepMapping && !o.keepReconstruction ? remote(l, o) : local(l);
+    remote && o.fused.includes(l) && !o.keepMapping && !o.keepReconstruction
+      ? remote(l, o, { info, read: () => source.readLayer(l) })
+      : local(l);
   let next = 0;
   let done = 0;
   const lane = async (): Promise<void> => {

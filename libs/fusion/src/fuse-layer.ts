@@ -10,7 +10,8 @@ import {
   type SearchStats,
   type SimilarityHistogram,
 } from './search';
-import { runTrees, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { RowPool, treeSteps, type ItemStore, type PairFinder, type TreeSpec } from './tree';
+import { runProducts, runProductsAsync, type Products } from './products';
 import { dot, norm } from './vec';
 
 /** Which full blocks take part in fusion and how they are grouped into trees. */
@@ -180,8 +181,16 @@ function identityMapping(info: KvSampleInfo): Int32Array {
 }
 
 /**
+ * The merged clusters' arrays of the last fused layer, for the next one of the same block size
+ * (one layer's worth: as much as a layer holds while it is fused; fresh arrays for every layer
+ * cost more in allocation and collections than the sums written into them).
+ */
+let sparePool: RowPool | null = null;
+
+/**
  * Fuses one layer at every threshold of the options (BFF or CFF, per DESIGN.md) and measures
- * what it did. The similarity work is shared across thresholds where the tree allows it.
+ * what it did. The similarity work is shared across thresholds where the tree allows it. The
+ * kernel's products are synchronous here; {@link fuseLayerAsync} awaits them.
  */
 export function fuseLayer(
   layer: KvLayer,
@@ -189,6 +198,28 @@ export function fuseLayer(
   o: ResolvedFusionOptions,
   plan: ItemPlan = planItems(info, o),
 ): LayerFusionResult {
+  return runProducts(fuseLayerSteps(layer, info, o, plan), o.kernel);
+}
+
+/**
+ * fuseLayer with each similarity product awaited (the kernel's `gramAsync` where it has one: a
+ * device read back asynchronously); the same results.
+ */
+export function fuseLayerAsync(
+  layer: KvLayer,
+  info: KvSampleInfo,
+  o: ResolvedFusionOptions,
+  plan: ItemPlan = planItems(info, o),
+): Promise<LayerFusionResult> {
+  return runProductsAsync(fuseLayerSteps(layer, info, o, plan), o.kernel);
+}
+
+function* fuseLayerSteps(
+  layer: KvLayer,
+  info: KvSampleInfo,
+  o: ResolvedFusionOptions,
+  plan: ItemPlan,
+): Products<LayerFusionResult> {
   const clock = o.clock;
   const t0 = clock ? clock() : 0;
   const D = blockDim(info);
@@ -271,7 +302,7 @@ export function fuseLayer(
   for (let m = 0; m < N; m++) {
     const off = slotOff(m);
     store.offset[m] = off;
-    store.keyNorm[m] = norm(compareKeys, off, D);
+    // Sets store.keyNorm[m].
     finder.prepareItem(m);
     store.valNorm[m] = norm(layer.value, off, D);
   }
@@ -311,11 +342,13 @@ export function fuseLayer(
     : null;
   const tPrepared = clock ? clock() : 0;
   const results: LayerThresholdResult[] = [];
+  const pool = sparePool && sparePool.D === D ? sparePool : new RowPool(D);
+  sparePool = null;
   try {
     for (const t of o.thresholds) {
       const ts = clock ? clock() : 0;
       const before = { ...finder.stats };
-      const run = runTrees(store, plan.trees, t, { merge: o.merge, tenant }, finder);
+      const run = yield* treeSteps(store, plan.trees, t, { merge: o.merge, tenant, pool }, finder);
       const tMerged = clock ? clock() : 0;
       const search = diffStats(finder.stats, before);
 
@@ -357,9 +390,9 @@ export function fuseLayer(
           kWorst = Math.min(kWorst, kh > 0 && kn > 0 ? kc : kh === kn ? 1 : 0);
           vWorst = Math.min(vWorst, vh > 0 && vn > 0 ? vc : vh === vn ? 1 : 0);
         } else {
-          // c changed, so c.dir and c.vdir are unit directions.
-          const kc = kn > 0 ? dot(c.dir, 0, compareKeys, slotOff(m), D) / kn : 0;
-          const vc = vn > 0 ? dot(c.vdir, 0, layer.value, slotOff(m), D) / vn : 0;
+          // c changed: c.dir x c.dscale and c.vdir x c.vscale are unit directions.
+          const kc = kn > 0 ? (dot(c.dir, 0, compareKeys, slotOff(m), D) * c.dscale) / kn : 0;
+          const vc = vn > 0 ? (dot(c.vdir, 0, layer.value, slotOff(m), D) * c.vscale) / vn : 0;
           kErr2 += kn * kn * Math.max(0, 2 - 2 * kc);
           vErr2 += vn * vn * Math.max(0, 2 - 2 * vc);
           kWorst = Math.min(kWorst, kn > 0 ? kc : 1);
@@ -373,9 +406,11 @@ export function fuseLayer(
         } else {
           const kd = c.dir;
           const vd = c.vdir;
+          const ks = c.dscale;
+          const vs = c.vscale;
           for (let d = 0; d < D; d++) {
-            key[off + d] = kd[d] * kn;
-            value[off + d] = vd[d] * vn;
+            key[off + d] = Math.fround(kd[d] * ks) * kn;
+            value[off + d] = Math.fround(vd[d] * vs) * vn;
           }
         }
         if (inv) ropeBlock(key, info, inv, plan.seqOf[m], plan.blockOf[m], D);
@@ -393,6 +428,11 @@ export function fuseLayer(
             plan.seqOf[r] * info.maxBlocks + plan.blockOf[r];
         }
       }
+      for (const c of run.clusters)
+        if (!c.pristine) {
+          pool.give(c.dir);
+          pool.give(c.vdir);
+        }
       const byLeaves = new Map<number, NodePoint>();
       for (const n of run.nodes) {
         if (n.leaves < 2) continue;
@@ -431,6 +471,7 @@ export function fuseLayer(
     }
   } finally {
     finder.dispose();
+    sparePool = pool;
   }
   return {
     layer: layer.layer,

@@ -9,6 +9,8 @@ export {
   kvMetadata,
   type WriteKvOptions,
 } from './kv-file';
+export { nonFiniteIssues } from './kv-check';
+export { runProducts, runProductsAsync, type Product, type Products } from './products';
 export {
   DEFAULT_SYNTH_OPTIONS,
   SyntheticKvSample,
@@ -25,6 +27,7 @@ export {
 } from './options';
 export {
   runTrees,
+  treeSteps,
   type Cluster,
   type ItemStore,
   type MergeNode,
@@ -38,6 +41,7 @@ export { DenseFinder, SketchFinder, type SearchStats, type SimilarityHistogram }
 export { AttentionProbe, type AttentionError, type AttentionOptions, type QuerySource } from './attention';
 export {
   fuseLayer,
+  fuseLayerAsync,
   planItems,
   type ItemPlan,
   type LayerDistortion,
@@ -49,6 +53,7 @@ export {
   analyzeFusion,
   toFuseJson,
   type AnalyzeHooks,
+  type LayerThreads,
   type DistortionSummary,
   type FusionAnalysis,
   type FuseJsonDocument,
@@ -58,6 +63,7 @@ export { matmulAB, matmulABt, transposeRows } from './tf-ops';
 export {
   createOrtKernel,
   jsKernel,
+  tfjsAsyncKernel,
   tfjsKernel,
   type OrtModules,
   type OrtSyncSession,

@@ -1,10 +1,20 @@
 import { InputError } from '@kvplan/core';
-import { createOrtKernel, jsKernel, tfjsKernel, type OrtModules, type SimilarityKernel } from './kernel';
+import {
+  createOrtKernel,
+  jsKernel,
+  tfjsAsyncKernel,
+  tfjsKernel,
+  type OrtModules,
+  type SimilarityKernel,
+} from './kernel';
 
-/** What an application may ask for (KVPLAN_SIMILARITY_KERNEL). */
-export type KernelChoice = 'auto' | 'onnxruntime' | 'tfjs' | 'js';
+/**
+ * What an application may ask for (KVPLAN_SIMILARITY_KERNEL). `tfjs-async`: tfjs read back
+ * asynchronously, for a backend without a synchronous read (webgpu under Node).
+ */
+export type KernelChoice = 'auto' | 'onnxruntime' | 'tfjs' | 'tfjs-async' | 'js';
 
-export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'onnxruntime', 'tfjs', 'js'];
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'onnxruntime', 'tfjs', 'tfjs-async', 'js'];
 
 export interface SelectKernelOptions {
   /** The wanted kernel; empty or undefined: auto. */
@@ -44,6 +54,12 @@ export async function selectSimilarityKernel(opts: SelectKernelOptions): Promise
   }
   if (wanted === 'tfjs')
     return { kernel: tfjsKernel, line: 'similarity kernel: tfjs (as asked)', fallback: null };
+  if (wanted === 'tfjs-async')
+    return {
+      kernel: tfjsAsyncKernel,
+      line: 'similarity kernel: tfjs, read back asynchronously (as asked)',
+      fallback: null,
+    };
   if (wanted === 'js')
     return { kernel: jsKernel, line: 'similarity kernel: js loops (as asked; slow)', fallback: null };
   const load = opts.load ?? ((name: string) => import(name));

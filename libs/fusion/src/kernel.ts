@@ -1,12 +1,14 @@
-import { matmulAB, transposeRows } from './tf-ops';
+import { matmulAB, matmulABAsync, transposeRows } from './tf-ops';
 import { oneNodeModel } from './onnx-graph';
 import { dot } from './vec';
 
 /**
  * The block-similarity product, injected into the searches: `gram(a, m, b, n, D)` is the
  * m x n row-major matrix of dot products of the rows of `a` (m x D, row-major) with the rows of
- * `b` (n x D, row-major). Synchronous (the searches are), stateless between calls as far as the
- * caller can tell, and it never keeps a reference to its operands.
+ * `b` (n x D, row-major). Stateless between calls as far as the caller can tell, and it never
+ * keeps a reference to its operands. A kernel whose device is read asynchronously (tfjs on WebGPU
+ * under Node) also has `gramAsync`, and its `gram` may refuse: fuseLayerAsync and analyzeFusion
+ * then await each product (the searches are written once, as {@link Products}).
  */
 export interface SimilarityKernel {
   /** What ran the products, for logs and results (e.g. `tfjs`, `onnxruntime-node`, `js`). */
@@ -18,6 +20,11 @@ export interface SimilarityKernel {
    */
   readonly checkSpread: number;
   gram(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Float32Array;
+  /**
+   * The same product, read back asynchronously. It has read its operands by the time it returns
+   * (the caller reuses their buffers while the promise is pending).
+   */
+  gramAsync?(a: Float32Array, m: number, b: Float32Array, n: number, D: number): Promise<Float32Array>;
   /** Releases native resources (a session); the kernel is unusable afterwards. */
   dispose(): void;
 }
@@ -37,6 +44,27 @@ export const tfjsKernel: SimilarityKernel = {
     if (m === 0 || n === 0) return new Float32Array(m * n);
     if (m <= n) return transposeRows(matmulAB(b, n, transposeRows(a, m, D), m, D), n, m);
     return matmulAB(a, m, transposeRows(b, n, D), n, D);
+  },
+  dispose() {},
+};
+
+/**
+ * tfjs matmuls read back asynchronously (`data()`), for a backend with no synchronous read: tfjs's
+ * WebGPU backend under Node (its dataSync needs an OffscreenCanvas). Its `gram` refuses, naming
+ * the way to run it.
+ */
+export const tfjsAsyncKernel: SimilarityKernel = {
+  name: 'tfjs-async',
+  checkSpread: 0,
+  gram() {
+    throw new Error(
+      'the tfjs-async kernel reads its products asynchronously: fuse with fuseLayerAsync or analyzeFusion',
+    );
+  },
+  gramAsync(a, m, b, n, D) {
+    if (m === 0 || n === 0) return Promise.resolve(new Float32Array(m * n));
+    if (m <= n) return matmulABAsync(b, n, transposeRows(a, m, D), m, D).then((y) => transposeRows(y, n, m));
+    return matmulABAsync(a, m, transposeRows(b, n, D), n, D);
   },
   dispose() {},
 };
@@ -96,6 +124,9 @@ export function createOrtKernel(ort: OrtModules, threads: number): SimilarityKer
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Its pool threads sleep between products instead of spinning: on cores shared with other
+    // work (the JS between products, other processes) spinning cost a sketch layer about 30 %.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   let open = true;
   return {

@@ -11,6 +11,7 @@ import {
   type SafetensorsEntry,
 } from '@kvplan/core';
 import { decodeToFloat32, dtypeBytes, encodeFromFloat32 } from './dtype';
+import { nonFiniteIssues } from './kv-check';
 import { writeSafetensorsFile } from './safetensors-entry';
 import type { KvLayer, KvSampleInfo, KvSource } from './kv-types';
 
@@ -19,7 +20,8 @@ type TensorEntry = SafetensorsEntry;
 /**
  * A kvplan-kv/1 sample opened for reading: the header is validated in full when it opens, by
  * libs/core's validator (every problem reported at once, as an InputError); layers are then read one at a
- * time with positioned reads, so the file is never loaded whole.
+ * time with positioned reads, so the file is never loaded whole, and each is checked for NaN and
+ * infinities as it is read (an InputError naming the layer, the tensor and the first index).
  */
 export class KvFileReader implements KvSource {
   readonly info: KvSampleInfo;
@@ -66,7 +68,11 @@ export class KvFileReader implements KvSource {
     const key = this.readTensor(`layers.${layer}.key`);
     const value = this.readTensor(`layers.${layer}.value`);
     const query = this.entries.has(`layers.${layer}.query`) ? this.readTensor(`layers.${layer}.query`) : null;
-    return { layer, key, value, query };
+    const read = { layer, key, value, query };
+    // NaN or infinity anywhere a sequence's tokens are: bad input, named, before it is fused.
+    const issues = nonFiniteIssues(read, this.info, this.label);
+    if (issues.length) throw new InputError(issues);
+    return read;
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 import type { SimilarityKernel } from './kernel';
+import type { Products } from './products';
 import type { Cluster, ItemStore, MergeNode, PairFinder } from './tree';
 import { Sfc32 } from '@kvplan/core';
-import { dot } from './vec';
+import { dot, norm } from './vec';
 
 /** Counters of the similarity work, for the speed and recall reports. */
 export interface SearchStats {
@@ -64,6 +65,15 @@ function timed<T>(clock: (() => number) | null, f: () => T): [T, number] {
   return [r, (clock() - t0) / 1000];
 }
 
+/** Seconds since `t0` (a reading of `clock`), 0 without a clock. */
+function since(clock: (() => number) | null, t0: number): number {
+  return clock ? (clock() - t0) / 1000 : 0;
+}
+
+function now(clock: (() => number) | null): number {
+  return clock ? clock() : 0;
+}
+
 /**
  * The key directions of the clusters (all, or those at idx), each with the scale that makes it a
  * unit vector; pristine ones are taken from `unit` (the items' unit keys, N x D) when given.
@@ -109,10 +119,18 @@ class Scratch {
     if (this.buf.length < n) this.buf = new Float32Array(Math.max(n, Math.ceil(this.buf.length * 1.25)));
     return this.buf.subarray(0, n);
   }
-  release(): void {
-    this.buf = new Float32Array(0);
-  }
 }
+
+/**
+ * The packing buffers, shared by the finders of this thread (one runs at a time): grown to the
+ * largest merge once, not once per layer.
+ */
+const buffers = {
+  rows: new Scratch(),
+  cols: new Scratch(),
+  sketchRows: new Scratch(),
+  sketchCols: new Scratch(),
+};
 
 function collect(sims: Float32Array, nL: number, nR: number, t: number): Int32Array[] {
   const out: Int32Array[] = [];
@@ -148,13 +166,16 @@ export class DenseFinder implements PairFinder {
    */
   private unit: Float32Array;
   private readonly cache = new Map<number, Float32Array>();
-  private readonly rowsBuf = new Scratch();
-  private readonly colsBuf = new Scratch();
+  private readonly rowsBuf = buffers.rows;
+  private readonly colsBuf = buffers.cols;
+
+  readonly kernel: SimilarityKernel;
 
   constructor(
     private readonly store: ItemStore,
     private readonly opts: DenseFinderOptions,
   ) {
+    this.kernel = opts.kernel;
     const size = store.N * store.D;
     this.unit = spareUnit && spareUnit.length === size ? spareUnit : new Float32Array(size);
     spareUnit = null;
@@ -163,36 +184,37 @@ export class DenseFinder implements PairFinder {
 
   prepareItem(m: number): void {
     const { key, offset, keyNorm, D } = this.store;
+    keyNorm[m] = norm(key, offset[m], D);
     const s = keyNorm[m] > 0 ? 1 / keyNorm[m] : 0;
     const u = this.unit;
     for (let d = 0, i = offset[m], o = m * D; d < D; d++) u[o + d] = key[i + d] * s;
   }
 
-  find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
-    return collect(this.similarities(node, left, right), left.length, right.length, t);
+  *find(node: MergeNode, left: Cluster[], right: Cluster[], t: number): Products<Int32Array[]> {
+    const sims = yield* this.similarities(node, left, right);
+    return collect(sims, left.length, right.length, t);
   }
 
   /** Cosines of every left cluster with every right cluster (nL x nR, row-major). */
-  similarities(node: MergeNode, left: Cluster[], right: Cluster[]): Float32Array {
+  *similarities(node: MergeNode, left: Cluster[], right: Cluster[]): Products<Float32Array> {
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
-    if (!this.opts.cache) return this.explicit(left, null, right, null);
+    if (!this.opts.cache) return yield* this.explicit(left, null, right, null);
     let c = this.cache.get(node.key);
     if (!c) {
       const unit = this.unit;
       const m = node.leftEnd - node.leftStart;
       const n = node.rightEnd - node.rightStart;
-      const [sims, s] = timed(this.opts.clock, () =>
-        this.opts.kernel.gram(
-          unit.subarray(node.leftStart * D, node.leftEnd * D),
-          m,
-          unit.subarray(node.rightStart * D, node.rightEnd * D),
-          n,
-          D,
-        ),
-      );
-      this.account(m * n * D * 2, s);
+      const t0 = now(this.opts.clock);
+      const sims = yield {
+        a: unit.subarray(node.leftStart * D, node.leftEnd * D),
+        m,
+        b: unit.subarray(node.rightStart * D, node.rightEnd * D),
+        n,
+        D,
+      };
+      this.account(m * n * D * 2, since(this.opts.clock, t0));
       if (this.opts.histogram) addToHistogram(this.opts.histogram, sims);
       c = sims;
       this.cache.set(node.key, c);
@@ -212,36 +234,35 @@ export class DenseFinder implements PairFinder {
         if (right[b].pristine) out[a * nR + b] = c[row + right[b].head - node.rightStart];
     }
     if (ml.length) {
-      const s = this.explicit(left, ml, right, null);
+      const s = yield* this.explicit(left, ml, right, null);
       for (let k = 0; k < ml.length; k++) out.set(s.subarray(k * nR, k * nR + nR), ml[k] * nR);
     }
     if (mr.length && pl.length) {
-      const s = this.explicit(left, pl, right, mr);
+      const s = yield* this.explicit(left, pl, right, mr);
       for (let k = 0; k < pl.length; k++)
         for (let j = 0; j < mr.length; j++) out[pl[k] * nR + mr[j]] = s[k * mr.length + j];
     }
     return out;
   }
 
-  private explicit(
+  private *explicit(
     left: Cluster[],
     li: number[] | null,
     right: Cluster[],
     ri: number[] | null,
-  ): Float32Array {
+  ): Products<Float32Array> {
     const D = this.store.D;
     const m = li ? li.length : left.length;
     const n = ri ? ri.length : right.length;
-    const [sims, s] = timed(this.opts.clock, () =>
-      this.opts.kernel.gram(
-        packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
-        m,
-        packDirs(keyRows(right, ri, D, this.unit), D, this.colsBuf),
-        n,
-        D,
-      ),
-    );
-    this.account(m * n * D * 2, s);
+    const t0 = now(this.opts.clock);
+    const sims = yield {
+      a: packDirs(keyRows(left, li, D, this.unit), D, this.rowsBuf),
+      m,
+      b: packDirs(keyRows(right, ri, D, this.unit), D, this.colsBuf),
+      n,
+      D,
+    };
+    this.account(m * n * D * 2, since(this.opts.clock, t0));
     return sims;
   }
 
@@ -254,8 +275,6 @@ export class DenseFinder implements PairFinder {
     spareUnit = this.unit;
     this.unit = new Float32Array(0);
     this.cache.clear();
-    this.rowsBuf.release();
-    this.colsBuf.release();
   }
 }
 
@@ -284,14 +303,21 @@ export class SketchFinder implements PairFinder {
   private readonly sign: Float32Array;
   /** Per item, the sketch of its unit key direction (not normalised). */
   private readonly itemSketch: Float32Array;
+  /** Per item, 1 / the norm of its sketch. */
+  private readonly itemSketchInv: Float32Array;
   private readonly scratch: Float64Array;
-  private readonly rowsBuf = new Scratch();
-  private readonly colsBuf = new Scratch();
+  private readonly rowsBuf = buffers.rows;
+  private readonly colsBuf = buffers.cols;
+  private readonly sketchRows = buffers.sketchRows;
+  private readonly sketchCols = buffers.sketchCols;
+
+  readonly kernel: SimilarityKernel;
 
   constructor(
     private readonly store: ItemStore,
     private readonly opts: SketchFinderOptions,
   ) {
+    this.kernel = opts.kernel;
     const { D, N } = store;
     const rng = new Sfc32(opts.seed);
     this.bucket = new Int32Array(D);
@@ -301,6 +327,7 @@ export class SketchFinder implements PairFinder {
       this.sign[d] = rng.uint32() & 1 ? 1 : -1;
     }
     this.itemSketch = new Float32Array(N * opts.dim);
+    this.itemSketchInv = new Float32Array(N);
     this.scratch = new Float64Array(opts.dim);
     if (opts.clock) this.stats.sketchSeconds = 0;
     if (opts.measureRecall) {
@@ -323,19 +350,60 @@ export class SketchFinder implements PairFinder {
     for (let j = 0; j < k; j++) out[oo + j] = acc[j] * scale;
   }
 
+  /**
+   * The item's key norm and the sketch of its unit direction in one pass over the row (the
+   * norm summed exactly as vec.norm sums it, four interleaved partial sums, so it is the same
+   * number the dense search takes).
+   */
   prepareItem(m: number): void {
-    const [, s] = timed(this.opts.clock, () =>
-      this.sketchInto(
-        this.store.key,
-        this.store.offset[m],
-        this.itemSketch,
-        m * this.opts.dim,
-        this.store.keyNorm[m] > 0 ? 1 / this.store.keyNorm[m] : 0,
-      ),
-    );
-    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
+    const t0 = this.opts.clock ? this.opts.clock() : 0;
+    const { key: v, offset, keyNorm, D } = this.store;
+    const k = this.opts.dim;
+    const acc = this.scratch;
+    acc.fill(0);
+    const bucket = this.bucket;
+    const sign = this.sign;
+    const vo = offset[m];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let d = 0;
+    for (; d + 3 < D; d += 4) {
+      const x0 = v[vo + d];
+      const x1 = v[vo + d + 1];
+      const x2 = v[vo + d + 2];
+      const x3 = v[vo + d + 3];
+      s0 += x0 * x0;
+      s1 += x1 * x1;
+      s2 += x2 * x2;
+      s3 += x3 * x3;
+      acc[bucket[d]] += sign[d] * x0;
+      acc[bucket[d + 1]] += sign[d + 1] * x1;
+      acc[bucket[d + 2]] += sign[d + 2] * x2;
+      acc[bucket[d + 3]] += sign[d + 3] * x3;
+    }
+    for (; d < D; d++) {
+      const x = v[vo + d];
+      s0 += x * x;
+      acc[bucket[d]] += sign[d] * x;
+    }
+    const n = Math.sqrt(s0 + s1 + s2 + s3);
+    keyNorm[m] = n;
+    const scale = n > 0 ? 1 / n : 0;
+    const out = this.itemSketch;
+    const oo = m * k;
+    let ss = 0;
+    for (let j = 0; j < k; j++) {
+      const x = Math.fround(acc[j] * scale);
+      out[oo + j] = x;
+      ss += x * x;
+    }
+    this.itemSketchInv[m] = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += (this.opts.clock!() - t0) / 1000;
   }
 
+  /** The cluster's sketch, at the scale of its dir (a pristine item's: of its unit direction). */
   private sketchOf(c: Cluster): Float32Array {
     const k = this.opts.dim;
     if (c.pristine) {
@@ -343,18 +411,19 @@ export class SketchFinder implements PairFinder {
     }
     if (!c.sketch) {
       c.sketch = new Float32Array(k);
-      this.sketchInto(c.dir, 0, c.sketch, 0, c.dscale);
+      this.sketchInto(c.dir, 0, c.sketch, 0, 1);
     }
     return c.sketch;
   }
 
-  mergedSketch(parts: Cluster[], ws: number[], norm: number): Float32Array {
-    const [out, s] = timed(this.opts.clock, () => this.combine(parts, ws, norm));
+  mergedSketch(parts: Cluster[], ws: number[]): Float32Array {
+    const [out, s] = timed(this.opts.clock, () => this.combine(parts, ws));
     if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s;
     return out;
   }
 
-  private combine(parts: Cluster[], ws: number[], norm: number): Float32Array {
+  /** The sketch of sum_k ws[k] x parts[k]'s unit direction (the sketch is linear). */
+  private combine(parts: Cluster[], ws: number[]): Float32Array {
     const k = this.opts.dim;
     // The parts' sketches first: making one may use the scratch.
     const sketches = parts.map((c) => this.sketchOf(c));
@@ -362,56 +431,63 @@ export class SketchFinder implements PairFinder {
     acc.fill(0);
     for (let p = 0; p < parts.length; p++) {
       const s = sketches[p];
-      const w = ws[p];
+      const w = ws[p] * (parts[p].pristine ? 1 : parts[p].dscale);
       for (let j = 0; j < k; j++) acc[j] += w * s[j];
     }
     const out = new Float32Array(k);
-    const inv = norm > 0 ? 1 / norm : 0;
-    for (let j = 0; j < k; j++) out[j] = acc[j] * inv;
+    for (let j = 0; j < k; j++) out[j] = acc[j];
     return out;
   }
 
   /** The clusters' sketches, each scaled to unit length, as rows of one matrix. */
-  private packUnitSketches(cs: Cluster[]): Float32Array {
+  private packUnitSketches(cs: Cluster[], into: Scratch): Float32Array {
     const k = this.opts.dim;
-    const out = new Float32Array(cs.length * k);
+    const out = into.take(cs.length * k);
     for (let i = 0; i < cs.length; i++) {
-      const s = this.sketchOf(cs[i]);
+      const c = cs[i];
+      const s = this.sketchOf(c);
       const o = i * k;
-      let ss = 0;
-      for (let j = 0; j < k; j++) ss += s[j] * s[j];
-      const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      let inv: number;
+      if (c.pristine) inv = this.itemSketchInv[c.head];
+      else {
+        let ss = 0;
+        for (let j = 0; j < k; j++) ss += s[j] * s[j];
+        inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      }
       for (let j = 0; j < k; j++) out[o + j] = s[j] * inv;
     }
     return out;
   }
 
-  find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Int32Array[] {
+  *find(_node: MergeNode, left: Cluster[], right: Cluster[], t: number): Products<Int32Array[]> {
     const k = this.opts.dim;
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
     const clock = this.opts.clock;
-    const kernel = this.opts.kernel;
-    const [est, s1] = timed(clock, () =>
-      kernel.gram(this.packUnitSketches(left), nL, this.packUnitSketches(right), nR, k),
-    );
+    const t0 = now(clock);
+    const est = yield {
+      a: this.packUnitSketches(left, this.sketchRows),
+      m: nL,
+      b: this.packUnitSketches(right, this.sketchCols),
+      n: nR,
+      D: k,
+    };
     this.stats.sketchFlops += nL * nR * k * 2;
     const cut = t - this.opts.margin;
-    const [out, s2] = timed(clock, () => this.check(left, right, est, cut, t));
-    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += s1 + s2;
+    const out = yield* this.check(left, right, est, cut, t);
+    if (this.stats.sketchSeconds !== null) this.stats.sketchSeconds += since(clock, t0);
     if (this.opts.measureRecall) {
-      const [sims, s3] = timed(clock, () =>
-        kernel.gram(
-          packDirs(keyRows(left, null, D, null), D),
-          nL,
-          packDirs(keyRows(right, null, D, null), D),
-          nR,
-          D,
-        ),
-      );
+      const t3 = now(clock);
+      const sims = yield {
+        a: packDirs(keyRows(left, null, D, null), D),
+        m: nL,
+        b: packDirs(keyRows(right, null, D, null), D),
+        n: nR,
+        D,
+      };
       this.stats.denseFlops += nL * nR * D * 2;
-      if (this.stats.denseSeconds !== null) this.stats.denseSeconds += s3;
+      if (this.stats.denseSeconds !== null) this.stats.denseSeconds += since(clock, t3);
       const truth = collect(sims, nL, nR, t);
       for (let a = 0; a < nL; a++) {
         this.stats.pairsTrue! += truth[a].length;
@@ -428,7 +504,13 @@ export class SketchFinder implements PairFinder {
    * the dense search multiplies. Where the candidates are too scattered for that product to pay
    * (it would hold more than the kernel's checkSpread entries per candidate), pair by pair in JS.
    */
-  private check(left: Cluster[], right: Cluster[], est: Float32Array, cut: number, t: number): Int32Array[] {
+  private *check(
+    left: Cluster[],
+    right: Cluster[],
+    est: Float32Array,
+    cut: number,
+    t: number,
+  ): Products<Int32Array[]> {
     const D = this.store.D;
     const nL = left.length;
     const nR = right.length;
@@ -447,13 +529,13 @@ export class SketchFinder implements PairFinder {
     this.stats.candidates += candidates;
     const batched = candidates > 0 && li.length * ri.length <= this.opts.kernel.checkSpread * candidates;
     const sims = batched
-      ? this.opts.kernel.gram(
-          packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
-          li.length,
-          packDirs(keyRows(right, ri, D, null), D, this.colsBuf),
-          ri.length,
+      ? yield {
+          a: packDirs(keyRows(left, li, D, null), D, this.rowsBuf),
+          m: li.length,
+          b: packDirs(keyRows(right, ri, D, null), D, this.colsBuf),
+          n: ri.length,
           D,
-        )
+        }
       : null;
     if (sims) this.stats.sketchFlops += li.length * ri.length * D * 2;
     const out: Int32Array[] = [];
@@ -478,8 +560,5 @@ export class SketchFinder implements PairFinder {
     return out;
   }
 
-  dispose(): void {
-    this.rowsBuf.release();
-    this.colsBuf.release();
-  }
+  dispose(): void {}
 }

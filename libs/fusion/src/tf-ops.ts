@@ -17,6 +17,26 @@ export function matmulAB(a: Float32Array, m: number, bt: Float32Array, n: number
   }
 }
 
+/**
+ * matmulAB read back asynchronously (a backend without a synchronous read). The operands are
+ * uploaded before it returns; no tensor outlives the promise.
+ */
+export async function matmulABAsync(
+  a: Float32Array,
+  m: number,
+  bt: Float32Array,
+  n: number,
+  D: number,
+): Promise<Float32Array> {
+  if (m === 0 || n === 0) return new Float32Array(m * n);
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, D]), tf.tensor2d(bt, [D, n])));
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
 /** Rows of `b` (n x D, row-major) transposed into D x n. */
 export function transposeRows(
   b: Float32Array,

@@ -3,11 +3,13 @@ import { InputError, planThreads } from '@kvplan/core';
 import {
   analyzeFusion,
   fuseLayer,
+  fuseLayerAsync,
   jsKernel,
   oneNodeModel,
   resolveFusionOptions,
   selectSimilarityKernel,
   synthesizeKvSample,
+  tfjsAsyncKernel,
   tfjsKernel,
   toFuseJson,
   type FusionOptions,
@@ -82,6 +84,34 @@ describe('similarity kernels', () => {
   });
 });
 
+describe('an asynchronous kernel', () => {
+  it('runs through analyzeFusion; the synchronous fuseLayer refuses it, naming the way', async () => {
+    const sample = synthesizeKvSample({
+      numSeqs: 8,
+      blocksPerSeq: 8,
+      numLayers: 5,
+      blockSize: 8,
+      numKvHeads: 2,
+      headDim: 16,
+      seed: 4,
+    });
+    const opts = { thresholds: [0.5, 0.8], attention: false };
+    const sync = await analyzeFusion(sample, { ...opts, kernel: jsKernel });
+    const later = await analyzeFusion(sample, { ...opts, kernel: tfjsAsyncKernel });
+    expect(later.kernel).toBe('tfjs-async');
+    expect(later.thresholds.map((t) => t.survivingBlocks)).toEqual(
+      sync.thresholds.map((t) => t.survivingBlocks),
+    );
+    expect(() =>
+      fuseLayer(
+        sample.readLayer(2),
+        sample.info,
+        resolveFusionOptions({ ...opts, kernel: tfjsAsyncKernel }, sample.info),
+      ),
+    ).toThrow(/reads its products asynchronously: fuse with fuseLayerAsync or analyzeFusion/);
+  });
+});
+
 describe('fusion counts do not depend on the kernel', () => {
   const cases: Array<{ name: string; opts: Partial<FusionOptions> }> = [
     { name: 'dense BFF', opts: { search: 'dense' } },
@@ -115,6 +145,20 @@ describe('fusion counts do not depend on the kernel', () => {
           );
         const a = run(tfjsKernel);
         const b = run(ort);
+        // The same search on a kernel read back asynchronously (as tfjs on WebGPU is), awaited
+        // product by product: the same counts and points, bit for bit the same products.
+        const c = await fuseLayerAsync(
+          layer,
+          sample.info,
+          resolveFusionOptions(
+            { ...opts, thresholds, attention: false, kernel: tfjsAsyncKernel },
+            sample.info,
+          ),
+        );
+        expect(c.thresholds.map((r) => r.survivingBlocks)).toEqual(
+          a.thresholds.map((r) => r.survivingBlocks),
+        );
+        expect(c.thresholds.map((r) => r.points)).toEqual(a.thresholds.map((r) => r.points));
         expect(b.searchUsed).toBe(opts.search);
         expect(b.thresholds.map((r) => r.survivingBlocks)).toEqual(
           a.thresholds.map((r) => r.survivingBlocks),

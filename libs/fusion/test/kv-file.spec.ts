@@ -117,6 +117,45 @@ describe('kvplan-kv/1 files', () => {
     });
   }
 
+  it('refuses a layer holding NaN or infinity as it is read, naming the layer, tensor and first index', () => {
+    const file = path.join(dir, 'nan-F16.safetensors');
+    writeKvSample(file, sample, { dtype: 'F16' });
+    const buf = fs.readFileSync(file);
+    const headerLen = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+    const at = (tensor: string, flat: number, half: number) =>
+      buf.writeUInt16LE(half, 8 + headerLen + (header[tensor].data_offsets[0] as number) + flat * 2);
+    // [3 seqs, 4 blocks, 4 tokens, 2 heads, 8 dims]: seq s, token t (of 16), head h, dim d
+    const flat = (s: number, t: number, h: number, d: number) => ((s * 16 + t) * 2 + h) * 8 + d;
+    const short = sample.info.seqLens.findIndex((n) => n < 16);
+    expect(short).toBeGreaterThanOrEqual(0);
+    // layer 0: infinity only in the padding past a sequence's length (never used): accepted
+    at('layers.0.key', flat(short, 15, 0, 0), 0x7c00);
+    // layer 1: a NaN in the values at [1, 2, 1, 3, 5] and an infinity after it; the query too
+    at('layers.1.value', flat(1, 2 * 4 + 1, 1, 3), 0x7e00);
+    at('layers.1.value', flat(2, 0, 0, 0), 0xfc00);
+    at('layers.1.query', 7, 0x7c00);
+    fs.writeFileSync(file, buf);
+    const r = openKvSample(file);
+    try {
+      expect(r.readLayer(0).key.length).toBe(3 * 16 * 2 * 8);
+      const issues = issuesOf(() => r.readLayer(1));
+      expect(issues).toEqual([
+        {
+          path: 'nan-F16.safetensors: layers.1.value',
+          message: 'NaN at [1, 2, 1, 1, 3] (and 1 more non-finite values); KV tensors must be finite',
+        },
+        {
+          path: 'nan-F16.safetensors: layers.1.query',
+          message: expect.stringMatching(/^Infinity at \[0, 0, 0, 7\]; KV tensors must be finite$/),
+        },
+      ]);
+      expect(r.readLayer(2).value.length).toBe(3 * 16 * 2 * 8);
+    } finally {
+      r.close();
+    }
+  });
+
   it('reports a truncated file', () => {
     const file = path.join(dir, 'trunc.safetensors');
     writeKvSample(file, sample);

@@ -8,6 +8,7 @@ import {
   matmulABt,
   profileFromSample,
   resolveFusionOptions,
+  runProducts,
   SketchFinder,
   synthesizeKvSample,
   tfjsKernel,
@@ -66,7 +67,8 @@ describe('sketches of merged clusters', () => {
       key,
       value: key,
       offset: Int32Array.from({ length: N }, (_, m) => m * D),
-      keyNorm,
+      // written by prepareItem (the norm is taken in the sketching pass)
+      keyNorm: new Float32Array(N),
       valNorm: keyNorm,
     };
     const opts = { dim: 32, margin: 0.1, seed: 5, measureRecall: false, clock: null, kernel: tfjsKernel };
@@ -82,19 +84,29 @@ describe('sketches of merged clusters', () => {
       size: 1,
       sketch: null,
     });
-    // (unit 0 + 2 x unit 1) / norm: its sketch by combining the items' vs. sketched directly
+    // unit 0 + 2 x unit 1 (a merged cluster's dir, its unit direction at dscale 1 / norm): its
+    // sketch by combining the items' vs. sketched directly
     const ws = [1, 2];
     const [u0, u1] = [unit(0), unit(1)];
     const sum = new Float32Array(D).map((_, d) => u0[d] + 2 * u1[d]);
     const norm = Math.hypot(...sum);
-    const merged = { ...cluster(0), dir: sum.map((x) => x / norm), dscale: 1, pristine: false };
-    merged.sketch = finder.mergedSketch([cluster(0), cluster(1)], ws, norm) as never;
+    const merged = { ...cluster(0), dir: sum, dscale: 1 / norm, pristine: false };
+    merged.sketch = finder.mergedSketch([cluster(0), cluster(1)], ws) as never;
+    expect(keyNorm.every((n, m) => Math.abs(store.keyNorm[m] - n) <= 1e-6 * n)).toBe(true);
     const direct = new SketchFinder(store, opts);
     for (let m = 0; m < N; m++) direct.prepareItem(m);
     const viaParts = Array.from(merged.sketch as unknown as Float32Array);
     const fresh = { ...merged, sketch: null };
     // a fresh finder sketches the merged direction itself when asked for the candidates
-    direct.find({ key: 0, leftStart: 0, leftEnd: 1, rightStart: 2, rightEnd: 3 }, [fresh], [cluster(2)], 0.5);
+    runProducts(
+      direct.find(
+        { key: 0, leftStart: 0, leftEnd: 1, rightStart: 2, rightEnd: 3 },
+        [fresh],
+        [cluster(2)],
+        0.5,
+      ),
+      tfjsKernel,
+    );
     const own = Array.from(fresh.sketch as unknown as Float32Array);
     expect(own).toHaveLength(32);
     own.forEach((x, j) => expect(viaParts[j]).toBeCloseTo(x, 5));

@@ -3,12 +3,15 @@ import * as path from 'node:path';
 import { InputError, type FusionProfile } from '@kvplan/core';
 import {
   cffChunkTokens,
+  blockDim,
   measureFusion,
   openKvSample,
+  resolveFusionOptions,
   stratifiedSample,
   SubsetKvSource,
   synthesizeKvSample,
   type KvSource,
+  type LayerThreads,
   type MeasuredFusion,
   type SelectedKernel,
   type SelectedTfBackend,
@@ -86,6 +89,8 @@ export interface FusionJobDetails {
   tfBackend: string | null;
   /** The similarity kernel that ran the fusion products. */
   similarityKernel: string;
+  /** Threads that fused layers side by side (1: the job's own thread). */
+  layerThreads: number;
   seconds: number;
 }
 
@@ -109,6 +114,12 @@ export interface BuildHooks {
   kernel(): Promise<SelectedKernel>;
   /** Milliseconds clock (timings in the details). */
   clock(): number;
+  /**
+   * Optional: the application's layer threads for a measurement of `fusedLayers` layers of
+   * `elementsPerLayer` key elements each (its thread policy decides how many; null: fused in this
+   * thread). Closed when the measurement ends.
+   */
+  layerThreads?(fusedLayers: number, elementsPerLayer: number): LayerThreads | null;
 }
 
 export interface SampledRequest {
@@ -188,7 +199,8 @@ export async function buildWorkloadFusionProfile(
 
   /** BFF at the configured batch sizes, or CFF with chunks that fit the sample's prompts. */
   let chunkUsed: number | null = null;
-  const measure = (
+  let layerThreadsUsed = 1;
+  const measure = async (
     src: KvSource,
     profileOpts: { source: FusionSource; model: string | null },
     progress: (fraction: number) => void,
@@ -198,20 +210,30 @@ export async function buildWorkloadFusionProfile(
     const window = s.window ?? 4;
     chunkUsed =
       s.mode === 'cff' ? (chunkTokens ?? cffChunkTokens(src.info.seqLens, window, src.info.blockSize)) : null;
-    return measureFusion(
-      src,
-      {
-        mode: s.mode,
-        thresholds: s.thresholds,
-        scope,
-        kernel,
-        ...(s.mode === 'bff'
-          ? { batchSizes: s.batchSizes?.length ? s.batchSizes : [n] }
-          : { window, chunkTokens: chunkUsed! }),
-      },
-      profileOpts,
-      { onProgress: progress },
-    );
+    const options = {
+      mode: s.mode,
+      thresholds: s.thresholds,
+      scope,
+      kernel,
+      ...(s.mode === 'bff'
+        ? { batchSizes: s.batchSizes?.length ? s.batchSizes : [n] }
+        : { window, chunkTokens: chunkUsed! }),
+    };
+    const { batchSizes: _b, ...fusion } = options as typeof options & { batchSizes?: number[] };
+    const pool =
+      hooks.layerThreads?.(
+        resolveFusionOptions(fusion, src.info).fused.length,
+        n * src.info.maxBlocks * blockDim(src.info),
+      ) ?? null;
+    layerThreadsUsed = Math.max(layerThreadsUsed, pool?.threads ?? 1);
+    try {
+      return await measureFusion(src, options, profileOpts, {
+        onProgress: progress,
+        ...(pool ? pool.hooks() : {}),
+      });
+    } finally {
+      await pool?.close();
+    }
   };
 
   const trace = job.trace;
@@ -436,6 +458,7 @@ export async function buildWorkloadFusionProfile(
         accuracy: extra.accuracy,
         tfBackend: backendName,
         similarityKernel: kernel.name,
+        layerThreads: layerThreadsUsed,
         seconds: Math.round(hooks.clock() - t0) / 1000,
       },
     };

@@ -10,6 +10,22 @@ import {
 } from '@kvplan/model';
 import { detectTraceFormat, resolveSimulationSpec } from '@kvplan/sim';
 import type { ThreadMessage } from '../run-in-thread';
+import { jobLayerThreads } from './layer-threads';
+
+/**
+ * The job's layer threads (BuildHooks.layerThreads): the one thread policy over the job's cores,
+ * each thread with the job's kernel and tfjs backend settings.
+ */
+export function layerThreadsOf(input: FusionJobInput): NonNullable<BuildHooks['layerThreads']> {
+  return (fusedLayers, elementsPerLayer) =>
+    jobLayerThreads(
+      input.cores,
+      fusedLayers,
+      elementsPerLayer,
+      { similarityKernel: input.similarityKernel, tfBackend: input.tfBackend },
+      input.minLayerElementsPerThread,
+    );
+}
 
 export interface FusionJobInput {
   /** The deployment's simulation spec fields with the workload (a stored trace by its relative path). */
@@ -26,9 +42,15 @@ export interface FusionJobInput {
   modelDir: string | null;
   /** KVPLAN_TF_BACKEND (auto when null). */
   tfBackend: string | null;
-  /** KVPLAN_SIMILARITY_KERNEL (auto when null), and the cores the job's kernel may use. */
+  /** KVPLAN_SIMILARITY_KERNEL (auto when null). */
   similarityKernel: string | null;
-  kernelThreads: number;
+  /**
+   * The cores the job may use (the process's less the simulations it may run at once): its layer
+   * threads x their kernel threads, by planThreads as the CLI plans its own.
+   */
+  cores: number;
+  /** The least work worth a layer thread (default: libs/core's MIN_LAYER_ELEMENTS_PER_THREAD). */
+  minLayerElementsPerThread?: number;
 }
 
 export type FusionThreadMessage = ThreadMessage<{ type: 'result'; output: FusionJobResult }>;

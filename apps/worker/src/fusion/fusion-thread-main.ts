@@ -6,7 +6,7 @@ import {
   type SelectedKernel,
   type SelectedTfBackend,
 } from '@kvplan/fusion';
-import { runFusionJob, type FusionJobInput, type FusionThreadMessage } from './fusion-job';
+import { layerThreadsOf, runFusionJob, type FusionJobInput, type FusionThreadMessage } from './fusion-job';
 
 // Runs inside a worker thread: tensor work (fusion search, a model's forward passes) is
 // synchronous for seconds at a time, and here it cannot delay the main thread's BullMQ lock
@@ -25,10 +25,11 @@ runFusionJob(input, {
   kernel: () =>
     (kernel ??= selectSimilarityKernel({
       wanted: input.similarityKernel,
-      threads: input.kernelThreads,
+      threads: input.cores,
       source: 'KVPLAN_SIMILARITY_KERNEL',
     })),
   clock: () => performance.now(),
+  layerThreads: layerThreadsOf(input),
 })
   .then((output) => post({ type: 'result', output }))
   .catch((err: unknown) => {

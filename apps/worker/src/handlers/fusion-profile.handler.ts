@@ -106,7 +106,7 @@ export class FusionProfileHandler {
       modelDir: this.config.modelDir,
       tfBackend: this.config.tfBackend,
       similarityKernel: this.config.similarityKernel,
-      kernelThreads: this.config.kernelThreads,
+      cores: this.config.kernelThreads,
     };
   }
 }

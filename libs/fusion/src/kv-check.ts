@@ -1,25 +1,13 @@
-import { InputError, type InputIssue } from '@kvplan/sim';
-import type { KvLayer, KvSampleInfo, KvSource } from '@kvplan/fusion';
+import type { InputIssue } from '@kvplan/core';
+import type { KvLayer, KvSampleInfo } from './kv-types';
 
 /**
- * A KV source whose layers are checked for NaN and infinities as they are read (within each
- * sequence's length: padding is never used). A bad value is bad input naming the tensor and the
- * index of its first non-finite element, never a "perfect" fusion result computed from NaN.
+ * NaN and infinities in a layer read from a file (within each sequence's length: padding is never
+ * used), one issue per tensor holding any: its name, the index of the first, the count. The
+ * reader refuses such a layer (bad input), so no caller ever gets a "perfect" fusion result
+ * computed from NaN. One pass of x * 0 sums (NaN exactly where some x is not finite); the
+ * element-wise search for the first bad index only runs on a tensor that has one.
  */
-export function finiteKvSource(source: KvSource, file: string): KvSource {
-  return {
-    info: source.info,
-    readLayer(l: number): KvLayer {
-      const layer = source.readLayer(l);
-      const issues = nonFiniteIssues(layer, source.info, file);
-      if (issues.length) throw new InputError(issues);
-      return layer;
-    },
-    close: () => source.close?.(),
-  };
-}
-
-/** One issue per tensor of the layer holding a non-finite value: its name, the first index, the count. */
 export function nonFiniteIssues(layer: KvLayer, info: KvSampleInfo, file: string): InputIssue[] {
   const issues: InputIssue[] = [];
   const h = info.numKvHeads;
@@ -34,6 +22,7 @@ export function nonFiniteIssues(layer: KvLayer, info: KvSampleInfo, file: string
     let count = 0;
     for (let s = 0; s < info.numSeqs; s++) {
       const end = s * perSeq + Math.min(info.seqLens[s], info.maxBlocks * info.blockSize) * h * d;
+      if (allFinite(data, s * perSeq, end)) continue;
       for (let i = s * perSeq; i < end; i++)
         if (!Number.isFinite(data[i])) {
           if (first < 0) first = i;
@@ -53,14 +42,28 @@ export function nonFiniteIssues(layer: KvLayer, info: KvSampleInfo, file: string
     ];
     let first = -1;
     let count = 0;
-    for (let i = 0; i < q.length; i++)
-      if (!Number.isFinite(q[i])) {
-        if (first < 0) first = i;
-        count++;
-      }
+    if (!allFinite(q, 0, q.length))
+      for (let i = 0; i < q.length; i++)
+        if (!Number.isFinite(q[i])) {
+          if (first < 0) first = i;
+          count++;
+        }
     if (first >= 0) issues.push(issue(file, `layers.${layer.layer}.query`, q[first], first, qShape, count));
   }
   return issues;
+}
+
+/** Whether x[from, to) holds only finite values (x * 0 is 0 for those, NaN otherwise). */
+function allFinite(x: Float32Array, from: number, to: number): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let i = from;
+  for (; i + 1 < to; i += 2) {
+    s0 += x[i] * 0;
+    s1 += x[i + 1] * 0;
+  }
+  if (i < to) s0 += x[i] * 0;
+  return s0 + s1 === 0;
 }
 
 function issue(
