@@ -8,6 +8,7 @@ export type {
   AnswerAccuracy,
   AnswerRow,
   AnswerSloTerm,
+  BreakdownRow,
   CapacityAnswer,
   CapacityPoint,
   CapacityRow,
@@ -33,4 +34,5 @@ export type {
   SloSpec,
   ThresholdPoint,
   ThresholdSweep,
+  WorkloadBreakdown,
 } from '@kvplan/core';

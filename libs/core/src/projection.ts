@@ -376,3 +376,27 @@ export interface PlanAnswer {
   bestFused: Array<{ threshold: number; index: number }>;
   sentence: string;
 }
+
+/** One tenant's or prefix group's share of a workload. */
+export interface BreakdownRow {
+  /** The tenant or group name; `(none)` for requests without one. */
+  name: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** (input + output tokens) of the row over those of the whole workload. */
+  tokenShare: number;
+  /** Prefix tokens a perfect prefix cache could serve: every request's after its group's first. */
+  reusablePrefixTokens: number;
+  /** reusablePrefixTokens over the row's input tokens (the prefix-hit potential). */
+  prefixHitPotential: number;
+}
+
+export interface WorkloadBreakdown {
+  tenants: BreakdownRow[];
+  prefixGroups: BreakdownRow[];
+  /** Rows left out past `limit` (the largest by requests are kept), per breakdown. */
+  omitted: { tenants: number; prefixGroups: number };
+  /** The whole workload's prefix-hit potential. */
+  prefixHitPotential: number;
+}

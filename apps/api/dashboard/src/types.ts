@@ -12,10 +12,12 @@ import type {
   JobStatus,
   ProjectionResult,
   SloSpec,
+  WorkloadBreakdown,
 } from '@kvplan/contracts';
 
 export type {
   AnswerRow,
+  BreakdownRow,
   CapacityRow,
   JobBody as Job,
   PlanAnswer,
@@ -108,22 +110,7 @@ export interface WorkloadHistograms {
   outputTokens: Histogram & { mean: number; p50: number; p99: number };
   tenants: string[];
   /** Absent from answers of an api before breakdowns (libs/sim's workloadBreakdown). */
-  breakdown?: {
-    tenants: BreakdownRow[];
-    prefixGroups: BreakdownRow[];
-    omitted: { tenants: number; prefixGroups: number };
-    prefixHitPotential: number;
-  };
-}
-
-export interface BreakdownRow {
-  name: string;
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  tokenShare: number;
-  reusablePrefixTokens: number;
-  prefixHitPotential: number;
+  breakdown?: WorkloadBreakdown;
 }
 
 export interface FusionProfileRow {
