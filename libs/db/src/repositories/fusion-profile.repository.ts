@@ -75,8 +75,9 @@ export class FusionProfileRepository {
 
   /**
    * The newest built profile for this workload and fusion config, if any; with `deploymentId`,
-   * one built for that deployment is preferred over newer ones built for another; with `mode`,
-   * null unless that profile's mode is `mode`.
+   * one built for that deployment is preferred, else the newest built without a deployment or for
+   * one serving the same model (a profile measures a model's KV: another model's would be wrong
+   * for this deployment, so none is better); with `mode`, null unless that profile's mode is `mode`.
    */
   async latestBuilt(
     workspaceId: string,
@@ -85,7 +86,7 @@ export class FusionProfileRepository {
     deploymentId?: string | null,
     mode?: unknown,
   ): Promise<FusionProfileEntity | null> {
-    const query = (dep: string | null) => {
+    const query = (dep: string | null, sameModelAs?: string) => {
       const qb = this.repo
         .createQueryBuilder('f')
         .where(
@@ -93,9 +94,17 @@ export class FusionProfileRepository {
           { ws: workspaceId, wp: workloadProfileId, fc: fusionConfigId },
         );
       if (dep) qb.andWhere('f.deployment_id = :dep', { dep });
+      if (sameModelAs)
+        qb.andWhere(
+          `(f.deployment_id IS NULL OR (SELECT d.spec -> 'model' FROM deployments d WHERE d.id = f.deployment_id) =
+            (SELECT t.spec -> 'model' FROM deployments t WHERE t.id = :target))`,
+          { target: sameModelAs },
+        );
       return qb.orderBy('f.created_at', 'DESC').addOrderBy('f.id', 'DESC').getOne();
     };
-    const row = (deploymentId ? await query(deploymentId) : null) ?? (await query(null));
+    const row = deploymentId
+      ? ((await query(deploymentId)) ?? (await query(null, deploymentId)))
+      : await query(null);
     if (mode === undefined) return row;
     return row?.profile && row.profile.mode === mode ? row : null;
   }
