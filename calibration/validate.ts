@@ -18,6 +18,8 @@ import {
   caseError,
   curveError,
   moeSamples,
+  servingCalibrationText,
+  servingFactorFor,
   defaultTopology,
   deriveKvCapacity,
   findGpuPreset,
@@ -113,7 +115,7 @@ function main(): void {
       id: c.id,
       split: SPLIT[c.id] ?? 'holdout',
       gpu: c.spec.gpu.id,
-      calibrated: kernelCalibrationFor(c.spec.gpu).source,
+      calibrated: `${kernelCalibrationFor(c.spec.gpu).source}, ${servingCalibrationText(servingFactorFor(DEFAULT_TIME_MODEL, c.spec.gpu.id))}`,
       family: family(c.spec.model.id, c.spec.model.numExperts > 0),
       relativeError: Object.fromEntries(
         METRICS.filter((m) => e.relativeError[m] !== undefined).map((m) => [m, e.relativeError[m]!]),

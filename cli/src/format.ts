@@ -87,7 +87,7 @@ export function formatResultTable(r: SimulationResult, spec: ResolvedSpec, slo?:
     `${deploymentLine(spec)}: ${spec.engine.numGpuBlocks} KV blocks of ${spec.engine.blockSize} per ${spec.dataParallel > 1 ? 'data-parallel rank' : 'replica'}, calibration ${spec.timeModel.name}`,
   );
   lines.push(fusionLine(spec));
-  lines.push(`calibrated   ${r.meta.calibrated}`);
+  lines.push(`calibrated   ${r.meta.calibrated}, ${r.meta.serving_calibrated}`);
   const moe = r.meta.moe;
   if (moe)
     lines.push(

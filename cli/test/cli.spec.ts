@@ -149,6 +149,8 @@ describe('kvplan compare and calibrate', () => {
     expect(r.code, r.stderr).toBe(0);
     const fitted = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect(fitted.format).toBe('kvplan-gpu-profile/1');
+    // Its own serving fractions are fitted on this GPU: the default profile's factors are not carried.
+    expect(fitted.coefficients.servingFactors).toBeUndefined();
     const after = JSON.parse(
       (await run(['compare', smallSpec(dir, `calibration: ${out}\n`), measured, '--json'], dir)).stdout,
     ).mean_abs_relative_error;

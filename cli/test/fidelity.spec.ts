@@ -27,23 +27,27 @@ const INLINE = '{ name: "My Card", memoryGiB: 40, memoryBandwidthGBps: 1000, bf1
 
 describe('where kernel calibration comes from, in results and text', () => {
   it.each([
-    ['h100-sxm', 'kernel-measured'],
-    ['h100-pcie', 'scaled from h100-sxm'],
-    [INLINE, 'datasheet only'],
+    ['h100-sxm', 'kernel-measured', /^serving factor \d\.\d{3} fitted on 4 runs$/],
+    ['rtx-pro-6000', 'kernel-measured', /^serving factor \d\.\d{3} fitted on 1 run$/],
+    ['h100-pcie', 'scaled from h100-sxm', /^no serving factor \(1\)/],
+    [INLINE, 'datasheet only', /^no serving factor \(1\)/],
   ])(
     'simulate on %s says %s, in JSON and text',
-    async (gpu, source) => {
+    async (gpu, source, serving) => {
       const { dir, file } = spec(gpu);
       const j = await runCli(['simulate', file, '--json'], dir);
       expect(j.code, j.stderr).toBe(0);
       const doc = JSON.parse(j.stdout);
       expect(doc.meta.calibrated).toBe(source);
+      expect(doc.meta.serving_calibrated).toMatch(serving);
+      if (/^no /.test(doc.meta.serving_calibrated)) expect(doc.meta.serving_factor).toBe(1);
+      else expect(doc.meta.serving_calibrated).toContain(doc.meta.serving_factor.toFixed(3));
       expect(doc.intervals.calibrated).toBe(source);
       const [lo, hi] = doc.intervals.metrics.p99_ttft_ms;
       expect(lo).toBeLessThan(doc.p99_ttft_ms);
       expect(hi).toBeGreaterThan(doc.p99_ttft_ms);
       const t = await runCli(['simulate', file], dir);
-      expect(t.stdout).toContain(`calibrated   ${source}`);
+      expect(t.stdout).toContain(`calibrated   ${source}, ${doc.meta.serving_calibrated}`);
       expect(t.stdout).toMatch(/\(90 % intervals: mean, p99\)/);
       expect(t.stdout).toMatch(/TTFT( +[\d.]+){4} +\[[\d.]+, [\d.]+\] \[[\d.]+, [\d.]+\]/);
     },

@@ -57,7 +57,9 @@ export const calibrateCommand: Command = {
       ]);
     const gpu = [...gpus][0];
     const progress = new Progress(io, 'kvplan calibrate', { json: Boolean(args.flags.json) });
-    const fit = fitTimeModel(cases, cases[0].spec.timeModel, {
+    // The profile's own serving fractions are fitted on this GPU: no other fit's serving factor on top.
+    const { servingFactors: _shared, ...start } = cases[0].spec.timeModel;
+    const fit = fitTimeModel(cases, start, {
       maxEvals,
       name: (args.flags.name as string) ?? `${gpu}-calibrated`,
       onEval: (loss, n) =>

@@ -61,6 +61,10 @@ export interface SimulationResultBase {
     calibration_profile: string;
     /** Where the GPU's kernel curves come from. */
     calibrated: CalibrationSource;
+    /** The GPU's serving factor on the kernel-curve part of the step time (1: none for this GPU). */
+    serving_factor: number;
+    /** Where that factor comes from ("serving factor 1.120 fitted on 1 run", or none). */
+    serving_calibrated: string;
     replicas: number;
     gpus: number;
     /** Data-parallel ranks per replica, when more than one. */

@@ -19,7 +19,12 @@ export {
   probMissesRank,
   remoteRanksPerToken,
 } from './time/moe';
-export { DEFAULT_TIME_MODEL, BUILTIN_TIME_MODELS } from './time/profiles';
+export {
+  DEFAULT_TIME_MODEL,
+  BUILTIN_TIME_MODELS,
+  servingCalibrationText,
+  servingFactorFor,
+} from './time/profiles';
 export {
   simulate,
   runSimulation,

@@ -126,6 +126,19 @@ export interface TimeModelCoefficients {
   allReduceLatencyS: number;
   /** Time added to the first token outside the engine (HTTP, detokenise), seconds. */
   frontendOverheadS: number;
+  /**
+   * Per-GPU serving factor by GPU id: a multiplier on the kernel-curve part of the step time
+   * (GEMMs, attention, MoE, collectives, LM head; not the engine-side costs), for a serving bias
+   * specific to that GPU (CUDA graphs, small kernels) that the shared costs cannot remove. `runs`:
+   * the measured serving runs it was fitted on. A GPU not listed runs at 1.
+   */
+  servingFactors?: Record<string, ServingFactor>;
+}
+
+/** One GPU's serving factor and how many measured runs it was fitted on. */
+export interface ServingFactor {
+  factor: number;
+  runs: number;
 }
 
 /** CPU KV offload (vLLM's OffloadingConnector with a CPU block pool), resolved. */

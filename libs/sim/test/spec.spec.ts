@@ -25,7 +25,7 @@ function issuesOf(fn: () => unknown): InputIssue[] {
   throw new Error('expected an InputError');
 }
 
-function coefficients(): Record<string, number | string> {
+function coefficients(): Record<string, unknown> {
   return { ...DEFAULT_TIME_MODEL, name: 'fitted', memEfficiency: 0.77 };
 }
 
@@ -452,6 +452,39 @@ describe('simulation spec: every bad input in one error', () => {
       [
         'calibration (partial.json).coefficients.bogus',
         'calibration (partial.json).coefficients.memEfficiency',
+      ].sort(),
+    );
+  });
+
+  it('reads a profile\'s per-GPU serving factors and names a bad one', () => {
+    const ok = { ...coefficients(), servingFactors: { 'h100-sxm': { factor: 0.93, runs: 4 } } };
+    const spec = resolveSimulationSpec(
+      {
+        model: 'Qwen/Qwen3-14B',
+        gpu: 'h100-sxm',
+        workload: gen,
+        calibration: { format: 'kvplan-gpu-profile/1', gpu: 'h100-sxm', coefficients: ok },
+      },
+      opts(),
+    );
+    expect(spec.timeModel.servingFactors).toEqual({ 'h100-sxm': { factor: 0.93, runs: 4 } });
+    const bad = { ...coefficients(), servingFactors: { 'h100-sxm': { factor: 0, runs: 1.5, x: 1 } } };
+    const issues = issuesOf(() =>
+      resolveSimulationSpec(
+        {
+          model: 'Qwen/Qwen3-14B',
+          gpu: 'h100-sxm',
+          workload: gen,
+          calibration: { format: 'kvplan-gpu-profile/1', gpu: 'h100-sxm', coefficients: bad },
+        },
+        opts(),
+      ),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      [
+        'calibration.coefficients.servingFactors.h100-sxm.factor',
+        'calibration.coefficients.servingFactors.h100-sxm.runs',
+        'calibration.coefficients.servingFactors.h100-sxm.x',
       ].sort(),
     );
   });

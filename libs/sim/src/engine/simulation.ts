@@ -3,6 +3,7 @@ import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
 import { resultIntervals } from '../calibration/interval';
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { StepTimeModel } from '../time/step-time';
+import { servingCalibrationText, servingFactorFor } from '../time/profiles';
 import type { MoeSummary, SimulationResult } from '@kvplan/core';
 import { remoteRanksPerToken } from '../time/moe';
 
@@ -367,6 +368,8 @@ function buildResult(
       seed: spec.seed,
       calibration_profile: spec.timeModel.name,
       calibrated: kernelCalibrationFor(spec.gpu).source,
+      serving_factor: servingFactorFor(spec.timeModel, spec.gpu.id)?.factor ?? 1,
+      serving_calibrated: servingCalibrationText(servingFactorFor(spec.timeModel, spec.gpu.id)),
       replicas: spec.replicas,
       gpus,
       ...(spec.dataParallel > 1 ? { data_parallel: spec.dataParallel } : {}),

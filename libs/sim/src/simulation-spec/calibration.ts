@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { IssueCollector } from '@kvplan/core';
 import { BUILTIN_TIME_MODELS, DEFAULT_TIME_MODEL } from '../time/profiles';
-import type { TimeModelCoefficients } from '../types';
+import type { ServingFactor, TimeModelCoefficients } from '../types';
 import { checkKeys, isObj, num, show } from '@kvplan/core';
 import { FILES_NOT_READ } from './files';
 
@@ -17,7 +17,32 @@ export interface GpuProfileFile {
 
 /** The numeric coefficient names, taken from the default model so this follows the type. */
 function coefficientKeys(): string[] {
-  return Object.keys(DEFAULT_TIME_MODEL).filter((k) => k !== 'name');
+  return Object.keys(DEFAULT_TIME_MODEL).filter((k) => k !== 'name' && k !== 'servingFactors');
+}
+
+/** Optional `servingFactors`: GPU id -> { factor > 0, runs: integer >= 1 }. */
+function validateServingFactors(
+  raw: unknown,
+  where: string,
+  issues: IssueCollector,
+): Record<string, ServingFactor> | undefined {
+  if (!isObj(raw)) {
+    issues.add(where, `expected an object of GPU id -> { factor, runs }, got ${show(raw)}`);
+    return undefined;
+  }
+  const out: Record<string, ServingFactor> = {};
+  for (const [gpu, v] of Object.entries(raw)) {
+    const at = `${where}.${gpu}`;
+    if (!isObj(v)) {
+      issues.add(at, `expected { factor, runs }, got ${show(v)}`);
+      continue;
+    }
+    checkKeys(v, ['factor', 'runs'], at, issues);
+    const factor = num(v.factor, `${at}.factor`, issues, { min: 0, above: true });
+    const runs = num(v.runs, `${at}.runs`, issues, { min: 1, integer: true });
+    if (factor !== undefined && runs !== undefined) out[gpu] = { factor, runs };
+  }
+  return out;
 }
 
 /**
@@ -36,7 +61,7 @@ export function validateCoefficients(
   }
   const before = issues.issues.length;
   const keys = coefficientKeys();
-  checkKeys(raw, ['name', ...keys], where, issues);
+  checkKeys(raw, ['name', ...keys, 'servingFactors'], where, issues);
   if (raw.name !== undefined && typeof raw.name !== 'string')
     issues.add(`${where}.name`, `expected a string, got ${show(raw.name)}`);
   const out: Record<string, number | string> = {
@@ -46,7 +71,13 @@ export function validateCoefficients(
     const v = num(raw[k], `${where}.${k}`, issues, { min: 0, above: /efficiency/i.test(k) });
     if (v !== undefined) out[k] = v;
   }
-  return issues.issues.length > before ? null : (out as unknown as TimeModelCoefficients);
+  const factors =
+    raw.servingFactors === undefined
+      ? undefined
+      : validateServingFactors(raw.servingFactors, `${where}.servingFactors`, issues);
+  if (issues.issues.length > before) return null;
+  const c = out as unknown as TimeModelCoefficients;
+  return factors ? { ...c, servingFactors: factors } : c;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { TimeModelCoefficients } from '../types';
+import type { ServingFactor, TimeModelCoefficients } from '../types';
 import fitted from './default-profile.json';
 
 /**
@@ -9,6 +9,19 @@ import fitted from './default-profile.json';
  * own `kvplan calibrate` output replaces these per GPU.
  */
 export const DEFAULT_TIME_MODEL: TimeModelCoefficients = fitted;
+
+/** A GPU's serving factor under these coefficients, or null where it has none (it runs at 1). */
+export function servingFactorFor(c: TimeModelCoefficients, gpuId: string): ServingFactor | null {
+  const f = c.servingFactors;
+  return f && Object.prototype.hasOwnProperty.call(f, gpuId) ? f[gpuId] : null;
+}
+
+/** What a result's `meta.serving_calibrated` says about the GPU's serving factor. */
+export function servingCalibrationText(f: ServingFactor | null): string {
+  return f
+    ? `serving factor ${f.factor.toFixed(3)} fitted on ${f.runs} run${f.runs === 1 ? '' : 's'}`
+    : 'no serving factor (1): shared serving costs only';
+}
 
 /** Built-in calibration profiles by name (the spec's `calibration` key). */
 export const BUILTIN_TIME_MODELS: Record<string, TimeModelCoefficients> = {

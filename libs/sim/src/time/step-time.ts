@@ -10,6 +10,7 @@ import {
 import { moeCurveFor } from '../hardware/moe-curves';
 import { defaultTopology, type Topology } from '../hardware/topology';
 import { DEFAULT_LOAD_IMBALANCE, expertsTouched, loadImbalance, remoteRanksPerToken } from './moe';
+import { servingFactorFor } from './profiles';
 import type { Dtype, GpuSpec, ModelArch, TimeModelCoefficients } from '../types';
 
 /** Bytes per element of a weight or KV dtype. */
@@ -111,12 +112,18 @@ const GEMMS_PER_LAYER = 4;
  * curves inside a node on the measured fabric, else the topology); then the engine-side
  * costs the kernels do not see (per step, per layer, per running sequence, per prefill chunk,
  * per sampled token, per token), which are what serving calibration fits. The three efficiency
- * coefficients are serving's fraction of the kernel-measured rates (1: as measured).
+ * coefficients are serving's fraction of the kernel-measured rates (1: as measured); the GPU's
+ * serving factor (coefficients.servingFactors, 1 where none) multiplies the whole kernel part.
  */
 export class StepTimeModel {
   readonly c: TimeModelCoefficients;
   /** Where the kernel curves come from (result `meta.calibrated`). */
   readonly calibrated: CalibrationSource;
+  /**
+   * This GPU's serving factor on the kernel-curve part of the step (GEMMs, attention, MoE,
+   * collectives, LM head), resolved once: 1 where the coefficients have none for it.
+   */
+  readonly servingFactor: number;
   private readonly curves: GpuKernelCurves;
   /** The collectives of the tensor-parallel group (and, for MoE, the expert group). */
   readonly collectives: Collectives;
@@ -203,6 +210,7 @@ export class StepTimeModel {
     const cal = kernelCalibrationFor(gpu);
     this.calibrated = cal.source;
     this.curves = cal.curves;
+    this.servingFactor = servingFactorFor(c, gpu.id)?.factor ?? 1;
     const tp = opts.tensorParallel;
     this.tp = tp;
     this.collectives = new Collectives(gpu, opts.topology ?? defaultTopology(gpu), c.kernelLaunchScale);
@@ -270,7 +278,10 @@ export class StepTimeModel {
   /** Seconds that `flops` of extra matrix work take (GEMM-like, at the largest GEMM's efficiency). */
   flopsTime(flops: number): number {
     const g = this.curves.gemm;
-    return flops / (this.peakFlops * g.compute[g.compute.length - 1] * this.c.computeEfficiency);
+    return (
+      (flops * this.servingFactor) /
+      (this.peakFlops * g.compute[g.compute.length - 1] * this.c.computeEfficiency)
+    );
   }
 
   /** Seconds of the linear layers and the all-reduces for `m` tokens. */
@@ -303,7 +314,7 @@ export class StepTimeModel {
           t += this.numLayers * (c.allReduceLatencyS + this.collectives.time('allGather', msg, this.tp));
       }
     }
-    return t;
+    return t * this.servingFactor;
   }
 
   /**
@@ -359,7 +370,7 @@ export class StepTimeModel {
         c.allReduceLatencyS +
         this.collectives.time('allReduce', tokens * hb, G);
     }
-    return this.experts(routes, touched, perExpert, shard) + L * comm;
+    return (this.experts(routes, touched, perExpert, shard) + L * comm) * this.servingFactor;
   }
 
   /**
@@ -396,7 +407,7 @@ export class StepTimeModel {
     const cmp =
       (this.lmHeadFlopsPerSample * n) /
       (this.peakFlops * interpolate(g, g.compute, lx, 0) * c.computeEfficiency);
-    return (mem > cmp ? mem : cmp) + g.launchS * c.kernelLaunchScale;
+    return ((mem > cmp ? mem : cmp) + g.launchS * c.kernelLaunchScale) * this.servingFactor;
   }
 
   /** Seconds of attention: one call per layer over the prefill chunks and one over the decodes. */
@@ -434,7 +445,7 @@ export class StepTimeModel {
           peak,
         ) + this.genLaunchS;
     }
-    return t;
+    return t * this.servingFactor;
   }
 
   /**
