@@ -1,4 +1,10 @@
-import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
+import {
+  InputError,
+  MIN_LAYER_ELEMENTS_PER_THREAD,
+  closeThread,
+  planThreads,
+  type InputIssue,
+} from '@kvplan/core';
 import { Worker } from 'node:worker_threads';
 import {
   type AnalyzeHooks,
@@ -141,7 +147,7 @@ export class LayerThreadPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => closeThread(w)));
   }
 }
 

@@ -1,6 +1,12 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
+import {
+  InputError,
+  MIN_LAYER_ELEMENTS_PER_THREAD,
+  closeThread,
+  planThreads,
+  type InputIssue,
+} from '@kvplan/core';
 import type {
   KvLayer,
   KvSampleInfo,
@@ -130,7 +136,7 @@ class JobLayerThreads implements LayerThreads {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => closeThread(w)));
   }
 }
 
