@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CLOSE_THREAD, InputError } from '@kvplan/core';
+import { InputError } from '@kvplan/core';
 import {
   fuseLayer,
   fuseLayerAsync,
@@ -49,23 +49,9 @@ async function fuse(task: LayerTask): Promise<LayerThreadReply> {
   return { id: task.id, result };
 }
 
-let busy: Promise<unknown> = Promise.resolve();
-
-// The pool closes the thread when the command is done: the kernel's native session is released
-// here, in its own thread, the files are closed, and the thread ends when its event loop empties.
-async function close(): Promise<void> {
-  await busy;
-  if (kernel) (await kernel.catch(() => null))?.dispose();
-  for (const r of readers.values()) r.close();
-  parentPort!.close();
-}
-
-parentPort!.on('message', (task: LayerTask | typeof CLOSE_THREAD) => {
-  if (task === CLOSE_THREAD) {
-    void close();
-    return;
-  }
-  busy = fuse(task)
+// The pool terminates the thread when the command is done (the files and the kernel go with it).
+parentPort!.on('message', (task: LayerTask) => {
+  fuse(task)
     .then((reply) => parentPort!.postMessage(reply))
     .catch((err: unknown) =>
       parentPort!.postMessage(

@@ -1,10 +1,4 @@
-import {
-  InputError,
-  MIN_LAYER_ELEMENTS_PER_THREAD,
-  closeThread,
-  planThreads,
-  type InputIssue,
-} from '@kvplan/core';
+import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
 import { Worker } from 'node:worker_threads';
 import {
   type AnalyzeHooks,
@@ -147,7 +141,7 @@ export class LayerThreadPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => closeThread(w)));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

@@ -15,11 +15,8 @@ export * from './safetensors';
 export * from './kv-header';
 export * from './projection';
 export {
-  CLOSE_THREAD,
   MIN_LAYER_ELEMENTS_PER_THREAD,
-  closeThread,
   planThreads,
-  type ClosableThread,
   type ThreadPlan,
   type ThreadWork,
 } from './thread-policy';

@@ -40,32 +40,3 @@ export function planThreads(cores: number, tasks: number, work: ThreadWork = {})
  * layer threads and the worker's fusion jobs both plan with it.
  */
 export const MIN_LAYER_ELEMENTS_PER_THREAD = 48 * 2 ** 20;
-
-/** What closeThread needs of a worker thread (node:worker_threads' Worker has it). */
-export interface ClosableThread {
-  postMessage(message: unknown): void;
-  once(event: 'exit', listener: () => void): unknown;
-  terminate(): Promise<number>;
-  readonly threadId: number;
-}
-
-/** The message a pool's thread answers by releasing what it holds and ending by itself. */
-export const CLOSE_THREAD = 'kvplan:close-thread';
-
-/**
- * Ends a pool thread by asking it to close: it releases its native resources (an onnxruntime
- * session) in its own thread and lets its event loop empty. A thread terminated from outside while
- * a native addon still holds state there can abort the whole process, so terminate() is only the
- * fallback, after `graceMs`.
- */
-export function closeThread(w: ClosableThread, graceMs = 10_000): Promise<void> {
-  if (w.threadId < 0) return Promise.resolve(); // already exited
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => void w.terminate().then(() => resolve()), graceMs);
-    w.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    w.postMessage(CLOSE_THREAD);
-  });
-}

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CLOSE_THREAD, InputError } from '@kvplan/core';
+import { InputError } from '@kvplan/core';
 import {
   fuseLayer,
   fuseLayerAsync,
@@ -32,22 +32,8 @@ async function fuse(task: LayerThreadTask): Promise<LayerThreadReply> {
   return { id: task.id, result };
 }
 
-let busy: Promise<unknown> = Promise.resolve();
-
-// The job closes its threads when it is done: the kernel's native session is released here, in its
-// own thread, which then ends when its event loop empties.
-async function close(): Promise<void> {
-  await busy;
-  if (kernel) (await kernel.catch(() => null))?.dispose();
-  parentPort!.close();
-}
-
-parentPort!.on('message', (task: LayerThreadTask | typeof CLOSE_THREAD) => {
-  if (task === CLOSE_THREAD) {
-    void close();
-    return;
-  }
-  busy = fuse(task)
+parentPort!.on('message', (task: LayerThreadTask) => {
+  fuse(task)
     .then((reply) => parentPort!.postMessage(reply))
     .catch((err: unknown) =>
       parentPort!.postMessage(

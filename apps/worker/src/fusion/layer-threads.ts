@@ -1,12 +1,6 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import {
-  InputError,
-  MIN_LAYER_ELEMENTS_PER_THREAD,
-  closeThread,
-  planThreads,
-  type InputIssue,
-} from '@kvplan/core';
+import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
 import type {
   KvLayer,
   KvSampleInfo,
@@ -136,7 +130,7 @@ class JobLayerThreads implements LayerThreads {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => closeThread(w)));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
