@@ -124,16 +124,18 @@ fs.writeFileSync(
   JSON.stringify(coefficients, null, 2) + '\n',
 );
 // The interval policy's residuals: RMS log error per calibration class and metric over the fit and
-// held-out runs (the stress runs had CPU KV offload, which the simulator does not model).
+// held-out runs (not the overloaded stress runs), measured WITHOUT the serving factors: a class
+// holds GPUs that have no serving runs (and so no factor), whose projections must not borrow the
+// narrower errors a factor buys; for GPUs with a factor the interval is then conservative.
 const sums = new Map<string, { runs: number; sq: Record<string, number>; n: Record<string, number> }>();
 cases.forEach((c, i) => {
-  if (errors[i].split === 'stress') return;
+  if (before[i].split === 'stress') return;
   const cls = calibrationClass(kernelCalibrationFor(c.spec.gpu).source);
   const acc = sums.get(cls) ?? { runs: 0, sq: {}, n: {} };
   acc.runs++;
   for (const m of SCORED_METRICS) {
-    const meas = errors[i].measured[m];
-    const sim = errors[i].simulated[m];
+    const meas = before[i].measured[m];
+    const sim = before[i].simulated[m];
     if (!(meas !== undefined && meas > 0 && sim > 0)) continue;
     acc.sq[m] = (acc.sq[m] ?? 0) + Math.log(sim / meas) ** 2;
     acc.n[m] = (acc.n[m] ?? 0) + 1;
