@@ -1132,6 +1132,9 @@ describe("the planner's answer, through the UI from an empty workspace", () => {
       expect(c[6]).not.toBe('0');
     }
     expect(cells[answer.best!][0]).toMatch(/cheapest without fusion/);
+    // The recommended size says how likely it meets each SLO term, as stored.
+    expect(best.sloAtSize!.length).toBeGreaterThan(0);
+    for (const t of best.sloAtSize!) expect(cells[answer.best!][2]).toContain(t.text);
     // The front column marks exactly the rows the stored answer puts on it.
     expect(cells.map((c) => c[11].startsWith('★'))).toEqual(answer.rows.map((r) => r.pareto));
     expect(answer.rows.some((r) => r.pareto)).toBe(true);

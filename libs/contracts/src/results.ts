@@ -7,6 +7,7 @@ export type {
   AccuracyEntry,
   AnswerAccuracy,
   AnswerRow,
+  AnswerSloConfidence,
   AnswerSloTerm,
   BreakdownRow,
   CapacityAnswer,

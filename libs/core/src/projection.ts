@@ -307,6 +307,16 @@ export interface AnswerSloTerm {
   limit: number;
 }
 
+/** One SLO term at an answer's recommended size, judged with its uncertainty. */
+export interface AnswerSloConfidence {
+  metric: string;
+  limitMs: number;
+  projectedMs: number;
+  /** Probability that the real value meets the limit. */
+  probability: number;
+  text: string;
+}
+
 /** An accuracy figure of a fusion threshold, named, with its direction and interval. */
 export interface AnswerAccuracy {
   metric: string;
@@ -349,6 +359,11 @@ export interface AnswerRow {
   /** Fewest replicas (and GPUs) for the target rate; null when infeasible or not reachable. */
   replicas: number | null;
   gpus: number | null;
+  /**
+   * Each SLO term at that size and the target rate, with the probability it is met by the one
+   * interval policy ("meets p99 TTFT 2 s with ~90 % confidence"); empty without a size.
+   */
+  sloAtSize?: AnswerSloConfidence[];
   /** gpus x the deployment's price per GPU-hour; null without a price. */
   usdPerHour: number | null;
   costPerMillionOutputTokensUsd: number | null;

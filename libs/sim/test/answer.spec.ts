@@ -53,6 +53,15 @@ describe('answer rows', () => {
     expect(row.kvPeakUsedBlocks!).toBeLessThanOrEqual(row.kvBlocksTotal!);
     expect(row.threshold).toBeNull();
     expect(row.accuracy).toEqual([]);
+    // At the recommended size, each SLO term with how likely it holds (the one interval policy).
+    expect(row.sloAtSize).toHaveLength(1);
+    const [term] = row.sloAtSize!;
+    expect(term.metric).toBe('p99_ttft_ms');
+    expect(term.limitMs).toBe(1500);
+    expect(term.projectedMs).toBeLessThanOrEqual(1500);
+    expect(term.probability).toBeGreaterThanOrEqual(0.5);
+    expect(term.probability).toBeLessThanOrEqual(1);
+    expect(term.text).toMatch(/^meets p99 TTFT 1\.5 s with ~\d+ % confidence/);
   }, 60_000);
 
   it('marks a configuration that meets the SLO at no rate infeasible, with the binding term and no rate', () => {
@@ -64,6 +73,7 @@ describe('answer rows', () => {
     expect(row.maxRatePerReplica).toBeNull();
     expect(row.replicas).toBeNull();
     expect(row.usdPerHour).toBeNull();
+    expect(row.sloAtSize).toEqual([]);
   }, 60_000);
 
   it("reports the fusion profile's accuracy at the row's threshold, each metric named with its direction", () => {

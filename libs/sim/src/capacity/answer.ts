@@ -16,6 +16,7 @@ import {
   type PlanAnswer,
   type SloSpec,
 } from '@kvplan/core';
+import { sloConfidences } from '../calibration/interval';
 import type { ResolvedSpec } from '../types';
 import { evaluateCapacity, type CapacityEvaluation, type CapacityOptions } from './evaluate';
 import { offeredRate, sloChecks } from './search';
@@ -101,6 +102,18 @@ export function answerRowOf(
     sloAtMax,
     replicas: feasible ? (replicas?.replicas ?? null) : null,
     gpus,
+    sloAtSize:
+      feasible && replicas
+        ? sloConfidences(replicas.probe.result, slo).map(
+            ({ metric, limitMs, projectedMs, probability, text }) => ({
+              metric,
+              limitMs,
+              projectedMs,
+              probability,
+              text,
+            }),
+          )
+        : [],
     usdPerHour: gpus !== null && spec.cost ? gpus * spec.cost.gpuHourUsd : null,
     costPerMillionOutputTokensUsd: feasible ? point.costPerMillionOutputTokensUsd : null,
     costPerMillionTotalTokensUsd: feasible ? point.costPerMillionTotalTokensUsd : null,

@@ -87,7 +87,14 @@ function rowCells(r: AnswerRow, marks: Map<number, string>): Array<Node | string
     ? infeasible()
     : r.gpus === null
       ? h('span', { class: 'bad' }, 'not reachable')
-      : `${r.gpus} (${r.replicas} × ${parallel(r)})`;
+      : h(
+          'span',
+          {},
+          `${r.gpus} (${r.replicas} × ${parallel(r)})`,
+          r.sloAtSize?.length
+            ? h('div', { class: 'muted small confidence' }, r.sloAtSize.map((t) => t.text).join('; '))
+            : null,
+        );
   const slo = r.sloAtMax.length
     ? r.sloAtMax.map((t) => `${t.label} ${fmtMs(t.value)} ≤ ${fmtMs(t.limit)}`).join('; ')
     : '–';
