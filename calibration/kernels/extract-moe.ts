@@ -9,38 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-
-/** The GPUs and vLLM versions of the other kernel curves (extract.ts). */
-const SOURCES = [
-  { gpu: 'h100_sxm', folder: 'h100_sxm', vllm: '0.14.0' },
-  { gpu: 'a100_sxm', folder: 'a100_sxm', vllm: '0.14.0' },
-  { gpu: 'h200_sxm', folder: 'h200_sxm', vllm: '0.14.0' },
-  { gpu: 'l40s', folder: 'l40s', vllm: '0.14.0' },
-  { gpu: 'b200_sxm', folder: 'b200_sxm', vllm: '0.19.0' },
-  { gpu: 'rtx_pro_6000_server', folder: 'rtx_pro_6000_server', vllm: '0.19.0' },
-] as const;
-
-type Row = Record<string, unknown>;
-const int = (v: unknown) => Number(v);
-const us = (ms: unknown) => Math.round(Number(ms) * 1e6) / 1e3;
-
-async function readParquet(file: string): Promise<Row[]> {
-  const b = fs.readFileSync(file);
-  const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  return (await parquetReadObjects({ file: ab, compressors })) as Row[];
-}
-
-export const MOE_COLUMNS = [
-  'num_tokens',
-  'hidden_size',
-  'inter_size',
-  'topk',
-  'num_experts',
-  'ep_size',
-  'latency_us',
-];
+import { MOE_FILE_COLUMNS } from '@kvplan/sim';
+import { SOURCES, int, readParquet, us, writeCsv } from './aiconfigurator';
 
 async function main(): Promise<void> {
   const [checkout, commit] = process.argv.slice(2);
@@ -71,16 +41,9 @@ async function main(): Promise<void> {
         int(r.num_experts),
         int(r.moe_ep_size),
         us(r.latency),
-      ])
-      .sort((a, b) => {
-        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-        return 0;
-      });
+      ]);
     if (rows.length === 0) continue;
-    fs.writeFileSync(
-      path.join(outRoot, s.gpu, 'moe.csv'),
-      [MOE_COLUMNS.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n',
-    );
+    writeCsv(path.join(outRoot, s.gpu, 'moe.csv'), MOE_FILE_COLUMNS, rows);
     lines.push(
       `| ${s.gpu} | ${String(all[0]?.device)} | vLLM ${s.vllm} | ${rows.length} | \`systems/data/${s.folder}/moe/vllm/${s.vllm}/moe_perf.parquet\` |`,
     );

@@ -11,39 +11,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { SOURCES, int, readParquet, us, writeCsv } from './aiconfigurator';
 
-/** kvplan's name of each measured GPU, AIConfigurator's folder and the vLLM version used (one per GPU: 0.14.0 where measured). */
-export const SOURCES = [
-  { gpu: 'h100_sxm', folder: 'h100_sxm', vllm: '0.14.0' },
-  { gpu: 'a100_sxm', folder: 'a100_sxm', vllm: '0.14.0' },
-  { gpu: 'h200_sxm', folder: 'h200_sxm', vllm: '0.14.0' },
-  { gpu: 'l40s', folder: 'l40s', vllm: '0.14.0' },
-  { gpu: 'b200_sxm', folder: 'b200_sxm', vllm: '0.19.0' },
-  { gpu: 'rtx_pro_6000_server', folder: 'rtx_pro_6000_server', vllm: '0.19.0' },
-] as const;
-
-type Row = Record<string, unknown>;
-const int = (v: unknown) => Number(v);
-const us = (ms: unknown) => Math.round(Number(ms) * 1e6) / 1e3; // ms -> microseconds, 1 ns resolution
 const isPow2 = (x: number) => x > 0 && (x & (x - 1)) === 0;
 /** Heads per GPU seen in practice (dense models split over TP 1-8). */
 const HEADS = new Set([8, 16, 32, 64]);
-
-async function readParquet(file: string): Promise<Row[]> {
-  const b = fs.readFileSync(file);
-  const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  return (await parquetReadObjects({ file: ab, compressors })) as Row[];
-}
-
-function writeCsv(file: string, header: string[], rows: Array<Array<number>>): void {
-  rows.sort((a, b) => {
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-    return 0;
-  });
-  fs.writeFileSync(file, [header.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n');
-}
 
 async function main(): Promise<void> {
   const [checkout, commit] = process.argv.slice(2);
