@@ -4,6 +4,7 @@
  * its run with fusion dashed, so a curve is named by its colour and its dash alone.
  */
 import {
+  axisName,
   COLORS,
   fmtNum,
   logSpanOf,
@@ -58,15 +59,6 @@ const frame = (): Option => ({
   legend: { top: 4, type: 'scroll', textStyle: { fontSize: 11 } },
 });
 
-const axis = (name: string, extra: Option = {}): Option => ({
-  name,
-  nameLocation: 'middle',
-  nameGap: 30,
-  nameTextStyle: { color: '#495057', fontSize: 12 },
-  splitLine: { lineStyle: { color: COLORS.grid } },
-  ...extra,
-});
-
 const line = (r: CompareRun<unknown>, data: unknown[], extra: Option = {}): Option => ({
   name: r.name,
   type: 'line',
@@ -99,8 +91,8 @@ export function compareCdfOption(
   return {
     ...frame(),
     tooltip: unitTooltip('ms', () => 'of requests at or under it'),
-    xAxis: { type: wide ? 'log' : 'value', ...axis(`${label} (ms)`), scale: true },
-    yAxis: { type: 'value', min: 0, max: 1, ...axis('fraction of requests', { nameGap: 40 }) },
+    xAxis: { type: wide ? 'log' : 'value', ...axisName(`${label} (ms)`), scale: true },
+    yAxis: { type: 'value', min: 0, max: 1, ...axisName('fraction of requests', { nameGap: 40 }) },
     series: runs.map((r) =>
       line(
         r,
@@ -122,8 +114,8 @@ export function compareThroughputOption(items: Array<Compared<RateSweep>>): Opti
   return {
     ...frame(),
     tooltip: unitTooltip('req/s', () => 'tok/s'),
-    xAxis: { type: 'value', ...axis('offered request rate (req/s)'), scale: true },
-    yAxis: { type: 'value', min: 0, ...axis('output tokens/s', { nameGap: 48 }) },
+    xAxis: { type: 'value', ...axisName('offered request rate (req/s)'), scale: true },
+    yAxis: { type: 'value', min: 0, ...axisName('output tokens/s', { nameGap: 48 }) },
     series: runs.map((r) =>
       line(
         r,
@@ -170,10 +162,10 @@ export function compareLatencyOption(
   return {
     ...frame(),
     tooltip: unitTooltip('req/s', () => 'ms'),
-    xAxis: { type: 'value', ...axis('offered request rate (req/s)'), scale: true },
+    xAxis: { type: 'value', ...axisName('offered request rate (req/s)'), scale: true },
     yAxis: {
       type: 'log',
-      ...axis(name, { nameGap: 44 }),
+      ...axisName(name, { nameGap: 44 }),
       ...logSpanOf([...values, shared ? term.boundMs : undefined]),
     },
     series: [
@@ -219,8 +211,8 @@ export function compareKvOption(items: Array<Compared<KvSeries>>): Option | null
   return {
     ...frame(),
     tooltip: unitTooltip('s', () => 'of its KV blocks'),
-    xAxis: { type: 'value', ...axis('time (s)') },
-    yAxis: { type: 'value', min: 0, max: 1, ...axis('share of KV blocks in use', { nameGap: 44 }) },
+    xAxis: { type: 'value', ...axisName('time (s)') },
+    yAxis: { type: 'value', min: 0, max: 1, ...axisName('share of KV blocks in use', { nameGap: 44 }) },
     series: runs.map((r) =>
       line(
         r,
@@ -290,12 +282,12 @@ export function comparePlansOption(
   return {
     ...frame(),
     tooltip: unitTooltip('', (n) => (n.endsWith('p99 TTFT') ? 'ms' : 'tok/s')),
-    xAxis: { type: 'value', ...axis(PLAN_X[mode]), scale: true },
+    xAxis: { type: 'value', ...axisName(PLAN_X[mode]), scale: true },
     yAxis: [
-      { type: 'value', min: 0, max: niceCeil(top * 1.05), ...axis('output tokens/s', { nameGap: 48 }) },
+      { type: 'value', min: 0, max: niceCeil(top * 1.05), ...axisName('output tokens/s', { nameGap: 48 }) },
       {
         type: 'log',
-        ...axis('p99 TTFT (ms)', { nameGap: 44 }),
+        ...axisName('p99 TTFT (ms)', { nameGap: 44 }),
         splitLine: { show: false },
         ...logSpanOf(lat),
       },

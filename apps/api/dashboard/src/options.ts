@@ -56,7 +56,8 @@ const base = (): Option => ({
   legend: { top: 4, type: 'plain', textStyle: { fontSize: 12 } },
 });
 
-const axisName = (name: string, extra: Option = {}): Option => ({
+/** An axis named in the middle, in the dashboard's type and grid colours. */
+export const axisName = (name: string, extra: Option = {}): Option => ({
   name,
   nameLocation: 'middle',
   nameGap: 30,
