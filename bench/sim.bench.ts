@@ -56,33 +56,45 @@ rows.push({
   wall_s: +wallA.toFixed(2),
   cpu_s: +cpuA.toFixed(2),
   simulated_s: +simA.toFixed(0),
-  sim_s_per_wall_s: Math.round(simA / wallA),
+  sim_s_per_cpu_s: Math.round(simA / cpuA),
   requests_per_wall_s: Math.round(ten.n / wallA),
   peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
 });
 
-// (a) whole process: `kvplan simulate` reading the trace file, start-up included.
-t0 = performance.now();
-const child = spawnSync(
-  '/usr/bin/time',
-  ['-f', '%U %S %M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
-  {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  },
-);
-const wallP = (performance.now() - t0) / 1000;
-if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
-const [userS, sysS, rssKb] = child.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+// (a) whole process: `kvplan simulate` reading the trace file, start-up included, five times; the
+// row quotes the least user + sys CPU time (the machine's noise only ever adds) and the median.
+const whole = Array.from({ length: 5 }, () => {
+  const start = performance.now();
+  const child = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%U %S %M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
+  const [userS, sysS, rssKb] = child.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall: (performance.now() - start) / 1000, cpu: userS + sysS, rssKb };
+}).sort((a, b) => a.cpu - b.cpu);
+const least = whole[0];
 rows.push({
-  case: '(a) Azure conv x10, whole process',
+  case: '(a) Azure conv x10, whole process, least of 5',
   requests: ten.n,
-  wall_s: +wallP.toFixed(2),
-  cpu_s: +(userS + sysS).toFixed(2),
+  wall_s: +least.wall.toFixed(2),
+  cpu_s: +least.cpu.toFixed(2),
   simulated_s: +simA.toFixed(0),
-  sim_s_per_wall_s: Math.round(simA / wallP),
-  requests_per_wall_s: Math.round(ten.n / wallP),
-  peak_rss_mib: Math.round(rssKb / 1024),
+  sim_s_per_cpu_s: Math.round(simA / least.cpu),
+  requests_per_wall_s: Math.round(ten.n / least.wall),
+  peak_rss_mib: Math.round(Math.max(...whole.map((r) => r.rssKb)) / 1024),
+});
+const median = whole[2];
+rows.push({
+  case: '(a) Azure conv x10, whole process, median of 5',
+  requests: ten.n,
+  wall_s: +median.wall.toFixed(2),
+  cpu_s: +median.cpu.toFixed(2),
+  simulated_s: +simA.toFixed(0),
+  sim_s_per_cpu_s: Math.round(simA / median.cpu),
+  requests_per_wall_s: Math.round(ten.n / median.wall),
+  peak_rss_mib: Math.round(Math.max(...whole.map((r) => r.rssKb)) / 1024),
 });
 
 // (b) one million requests
@@ -101,7 +113,7 @@ rows.push({
   wall_s: +wallB.toFixed(2),
   cpu_s: +cpuB.toFixed(2),
   simulated_s: +runB.result.duration.toFixed(0),
-  sim_s_per_wall_s: Math.round(runB.result.duration / wallB),
+  sim_s_per_cpu_s: Math.round(runB.result.duration / cpuB),
   requests_per_wall_s: Math.round(specB.workload.n / wallB),
   peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
 });

@@ -1,4 +1,6 @@
-/** Entries per storage chunk (1 MiB of values and 1 MiB of weights). */
+import { summarizeChunks, type Summary, type WeightedChunk } from '../metrics/stats';
+
+/** Entries per storage chunk (1 MiB of values, 512 KiB of weights). */
 const CHUNK = 1 << 17;
 
 /**
@@ -6,23 +8,23 @@ const CHUNK = 1 << 17;
  * previous step and again in this one shares this step's duration as its gap, so a step adds one
  * weighted entry; only other gaps (after a preemption, a skipped step) are stored one by one.
  * Entries go into fixed-size chunks: a long run (millions of steps) never reallocates and copies
- * what it has recorded, and touches only the memory it fills.
+ * what it has recorded, touches only the memory it fills, and is summarised where it lies.
  */
 export class GapRecorder {
-  private values: Float64Array[] = [new Float64Array(CHUNK)];
-  private weights: Float64Array[] = [new Float64Array(CHUNK)];
-  private v = this.values[0];
-  private w = this.weights[0];
+  private readonly chunks: WeightedChunk[] = [];
+  private v = new Float64Array(0);
+  private w = new Uint32Array(0);
   private i = 0;
   length = 0;
 
+  /** One gap of `value` seconds shared by `weight` tokens (an integer; 0 records nothing). */
   add(value: number, weight: number): void {
     if (weight <= 0) return;
-    if (this.i === CHUNK) {
+    if (this.i === this.v.length) {
+      if (this.chunks.length > 0) this.chunks[this.chunks.length - 1].n = this.i;
       this.v = new Float64Array(CHUNK);
-      this.w = new Float64Array(CHUNK);
-      this.values.push(this.v);
-      this.weights.push(this.w);
+      this.w = new Uint32Array(CHUNK);
+      this.chunks.push({ values: this.v, weights: this.w, n: 0 });
       this.i = 0;
     }
     this.v[this.i] = value;
@@ -31,18 +33,9 @@ export class GapRecorder {
     this.length++;
   }
 
-  /** Every recorded gap times `scale`, and its weight, as arrays of exactly `length` entries. */
-  collect(scale = 1): { values: Float64Array; weights: Float64Array } {
-    const values = new Float64Array(this.length);
-    const weights = new Float64Array(this.length);
-    let at = 0;
-    this.values.forEach((chunk, c) => {
-      const n = Math.min(CHUNK, this.length - at);
-      const wc = this.weights[c];
-      for (let k = 0; k < n; k++) values[at + k] = chunk[k] * scale;
-      weights.set(n === CHUNK ? wc : wc.subarray(0, n), at);
-      at += n;
-    });
-    return { values, weights };
+  /** Mean, std and percentiles over every token's gap, times `scale` (1000: milliseconds). */
+  summary(scale = 1): Summary {
+    if (this.chunks.length > 0) this.chunks[this.chunks.length - 1].n = this.i;
+    return summarizeChunks(this.chunks, scale);
   }
 }

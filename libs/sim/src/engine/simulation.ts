@@ -1,5 +1,5 @@
 import { EventQueue } from '../core/event-queue';
-import { summarize, summarizeWeighted, type Summary } from '../metrics/stats';
+import { summarize, type Summary } from '../metrics/stats';
 import { resultIntervals } from '../calibration/interval';
 import { kernelCalibrationFor } from '../hardware/kernel-curves';
 import { StepTimeModel } from '../time/step-time';
@@ -282,9 +282,10 @@ function buildResult(
   timeseries: SimulationResult['timeseries'],
 ): SimulationResult {
   const w = spec.workload;
-  const ttft: number[] = [];
-  const tpot: number[] = [];
-  const e2el: number[] = [];
+  const ttft = new Float64Array(reqs.n);
+  const tpot = new Float64Array(reqs.n);
+  const e2el = new Float64Array(reqs.n);
+  let withTpot = 0;
   let completed = 0;
   let failed = 0;
   let inTok = 0;
@@ -299,24 +300,23 @@ function buildResult(
       failed++;
       continue;
     }
-    completed++;
     inTok += w.inputTokens[r];
     outTok += reqs.numOutput[r];
     const t = (reqs.firstTokenS[r] - w.arrivalS[r] + frontend) * 1000;
     const e = (reqs.finishS[r] - w.arrivalS[r] + frontend) * 1000;
-    ttft.push(t);
-    e2el.push(e);
     let tp = 0;
     if (reqs.numOutput[r] > 1) {
       tp = (e - t) / (reqs.numOutput[r] - 1);
-      tpot.push(tp);
+      tpot[withTpot++] = tp;
     }
     if (t <= sloTtft && tp <= sloTpot && e <= sloE2e) good++;
+    ttft[completed] = t;
+    e2el[completed] = e;
+    completed++;
   }
   const first = w.n > 0 ? w.arrivalS[0] : 0;
   const duration = Math.max(lastFinish - first, 1e-9);
-  const gapsMs = gaps.collect(1000);
-  const itl = summarizeWeighted(gapsMs.values, gapsMs.weights, gaps.length);
+  const itl = gaps.summary(1000);
   let steps = 0;
   let batch = 0;
   let usedBlockSeconds = 0;
@@ -342,10 +342,10 @@ function buildResult(
     ...(slo ? { request_goodput: good / duration } : {}),
     output_throughput: outTok / duration,
     total_token_throughput: (inTok + outTok) / duration,
-    ...metricBlock('ttft', summarize(Float64Array.from(ttft))),
-    ...metricBlock('tpot', summarize(Float64Array.from(tpot))),
+    ...metricBlock('ttft', summarize(ttft.subarray(0, completed))),
+    ...metricBlock('tpot', summarize(tpot.subarray(0, withTpot))),
     ...metricBlock('itl', itl),
-    ...metricBlock('e2el', summarize(Float64Array.from(e2el))),
+    ...metricBlock('e2el', summarize(e2el.subarray(0, completed))),
     preemptions,
     kv_blocks_total: blocksTotal,
     kv_peak_used_blocks: peak,

@@ -33,7 +33,7 @@ export function summarize(values: Float64Array): Summary {
   for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
   // Latencies are never negative: select the ranks instead of sorting (same numbers).
   if (!negative) {
-    const [median, p90, p99] = selectPercentiles(values, ONES(n), n, n);
+    const [median, p90, p99] = selectPercentiles([{ values, weights: ONES(n), n }], n);
     return { mean, median, std: Math.sqrt(ss / n), p90, p99 };
   }
   const sorted = Float64Array.from(values).sort();
@@ -46,45 +46,63 @@ export function summarize(values: Float64Array): Summary {
   };
 }
 
-let ones = new Float64Array(0);
+let ones = new Uint32Array(0);
 /** A shared array of at least n ones (read-only by its users). */
-function ONES(n: number): Float64Array {
-  if (ones.length < n) ones = new Float64Array(n).fill(1);
+function ONES(n: number): Uint32Array {
+  if (ones.length < n) ones = new Uint32Array(n).fill(1);
   return ones;
+}
+
+/** `n` values with their integer weights: one piece of a weighted multiset kept in chunks. */
+export interface WeightedChunk {
+  values: Float64Array;
+  weights: Uint32Array;
+  n: number;
 }
 
 /**
  * The same statistics over a multiset given as (value, weight) pairs with integer weights:
  * identical to summarize() on the expanded list, without expanding it.
  */
-export function summarizeWeighted(values: Float64Array, weights: Float64Array, length: number): Summary {
+export function summarizeWeighted(values: Float64Array, weights: ArrayLike<number>, length: number): Summary {
+  return summarizeChunks([{ values, weights: Uint32Array.from(weights), n: length }]);
+}
+
+/**
+ * summarizeWeighted over a multiset stored in chunks, every statistic times `scale` (> 0, so the
+ * order is kept): the chunks are read where they lie, never copied into one array.
+ */
+export function summarizeChunks(chunks: readonly WeightedChunk[], scale = 1): Summary {
   let total = 0;
   let sum = 0;
-  for (let i = 0; i < length; i++) {
-    total += weights[i];
-    sum += values[i] * weights[i];
-  }
+  for (const { values, weights, n } of chunks)
+    for (let i = 0; i < n; i++) {
+      total += weights[i];
+      sum += values[i] * weights[i];
+    }
   if (total === 0) return { ...EMPTY };
   const mean = sum / total;
   let ss = 0;
-  for (let i = 0; i < length; i++) ss += weights[i] * (values[i] - mean) ** 2;
-  const [median, p90, p99] = selectPercentiles(values, weights, length, total);
-  return { mean, median, std: Math.sqrt(ss / total), p90, p99 };
+  for (const { values, weights, n } of chunks)
+    for (let i = 0; i < n; i++) ss += weights[i] * (values[i] - mean) ** 2;
+  const [median, p90, p99] = selectPercentiles(chunks, total);
+  return {
+    mean: mean * scale,
+    median: median * scale,
+    std: Math.sqrt(ss / total) * scale,
+    p90: p90 * scale,
+    p99: p99 * scale,
+  };
 }
 
 /** The 50th, 90th and 99th percentiles (numpy's linear interpolation) by one valuesAtRanks call. */
-function selectPercentiles(
-  values: Float64Array,
-  weights: Float64Array,
-  length: number,
-  total: number,
-): number[] {
+function selectPercentiles(chunks: readonly WeightedChunk[], total: number): number[] {
   const qs = [50, 90, 99];
   const ranks = qs.flatMap((q) => {
     const lo = Math.floor((q / 100) * (total - 1));
     return [lo, Math.min(lo + 1, total - 1)];
   });
-  const at = valuesAtRanks(values, weights, length, ranks);
+  const at = valuesAtRanks(chunks, ranks);
   return qs.map((q, i) => {
     const pos = (q / 100) * (total - 1);
     return at[2 * i] + (at[2 * i + 1] - at[2 * i]) * (pos - Math.floor(pos));
@@ -94,63 +112,55 @@ function selectPercentiles(
 /**
  * The values at 0-based ranks of the expanded sorted multiset (each value repeated by its integer
  * weight), for non-negative finite doubles: a radix select on their IEEE-754 bits (which order
- * like the numbers when non-negative), 16 bits at a time from the top, narrowing to the elements
- * that share the prefix so far. Exact, and O(n) per distinct path where a sort is O(n log n)
- * and a full radix sort moves every element four times.
+ * like the numbers when non-negative), 16 bits at a time from the top. One pass over every chunk
+ * finds the top-16-bit buckets the ranks fall in and a second copies those buckets' members out;
+ * the lower levels narrow these copies in place. Exact, and O(n) where a sort is O(n log n).
  */
-export function valuesAtRanks(
-  values: Float64Array,
-  weights: Float64Array,
-  length: number,
-  ranks: number[],
-): number[] {
-  if (!LITTLE_ENDIAN) {
-    const order = argsortNonNegative(values, length);
-    const cum = new Float64Array(length);
-    let c = 0;
-    for (let i = 0; i < length; i++) cum[i] = c += weights[order[i]];
-    return ranks.map((k) => {
-      let lo = 0;
-      let hi = length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cum[mid] > k) hi = mid;
-        else lo = mid + 1;
-      }
-      return values[order[lo]];
-    });
-  }
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+export function valuesAtRanks(chunks: readonly WeightedChunk[], ranks: number[]): number[] {
+  if (!LITTLE_ENDIAN) return valuesAtRanksBySort(chunks, ranks);
   // Level 0, once for every rank: the top 16 bits (little-endian: word 2i+1 is the high half).
   const hist = new Float64Array(65536);
-  for (let i = 0; i < length; i++) hist[bits[2 * i + 1] >>> 16] += weights[i];
+  const members = new Uint32Array(65536);
+  for (const { values, weights, n } of chunks) {
+    const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+    for (let i = 0; i < n; i++) {
+      const top = bits[2 * i + 1] >>> 16;
+      hist[top] += weights[i];
+      members[top]++;
+    }
+  }
   const bucketOf = ranks.map((rank) => {
     let k = rank;
     let b = 0;
     while (b < 65535 && k >= hist[b]) k -= hist[b++];
     return { b, k };
   });
-  // Gather the elements of the buckets the ranks fall in, in one pass.
+  // Copy the members of the buckets the ranks fall in out of the chunks, in one pass.
   const group = new Int8Array(65536).fill(-1);
   const buckets = [...new Set(bucketOf.map((x) => x.b))];
   buckets.forEach((b, g) => (group[b] = g));
-  const sizes = buckets.map((b) => {
-    let n = 0;
-    for (let i = 0; i < length; i++) if (bits[2 * i + 1] >>> 16 === b) n++;
-    return n;
-  });
-  const sets = sizes.map((n) => new Uint32Array(n));
+  const setValues = buckets.map((b) => new Float64Array(members[b]));
+  const setWeights = buckets.map((b) => new Uint32Array(members[b]));
   const fill = new Int32Array(buckets.length);
-  for (let i = 0; i < length; i++) {
-    const g = group[bits[2 * i + 1] >>> 16];
-    if (g >= 0) sets[g][fill[g]++] = i;
+  for (const { values, weights, n } of chunks) {
+    const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+    for (let i = 0; i < n; i++) {
+      const g = group[bits[2 * i + 1] >>> 16];
+      if (g < 0) continue;
+      setValues[g][fill[g]] = values[i];
+      setWeights[g][fill[g]++] = weights[i];
+    }
   }
-  // Levels 1-3 within the bucket: the next 16 bits, narrowing the set in place.
+  // Levels 1-3 within the bucket: the next 16 bits, narrowing a list of members in place.
   const memo = new Map<number, number>();
   return bucketOf.map(({ b, k }, r) => {
     const known = memo.get(ranks[r]);
     if (known !== undefined) return known;
-    const set = Uint32Array.from(sets[buckets.indexOf(b)]);
+    const g = buckets.indexOf(b);
+    const weights = setWeights[g];
+    const bits = new Uint32Array(setValues[g].buffer);
+    const set = new Uint32Array(weights.length);
+    for (let j = 0; j < set.length; j++) set[j] = j;
     let n = set.length;
     for (let d = 1; d < 4; d++) {
       const word = d === 1 ? 1 : 0;
@@ -169,9 +179,36 @@ export function valuesAtRanks(
       }
       n = m;
     }
-    const v = values[set[0]];
+    const v = setValues[g][set[0]];
     memo.set(ranks[r], v);
     return v;
+  });
+}
+
+/** valuesAtRanks on a big-endian machine: the chunks joined and argsorted. */
+function valuesAtRanksBySort(chunks: readonly WeightedChunk[], ranks: number[]): number[] {
+  const length = chunks.reduce((s, c) => s + c.n, 0);
+  const values = new Float64Array(length);
+  const weights = new Float64Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    values.set(c.values.subarray(0, c.n), at);
+    weights.set(c.weights.subarray(0, c.n), at);
+    at += c.n;
+  }
+  const order = argsortNonNegative(values, length);
+  const cum = new Float64Array(length);
+  let c = 0;
+  for (let i = 0; i < length; i++) cum[i] = c += weights[order[i]];
+  return ranks.map((k) => {
+    let lo = 0;
+    let hi = length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] > k) hi = mid;
+      else lo = mid + 1;
+    }
+    return values[order[lo]];
   });
 }
 
