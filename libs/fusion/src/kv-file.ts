@@ -42,8 +42,14 @@ export class KvFileReader implements KvSource {
     const label = path.basename(file);
     let fd: number;
     try {
+      // Never open a FIFO or device: opening one can block, reading one may never end.
+      if (!fs.statSync(file).isFile())
+        throw new InputError([
+          { path: label, message: 'not a regular file (a KV sample is a .safetensors file)' },
+        ]);
       fd = fs.openSync(file, 'r');
     } catch (err) {
+      if (err instanceof InputError) throw err;
       throw new InputError([{ path: label, message: `cannot open: ${(err as Error).message}` }]);
     }
     try {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -237,5 +238,14 @@ describe('kvplan-kv/1 files', () => {
     expect(issuesOf(() => openKvSample(path.join(dir, 'absent.safetensors')))[0].message).toMatch(
       /cannot open/,
     );
+  });
+
+  it('refuses a FIFO or a device at once instead of opening it (opening a FIFO blocks)', () => {
+    const fifo = path.join(dir, 'fifo.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    for (const f of [fifo, '/dev/zero'])
+      expect(issuesOf(() => openKvSample(f))[0].message).toBe(
+        'not a regular file (a KV sample is a .safetensors file)',
+      );
   });
 });

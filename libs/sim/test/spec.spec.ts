@@ -425,7 +425,7 @@ describe('simulation spec: every bad input in one error', () => {
         opts(),
       ),
     );
-    expect(missing[0]).toEqual({ path: 'fusion.profile', message: 'no such file: nope.json' });
+    expect(missing[0]).toEqual({ path: 'fusion.profile', message: 'nope.json does not exist' });
   });
 
   it('accepts a built-in calibration by name and rejects incomplete coefficients', () => {

@@ -184,7 +184,7 @@ describe('length distributions', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).issues).toEqual([
-        { path: 'missing.csv', message: 'cannot read the trace file (ENOENT)' },
+        { path: 'missing.csv', message: 'the trace file does not exist' },
       ]);
     }
   });

@@ -67,7 +67,7 @@ describe('loadWorkload', () => {
 
   it('passes trace errors through with file:line', () => {
     expect(issuesOf(() => loadWorkload({ trace: 'nope.csv' }, ctx))).toEqual([
-      'nope.csv: cannot read the trace file (ENOENT)',
+      'nope.csv: the trace file does not exist',
     ]);
   });
 

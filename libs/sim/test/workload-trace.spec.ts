@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -276,8 +277,29 @@ describe('format detection and files', () => {
       fs.writeFileSync(file, zlib.gzipSync('arrival_time_s,input_tokens,output_tokens\n0,4,2\n'));
       expect(Array.from(readTraceFile(file).inputTokens)).toEqual([4]);
       expect(issuesOf(() => readTraceFile(path.join(dir, 'nope.csv'), { displayName: 'nope.csv' }))).toEqual([
-        'nope.csv: cannot read the trace file (ENOENT)',
+        'nope.csv: the trace file does not exist',
       ]);
+      expect(issuesOf(() => readTraceFile(dir, { displayName: 'traces' }))).toEqual([
+        'traces: the trace file is a directory, expected a file',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses devices and FIFOs at once instead of reading them (they could block or never end)', () => {
+    expect(issuesOf(() => readTraceFile('/dev/null', { displayName: 'null.csv' }))).toEqual([
+      'null.csv: the trace file is not a regular file (a device, FIFO or socket is never read)',
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-trace-'));
+    try {
+      const fifo = path.join(dir, 'fifo.csv');
+      execFileSync('mkfifo', [fifo]);
+      const t0 = performance.now();
+      expect(issuesOf(() => readTraceFile(fifo, { displayName: 'fifo.csv' }))).toEqual([
+        'fifo.csv: the trace file is not a regular file (a device, FIFO or socket is never read)',
+      ]);
+      expect(performance.now() - t0).toBeLessThan(1000);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IssueCollector } from '@kvplan/core';
-import { FILES_NOT_READ } from '../simulation-spec/files';
+import { FILES_NOT_READ, readSpecFile } from '../simulation-spec/files';
 import type { ModelArch } from '../types';
 import { describe, parseHfConfig } from './hf-config';
 import { findModelPreset, listModelPresets } from './presets';
@@ -69,9 +69,14 @@ export function resolveModelInto(
       );
       return null;
     }
+    const read = readSpecFile(file);
+    if ('problem' in read) {
+      issues.add(ctx.path, `${name} ${read.problem}`);
+      return null;
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+      raw = JSON.parse(read.data.toString('utf8'));
     } catch (err) {
       issues.add(ctx.path, `cannot read ${name} as JSON: ${(err as Error).message}`);
       return null;

@@ -4,7 +4,7 @@ import type { IssueCollector } from '@kvplan/core';
 import { BUILTIN_TIME_MODELS, DEFAULT_TIME_MODEL } from '../time/profiles';
 import type { ServingFactor, TimeModelCoefficients } from '../types';
 import { checkKeys, isObj, num, show } from '@kvplan/core';
-import { FILES_NOT_READ } from './files';
+import { FILES_NOT_READ, readSpecFile } from './files';
 
 export const GPU_PROFILE_FORMAT = 'kvplan-gpu-profile/1';
 
@@ -119,9 +119,14 @@ export function resolveTimeModelInto(
     );
     return null;
   }
+  const read = readSpecFile(full);
+  if ('problem' in read) {
+    issues.add(where, `${value} ${read.problem}`);
+    return null;
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(full, 'utf8'));
+    raw = JSON.parse(read.data.toString('utf8'));
   } catch (err) {
     issues.add(where, `cannot read ${value} as JSON: ${(err as Error).message}`);
     return null;

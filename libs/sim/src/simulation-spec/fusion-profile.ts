@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { validateFusionProfile, type FusionProfile, type IssueCollector } from '@kvplan/core';
+import { readSpecFile } from './files';
 
 /** Reads and validates a fusion profile file, `file` relative to baseDir. */
 export function loadFusionProfile(
@@ -10,15 +10,16 @@ export function loadFusionProfile(
   issues: IssueCollector,
 ): FusionProfile | null {
   const full = path.resolve(baseDir, file);
+  const read = readSpecFile(full);
+  if ('problem' in read) {
+    issues.add(where, `${file} ${read.problem}`);
+    return null;
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(full, 'utf8'));
+    raw = JSON.parse(read.data.toString('utf8'));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    issues.add(
-      where,
-      e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file} as JSON: ${e.message}`,
-    );
+    issues.add(where, `cannot read ${file} as JSON: ${(err as Error).message}`);
     return null;
   }
   return validateFusionProfile(raw, `${where} (${file})`, issues);

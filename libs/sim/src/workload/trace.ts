@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { InputError } from '@kvplan/core';
+import { MAX_SPEC_FILE_BYTES, readSpecFile } from '../simulation-spec/files';
 import type { Workload } from '../types';
 import { WorkloadBuilder } from './builder';
 import { forEachCsvRecord } from './csv';
@@ -52,19 +52,24 @@ const INPUT_MIN_NOTE = ' (a prompt needs at least one token)';
  */
 export function readTraceFile(file: string, opts: { displayName?: string } = {}): Workload {
   const display = opts.displayName ?? file;
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new InputError([{ path: display, message: `cannot read the trace file (${code})` }]);
-  }
+  const read = readSpecFile(file);
+  if ('problem' in read) throw new InputError([{ path: display, message: `the trace file ${read.problem}` }]);
+  let buf = read.data;
   let name = file;
   if (/\.gz$/i.test(file)) {
     try {
-      buf = zlib.gunzipSync(buf);
+      buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_SPEC_FILE_BYTES });
     } catch (err) {
-      throw new InputError([{ path: display, message: `not a valid gzip file (${(err as Error).message})` }]);
+      const e = err as NodeJS.ErrnoException;
+      throw new InputError([
+        {
+          path: display,
+          message:
+            e.code === 'ERR_BUFFER_TOO_LARGE'
+              ? `the trace file decompresses to more than the ${MAX_SPEC_FILE_BYTES} bytes a spec file may hold`
+              : `not a valid gzip file (${e.message})`,
+        },
+      ]);
     }
     name = file.slice(0, -3);
   }
