@@ -35,8 +35,14 @@ export function outputFileIssue(file: string, cwd: string, label: string): Input
     return { path: label, message: `expected a file name, got "${file}"` };
   const st = statOrNull(full);
   if (st?.isDirectory()) return { path: label, message: `${file} is a directory, expected a file name` };
-  if (st) return writable(full) ? null : { path: label, message: `${file} is not writable` };
-  // The nearest existing ancestor must be a writable directory (missing ones are created).
+  if (st && !st.isFile())
+    return {
+      path: label,
+      message: `${file} is not a regular file (outputs are written whole and renamed into place)`,
+    };
+  if (st && !writable(full)) return { path: label, message: `${file} is not writable` };
+  // Outputs are written beside their place and renamed over it (writeFileAtomic): the nearest
+  // existing ancestor must be a directory that takes a new file (missing ones are created).
   let dir = path.dirname(full);
   for (;;) {
     const d = statOrNull(dir);

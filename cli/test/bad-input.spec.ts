@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -70,6 +71,35 @@ describe('output paths are checked before any work', () => {
       ['calibrate', SPEC, 'm.csv', '--out', 'a-file/p.json'],
       /--out: cannot create a-file\/p\.json: a-file is a file/,
     );
+  });
+
+  it('never writes over a device or a FIFO, nor into /proc (outputs are renamed into place)', async () => {
+    execFileSync('mkfifo', [path.join(dir, 'out-fifo')]);
+    await expectRefused(
+      ['simulate', SPEC, '--requests', '/dev/null'],
+      /--requests: \/dev\/null is not a regular file/,
+    );
+    await expectRefused(
+      ['simulate', SPEC, '--requests', 'out-fifo'],
+      /--requests: out-fifo is not a regular file/,
+    );
+    await expectRefused(
+      ['simulate', SPEC, '--requests', '/proc/self/mem'],
+      /--requests: cannot create \/proc\/self\/mem/,
+    );
+  });
+});
+
+describe('files a spec names', () => {
+  it('refuses a trace that is a FIFO or a device at once, naming the trace', async () => {
+    execFileSync('mkfifo', [path.join(dir, 'trace-fifo.csv')]);
+    for (const trace of ['trace-fifo.csv', '/dev/urandom']) {
+      fs.writeFileSync(
+        path.join(dir, 'fifo-spec.yaml'),
+        `model: meta-llama/Llama-3.1-8B\ngpu: h100-sxm\nworkload: { trace: ${trace} }\n`,
+      );
+      await expectRefused(['simulate', 'fifo-spec.yaml'], /the trace file is not a regular file/);
+    }
   });
 });
 
