@@ -11,7 +11,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseSimulationSpec, readTraceFile, simulate, tile, workloadToCsv, type Workload } from '@kvplan/sim';
+import {
+  parseSimulationSpec,
+  readTraceFile,
+  simulate,
+  tile,
+  workloadToCsv,
+  type Workload,
+} from '@kvplan/sim';
 
 const root = path.resolve(__dirname, '..');
 const azure = path.resolve(root, '..', 'shared', 'data', 'azure-llm-2023', 'AzureLLMInferenceTrace_conv.csv');
@@ -67,7 +74,15 @@ const whole = Array.from({ length: 5 }, () => {
   const start = performance.now();
   const child = spawnSync(
     '/usr/bin/time',
-    ['-f', '%U %S %M', process.execPath, path.join(root, 'cli/bin/kvplan.js'), 'simulate', specFile, '--json'],
+    [
+      '-f',
+      '%U %S %M',
+      process.execPath,
+      path.join(root, 'cli/bin/kvplan.js'),
+      'simulate',
+      specFile,
+      '--json',
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );
   if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
