@@ -456,7 +456,7 @@ describe('simulation spec: every bad input in one error', () => {
     );
   });
 
-  it('reads a profile\'s per-GPU serving factors and names a bad one', () => {
+  it("reads a profile's per-GPU serving factors and names a bad one", () => {
     const ok = { ...coefficients(), servingFactors: { 'h100-sxm': { factor: 0.93, runs: 4 } } };
     const spec = resolveSimulationSpec(
       {
