@@ -11,10 +11,7 @@ import { createValidationPipe } from './common/validation';
 import { guardJsonInput } from './common/json-body.hooks';
 import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
-import {
-  dropCachedReadsOnWrites,
-  serveCachedProjectionReads,
-} from './modules/projections/cached-read.hook';
+import { dropCachedReadsOnWrites, serveCachedProjectionReads } from './modules/projections/cached-read.hook';
 import { serveDashboard } from './modules/dashboard/dashboard.static';
 
 /** Probes, scrapes and the dashboard's static files: logged at debug level only. */

@@ -87,7 +87,10 @@ export function runInThread<R extends { type: 'result' }, T, I = unknown>(
       limits.timeoutMs === undefined
         ? undefined
         : setTimeout(
-            () => requestStop(`${what} stopped: it ran past its wall-time limit of ${limits.timeoutMs! / 1000} s`),
+            () =>
+              requestStop(
+                `${what} stopped: it ran past its wall-time limit of ${limits.timeoutMs! / 1000} s`,
+              ),
             limits.timeoutMs,
           );
     const onAbort = () => requestStop(`${what} stopped: the job was cancelled`);

@@ -76,7 +76,9 @@ describe('cancelled simulations', () => {
     );
     expect(rejection(outcome)).toContain('simulation stopped: the job was cancelled');
     expect(stopMs).toBeLessThan(STOP_GRACE_MS);
-    console.log(`projection: stopped ${Math.round(stopMs)} ms after the cancel (row poll every ${CANCEL_POLL_MS} ms)`);
+    console.log(
+      `projection: stopped ${Math.round(stopMs)} ms after the cancel (row poll every ${CANCEL_POLL_MS} ms)`,
+    );
     expect((await projections.getById(projection.id))!.result).toBeNull();
     expect(await jobs.getById(job.id)).toMatchObject({ status: 'failed', error: JOB_CANCELLED });
   }, 120_000);
@@ -124,7 +126,12 @@ describe('what a cancelled job computed', () => {
     const plans = new CapacityPlanRepository(ds);
     const profiles = new FusionProfileRepository(ds);
     const newProjection = () =>
-      projections.createWithJob(ws, { workloadProfileId: null, deploymentId: null, fusionConfigId: null, spec: {} });
+      projections.createWithJob(ws, {
+        workloadProfileId: null,
+        deploymentId: null,
+        fusionConfigId: null,
+        spec: {},
+      });
 
     const p = await newProjection();
     await jobs.markRunning(p.job.id);
@@ -141,7 +148,9 @@ describe('what a cancelled job computed', () => {
     const f = await profiles.createWithJob(ws, { workloadProfileId: wl.id, fusionConfigId: fc.id });
     await jobs.markRunning(f.job.id);
     await jobs.cancel(ws, f.job.id);
-    expect(await profiles.saveProfile(f.fusionProfile.id, f.job.id, 'synthetic', { mode: 'bff' })).toBe(false);
+    expect(await profiles.saveProfile(f.fusionProfile.id, f.job.id, 'synthetic', { mode: 'bff' })).toBe(
+      false,
+    );
     expect((await profiles.getById(f.fusionProfile.id))!.profile).toBeNull();
     expect(await jobs.getById(f.job.id)).toMatchObject({ status: 'failed', error: JOB_CANCELLED });
 
