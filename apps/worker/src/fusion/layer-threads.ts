@@ -131,8 +131,8 @@ class JobLayerThreads implements LayerThreads {
 
   /**
    * Ends the threads. Layers not started are dropped (their calls reject); a layer still being
-   * fused (a measurement stopped midway: the job was cancelled) is let finish first, since a
-   * thread terminated inside the native similarity kernel can take the process down with it.
+   * fused (a measurement stopped midway: the job was cancelled) is let finish first, so no thread
+   * is terminated in the middle of the similarity kernel's native work (onnxruntime's own threads).
    */
   async close(): Promise<void> {
     for (const q of this.queue.splice(0)) q.reject(new Error('fusion layer threads closed'));
