@@ -11,7 +11,7 @@ import { createValidationPipe } from './common/validation';
 import { guardJsonInput } from './common/json-body.hooks';
 import { MetricsService } from './modules/health/metrics.service';
 import { STREAM_CONTENT_TYPES } from './modules/traces/uploads.service';
-import { serveCachedProjectionReads } from './modules/projections/cached-read.hook';
+import { dropCachedReadsOnWrites, serveCachedProjectionReads } from './modules/projections/cached-read.hook';
 import { serveDashboard } from './modules/dashboard/dashboard.static';
 
 /** Probes, scrapes and the dashboard's static files: logged at debug level only. */
@@ -44,6 +44,7 @@ export async function createApp(
     runWithContext({ requestId: req.id }, done);
   });
   serveCachedProjectionReads(app);
+  dropCachedReadsOnWrites(app);
   // One structured line per request (never the query string: it may carry a stream token).
   fastify.addHook('onResponse', async (req, reply) => {
     const fields = {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES, capacityPointJobId } from '@kvplan/contracts';
-import { JobRepository } from '@kvplan/db';
+import { CapacityPlanRepository, JobRepository, ProjectionRepository } from '@kvplan/db';
 import { JobQueues } from '../src/infra/job-queues';
 import { inProcessApi, type InProcessApi } from './support/in-process';
 
@@ -15,7 +15,7 @@ let otherWorkspace = '';
 let queues: JobQueues;
 const ids = { profile: '', deployment: '' };
 
-const call = (method: 'GET' | 'POST', url: string, body?: unknown, key = api.key) =>
+const call = (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, key = api.key) =>
   api.app.inject({
     method,
     url: `/api/v1${url}`,
@@ -140,5 +140,104 @@ describe('job retry', () => {
     expect(await queues.queues.capacity.getJobState(jobId)).toBe('waiting-children');
     for (const i of [0, 1])
       expect(await queues.queues.simulate.getJobState(capacityPointJobId(jobId, i))).toBe('waiting');
+  });
+
+  it('queues a failed plan again with only the points not stored: those stored are kept', async () => {
+    const plan = await created('/capacity-plans', {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+      mode: 'max-rate',
+      rateScales: [1, 2, 3],
+      slo: { ttftMs: { p99: 1000 } },
+    });
+    const jobId = jobOf(plan);
+    const plans = new CapacityPlanRepository(api.ds);
+    // Points 0 and 2 done by workers, then the plan failed (here: cancelled) before point 1.
+    expect(await plans.savePoint(plan.id, 0, { point: 0 })).toBe(true);
+    expect(await plans.savePoint(plan.id, 2, { point: 2 })).toBe(true);
+    expect((await call('POST', `/jobs/${jobId}/cancel`)).json()).toMatchObject({ status: 'failed' });
+    expect((await retry(jobId)).json()).toMatchObject({ status: 'queued', error: null });
+    expect(await queues.queues.capacity.getJobState(jobId)).toBe('waiting-children');
+    const state = (i: number) => queues.queues.simulate.getJobState(capacityPointJobId(jobId, i));
+    expect([await state(0), await state(1), await state(2)]).toEqual(['unknown', 'waiting', 'unknown']);
+    expect((await plans.listPoints(plan.id)).map((p) => p.result)).toEqual([{ point: 0 }, { point: 2 }]);
+
+    // Every point stored (point 1 by a worker of the retried run, which then failed): the plan
+    // retried again only aggregates.
+    expect(await plans.savePoint(plan.id, 1, { point: 1 })).toBe(true);
+    expect((await call('POST', `/jobs/${jobId}/cancel`)).statusCode).toBe(200);
+    expect((await retry(jobId)).statusCode).toBe(200);
+    expect(await queues.queues.capacity.getJobState(jobId)).toBe('waiting');
+    expect([await state(0), await state(1), await state(2)]).toEqual(['unknown', 'unknown', 'unknown']);
+    await call('POST', `/jobs/${jobId}/cancel`);
+  });
+});
+
+describe('reads right after a write', () => {
+  const projectionNow = async (id: string) => (await call('GET', `/projections/${id}`)).json();
+
+  it('show the retried job, even when a read of the failed one raced the retry', async () => {
+    const projection = await created('/projections', {
+      workloadProfileId: ids.profile,
+      deploymentId: ids.deployment,
+    });
+    const jobId = jobOf(projection);
+    await call('POST', `/jobs/${jobId}/cancel`);
+    // Read twice: the second answer comes from the read cache.
+    expect((await projectionNow(projection.id)).job).toMatchObject({ status: 'failed', error: 'cancelled' });
+    expect((await projectionNow(projection.id)).job).toMatchObject({ status: 'failed', error: 'cancelled' });
+    expect((await retry(jobId)).json()).toMatchObject({ status: 'queued' });
+    expect((await projectionNow(projection.id)).job).toMatchObject({ status: 'queued', error: null });
+    expect((await projectionNow(projection.id)).job).toMatchObject({ status: 'queued', error: null });
+
+    // The same with a read that fetched the failed document from PostgreSQL before the retry and
+    // answers after it: the real repository, held between its query and its answer.
+    await call('POST', `/jobs/${jobId}/cancel`);
+    const repo = api.app.get(ProjectionRepository);
+    const readJson = repo.readJson.bind(repo);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let fetched!: () => void;
+    const wasFetched = new Promise<void>((r) => (fetched = r));
+    repo.readJson = async (ws: string, id: string) => {
+      const row = await readJson(ws, id);
+      fetched();
+      await held;
+      return row;
+    };
+    try {
+      const racing = projectionNow(projection.id);
+      await wasFetched;
+      repo.readJson = readJson;
+      expect((await retry(jobId)).json()).toMatchObject({ status: 'queued' });
+      release();
+      expect((await racing).job).toMatchObject({ status: 'failed', error: 'cancelled' });
+    } finally {
+      repo.readJson = readJson;
+      release();
+    }
+    expect((await projectionNow(projection.id)).job).toMatchObject({ status: 'queued', error: null });
+    await call('POST', `/jobs/${jobId}/cancel`);
+  });
+
+  it('show a projection whose workload profile was deleted without it', async () => {
+    const profile = await created('/workload-profiles', {
+      name: 'short-lived',
+      workload: {
+        arrival: { process: 'poisson', rate: 1 },
+        numRequests: 5,
+        inputTokens: { fixed: 100 },
+        outputTokens: { fixed: 10 },
+      },
+    });
+    const projection = await created('/projections', {
+      workloadProfileId: profile.id,
+      deploymentId: ids.deployment,
+    });
+    await call('POST', `/jobs/${jobOf(projection)}/cancel`);
+    expect(await projectionNow(projection.id)).toMatchObject({ workloadProfileId: profile.id });
+    expect(await projectionNow(projection.id)).toMatchObject({ workloadProfileId: profile.id });
+    expect((await call('DELETE', `/workload-profiles/${profile.id}`)).statusCode).toBe(204);
+    expect(await projectionNow(projection.id)).toMatchObject({ workloadProfileId: null });
   });
 });

@@ -67,6 +67,11 @@ export interface AnalyzeHooks {
   ) => Promise<LayerFusionResult>;
   /** Layers in flight at once with `fuseLayerAt` (default 1). */
   concurrency?: number;
+  /**
+   * Called before each layer is started: an application stops the analysis by throwing here (a
+   * cancelled job). The error propagates; layers already in flight are not waited for.
+   */
+  checkpoint?: () => void;
 }
 
 /**
@@ -116,6 +121,7 @@ export async function analyzeFusion(
   let done = 0;
   const lane = async (): Promise<void> => {
     while (next < info.numLayers) {
+      hooks.checkpoint?.();
       const l = next++;
       layers[l] = await run(l);
       hooks.onLayer?.(layers[l], done++, info.numLayers);

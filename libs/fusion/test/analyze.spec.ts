@@ -83,4 +83,35 @@ describe('analyzeFusion and the fuse --json document', () => {
     expect(a.thresholds[0].compressionRatioAllLayers).toBe(1);
     expect(a.thresholds[0].distortion).toBeNull();
   });
+
+  it('stops before the next layer when the checkpoint throws, in this thread or with layers elsewhere', async () => {
+    class Stop extends Error {}
+    for (const remote of [false, true]) {
+      const done: number[] = [];
+      let checks = 0;
+      const run = analyzeFusion(
+        sample,
+        { thresholds: [0.8] },
+        {
+          onLayer: (r) => done.push(r.layer),
+          checkpoint: () => {
+            if (++checks > 3) throw new Stop();
+          },
+          ...(remote && {
+            concurrency: 2,
+            fuseLayerAt: async (l: number) => {
+              await new Promise((r) => setTimeout(r, 5));
+              return (await analyzeFusion(sample, { thresholds: [0.8], fusedLayers: [l] })).layers[l];
+            },
+          }),
+        },
+      );
+      await expect(run).rejects.toBeInstanceOf(Stop);
+      // Three layers were started (one lane, or two); none after the throw, even a while later.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(done.length).toBeGreaterThanOrEqual(2);
+      expect(done.length).toBeLessThanOrEqual(3);
+      expect(checks).toBeLessThanOrEqual(3 + (remote ? 2 : 1));
+    }
+  });
 });

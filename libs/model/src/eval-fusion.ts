@@ -45,6 +45,11 @@ export interface EvalFusionOptions {
   clock?: (() => number) | null;
   /** Progress in steps (per batch: one prefill and one step per threshold). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called before each step (a batch's prefill, each threshold's fusion and continuation) and
+   * before each layer of a fusion: an application stops the evaluation by throwing here.
+   */
+  checkpoint?: () => void;
 }
 
 export interface ThresholdAccuracy {
@@ -198,6 +203,7 @@ export async function evaluateFusion(
   const steps = batches * (1 + opts.thresholds.length);
   let done = 0;
   for (let b0 = 0; b0 < prompts.length; b0 += batchSize) {
+    opts.checkpoint?.();
     const batch = prefixes.slice(b0, b0 + batchSize);
     const conts = prompts.slice(b0, b0 + batchSize).map((p) => p.tokens.slice(p.tokens.length - C));
     const B = batch.length;
@@ -245,6 +251,7 @@ export async function evaluateFusion(
     const cffTooShort = mode === 'cff' && resolved.window * resolved.chunkTokens > longest;
 
     for (let k = 0; k < opts.thresholds.length; k++) {
+      opts.checkpoint?.();
       const t = opts.thresholds[k];
       const tk = lap();
       let fusedLayers: Array<{ key: Float32Array; value: Float32Array }>;
@@ -258,7 +265,11 @@ export async function evaluateFusion(
         blocks[k].fusedSurviving += full * resolved.fused.length;
         fusedLayers = layers;
       } else {
-        const a = await analyzeFusion(source, { ...fusionOpts, thresholds: [t], keepReconstruction: true });
+        const a = await analyzeFusion(
+          source,
+          { ...fusionOpts, thresholds: [t], keepReconstruction: true },
+          { ...(opts.checkpoint && { checkpoint: opts.checkpoint }) },
+        );
         const s = a.thresholds[0];
         blocks[k].total += s.totalBlocks;
         blocks[k].surviving += s.survivingBlocks;

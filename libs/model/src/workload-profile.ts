@@ -120,6 +120,13 @@ export interface BuildHooks {
    * thread). Closed when the measurement ends.
    */
   layerThreads?(fusedLayers: number, elementsPerLayer: number): LayerThreads | null;
+  /**
+   * Optional: called between units of work (each layer fused, each batch of the model's
+   * evaluation, each stage): the application stops the build by throwing here (a cancelled job).
+   * The error propagates after what the build opened (layer threads, the model, a KV file) is
+   * released.
+   */
+  checkpoint?(): void;
 }
 
 export interface SampledRequest {
@@ -206,6 +213,7 @@ export async function buildWorkloadFusionProfile(
     progress: (fraction: number) => void,
     chunkTokens: number | null = null,
   ): Promise<MeasuredFusion> => {
+    hooks.checkpoint?.();
     const n = src.info.numSeqs;
     const window = s.window ?? 4;
     chunkUsed =
@@ -229,6 +237,7 @@ export async function buildWorkloadFusionProfile(
     try {
       return await measureFusion(src, options, profileOpts, {
         onProgress: progress,
+        ...(hooks.checkpoint && { checkpoint: () => hooks.checkpoint!() }),
         ...(pool ? pool.hooks() : {}),
       });
     } finally {
@@ -280,6 +289,7 @@ export async function buildWorkloadFusionProfile(
       const limit = memoryLimit(backend);
       const prefixLens = picked.map((p) => p.tokens.length - CONTINUATION_TOKENS);
       const chunkTokens = s.mode === 'cff' ? cffChunkTokens(prefixLens, s.window ?? 4, blockSize) : null;
+      hooks.checkpoint?.();
       const model = loadModel(folder, { memoryLimitBytes: limit, backendName: backend.backend });
       let evalResult;
       try {
@@ -302,6 +312,7 @@ export async function buildWorkloadFusionProfile(
             backendName: backend.backend,
             clock: hooks.clock,
             onProgress: (d, t) => hooks.progress((0.7 * d) / t),
+            ...(hooks.checkpoint && { checkpoint: () => hooks.checkpoint!() }),
           },
         );
       } finally {

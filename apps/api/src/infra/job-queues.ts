@@ -57,17 +57,21 @@ export class JobQueues {
   }
 
   /**
-   * A capacity sweep as a BullMQ flow: one `simulate.capacity-point` child per point (any worker
-   * may take them), the `capacity.plan` parent runs once they all finished and aggregates.
+   * A capacity sweep as a BullMQ flow: one `simulate.capacity-point` child per point still to
+   * run (any worker may take them: all of a new plan's, `pointIndexes` of a retried one), the
+   * `capacity.plan` parent runs once they all finished and aggregates (at once without any).
    */
-  async enqueueCapacityPlan(p: Omit<CapacityPlanPayload, 'v'>, numPoints: number): Promise<void> {
+  async enqueueCapacityPlan(
+    p: Omit<CapacityPlanPayload, 'v'>,
+    pointIndexes: readonly number[],
+  ): Promise<void> {
     const parent: CapacityPlanPayload = { v: PAYLOAD_VERSION, ...traced(), ...p };
     await this.flows.add({
       name: JOB_NAMES.capacityPlan,
       queueName: QUEUES.capacity,
       data: parent,
       opts: { ...DEFAULT_JOB_OPTIONS, jobId: p.runId },
-      children: Array.from({ length: numPoints }, (_, pointIndex) => {
+      children: pointIndexes.map((pointIndex) => {
         const child: SimulateCapacityPointPayload = {
           v: PAYLOAD_VERSION,
           ...traced(),

@@ -5,22 +5,33 @@ import type { FusionJobInput } from './fusion-job';
 
 /** Runs fusion-profile jobs (also the DI token). The production runner uses a worker thread. */
 export abstract class FusionRunner {
-  abstract run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobResult>;
+  /** `signal`: stops the job (it was cancelled); the promise then rejects with a JobStoppedError. */
+  abstract run(
+    input: FusionJobInput,
+    onProgress: (fraction: number) => void,
+    signal?: AbortSignal,
+  ): Promise<FusionJobResult>;
 }
 
 /**
  * Each fusion job in its own worker thread (sampling, KV capture or synthesis, BFF/CFF, the fit),
  * so the tensor work never blocks the event loop that renews BullMQ locks. Bad input (a trace, a
  * KV sample, a fusion option) rejects with an InputError, which fails the job without retries.
+ * A cancel is noticed by the thread between layers, batches and stages (its checkpoints).
  */
 export class ThreadFusionRunner extends FusionRunner {
-  run(input: FusionJobInput, onProgress: (fraction: number) => void): Promise<FusionJobResult> {
+  run(
+    input: FusionJobInput,
+    onProgress: (fraction: number) => void,
+    signal?: AbortSignal,
+  ): Promise<FusionJobResult> {
     return runInThread(
       path.join(__dirname, 'fusion.thread.js'),
       input,
       onProgress,
       (msg: { type: 'result'; output: FusionJobResult }) => msg.output,
       'fusion',
+      { signal },
     );
   }
 }

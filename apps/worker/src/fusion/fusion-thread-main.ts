@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
 import {
   selectSimilarityKernel,
@@ -6,6 +6,7 @@ import {
   type SelectedKernel,
   type SelectedTfBackend,
 } from '@kvplan/fusion';
+import { StopRequested, jobThread } from '../thread-stop';
 import { layerThreadsOf, runFusionJob, type FusionJobInput, type FusionThreadMessage } from './fusion-job';
 
 // Runs inside a worker thread: tensor work (fusion search, a model's forward passes) is
@@ -15,7 +16,7 @@ function post(msg: FusionThreadMessage): void {
   parentPort!.postMessage(msg);
 }
 
-const input = workerData as FusionJobInput;
+const { input, checkpoint } = jobThread<FusionJobInput>();
 let backend: Promise<SelectedTfBackend> | null = null;
 let kernel: Promise<SelectedKernel> | null = null;
 
@@ -30,9 +31,13 @@ runFusionJob(input, {
     })),
   clock: () => performance.now(),
   layerThreads: layerThreadsOf(input),
+  // Between layers, batches and stages: a cancelled job stops there, its layer threads and
+  // model released by the build on the way out.
+  checkpoint,
 })
   .then((output) => post({ type: 'result', output }))
   .catch((err: unknown) => {
-    if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
+    if (err instanceof StopRequested) post({ type: 'stopped' });
+    else if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
     else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   });

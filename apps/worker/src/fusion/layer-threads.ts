@@ -129,7 +129,14 @@ class JobLayerThreads implements LayerThreads {
     for (const q of this.queue.splice(0)) q.reject(err);
   }
 
+  /**
+   * Ends the threads. Layers not started are dropped (their calls reject); a layer still being
+   * fused (a measurement stopped midway: the job was cancelled) is let finish first, so no thread
+   * is terminated in the middle of the similarity kernel's native work (onnxruntime's own threads).
+   */
   async close(): Promise<void> {
+    for (const q of this.queue.splice(0)) q.reject(new Error('fusion layer threads closed'));
+    while (this.pending.size) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -34,6 +34,10 @@ export class CapacityPointHandler {
         throw new PermanentJobError(`capacity plan ${p.capacityPlanId} not found`);
       const point = plan.points[p.pointIndex] as CapacityPoint | undefined;
       if (!point) throw new PermanentJobError(`capacity plan has no point ${p.pointIndex}`);
+      // A cancelled plan starts no more points; a point stored before (a retried plan, a run
+      // delivered twice) is not simulated again.
+      if (!(await this.jobs.isOpen(plan.jobId))) return 'plan finished: not run';
+      if (await this.plans.hasPoint(plan.id, p.pointIndex)) return 'already stored';
       await this.jobs.markStartedIfQueued(plan.jobId);
       // An answer point names the stored profile for its own deployment (null: the parametric one).
       const profileId = point.fusionProfileId !== undefined ? point.fusionProfileId : plan.fusionProfileId;
@@ -45,9 +49,9 @@ export class CapacityPointHandler {
           ? await this.answerRow(plan, p.pointIndex, point, progress, opts)
           : (await this.runner.run(applyPoint(plan.spec, point), progress, opts)).result;
       const wrote = await this.plans.savePoint(plan.id, p.pointIndex, result);
-      const done = (await this.plans.listPoints(plan.id)).length;
+      const done = (await this.plans.storedPointIndexes(plan.id)).length;
       await this.jobs.setProgress(plan.jobId, (0.95 * done) / plan.points.length);
-      return wrote ? 'stored' : 'already stored';
+      return wrote ? 'stored' : 'not stored: stored before, or the plan was cancelled';
     });
   }
 

@@ -42,7 +42,7 @@ export class FusionProfileHandler {
 
   async handle(job: Job): Promise<string> {
     const p = parsePayload(JOB_NAMES.fusionProfile, job.data);
-    return tracked(job, p.runId, this.jobs, async () => {
+    return tracked(job, p.runId, this.jobs, async (signal) => {
       if (!(await this.jobs.markRunning(p.runId))) return 'already finished';
       const row = await this.profiles.getById(p.fusionProfileId);
       if (!row || row.workspaceId !== p.workspaceId)
@@ -53,7 +53,8 @@ export class FusionProfileHandler {
       }
       const input = await this.input(p.workspaceId, row);
       const progress = progressReporter(job, p.runId, this.jobs);
-      const built = await this.runner.run(input, progress);
+      // A cancel stops the thread at its next checkpoint (a layer, a batch): no profile is stored.
+      const built = await this.runner.run(input, progress, signal);
       const wrote = await this.profiles.saveProfile(
         row.id,
         p.runId,
@@ -61,8 +62,8 @@ export class FusionProfileHandler {
         built.profile,
         built.details,
       );
-      progress(1);
-      return wrote ? `stored (${built.source})` : 'profile already stored';
+      if (wrote) progress(1);
+      return wrote ? `stored (${built.source})` : 'not stored: stored before, or the job was cancelled';
     });
   }
 

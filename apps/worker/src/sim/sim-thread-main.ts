@@ -1,6 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { InputError } from '@kvplan/core';
 import { answerRow, answerTargetRate, resolveSimulationSpec, simulateRun } from '@kvplan/sim';
+import { StopRequested, jobThread } from '../thread-stop';
 import type { SimThreadInput, SimThreadMessage } from './sim-runner';
 
 // Runs inside a worker thread: the simulation is synchronous CPU work, and here it cannot delay
@@ -9,12 +10,16 @@ function post(msg: SimThreadMessage): void {
   parentPort!.postMessage(msg);
 }
 
-const input = workerData as SimThreadInput;
+const { input, checkpoint } = jobThread<SimThreadInput>();
+
+/** Simulator events between two looks at the stop flag (an atomic load: cheap, but not free). */
+const CHECK_EVERY = 4096;
 
 /** Thrown from the simulator's event hook when the run used up its work budget. */
 class BudgetExceeded extends Error {}
 let events = 0;
 const onEvent = (): void => {
+  if ((events & (CHECK_EVERY - 1)) === 0) checkpoint();
   if (++events > input.maxEvents)
     throw new BudgetExceeded(
       `${input.answer ? 'capacity search' : 'simulation'} stopped: it used up its work budget of ` +
@@ -48,7 +53,8 @@ try {
     post({ type: 'result', run });
   }
 } catch (err) {
-  if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
+  if (err instanceof StopRequested) post({ type: 'stopped' });
+  else if (err instanceof InputError) post({ type: 'input-error', issues: err.issues });
   else if (err instanceof BudgetExceeded) post({ type: 'limit', message: err.message });
   else post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }

@@ -34,20 +34,46 @@ export class CapacityPlanRepository extends JobSubjectRepository<CapacityPlanEnt
     return this.page(workspaceId, q);
   }
 
-  /** Stores one point's result; a second write of the same point is ignored. Returns whether it wrote. */
+  /**
+   * Stores one point's result while the plan's job is queued or running (a cancelled plan stores
+   * no more points; the row is locked until the insert commits, so a cancel waits for it); a
+   * second write of the same point is ignored. Returns whether it wrote.
+   */
   async savePoint(capacityPlanId: string, pointIndex: number, result: object): Promise<boolean> {
-    const res = await this.pointRepo
-      .createQueryBuilder()
-      .insert()
-      .into(CapacityPointEntity)
-      .values({ capacityPlanId, pointIndex, result } as QueryDeepPartialEntity<CapacityPointEntity>)
-      .orIgnore()
-      .returning(['pointIndex'])
-      .execute();
-    return (res.raw as unknown[]).length > 0;
+    return this.dataSource.transaction(async (em) => {
+      const plan = await em.findOne(CapacityPlanEntity, {
+        select: { id: true, jobId: true },
+        where: { id: capacityPlanId },
+      });
+      if (!plan || !(await this.jobs.isOpen(plan.jobId, em))) return false;
+      const res = await em
+        .createQueryBuilder()
+        .insert()
+        .into(CapacityPointEntity)
+        .values({ capacityPlanId, pointIndex, result } as QueryDeepPartialEntity<CapacityPointEntity>)
+        .orIgnore()
+        .returning(['pointIndex'])
+        .execute();
+      return (res.raw as unknown[]).length > 0;
+    });
   }
 
   listPoints(capacityPlanId: string): Promise<CapacityPointEntity[]> {
     return this.pointRepo.find({ where: { capacityPlanId }, order: { pointIndex: 'ASC' } });
+  }
+
+  /** Indexes of the plan's points whose results are stored, ascending. */
+  async storedPointIndexes(capacityPlanId: string): Promise<number[]> {
+    const rows = await this.pointRepo.find({
+      select: { pointIndex: true },
+      where: { capacityPlanId },
+      order: { pointIndex: 'ASC' },
+    });
+    return rows.map((r) => r.pointIndex);
+  }
+
+  /** Whether one point's result is stored. */
+  hasPoint(capacityPlanId: string, pointIndex: number): Promise<boolean> {
+    return this.pointRepo.exists({ where: { capacityPlanId, pointIndex } });
   }
 }

@@ -121,13 +121,14 @@ export class FusionProfileRepository {
     details: object | null = null,
   ): Promise<boolean> {
     return this.dataSource.transaction(async (em) => {
+      // Only while the job is queued or running: a cancelled job stores nothing and stays cancelled.
+      if (!(await this.jobs.markSucceeded(jobId, em))) return false;
       const res = await em
         .createQueryBuilder()
         .update(FusionProfileEntity)
         .set({ source, profile, details } as QueryDeepPartialEntity<FusionProfileEntity>)
         .where('id = :id AND profile IS NULL', { id })
         .execute();
-      await this.jobs.markSucceeded(jobId, em);
       return (res.affected ?? 0) > 0;
     });
   }

@@ -81,19 +81,21 @@ export abstract class JobSubjectRepository<E extends JobSubject> {
   }
 
   /**
-   * Stores the result and marks the job succeeded, in one transaction. Idempotent: when a result
-   * is already there (the run was delivered twice) nothing is overwritten; returns whether this
-   * call wrote it.
+   * Stores the result and marks the job succeeded, in one transaction, only while the job is
+   * queued or running: a cancelled (failed) job never gets a result and stays cancelled, and a
+   * cancel that comes while this commits waits for it and finds the job succeeded. Idempotent:
+   * when a result is already there (the run was delivered twice) nothing is overwritten; returns
+   * whether this call wrote it.
    */
   async saveResult(id: string, jobId: string, result: object): Promise<boolean> {
     return this.dataSource.transaction(async (em) => {
+      if (!(await this.jobs.markSucceeded(jobId, em))) return false;
       const res = await em
         .createQueryBuilder()
         .update(this.entity)
         .set({ result, resultAt: () => 'now()' } as unknown as QueryDeepPartialEntity<E>)
         .where('id = :id AND result IS NULL', { id })
         .execute();
-      await this.jobs.markSucceeded(jobId, em);
       return (res.affected ?? 0) > 0;
     });
   }

@@ -78,14 +78,32 @@ export class JobRepository {
       .execute();
   }
 
-  /** Succeeded, unless it finished otherwise meanwhile (a cancelled job stays cancelled). */
-  async markSucceeded(id: string, em?: EntityManager): Promise<void> {
-    await (em ?? this.repo.manager)
+  /**
+   * Succeeded, unless it finished otherwise meanwhile (a cancelled job stays cancelled). Returns
+   * whether this call finished it; inside a transaction the row stays locked until it commits, so
+   * a concurrent cancel waits and then finds it succeeded.
+   */
+  async markSucceeded(id: string, em?: EntityManager): Promise<boolean> {
+    const res = await (em ?? this.repo.manager)
       .createQueryBuilder()
       .update(JobEntity)
       .set({ status: 'succeeded', progress: 1, finishedAt: () => 'now()', error: null })
       .where("id = :id AND status IN ('queued', 'running')", { id })
       .execute();
+    return (res.affected ?? 0) > 0;
+  }
+
+  /**
+   * Whether the job may still store what it computes: queued or running. Inside a transaction
+   * (`em`) the row is locked until it commits (FOR SHARE), so a cancel cannot slip in between
+   * this check and the write it guards.
+   */
+  async isOpen(id: string, em?: EntityManager): Promise<boolean> {
+    const rows = await (em ?? this.repo.manager).query<unknown[]>(
+      "SELECT 1 FROM jobs WHERE id = $1 AND status IN ('queued', 'running') FOR SHARE",
+      [id],
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -170,7 +170,7 @@ export class CapacityPlansController {
     try {
       await this.queues.enqueueCapacityPlan(
         { workspaceId: auth.workspaceId, runId: job.id, capacityPlanId: plan.id },
-        points.length,
+        points.map((_, i) => i),
       );
     } catch (err) {
       await this.jobs.markFailed(job.id, `could not queue: ${(err as Error).message}`);

@@ -76,7 +76,12 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     return requeued;
   }
 
-  /** Puts a row's run in its queue (idempotent: the run id is the job id); false without its plan. */
+  /**
+   * Puts a row's run in its queue (idempotent: the run id is the job id); false without its plan.
+   * A capacity plan's flow gets only the points whose results are not stored (a retried or lost
+   * plan keeps what it computed: each point is a deterministic simulation of the plan's spec
+   * snapshot and pinned fusion profile, so running it again would give the same row).
+   */
   async requeue(row: JobEntity): Promise<boolean> {
     const base = { workspaceId: row.workspaceId, runId: row.id };
     if (row.kind === 'simulate')
@@ -86,7 +91,9 @@ export class JobReconciler implements OnApplicationBootstrap, OnApplicationShutd
     else {
       const plan = await this.plans.getById(row.subjectId);
       if (!plan) return false;
-      await this.queues.enqueueCapacityPlan({ ...base, capacityPlanId: plan.id }, plan.points.length);
+      const stored = new Set(await this.plans.storedPointIndexes(plan.id));
+      const missing = plan.points.map((_, i) => i).filter((i) => !stored.has(i));
+      await this.queues.enqueueCapacityPlan({ ...base, capacityPlanId: plan.id }, missing);
     }
     return true;
   }

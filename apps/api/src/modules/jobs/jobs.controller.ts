@@ -29,7 +29,6 @@ import { API_CONFIG } from '../../infra/tokens';
 import { Auth, Public, RequireRole, type AuthContext } from '../../common/auth';
 import { JobQueues } from '../../infra/job-queues';
 import { jobBody } from '../projections/projections.dto';
-import { ProjectionReadCache } from '../projections/read-cache';
 import { SpecsService } from '../specs/specs.service';
 import { JobReconciler } from './job-reconciler.service';
 
@@ -82,7 +81,6 @@ export class JobsController {
     private readonly queues: JobQueues,
     private readonly plans: CapacityPlanRepository,
     private readonly reconciler: JobReconciler,
-    private readonly readCache: ProjectionReadCache,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
@@ -114,8 +112,9 @@ export class JobsController {
   /**
    * Queues a failed or cancelled job again under the same id: its row goes back to queued (no
    * progress, no error) and its run to its queue (a capacity plan's flow with every point; points
-   * already stored are kept). 409 for a job in any other state, or one whose cancelled run a worker
-   * is still stopping.
+   * already stored are kept, only the others run again). 409 for a job in any other state, or one
+   * whose cancelled run a worker is still stopping. (Cached reads of what this changes are dropped
+   * by dropCachedReadsOnWrites, as for every write.)
    */
   @Post(':id/retry')
   @HttpCode(200)
@@ -135,7 +134,6 @@ export class JobsController {
       );
     if (!(await this.jobs.requeueFailed(auth.workspaceId, id)))
       throw refuse((await this.jobs.get(auth.workspaceId, id))?.status ?? 'gone');
-    if (job.kind === 'simulate') this.readCache.invalidate(auth.workspaceId, job.subjectId);
     // The one way a run is queued from its row (the reconciler's, for runs lost from Redis).
     await this.reconciler.requeue(job);
     return jobBody((await this.jobs.get(auth.workspaceId, id))!);

@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ProjectionsModule } from '../projections/projections.module';
 import { JobReconciler } from './job-reconciler.service';
 import { JobsController, StreamTokenGuard } from './jobs.controller';
 
 /** Job status, progress stream, cancel and retry; the reconciler that re-enqueues runs lost from Redis. */
 @Module({
-  imports: [ProjectionsModule],
   controllers: [JobsController],
   providers: [StreamTokenGuard, JobReconciler],
 })

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiKeys, bearerKey } from '../../common/api-keys';
+import type { AuthedRequest } from '../../common/auth';
 import { RateLimiter } from '../../common/rate-limit.guard';
 import { ProjectionReadCache } from './read-cache';
 
@@ -29,5 +30,28 @@ export function serveCachedProjectionReads(app: NestFastifyApplication): void {
       const over = await limiter.count(auth.keyId).catch(() => 'unavailable' as const);
       if (over !== null) return;
       return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+    });
+}
+
+/** Methods that only read. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The one place where the api's writes reach the read cache: when a request of a workspace that
+ * may change stored rows (any method but GET, HEAD and OPTIONS, once the auth guard has admitted
+ * it) answers, whatever its status (a refused retry may have changed its queue entries, a failing
+ * handler may have written part of its work), the workspace's cached documents are dropped before
+ * the answer is sent, so the next read (a GET right after a cancel or a retry) shows what the
+ * write did. Routes need no call of their own, and a new one cannot forget it.
+ */
+export function dropCachedReadsOnWrites(app: NestFastifyApplication): void {
+  const cache = app.get(ProjectionReadCache);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (req) => {
+      if (READS.has(req.method)) return;
+      const auth = (req as unknown as AuthedRequest).auth;
+      if (auth) cache.changed(auth.workspaceId);
     });
 }

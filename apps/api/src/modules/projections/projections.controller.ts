@@ -85,10 +85,12 @@ export class ProjectionsController {
   async get(@Auth() auth: AuthContext, @Param('id', uuid) id: string): Promise<Buffer> {
     const cached = this.readCache.get(auth.workspaceId, id);
     if (cached !== undefined) return cached;
+    // Taken before the query: a write that finishes while it runs keeps this read out of the cache.
+    const generation = this.readCache.generation(auth.workspaceId);
     const row = await this.projections.readJson(auth.workspaceId, id);
     if (row === null) throw SpecsService.notFound('projection');
     const body = Buffer.from(row.body, 'utf8');
-    if (row.final) this.readCache.set(auth.workspaceId, id, body);
+    if (row.final) this.readCache.set(auth.workspaceId, id, body, generation);
     return body;
   }
 
