@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { threadScript } from '../thread-bundle';
 import { runInThread } from '../run-in-thread';
 import type { FusionJobResult } from '@kvplan/model';
 import type { FusionJobInput } from './fusion-job';
@@ -26,7 +26,7 @@ export class ThreadFusionRunner extends FusionRunner {
     signal?: AbortSignal,
   ): Promise<FusionJobResult> {
     return runInThread(
-      path.join(__dirname, 'fusion.thread.js'),
+      threadScript('fusion'),
       input,
       onProgress,
       (msg: { type: 'result'; output: FusionJobResult }) => msg.output,

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { threadScript } from '../thread-bundle';
 import { Worker } from 'node:worker_threads';
 import { InputError, MIN_LAYER_ELEMENTS_PER_THREAD, planThreads, type InputIssue } from '@kvplan/core';
 import type {
@@ -64,7 +64,7 @@ class JobLayerThreads implements LayerThreads {
     setup: LayerThreadSetup,
   ) {
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(path.join(__dirname, 'fusion-layer.thread.js'), { workerData: setup });
+      const w = new Worker(threadScript('fusion-layer'), { workerData: setup });
       w.on('message', (msg: LayerThreadReply) => this.settle(w, msg));
       w.on('error', (err) => this.failAll(err));
       w.on('exit', (code) => {

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import { threadScript } from '../thread-bundle';
 import type { AnswerRow, ProjectionRun, SloSpec } from '@kvplan/core';
 import type { AnswerConfig } from '@kvplan/sim';
 import { runInThread, type ThreadMessage } from '../run-in-thread';
@@ -82,7 +82,7 @@ export class ThreadSimRunner extends SimRunner {
     const { signal, ...rest } = opts;
     const input: SimThreadInput = { spec, baseDir: this.baseDir, maxEvents: this.limits.maxEvents, ...rest };
     return runInThread(
-      path.join(__dirname, 'sim.thread.js'),
+      threadScript('sim'),
       input,
       onProgress,
       // The thread answers what its input asked for: a run here.
@@ -107,7 +107,7 @@ export class ThreadSimRunner extends SimRunner {
       answer: task,
     };
     return runInThread(
-      path.join(__dirname, 'sim.thread.js'),
+      threadScript('sim'),
       input,
       onProgress,
       (msg: SimThreadResult) => (msg as Extract<SimThreadResult, { answer: unknown }>).answer,
