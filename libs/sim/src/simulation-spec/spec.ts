@@ -442,6 +442,7 @@ function resolveEngine(
       ? undefined
       : num(e.numGpuBlocks, 'engine.numGpuBlocks', issues, { integer: true, min: 1 });
   const enablePrefixCaching = optBool(e.enablePrefixCaching, 'engine.enablePrefixCaching', issues, true);
+  const asyncScheduling = optBool(e.asyncScheduling, 'engine.asyncScheduling', issues, true);
 
   let kvCacheDtype: EngineConfig['kvCacheDtype'] | null = 'auto';
   if (e.kvCacheDtype !== undefined) {
@@ -475,6 +476,8 @@ function resolveEngine(
     weightDtype,
   };
   if (numGpuBlocks !== undefined) out.numGpuBlocks = numGpuBlocks;
+  // Written only when given: absent means on (vLLM's default).
+  if (e.asyncScheduling !== undefined) out.asyncScheduling = asyncScheduling as boolean;
   return out;
 }
 
