@@ -472,12 +472,11 @@ function resolveEngine(
     maxModelLen,
     gpuMemoryUtilization: gpuMemoryUtilization as number,
     enablePrefixCaching: enablePrefixCaching as boolean,
+    asyncScheduling: asyncScheduling as boolean,
     kvCacheDtype,
     weightDtype,
   };
   if (numGpuBlocks !== undefined) out.numGpuBlocks = numGpuBlocks;
-  // Written only when given: absent means on (vLLM's default).
-  if (e.asyncScheduling !== undefined) out.asyncScheduling = asyncScheduling as boolean;
   return out;
 }
 
