@@ -46,7 +46,10 @@ if (cases.length === 0) {
 const fitCases = cases.filter((c) => SPLIT[c.id] === 'fit');
 const started = performance.now();
 // The shared coefficients are fitted (or kept) without any GPU's factor.
-const { servingFactors: _previous, ...shared } = DEFAULT_TIME_MODEL;
+const { servingFactors: _previous, ...profile } = DEFAULT_TIME_MODEL;
+// The fit moves coefficients through their logarithm: one at 0 could never leave it, so the
+// per-all-reduce cost starts at 5 us when the profile has none.
+const shared: TimeModelCoefficients = { ...profile, allReduceLatencyS: profile.allReduceLatencyS || 5e-6 };
 const fit = process.argv.includes('--factors-only')
   ? { coefficients: shared, loss: calibrationLoss(fitCases, shared), evaluations: 0 }
   : fitTimeModel(fitCases, shared, {

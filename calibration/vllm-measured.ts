@@ -143,6 +143,8 @@ function toCase(raw: RawCase, dir: string): CalibrationCase {
     maxModelLen: num(e.max_model_len, model.maxPositionEmbeddings),
     gpuMemoryUtilization: num(e.gpu_memory_utilization, 0.9),
     enablePrefixCaching: e.prefix_caching !== false,
+    // vLLM 0.14+ schedules asynchronously unless told not to (0.15.1 and 0.19.0 here).
+    asyncScheduling: e.async_scheduling !== false,
     kvCacheDtype: 'auto' as const,
     weightDtype: model.dtype,
   };

@@ -56,6 +56,12 @@ export interface EngineConfig {
   /** Forced KV capacity in blocks per replica; derived from memory when undefined. */
   numGpuBlocks?: number;
   enablePrefixCaching: boolean;
+  /**
+   * vLLM's async scheduling (on by default since vLLM 0.14; absent: on): the next step is planned
+   * while one runs, so a request arriving during a step joins the step after next. Ignored under
+   * pipeline parallelism, where vLLM did not support it.
+   */
+  asyncScheduling?: boolean;
   kvCacheDtype: 'auto' | 'fp8' | 'bfloat16' | 'float16' | 'float32';
   weightDtype: Dtype;
 }

@@ -97,6 +97,48 @@ describe('V1 scheduler on hand-computed cases (every step takes 1 s)', () => {
   });
 });
 
+describe('async scheduling (vLLM 0.14+ default; every step takes 1 s)', () => {
+  // A decodes in steps [0,1], [1,2], ...; B arrives at 1.5, during step [1,2].
+  const rows: Row[] = [
+    { t: 0, in: 10, out: 10 },
+    { t: 1.5, in: 10, out: 2 },
+    { t: 30, in: 10, out: 2 },
+  ];
+
+  it('a request arriving during a step joins the step after next (the next was planned already)', () => {
+    const on = fixed(rows).requests;
+    const off = fixed(rows, { asyncScheduling: false }).requests;
+    // Without: B runs in [2,3]. With: step [2,3] was planned at t=1, so B runs in [3,4].
+    expect(Array.from(off.firstTokenS)).toEqual([1, 3, 31]);
+    expect(Array.from(on.firstTokenS)).toEqual([1, 4, 31]);
+    expect(Array.from(on.finishS)).toEqual([10, 5, 32]);
+    // The decode lane (on by default) and the explicit scheduler agree.
+    const explicit = simulate(specOf(workloadOf(rows), { timeModel: FIXED_STEP(1) }), { decodeLane: false });
+    expect(Array.from(explicit.requests.firstTokenS)).toEqual([1, 4, 31]);
+  });
+
+  it('takes a late arrival at once when the step after the one in flight would be empty', () => {
+    // A's last token is in step [1,2]; nothing was planned after it, so B (arrived at 1.5) runs in [2,3].
+    const run = fixed([
+      { t: 0, in: 10, out: 2 },
+      { t: 1.5, in: 10, out: 2 },
+    ]);
+    expect(Array.from(run.requests.firstTokenS)).toEqual([1, 3]);
+  });
+
+  it('is ignored under pipeline parallelism', () => {
+    const spec = (asyncScheduling: boolean) =>
+      specOf(workloadOf(rows), {
+        timeModel: FIXED_STEP(1),
+        pipelineParallel: 2,
+        engine: { asyncScheduling },
+      });
+    expect(Array.from(simulate(spec(true)).requests.firstTokenS)).toEqual(
+      Array.from(simulate(spec(false)).requests.firstTokenS),
+    );
+  });
+});
+
 function randomRows(seed: number, n: number, rate: number): Row[] {
   const rng = new Xoshiro128ss(seed);
   const rows: Row[] = [];

@@ -49,7 +49,10 @@ export const FITTED_COEFFICIENTS = [
 
 /**
  * The engine-side costs a roofline of the kernels misses: what the default fit on serving runs
- * moves, so that the per-GPU kernel curves stay as measured and these transfer across GPUs.
+ * moves, so that the per-GPU kernel curves stay as measured and these transfer across GPUs. The
+ * per-layer cost stands for the small kernels outside the curves (norms, rotary, activation,
+ * KV-cache write), the same on every GPU count; the per-all-reduce one for what tensor
+ * parallelism adds beyond the measured collective (ranks reaching it at different times).
  */
 export const ENGINE_COEFFICIENTS = [
   'stepOverheadS',
@@ -57,6 +60,7 @@ export const ENGINE_COEFFICIENTS = [
   'prefillChunkOverheadS',
   'sampleOverheadS',
   'layerOverheadS',
+  'allReduceLatencyS',
   'frontendOverheadS',
 ] as const;
 

@@ -21,6 +21,12 @@ export interface ReplicaConfig {
   pipelineParallel?: number;
   /** Per stage boundary: does it cross nodes (inter-node network) rather than stay in a node? */
   interNodeBoundary?: readonly boolean[];
+  /**
+   * vLLM's async scheduling (default off here; the spec's engine.asyncScheduling, on unless false): the
+   * scheduler plans step N+1 while step N runs, so a request that arrives during a step can only
+   * join the step after next. Without pipeline parallelism only.
+   */
+  asyncScheduling?: boolean;
 }
 
 /** One batch in flight through the pipeline: its entries (request, tokens, residency, samples). */
@@ -128,6 +134,10 @@ export class Replica {
   private stepUsed = 0;
   private stepDt = 0;
   private pendingFusionFlops = 0;
+  /** Async scheduling: requests that arrived during the step in flight, and during the one before. */
+  private lagNow: number[] = [];
+  private lagPrev: number[] = [];
+  private readonly lagging: boolean;
 
   // Pipeline parallelism (stages > 1): batches in flight in launch order, when each stage is free.
   private readonly stages: number;
@@ -192,6 +202,7 @@ export class Replica {
           len: 0,
         });
     this.laneEnabled = cfg.decodeLane !== false && fusion === null && this.stages === 1;
+    this.lagging = cfg.asyncScheduling === true && this.stages === 1;
     this.phaseCount = new Int32Array(cfg.blockSize);
   }
 
@@ -200,12 +211,31 @@ export class Replica {
   }
 
   get numWaiting(): number {
-    return this.wLen;
+    return this.wLen + this.lagNow.length + this.lagPrev.length;
   }
 
   /** Requests this replica owns and has not finished: what least-loaded routing compares. */
   get load(): number {
-    return this.wLen + this.runningCount + this.loadingReq.length;
+    return this.wLen + this.lagNow.length + this.lagPrev.length + this.runningCount + this.loadingReq.length;
+  }
+
+  /**
+   * A new request reaches the engine. Under async scheduling, while a step runs the next one is
+   * already planned: the request waits for the step after it (lagNow, then lagPrev); an idle
+   * engine takes it at once.
+   */
+  arrive(r: number): void {
+    if (this.lagging && this.busy) {
+      this.reqs.state[r] = ReqState.Waiting;
+      this.lagNow.push(r);
+    } else this.enqueue(r);
+  }
+
+  /** Async scheduling: the requests that arrived during the step before last join the queue. */
+  private releaseLagged(): void {
+    const prev = this.lagPrev;
+    for (let i = 0; i < prev.length; i++) this.enqueue(prev[i]);
+    prev.length = 0;
   }
 
   /** The CPU pool (CPU KV offload), or null. */
@@ -250,6 +280,17 @@ export class Replica {
    * to run (the replica goes idle).
    */
   startStep(now: number): number {
+    if (this.lagging) {
+      // Arrivals during the step before last are due; those during the last one wait one more.
+      this.releaseLagged();
+      const t = this.lagPrev;
+      this.lagPrev = this.lagNow;
+      this.lagNow = t;
+    }
+    return this.planStep(now);
+  }
+
+  private planStep(now: number): number {
     const reqs = this.reqs;
     const cfg = this.cfg;
     const bs = cfg.blockSize;
@@ -380,7 +421,12 @@ export class Replica {
         }
         reqs.state[r] = ReqState.Failed;
         this.sinks.onFinish(r, now);
-        return this.startStep(now);
+        return this.planStep(now);
+      }
+      // Nothing else to run: the planned step would be empty, so late arrivals go now.
+      if (this.lagPrev.length > 0) {
+        this.releaseLagged();
+        return this.planStep(now);
       }
       return -1;
     }
@@ -889,6 +935,7 @@ export class Replica {
    */
   fastForward(now: number, limit: number, onStepEnd: (t: number) => void): number {
     if (this.laneCount === 0 || this.explicit.length > 0 || this.wLen > 0 || this.busy) return now;
+    if (this.lagPrev.length > 0 || this.lagNow.length > 0) return now;
     if (this.loadingReq.length > 0) return now;
     const tier = this.offload?.tier;
     const bs = this.cfg.blockSize;

@@ -100,6 +100,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
           decodeLane: opts.decodeLane,
           pipelineParallel: stages,
           interNodeBoundary: placement.interNodeBoundary,
+          asyncScheduling: spec.engine.asyncScheduling !== false,
         },
         reqs,
         time,
@@ -237,7 +238,7 @@ export function simulate(spec: ResolvedSpec, opts: SimulateOptions = {}): Simula
       const rep = route();
       const index = replicas.indexOf(rep);
       reqs.replica[r] = index;
-      rep.enqueue(r);
+      rep.arrive(r);
       if (lockstep) kickGroup((index / unit) | 0, now);
       else kick(rep, index, now);
     } else if (lockstep) {

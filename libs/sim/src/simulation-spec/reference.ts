@@ -245,6 +245,14 @@ export const SPEC_FIELDS: readonly SpecField[] = [
     description: 'automatic prefix caching of full blocks',
   },
   {
+    path: 'engine.asyncScheduling',
+    type: 'boolean',
+    default: 'true',
+    unit: '-',
+    description:
+      "vLLM's async scheduling (its default since 0.14): a request arriving during a step joins the step after next; ignored under pipeline parallelism",
+  },
+  {
     path: 'engine.kvCacheDtype',
     type: 'auto | fp8 | fp8_e4m3 | fp8_e5m2 | bfloat16 | float16 ...',
     default: 'auto',

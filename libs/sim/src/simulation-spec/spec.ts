@@ -442,6 +442,7 @@ function resolveEngine(
       ? undefined
       : num(e.numGpuBlocks, 'engine.numGpuBlocks', issues, { integer: true, min: 1 });
   const enablePrefixCaching = optBool(e.enablePrefixCaching, 'engine.enablePrefixCaching', issues, true);
+  const asyncScheduling = optBool(e.asyncScheduling, 'engine.asyncScheduling', issues, true);
 
   let kvCacheDtype: EngineConfig['kvCacheDtype'] | null = 'auto';
   if (e.kvCacheDtype !== undefined) {
@@ -471,6 +472,7 @@ function resolveEngine(
     maxModelLen,
     gpuMemoryUtilization: gpuMemoryUtilization as number,
     enablePrefixCaching: enablePrefixCaching as boolean,
+    asyncScheduling: asyncScheduling as boolean,
     kvCacheDtype,
     weightDtype,
   };
