@@ -113,7 +113,10 @@ const sig4 = (v: number) => Number(v.toPrecision(4));
 export function fitMoeCurve(
   rows: Array<Record<string, number>>,
   preset: GpuSpec,
+  opts: { smooth?: number; iterations?: number } = {},
 ): { moe: MoeCurve; error: FitError } {
+  const smooth = opts.smooth ?? SMOOTH;
+  const iterations = opts.iterations ?? ITERATIONS;
   const bw = preset.memoryBandwidthGBps * 1e9;
   const peak = preset.bf16Tflops * 1e12;
   const samples = moeSamples(rows);
@@ -167,7 +170,7 @@ export function fitMoeCurve(
   }
   for (let z = 1; z < nz - 1; z++) triples.push([2 * nxy + z - 1, 2 * nxy + z, 2 * nxy + z + 1]);
   const lr0 = 0.05;
-  for (let it = 0; it < ITERATIONS; it++) {
+  for (let it = 0; it < iterations; it++) {
     for (let k = 0; k < nParams - 1; k++) e[k] = Math.exp(p[k]);
     grad.fill(0);
     const launch = p[nParams - 1] * 1e-6;
@@ -214,12 +217,12 @@ export function fitMoeCurve(
       grad[nParams - 1] += g * 1e-6;
     }
     for (const [u, v, w] of triples) {
-      const d = 2 * SMOOTH * (p[u] - 2 * p[v] + p[w]);
+      const d = 2 * smooth * (p[u] - 2 * p[v] + p[w]);
       grad[u] += d;
       grad[v] -= 2 * d;
       grad[w] += d;
     }
-    const lr = lr0 * (it < ITERATIONS / 2 ? 1 : 0.2);
+    const lr = lr0 * (it < iterations / 2 ? 1 : 0.2);
     for (let k = 0; k < nParams; k++) {
       m1[k] = 0.9 * m1[k] + 0.1 * grad[k];
       m2[k] = 0.999 * m2[k] + 0.001 * grad[k] * grad[k];
