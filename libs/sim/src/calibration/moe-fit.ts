@@ -18,6 +18,8 @@ export interface MoeSample {
   routes: number;
   /** Their activation traffic (moeRouteBytes each). */
   routeBytes: number;
+  /** hidden x inter: the size of one expert's matrices (elements). */
+  size: number;
   seconds: number;
 }
 
@@ -42,6 +44,7 @@ export function moeSamples(rows: Array<Record<string, number>>): MoeSample[] {
       flops: 2 * expert * local,
       routes,
       routeBytes: routes * moeRouteBytes(r.hidden_size, r.inter_size),
+      size: r.hidden_size * r.inter_size,
       seconds: r.latency_us * 1e-6,
     };
   });
@@ -49,13 +52,16 @@ export function moeSamples(rows: Array<Record<string, number>>): MoeSample[] {
 
 /** |relative error| of a MoE curve on each sample, as the step-time model evaluates it. */
 export function moeRelErrors(c: MoeCurve, samples: MoeSample[], bandwidth: number, peak: number): number[] {
-  const cc = new CompiledMoeCurve(c);
-  return samples.map(
-    (s) =>
+  const compiled = new Map<number, CompiledMoeCurve>();
+  return samples.map((s) => {
+    let cc = compiled.get(s.size);
+    if (!cc) compiled.set(s.size, (cc = new CompiledMoeCurve(c, s.size)));
+    return (
       Math.abs(
         cc.launchS + cc.time(s.x, s.y, s.bytes, s.flops, s.routes, s.routeBytes, bandwidth, peak) - s.seconds,
-      ) / s.seconds,
-  );
+      ) / s.seconds
+    );
+  });
 }
 
 export function moeCurveError(c: MoeCurve, samples: MoeSample[], bandwidth: number, peak: number): FitError {
@@ -88,6 +94,8 @@ const ROUTE_RANGE = [0.01, 2] as const;
 /** Weight of the smoothness penalty (squared second differences of the log fractions). */
 const SMOOTH = 3e-4;
 const ITERATIONS = 4000;
+/** Whether the experts' table has a third axis, the expert's size (hidden x inter). */
+const SIZE_AXIS = true;
 
 /** Knot position (and weight toward the next knot) of v on whole octaves k0..k0+n-1. */
 function knot(v: number, k0: number, n: number): [number, number] {
@@ -103,17 +111,19 @@ const sig4 = (v: number) => Number(v.toPrecision(4));
 
 /**
  * Fits a GPU's fused-MoE curve on its measurement rows. Knots on whole octaves (what the
- * simulator compiles them to): routes per touched expert x experts touched for the experts'
- * fractions, the batch's routes for the route traffic's. The log fractions and the launch time
- * minimise the mean |relative error| (smoothed near 0) of the curve as the simulator evaluates
- * it (bilinear between knots in octaves()), plus a small penalty on their second differences
- * that keeps knots with few or no calls in line with their neighbours; by Adam from every
- * fraction at 0.5, deterministic.
+ * simulator compiles them to): routes per touched expert x experts touched x the expert's size
+ * (hidden x inter; small experts stream their weights less efficiently, and vLLM's tuned kernel
+ * configurations differ by shape) for the experts' fractions, the batch's routes for the route
+ * traffic's. The log fractions and the launch time minimise the mean |relative error| (smoothed
+ * near 0) of the curve as the simulator evaluates it (bilinear between knots in octaves(),
+ * linear in log2 between size slices), plus a small penalty on their second differences that
+ * keeps knots with few or no calls in line with their neighbours; by Adam from every fraction
+ * at 0.5, deterministic.
  */
 export function fitMoeCurve(
   rows: Array<Record<string, number>>,
   preset: GpuSpec,
-  opts: { smooth?: number; iterations?: number } = {},
+  opts: { smooth?: number; iterations?: number; sizeAxis?: boolean } = {},
 ): { moe: MoeCurve; error: FitError } {
   const smooth = opts.smooth ?? SMOOTH;
   const iterations = opts.iterations ?? ITERATIONS;
@@ -127,8 +137,16 @@ export function fitMoeCurve(
   const z0 = Math.floor(Math.log2(Math.max(1, Math.min(...samples.map((s) => s.routes)))));
   const nz = Math.max(2, top((s) => s.routes) - z0 + 1);
   const nxy = nx * ny;
-  const nParams = 2 * nxy + nz + 1;
-  // Parameters: log mem fractions, log compute fractions (y-major), log route fractions, launch (us).
+  // Expert size (hidden x inter) slices on whole octaves, linear in log2 between them (the
+  // step-time model cuts the table once at its model's size); one slice when the axis is off.
+  const sizeAxis = opts.sizeAxis ?? SIZE_AXIS;
+  const logSize = (s: MoeSample) => Math.log2(s.size);
+  const s0 = sizeAxis ? Math.floor(Math.min(...samples.map(logSize))) : 0;
+  const ns = sizeAxis ? Math.max(2, Math.ceil(Math.max(...samples.map(logSize))) - s0 + 1) : 1;
+  const nE = nxy * ns;
+  const nParams = 2 * nE + nz + 1;
+  // Parameters: log mem fractions, log compute fractions (by size, then y, then x), log route
+  // fractions, launch (us).
   const p = new Float64Array(nParams).fill(Math.log(0.5));
   const fastest = Math.min(...samples.map((s) => s.seconds));
   const launchMax = fastest * 0.95 * 1e6;
@@ -137,20 +155,34 @@ export function fitMoeCurve(
   const hi = new Float64Array(nParams);
   for (let k = 0; k < nParams; k++) {
     const [a, b] =
-      k < nxy ? MEM_RANGE : k < 2 * nxy ? COMPUTE_RANGE : k < nParams - 1 ? ROUTE_RANGE : [0, launchMax];
+      k < nE ? MEM_RANGE : k < 2 * nE ? COMPUTE_RANGE : k < nParams - 1 ? ROUTE_RANGE : [0, launchMax];
     [lo[k], hi[k]] = k < nParams - 1 ? [Math.log(a), Math.log(b)] : [a, b];
   }
-  // Each sample's knots and weights, computed once.
+  // Each sample's experts-table corners (4, or 8 with the size axis) and route knots, once.
   const n = samples.length;
-  const ix = new Int32Array(n);
-  const tx = new Float64Array(n);
-  const iy = new Int32Array(n);
-  const ty = new Float64Array(n);
+  const nc = ns > 1 ? 8 : 4;
+  const corners = new Int32Array(n * 8);
+  const weights = new Float64Array(n * 8);
   const iz = new Int32Array(n);
   const tz = new Float64Array(n);
   samples.forEach((s, i) => {
-    [ix[i], tx[i]] = knot(s.x, 0, nx);
-    [iy[i], ty[i]] = knot(s.y, 0, ny);
+    const [ix, tx] = knot(s.x, 0, nx);
+    const [iy, ty] = knot(s.y, 0, ny);
+    let is = 0;
+    let ts = 0;
+    if (ns > 1) {
+      const f = Math.min(ns - 1, Math.max(0, logSize(s) - s0));
+      is = Math.min(ns - 2, Math.floor(f));
+      ts = f - is;
+    }
+    let c = 0;
+    for (let ds = 0; ds < (ns > 1 ? 2 : 1); ds++)
+      for (let dy = 0; dy < 2; dy++)
+        for (let dx = 0; dx < 2; dx++) {
+          corners[i * 8 + c] = ((is + ds) * ny + iy + dy) * nx + ix + dx;
+          weights[i * 8 + c] = (ns > 1 ? (ds ? ts : 1 - ts) : 1) * (dy ? ty : 1 - ty) * (dx ? tx : 1 - tx);
+          c++;
+        }
     [iz[i], tz[i]] = knot(s.routes, z0, nz);
   });
   const grad = new Float64Array(nParams);
@@ -158,17 +190,21 @@ export function fitMoeCurve(
   const m2 = new Float64Array(nParams);
   const e = new Float64Array(nParams);
   const delta = 0.005;
-  // Smoothness: squared second differences along x and y of both tables, along the routes.
+  // Smoothness: squared second differences of both tables along x, y and size, and along the routes.
   const triples: Array<[number, number, number]> = [];
-  for (const base of [0, nxy]) {
-    for (let y = 0; y < ny; y++)
-      for (let x = 1; x < nx - 1; x++)
-        triples.push([base + y * nx + x - 1, base + y * nx + x, base + y * nx + x + 1]);
-    for (let x = 0; x < nx; x++)
-      for (let y = 1; y < ny - 1; y++)
-        triples.push([base + (y - 1) * nx + x, base + y * nx + x, base + (y + 1) * nx + x]);
-  }
-  for (let z = 1; z < nz - 1; z++) triples.push([2 * nxy + z - 1, 2 * nxy + z, 2 * nxy + z + 1]);
+  const at = (base: number, z: number, y: number, x: number) => base + (z * ny + y) * nx + x;
+  for (const base of [0, nE])
+    for (let z = 0; z < ns; z++)
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++) {
+          if (x > 0 && x < nx - 1)
+            triples.push([at(base, z, y, x - 1), at(base, z, y, x), at(base, z, y, x + 1)]);
+          if (y > 0 && y < ny - 1)
+            triples.push([at(base, z, y - 1, x), at(base, z, y, x), at(base, z, y + 1, x)]);
+          if (z > 0 && z < ns - 1)
+            triples.push([at(base, z - 1, y, x), at(base, z, y, x), at(base, z + 1, y, x)]);
+        }
+  for (let z = 1; z < nz - 1; z++) triples.push([2 * nE + z - 1, 2 * nE + z, 2 * nE + z + 1]);
   const lr0 = 0.05;
   for (let it = 0; it < iterations; it++) {
     for (let k = 0; k < nParams - 1; k++) e[k] = Math.exp(p[k]);
@@ -176,40 +212,27 @@ export function fitMoeCurve(
     const launch = p[nParams - 1] * 1e-6;
     for (let i = 0; i < n; i++) {
       const s = samples[i];
-      const a = iy[i] * nx + ix[i];
-      const b = a + nx;
-      const wa = (1 - tx[i]) * (1 - ty[i]);
-      const wb = tx[i] * (1 - ty[i]);
-      const wc = (1 - tx[i]) * ty[i];
-      const wd = tx[i] * ty[i];
-      const off = s.flops > 0 ? nxy : -1;
-      const em = wa * e[a] + wb * e[a + 1] + wc * e[b] + wd * e[b + 1];
-      const tm = s.bytes / (bw * em);
-      let tc = 0;
-      let ec = 1;
-      if (off > 0) {
-        ec = wa * e[off + a] + wb * e[off + a + 1] + wc * e[off + b] + wd * e[off + b + 1];
-        tc = s.flops / (peak * ec);
+      const o = i * 8;
+      let em = 0;
+      let ec = 0;
+      for (let c = 0; c < nc; c++) {
+        em += weights[o + c] * e[corners[o + c]];
+        ec += weights[o + c] * e[nE + corners[o + c]];
       }
-      const zk = 2 * nxy + iz[i];
+      const tm = s.bytes / (bw * em);
+      const tc = s.flops > 0 ? s.flops / (peak * ec) : 0;
+      const zk = 2 * nE + iz[i];
       const es = (1 - tz[i]) * e[zk] + tz[i] * e[zk + 1];
       const ts = s.routeBytes / (bw * es);
       const pred = launch + (tm > tc ? tm : tc) + ts;
       const r = pred / s.seconds - 1;
       const g = r / Math.sqrt(r * r + delta * delta) / (n * s.seconds);
       // d pred / d log fraction_k = -t / fraction x weight_k x fraction_k.
-      if (tm >= tc) {
-        const q = (-g * tm) / em;
-        grad[a] += q * wa * e[a];
-        grad[a + 1] += q * wb * e[a + 1];
-        grad[b] += q * wc * e[b];
-        grad[b + 1] += q * wd * e[b + 1];
-      } else {
-        const q = (-g * tc) / ec;
-        grad[off + a] += q * wa * e[off + a];
-        grad[off + a + 1] += q * wb * e[off + a + 1];
-        grad[off + b] += q * wc * e[off + b];
-        grad[off + b + 1] += q * wd * e[off + b + 1];
+      const off = tm >= tc ? 0 : nE;
+      const q = tm >= tc ? (-g * tm) / em : (-g * tc) / ec;
+      for (let c = 0; c < nc; c++) {
+        const k = off + corners[o + c];
+        grad[k] += q * weights[o + c] * e[k];
       }
       const qs = (-g * ts) / es;
       grad[zk] += qs * (1 - tz[i]) * e[zk];
@@ -239,14 +262,15 @@ export function fitMoeCurve(
     launchS: sig4(p[nParams - 1]) * 1e-6,
     log2x: octs(0, nx),
     log2y: octs(0, ny),
-    mem: frac(0, nxy),
-    compute: frac(nxy, nxy),
+    ...(ns > 1 ? { log2z: octs(s0, ns) } : {}),
+    mem: frac(0, nE),
+    compute: frac(nE, nE),
   };
   const routes: KernelCurve = {
     launchS: 0,
     log2x: octs(z0, nz),
     log2y: [0],
-    mem: frac(2 * nxy, nz),
+    mem: frac(2 * nE, nz),
     compute: new Array<number>(nz).fill(1),
   };
   const moe = { experts, routes };

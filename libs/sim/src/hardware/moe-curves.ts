@@ -8,16 +8,19 @@ import { CompiledCurve, KERNEL_SIBLINGS, type KernelCurve } from './kernel-curve
  * top-k sum), fitted on its measurements (libs/sim/data/kernels/<gpu>/moe.csv, SOURCE-moe.md) by
  * `calibration/moe-fit.ts`. A call takes the experts' launch time, plus the larger of streaming
  * the touched experts' weights and computing their FLOPs (`experts`: fractions of the datasheet
- * bandwidth and BF16 peak by routes per touched expert and experts touched), plus the per-route
- * activation traffic of every route of the batch (`routes`: fraction of the datasheet bandwidth
- * by the batch's routes, tokens x top-k). The second term is what expert parallelism does not
+ * bandwidth and BF16 peak by routes per touched expert, experts touched and the expert's size),
+ * plus the per-route activation traffic of every route of the batch (`routes`: fraction of the
+ * datasheet bandwidth by the batch's routes, tokens x top-k). The second term is what expert parallelism does not
  * divide: vLLM's kernel runs over the whole batch's routes on every rank (those routed to another
  * rank's experts write zeros), so at 16k tokens and one local expert it is most of the time.
  * Where a GPU has no such curve (nor a measured sibling) the experts are costed as dense GEMMs at
  * the tokens each receives.
  */
 export interface MoeCurve {
-  /** The experts' GEMMs: x routes per touched expert, y experts touched; launchS per layer call. */
+  /**
+   * The experts' GEMMs: x routes per touched expert, y experts touched, z (where present) the
+   * expert's size, hidden x inter elements (compiled once per model); launchS per layer call.
+   */
   experts: KernelCurve;
   /** The per-route traffic (moeRouteBytes each) of the batch's routes: x routes; compute unused. */
   routes: KernelCurve;
@@ -87,9 +90,10 @@ export class CompiledMoeCurve {
   private readonly experts: CompiledCurve;
   private readonly routes: CompiledCurve;
 
-  constructor(c: MoeCurve) {
+  /** `size`: hidden x inter of one expert (its slice, when sliced), where the table has that axis. */
+  constructor(c: MoeCurve, size = 1) {
     this.launchS = c.experts.launchS;
-    this.experts = new CompiledCurve(c.experts);
+    this.experts = new CompiledCurve(c.experts, size);
     this.routes = new CompiledCurve(c.routes);
   }
 

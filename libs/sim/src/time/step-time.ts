@@ -259,7 +259,10 @@ export class StepTimeModel {
     this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
     const moeCurve = moe ? moeCurveFor(gpu) : null;
-    this.moeCurve = moeCurve ? new CompiledMoeCurve(moeCurve) : null;
+    // Cut once at the size of the expert matrices each GPU runs (hidden x inter, inter sliced
+    // over the GPUs the experts are spread across unless whole experts are placed).
+    const shard = this.sharedMoe ? (this.expertParallel ? 1 : this.expertRanks) : tp;
+    this.moeCurve = moeCurve ? new CompiledMoeCurve(moeCurve, (h * model.moeIntermediateSize) / shard) : null;
     // With a fused-MoE curve the experts' two GEMMs are its calls (its launch time); the router stays a GEMM.
     this.gemmCalls = L * (moeCurve ? GEMMS_PER_LAYER - 1 : GEMMS_PER_LAYER + (moe ? 1 : 0));
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
