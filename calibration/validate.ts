@@ -15,8 +15,9 @@ import {
   InputError,
   MEASURED_KERNEL_CURVES,
   MEASURED_MOE_CURVES,
+  MOE_HELD_OUT_ERRORS,
   caseError,
-  curveError,
+  moeCurveError,
   moeSamples,
   servingCalibrationText,
   servingFactorFor,
@@ -71,13 +72,17 @@ function main(): void {
       kernel[gpu] = kernelCurveErrors(curves, preset, loadKernelRows(path.join(KERNEL_DATA_DIR, gpu)));
       const moeFile = path.join(KERNEL_DATA_DIR, gpu, 'moe.csv');
       const moe = MEASURED_MOE_CURVES.get(presetId);
-      if (moe && fs.existsSync(moeFile))
-        kernel[gpu].fusedMoe = curveError(
+      if (moe && fs.existsSync(moeFile)) {
+        kernel[gpu].fusedMoe = moeCurveError(
           moe,
           moeSamples(readMoeCsv(moeFile)),
           preset.memoryBandwidthGBps * 1e9,
           preset.bf16Tflops * 1e12,
         );
+        // Fitted without a fifth of the shapes, on those (from the fit; refitting takes a while).
+        const heldOut = MOE_HELD_OUT_ERRORS.get(presetId);
+        if (heldOut) kernel[gpu]['fusedMoe/heldOutShapes'] = heldOut;
+      }
     }
   } catch (err) {
     if (err instanceof InputError) {

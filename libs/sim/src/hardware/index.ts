@@ -41,10 +41,21 @@ export {
 export { Collectives, topologyCollectiveTime, type CollectiveKind } from './collectives';
 export { PCIE_DMA_EFFICIENCY, hostLinksFor, pipelinePlacement, transferTime, type HostLinks } from './host';
 export {
+  CompiledMoeCurve,
   MEASURED_MOE_CURVES,
   MOE_FILE_COLUMNS,
-  fitMoeCurve,
+  MOE_HELD_OUT_ERRORS,
   moeCurveFor,
-  moeSamples,
+  moeRouteBytes,
+  type MoeCurve,
   type MoeCurveFile,
 } from './moe-curves';
+export {
+  fitMoeCurve,
+  moeCurveError,
+  moeHoldoutShape,
+  moeRelErrors,
+  moeSamples,
+  moeShapeKey,
+  type MoeSample,
+} from '../calibration/moe-fit';

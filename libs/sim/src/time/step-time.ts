@@ -7,7 +7,7 @@ import {
   type CalibrationSource,
   type GpuKernelCurves,
 } from '../hardware/kernel-curves';
-import { moeCurveFor } from '../hardware/moe-curves';
+import { CompiledMoeCurve, moeCurveFor, moeRouteBytes } from '../hardware/moe-curves';
 import { defaultTopology, type Topology } from '../hardware/topology';
 import { DEFAULT_LOAD_IMBALANCE, expertsTouched, loadImbalance, remoteRanksPerToken } from './moe';
 import { servingFactorFor } from './profiles';
@@ -162,8 +162,11 @@ export class StepTimeModel {
   private readonly skew: number;
   private readonly expertBytesFull: number;
   /** The GPU's fused-MoE kernel curve (own or a measured sibling's), or null: experts as GEMMs. */
-  private readonly moeCurve: CompiledCurve | null;
+  private readonly moeCurve: CompiledMoeCurve | null;
   private readonly expertFlopsPerRoute: number;
+  /** Hidden size and per-expert FFN width, for the fused-MoE kernel's per-route traffic. */
+  private readonly hidden: number;
+  private readonly moeInter: number;
   /** Seconds of the shared MoE layers by group tokens, filled lazily. */
   private readonly moeByTokens: Float64Array;
   /** Seconds of the linear layers (and their all-reduces) by tokens in the step, filled lazily. */
@@ -246,6 +249,8 @@ export class StepTimeModel {
     this.skew = opts.loadImbalance ?? DEFAULT_LOAD_IMBALANCE;
     this.expertBytesFull = expertParams * wb;
     this.expertFlopsPerRoute = 2 * L * expertParams;
+    this.hidden = h;
+    this.moeInter = moe ? model.moeIntermediateSize : 0;
     this.lmHeadFlopsPerSample = (2 * lmHead) / tp;
     this.attnFlopsPerPair = (4 * L * model.numHeads * d) / tp;
     const kvBytes =
@@ -254,7 +259,10 @@ export class StepTimeModel {
     this.qoBytesPerToken = 2 * L * this.headsPerGpu * d * 2;
     this.actBytesPerToken = h * 2;
     const moeCurve = moe ? moeCurveFor(gpu) : null;
-    this.moeCurve = moeCurve ? new CompiledCurve(moeCurve) : null;
+    // Cut once at the size of the expert matrices each GPU runs (hidden x inter, inter sliced
+    // over the GPUs the experts are spread across unless whole experts are placed).
+    const shard = this.sharedMoe ? (this.expertParallel ? 1 : this.expertRanks) : tp;
+    this.moeCurve = moeCurve ? new CompiledMoeCurve(moeCurve, (h * model.moeIntermediateSize) / shard) : null;
     // With a fused-MoE curve the experts' two GEMMs are its calls (its launch time); the router stays a GEMM.
     this.gemmCalls = L * (moeCurve ? GEMMS_PER_LAYER - 1 : GEMMS_PER_LAYER + (moe ? 1 : 0));
     this.memBw = gpu.memoryBandwidthGBps * 1e9;
@@ -300,7 +308,7 @@ export class StepTimeModel {
       const e = this.numExperts;
       const routed = m * this.expertsPerToken;
       const touched = e * (1 - Math.pow(1 - this.expertsPerToken / e, m));
-      t += this.experts(routed, touched, routed / touched, this.tp);
+      t += this.experts(routed, touched, routed / touched, this.tp, routed);
     }
     if (this.tp > 1) {
       // Two all-reduces a layer (attention, MLP); shared MoE layers bring their own collectives,
@@ -370,16 +378,25 @@ export class StepTimeModel {
         c.allReduceLatencyS +
         this.collectives.time('allReduce', tokens * hb, G);
     }
-    return (this.experts(routes, touched, perExpert, shard) + L * comm) * this.servingFactor;
+    return (this.experts(routes, touched, perExpert, shard, tokens * k) + L * comm) * this.servingFactor;
   }
 
   /**
    * Seconds of the experts of every layer: `routes` routed tokens over `touched` distinct experts
    * (each at `perExpert` tokens), their weights and FLOPs divided over `shard` GPUs. On the GPU's
    * fused-MoE curve where the kernel data has one (moe-curves.ts), else as dense GEMMs at the
-   * tokens each expert receives.
+   * tokens each expert receives. `batchRoutes`: the routes (tokens x top-k) of the whole batch
+   * the kernel runs over, whichever rank's experts they go to (vLLM's fused MoE under expert
+   * parallelism runs over every token of the data-parallel group and masks the other ranks'
+   * experts): their activation traffic is on the curve's route term.
    */
-  private experts(routes: number, touched: number, perExpert: number, shard: number): number {
+  private experts(
+    routes: number,
+    touched: number,
+    perExpert: number,
+    shard: number,
+    batchRoutes: number,
+  ): number {
     const c = this.c;
     const L = this.numLayers;
     const bw = this.memBw * c.memEfficiency;
@@ -389,7 +406,16 @@ export class StepTimeModel {
     if (this.moeCurve)
       return (
         L * this.moeCurve.launchS * c.kernelLaunchScale +
-        this.moeCurve.time(perExpert, touched, bytes, flops, bw, peak)
+        this.moeCurve.time(
+          perExpert,
+          touched,
+          bytes,
+          flops,
+          batchRoutes,
+          L * batchRoutes * moeRouteBytes(this.hidden, this.moeInter / shard),
+          bw,
+          peak,
+        )
       );
     const g = this.curves.gemm;
     const le = Math.log2(perExpert > 1 ? perExpert : 1);
