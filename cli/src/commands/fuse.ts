@@ -14,7 +14,7 @@ import { InputError } from '@kvplan/sim';
 import type { Command } from '../command';
 import { writeFileAtomic } from '../io';
 import { ensureKernel, ensureTfBackend } from '../tf-backend';
-import { kernelChoiceOf, LayerThreadPool } from '../fusion-threads';
+import { cliLayerThreads } from '../fusion-threads';
 import { attentionPercent } from '../format';
 import { Progress } from '../progress';
 import { inputFileIssue, outputFileIssue, throwIssues } from '../paths';
@@ -153,16 +153,16 @@ export const fuseCommand: Command = {
       const { kernel } = await withFusionInput(() => ensureKernel(io));
       if (options.attention || kernel.name.startsWith('tfjs')) await ensureTfBackend(io);
       const progress = new Progress(io, 'kvplan fuse', { json: Boolean(f.json) });
-      const pool = new LayerThreadPool(
-        path.resolve(io.cwd, file),
+      const pool = cliLayerThreads(
+        { path: path.resolve(io.cwd, file), name: file },
         resolved.fused.length,
         info.numSeqs * info.maxBlocks * blockDim(info),
-        kernelChoiceOf(kernel),
+        kernel,
         io,
       );
       const hooks = {
         bytesPerElement: bpe,
-        ...pool.hooks(file),
+        ...pool.hooks(),
         onLayer: (_res: unknown, i: number, n: number) => progress.update((i + 1) / n, `layer ${i + 1}/${n}`),
       };
       const withKernel = { ...options, kernel };

@@ -104,6 +104,15 @@ export {
   type SampleProfile,
 } from './profile';
 export { SubsetKvSource, firstSequences } from './kv-subset';
+export {
+  CLOSE_LAYER_THREAD,
+  LayerThreadPool,
+  runLayerThread,
+  type LayerThreadPoolOptions,
+  type LayerThreadReply,
+  type LayerThreadSetup,
+  type LayerThreadTask,
+} from './layer-threads';
 export { stratifiedSample } from './sampling';
 export {
   MAX_CHUNK_TOKENS,
