@@ -18,7 +18,7 @@ export type ThreadMessage<R extends { type: 'result' }> =
 export class JobStoppedError extends Error {
   /**
    * How the thread ended: it stopped itself at a checkpoint (or on its own) after it was asked
-   * to, or it was terminated after STOP_GRACE_MS; null for a stop the thread itself reported.
+   * to, or it was terminated after its grace period; null for a stop the thread itself reported.
    */
   constructor(
     message: string,
@@ -33,6 +33,8 @@ export interface ThreadLimits {
   timeoutMs?: number;
   /** Stop the thread when this aborts (the job was cancelled). */
   signal?: AbortSignal;
+  /** How long a thread asked to stop may take to say so before it is terminated (STOP_GRACE_MS). */
+  stopGraceMs?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export const STOP_GRACE_MS = 3000;
  *
  * A cancel (`signal`) or the wall-time limit asks the thread to stop: a flag in shared memory
  * that the thread's checkpoints read between units of work (thread-stop.ts); it then ends what
- * it opened (layer threads, a model) and says `stopped`. One that has not within STOP_GRACE_MS
+ * it opened (layer threads, a model) and says `stopped`. One that has not within its grace period
  * is terminated. Either way the promise rejects with a JobStoppedError only once the thread is
  * gone, and whatever the thread answers after the request (even a finished result) is dropped.
  */
@@ -71,7 +73,7 @@ export function runInThread<R extends { type: 'result' }, T, I = unknown>(
       if (settled || stopping !== null) return;
       stopping = message;
       Atomics.store(stop, 0, 1);
-      grace = setTimeout(() => stopped('terminated'), STOP_GRACE_MS);
+      grace = setTimeout(() => stopped('terminated'), limits.stopGraceMs ?? STOP_GRACE_MS);
     };
     /** Settles a stop once the thread is gone. */
     const stopped = (how: 'checkpoint' | 'terminated') => {

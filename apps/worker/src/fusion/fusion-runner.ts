@@ -14,6 +14,14 @@ export abstract class FusionRunner {
 }
 
 /**
+ * How long a fusion thread asked to stop may take to reach its next checkpoint. Its checkpoints
+ * fall between layers, and a large layer fuses for seconds; terminating the thread (or one of its
+ * layer threads) while it is inside onnxruntime's run aborts the whole process, so a stop waits
+ * for the layer in hand rather than cut it off.
+ */
+export const FUSION_STOP_GRACE_MS = 60_000;
+
+/**
  * Each fusion job in its own worker thread (sampling, KV capture or synthesis, BFF/CFF, the fit),
  * so the tensor work never blocks the event loop that renews BullMQ locks. Bad input (a trace, a
  * KV sample, a fusion option) rejects with an InputError, which fails the job without retries.
@@ -31,7 +39,7 @@ export class ThreadFusionRunner extends FusionRunner {
       onProgress,
       (msg: { type: 'result'; output: FusionJobResult }) => msg.output,
       'fusion',
-      { signal },
+      { signal, stopGraceMs: FUSION_STOP_GRACE_MS },
     );
   }
 }
