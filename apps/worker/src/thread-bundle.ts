@@ -21,8 +21,8 @@ export type ThreadName = keyof typeof ENTRIES;
 /** Set by the bundle's first line to the bundle's folder: code running in a job thread is there. */
 const IN_BUNDLE = '__kvplanThreadBundleDir';
 
-let bundleDir: string | undefined;
 const PREFIX = 'kvplan-threads-';
+let bundleDir: string | undefined;
 
 /** The script a job thread of `name` runs (bundled on the first call in the main thread). */
 export function threadScript(name: ThreadName): string {
@@ -67,7 +67,11 @@ function removeBundlesOfEndedProcesses(): void {
   for (const name of fs.readdirSync(os.tmpdir())) {
     const pid = name.startsWith(PREFIX) ? parseInt(name.slice(PREFIX.length), 10) : NaN;
     if (!pid || pid === process.pid || alive(pid)) continue;
-    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    try {
+      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // Another user's: theirs to remove.
+    }
   }
 }
 
