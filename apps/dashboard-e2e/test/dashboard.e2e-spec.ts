@@ -1,11 +1,10 @@
 // The ops dashboard in a real headless Chromium (Debian's, driven by playwright-core) against the
 // real api and worker processes, PostgreSQL and Redis. Screenshots go to test-artifacts/dashboard/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanAnswer } from '@kvplan/contracts';
@@ -18,20 +17,8 @@ import {
   dataSourceOptions,
 } from '@kvplan/db';
 import { migrate, recreateDatabase, testDatabaseUrl } from '@kvplan/migrations';
+import { artifacts, freePort, launchChromium, openRoute, repoRoot, startApp, until } from './support/stack';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const artifacts = path.join(repoRoot, 'test-artifacts', 'dashboard');
-const CHROMIUM = process.env.KVPLAN_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const dbUrl = testDatabaseUrl('kvplan_test_dashboard');
 const prefix = `kvtest-dash-${process.pid}`;
 const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kvplan-dash-'));
@@ -73,47 +60,15 @@ const ACCURACY = [0.6, 0.72, 0.8, 0.9].flatMap((threshold, i) => [
 /** Every URL the browser asked for. */
 const requested: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function start(app: 'api' | 'worker', extra: Record<string, string>): void {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: path.join(repoRoot, 'apps', app),
-    env: {
-      ...process.env,
-      DATABASE_URL: dbUrl,
-      REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
-      QUEUE_PREFIX: prefix,
-      STORAGE_DIR: storage,
-      LOG_LEVEL: 'info',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let rest = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    procs[app].lines.push(...parts.filter(Boolean));
-  });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${app}] ${d}`));
-  procs[app].child = child;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const env = {
+    DATABASE_URL: dbUrl,
+    REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: prefix,
+    STORAGE_DIR: storage,
+    LOG_LEVEL: 'info',
+  };
+  procs[app].child = startApp(app, { ...env, ...extra }, (line) => procs[app].lines.push(line));
 }
 
 async function call<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
@@ -184,14 +139,8 @@ async function shot(name: string, p: Page = page): Promise<void> {
   await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-async function open(hash: string, p: Page = page): Promise<void> {
-  // Forget the previous page's "loaded" first; the same hash again re-renders the page.
-  await p.evaluate((h) => {
-    delete document.body.dataset.loaded;
-    if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
-    else location.hash = h;
-  }, hash);
-  await p.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, { timeout: 30_000 });
+function open(hash: string, p: Page = page): Promise<void> {
+  return openRoute(p, hash);
 }
 
 /** Drops a file on the workload page's trace zone, as a drag and drop from the desktop would. */
@@ -227,8 +176,7 @@ function phoneLayout(p: Page) {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
+  const launching = launchChromium();
   fs.mkdirSync(artifacts, { recursive: true });
   await recreateDatabase(dbUrl);
   await migrate(dbUrl);
@@ -242,7 +190,6 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   start('api', { PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_TTL_MS: '0' });
   start('worker', { STALLED_INTERVAL_MS: '1000', LOCK_DURATION_MS: '2000' });
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   await until('api ready', async () => ((await fetch(`${base}/ready`)).ok ? true : undefined), 90_000);
 
   // What a team would have stored: a deployment with an SLO, a workload, a fusion config, a

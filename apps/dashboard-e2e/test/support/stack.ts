@@ -42,7 +42,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
       const port = (srv.address() as net.AddressInfo).port;
@@ -65,9 +65,53 @@ export async function until<T>(
   }
 }
 
-export async function startStack(name: string): Promise<Stack> {
+/** Debian's Chromium (playwright-core downloads none here), headless; names the fix when missing. */
+export function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM))
     throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * `node -r @swc-node/register src/main.ts` of apps/api or apps/worker with `env` over this
+ * process's environment; its stderr is echoed with the app's name, and each stdout line goes to
+ * `onLine` when given (else stdout is dropped).
+ */
+export function startApp(
+  app: 'api' | 'worker',
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+): ChildProcess {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: path.join(repoRoot, 'apps', app),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', onLine ? 'pipe' : 'ignore', 'pipe'],
+  });
+  if (onLine) {
+    let rest = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const parts = (rest + d.toString()).split('\n');
+      rest = parts.pop() ?? '';
+      parts.filter(Boolean).forEach(onLine);
+    });
+  }
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${app}] ${d}`));
+  return child;
+}
+
+/** Opens a route of the dashboard and waits until its page has loaded (the same hash re-renders). */
+export async function openRoute(page: Page, hash: string): Promise<void> {
+  // Forget the previous page's "loaded" first.
+  await page.evaluate((h) => {
+    delete document.body.dataset.loaded;
+    if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = h;
+  }, hash);
+  await page.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, { timeout: 30_000 });
+}
+
+export async function startStack(name: string): Promise<Stack> {
+  const launching = launchChromium();
   fs.mkdirSync(artifacts, { recursive: true });
   const dbUrl = testDatabaseUrl(`kvplan_test_${name}`);
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), `kvplan-${name}-`));
@@ -79,27 +123,17 @@ export async function startStack(name: string): Promise<Stack> {
   const keys = { admin: a.secret, viewer: (await ws.createKey(a.workspace.id, 'viewer', 'viewer')).secret };
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const children: ChildProcess[] = [];
-  const start = (app: 'api' | 'worker', extra: Record<string, string>) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-      cwd: path.join(repoRoot, 'apps', app),
-      env: {
-        ...process.env,
-        DATABASE_URL: dbUrl,
-        REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
-        QUEUE_PREFIX: `kvtest-${name}-${process.pid}`,
-        STORAGE_DIR: storage,
-        LOG_LEVEL: 'warn',
-        ...extra,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${app}] ${d}`));
-    children.push(child);
+  const env = {
+    DATABASE_URL: dbUrl,
+    REDIS_URL: process.env.KVPLAN_TEST_REDIS ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `kvtest-${name}-${process.pid}`,
+    STORAGE_DIR: storage,
+    LOG_LEVEL: 'warn',
   };
-  start('api', { PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_TTL_MS: '0' });
-  start('worker', { STALLED_INTERVAL_MS: '1000', LOCK_DURATION_MS: '2000' });
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const children = [
+    startApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_CACHE_TTL_MS: '0' }),
+    startApp('worker', { ...env, STALLED_INTERVAL_MS: '1000', LOCK_DURATION_MS: '2000' }),
+  ];
   await until('api ready', async () => ((await fetch(`${base}/ready`)).ok ? true : undefined), 90_000);
   const browser = await launching;
   const context = await browser.newContext({
@@ -133,16 +167,7 @@ export async function startStack(name: string): Promise<Stack> {
       if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     },
-    async open(hash: string) {
-      await page.evaluate((h) => {
-        delete document.body.dataset.loaded;
-        if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
-        else location.hash = h;
-      }, hash);
-      await page.waitForFunction(() => document.body.dataset.loaded === 'true', undefined, {
-        timeout: 30_000,
-      });
-    },
+    open: (hash: string) => openRoute(page, hash),
     async shot(file: string) {
       await page.screenshot({ path: path.join(artifacts, `${file}.png`), fullPage: true });
     },
