@@ -69,8 +69,13 @@ rows.push({
 });
 
 // (a) whole process: `kvplan simulate` reading the trace file, start-up included, five times; the
-// row quotes the least user + sys CPU time (the machine's noise only ever adds) and the median.
-const whole = Array.from({ length: 5 }, () => {
+// rows quote the least user + sys CPU time (the machine's noise only ever adds) and the median.
+// `--against DIR` (another checkout with its bundle built) alternates that checkout's bin with
+// this one's, run for run, and adds its two rows: builds compared on the same machine at once.
+const against = process.argv.includes('--against')
+  ? path.resolve(process.argv[process.argv.indexOf('--against') + 1])
+  : null;
+function wholeProcess(repo: string) {
   const start = performance.now();
   const child = spawnSync(
     '/usr/bin/time',
@@ -78,32 +83,41 @@ const whole = Array.from({ length: 5 }, () => {
       '-f',
       '%U %S %M',
       process.execPath,
-      path.join(root, 'cli/bin/kvplan.js'),
+      path.join(repo, 'cli/bin/kvplan.js'),
       'simulate',
       specFile,
       '--json',
     ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );
-  if (child.status !== 0) throw new Error(`kvplan simulate failed: ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`kvplan simulate (${repo}) failed: ${child.stderr}`);
   const [userS, sysS, rssKb] = child.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-  return { wall: (performance.now() - start) / 1000, cpu: userS + sysS, rssKb };
-}).sort((a, b) => a.cpu - b.cpu);
-const peakRssMib = Math.round(Math.max(...whole.map((r) => r.rssKb)) / 1024);
-for (const [which, run] of [
-  ['least', whole[0]],
-  ['median', whole[2]],
-] as const)
-  rows.push({
-    case: `(a) Azure conv x10, whole process, ${which} of 5`,
-    requests: ten.n,
-    wall_s: +run.wall.toFixed(2),
-    cpu_s: +run.cpu.toFixed(2),
-    simulated_s: +simA.toFixed(0),
-    sim_s_per_cpu_s: Math.round(simA / run.cpu),
-    requests_per_wall_s: Math.round(ten.n / run.wall),
-    peak_rss_mib: peakRssMib,
-  });
+  const simulated = (JSON.parse(child.stdout) as { duration: number }).duration;
+  return { wall: (performance.now() - start) / 1000, cpu: userS + sysS, rssKb, simulated };
+}
+const runs: Array<{ label: string; repo: string; times: Array<ReturnType<typeof wholeProcess>> }> = [
+  { label: '', repo: root, times: [] },
+  ...(against ? [{ label: ` (${path.basename(against)})`, repo: against, times: [] }] : []),
+];
+for (let k = 0; k < 5; k++) for (const r of runs) r.times.push(wholeProcess(r.repo));
+for (const { label, times } of runs) {
+  times.sort((a, b) => a.cpu - b.cpu);
+  const peakRssMib = Math.round(Math.max(...times.map((t) => t.rssKb)) / 1024);
+  for (const [which, run] of [
+    ['least', times[0]],
+    ['median', times[2]],
+  ] as const)
+    rows.push({
+      case: `(a) Azure conv x10, whole process${label}, ${which} of 5`,
+      requests: ten.n,
+      wall_s: +run.wall.toFixed(2),
+      cpu_s: +run.cpu.toFixed(2),
+      simulated_s: +run.simulated.toFixed(0),
+      sim_s_per_cpu_s: Math.round(run.simulated / run.cpu),
+      requests_per_wall_s: Math.round(ten.n / run.wall),
+      peak_rss_mib: peakRssMib,
+    });
+}
 
 // (b) one million requests
 const specB = parseSimulationSpec(
