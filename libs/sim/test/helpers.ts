@@ -112,3 +112,17 @@ export function specOf(workload: Workload, over: SpecOverrides = {}): ResolvedSp
     },
   };
 }
+
+/** A raw spec (as a file would hold it): Llama-2-70B on four H100s, five short requests. */
+export const LLAMA_70B_TP4_RAW = {
+  model: 'meta-llama/Llama-2-70b-hf',
+  gpu: 'h100-sxm',
+  tensorParallel: 4,
+  engine: { maxModelLen: 4096 },
+  workload: {
+    arrival: { rate: 1 },
+    numRequests: 5,
+    inputTokens: { fixed: 100 },
+    outputTokens: { fixed: 10 },
+  },
+};

@@ -6,7 +6,7 @@ import { hostLinksFor, transferTime } from '../src/hardware/host';
 import { defaultTopology } from '../src/hardware/topology';
 import { resolveSimulationSpec } from '../src/simulation-spec/spec';
 import type { KvOffloadConfig } from '../src/types';
-import { FIXED_STEP, specOf, workloadOf, type Row } from './helpers';
+import { FIXED_STEP, LLAMA_70B_TP4_RAW, specOf, workloadOf, type Row } from './helpers';
 
 const H100_SXM = findGpuPreset('h100-sxm')!;
 /** Llama-3.1-8B's KV: 2 x 32 layers x 8 heads x 128 x 2 bytes = 128 KiB a token, 2 MiB a block of 16. */
@@ -118,18 +118,7 @@ describe('CPU KV offload', () => {
 });
 
 describe('kvOffload in the spec', () => {
-  const base = {
-    model: 'meta-llama/Llama-2-70b-hf',
-    gpu: 'h100-sxm',
-    tensorParallel: 4,
-    engine: { maxModelLen: 4096 },
-    workload: {
-      arrival: { rate: 1 },
-      numRequests: 5,
-      inputTokens: { fixed: 100 },
-      outputTokens: { fixed: 10 },
-    },
-  };
+  const base = LLAMA_70B_TP4_RAW;
   const resolve = (raw: Record<string, unknown>) => resolveSimulationSpec(raw, { baseDir: __dirname });
 
   it('sizes the CPU pool in blocks over the replica GPUs, as vLLM does', () => {

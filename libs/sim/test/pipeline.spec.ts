@@ -9,7 +9,7 @@ import { defaultTopology } from '../src/hardware/topology';
 import { resolveSimulationSpec } from '../src/simulation-spec/spec';
 import { DEFAULT_TIME_MODEL } from '../src/time/profiles';
 import { StepTimeModel, emptyStepWork } from '../src/time/step-time';
-import { FIXED_STEP, LLAMA_8B, specOf, workloadOf, type Row } from './helpers';
+import { FIXED_STEP, LLAMA_70B_TP4_RAW, LLAMA_8B, specOf, workloadOf, type Row } from './helpers';
 
 const H100_SXM = findGpuPreset('h100-sxm')!;
 /** Every batch's layers take exactly 1 s (32 layers x 1/32 s), nothing else costs time. */
@@ -149,18 +149,7 @@ describe('pipeline parallelism', () => {
 });
 
 describe('pipelineParallel in the spec', () => {
-  const base = {
-    model: 'meta-llama/Llama-2-70b-hf',
-    gpu: 'h100-sxm',
-    tensorParallel: 4,
-    engine: { maxModelLen: 4096 },
-    workload: {
-      arrival: { rate: 1 },
-      numRequests: 5,
-      inputTokens: { fixed: 100 },
-      outputTokens: { fixed: 10 },
-    },
-  };
+  const base = LLAMA_70B_TP4_RAW;
   const resolve = (raw: Record<string, unknown>) => resolveSimulationSpec(raw, { baseDir: __dirname });
 
   it('refuses a degree that does not divide the layers, naming the field', () => {
