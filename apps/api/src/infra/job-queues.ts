@@ -41,6 +41,12 @@ export class JobQueues {
       [QUEUES.fusion]: new Queue(QUEUES.fusion, opts),
     };
     this.flows = new FlowProducer(opts);
+    // BullMQ re-emits the shared client's connection errors on every queue and prints each one
+    // with its stack when nobody listens; the client's own handler (infra.module.ts) already logs
+    // one line per outage, and requests meanwhile answer 503.
+    const quiet = () => undefined;
+    for (const queue of Object.values(this.queues)) queue.on('error', quiet);
+    this.flows.on('error', quiet);
   }
 
   async enqueueProjection(p: Omit<SimulateProjectionPayload, 'v'>): Promise<void> {
